@@ -1,0 +1,115 @@
+"""The on-call plan as loaded from the setup file: plain, validated, immutable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+DurationUnit = Literal["m", "h", "d", "w"]
+
+
+@dataclass(frozen=True)
+class Every:
+    """A shift length on the local clock: N hours, days or weeks."""
+
+    count: int
+    unit: DurationUnit
+
+    def wall_delta(self, k: int) -> timedelta:
+        """The wall-clock offset of shift k from the rotation start."""
+        n = self.count * k
+        if self.unit == "m":
+            return timedelta(minutes=n)
+        if self.unit == "h":
+            return timedelta(hours=n)
+        if self.unit == "d":
+            return timedelta(days=n)
+        return timedelta(weeks=n)
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A weekly window on the local clock, in minutes from Monday 00:00.
+
+    ``end`` is exclusive and may be smaller than ``start`` (the window wraps the end of the week);
+    ``end == start`` never happens (validation refuses empty windows).
+    """
+
+    start: int
+    end: int
+
+    def contains(self, minute_of_week: int) -> bool:
+        if self.start < self.end:
+            return self.start <= minute_of_week < self.end
+        return minute_of_week >= self.start or minute_of_week < self.end
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One rotation: members take turns, shift k starting at the wall time start + k x every."""
+
+    name: str
+    members: tuple[str, ...]
+    start: datetime  # naive, wall time in ``timezone``
+    every: Every
+    timezone: ZoneInfo
+    only: tuple[Window, ...] = ()
+
+
+class NotifyTarget(StrEnum):
+    oncall = "oncall"
+    backup = "backup"
+    leadership = "leadership"
+    users = "users"
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    notify: NotifyTarget
+    users: tuple[str, ...] = ()  # when notify is ``users``
+    wait: timedelta | None = None  # None: the last step
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    channel: str
+    timezone: ZoneInfo
+    rotations: tuple[Layer, ...]
+    backup: tuple[Layer, ...] = ()
+    escalation: tuple[EscalationStep, ...] = ()
+    leadership_now: frozenset[str] = frozenset()
+    reminder: timedelta | None = None
+    usergroup: str | None = None
+
+    @property
+    def members(self) -> frozenset[str]:
+        """Everyone who appears in a rotation or backup layer of the team."""
+        return frozenset(m for layer in (*self.rotations, *self.backup) for m in layer.members)
+
+
+IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "generic"]
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: str
+    kind: IntegrationKind
+    team: str
+    token_env: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    timezone: ZoneInfo
+    teams: dict[str, Team]
+    leadership: tuple[str, ...] = ()
+    integrations: dict[str, Integration] = field(default_factory=dict)
+    source: str = "oncall.yaml"
