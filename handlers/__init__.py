@@ -1,0 +1,24 @@
+"""The edges: Slack listeners and HTTP routes, each module registering its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+
+
+def register_all(bolt: AsyncApp, services: Services) -> None:
+    """Register every Slack listener module on the Bolt app."""
+    from handlers import errors
+
+    errors.register(bolt, services)
+
+
+def http_routes(services: Services) -> list[BaseRoute]:
+    """Every HTTP route besides /slack/events and the health checks."""
+    return []

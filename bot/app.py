@@ -1,0 +1,139 @@
+"""The app factory: builds the services, the Bolt app, the HTTP routes and the background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.clock import Clock, SystemClock
+from bot.plans import PlanHolder
+from bot.roster import Roster
+from bot.services import Services
+from bot.settings import Settings
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+logger = logging.getLogger(__name__)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    plans: PlanHolder | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Services:
+    """The shared services: database (migrated), plan, roster, clock and Slack Web API client."""
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    plans = plans or PlanHolder.from_file(settings.config_path)
+    slack = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        plans=plans,
+        roster=Roster(plans, engine),
+        clock=clock or SystemClock(),
+        slack=slack,
+    )
+
+
+def build_bolt(services: Services) -> AsyncApp:
+    """The Bolt app with every listener module registered."""
+    settings = services.settings
+    bolt = AsyncApp(
+        client=services.slack,
+        signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode needs no signature check: the traffic comes over our own websocket.
+        request_verification_enabled=not settings.socket_mode,
+        token_verification_enabled=True,
+    )
+    from handlers import register_all
+
+    register_all(bolt, services)
+    return bolt
+
+
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    start_background: bool = True,
+) -> Starlette:
+    """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
+    services = services or build_services(settings)
+    bolt = build_bolt(services)
+    slack_handler = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        try:
+            return await slack_handler.handle(request)
+        except UnicodeDecodeError:
+            return JSONResponse({"error": "request body is not UTF-8"}, status_code=400)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        problems = []
+        try:
+            await asyncio.to_thread(_ping, services)
+        except Exception as error:  # any failure means "not ready", and says why
+            problems.append(f"database: {error.__class__.__name__}")
+        scheduler = services.extras.get("scheduler")
+        if start_background and scheduler is not None and not getattr(scheduler, "running", False):
+            problems.append("scheduler: not running")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    from handlers import http_routes
+
+    routes.extend(http_routes(services))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[Any]] = []
+        if start_background:
+            for start in services.extras.get("startup", []):
+                await start()
+            tasks = [asyncio.create_task(worker()) for worker in services.workers]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for stop in services.extras.get("shutdown", []):
+                with contextlib.suppress(Exception):
+                    await stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    app.state.bolt = bolt
+    return app
+
+
+def _ping(services: Services) -> None:
+    with services.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,100 @@
+"""Who holds the pager, for the whole application: the plan from the setup file plus the
+overrides from the database, handed to the pure schedule engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot import schedule
+from bot.plan import Plan, Team
+from storage.overrides import schedule_overrides
+
+# Overrides are loaded this far around the asked range, so that "since"/"until" of a shift
+# that began or ends outside the range still see them (matches the engine's look-around).
+OVERRIDE_MARGIN = timedelta(days=40)
+
+
+class UnknownTeam(LookupError):
+    def __init__(self, team: str, known: list[str]) -> None:
+        self.team = team
+        self.known = known
+        super().__init__(f"no team {team!r}; teams: {', '.join(known) or 'none'}")
+
+
+@dataclass(frozen=True)
+class TeamStatus:
+    team: Team
+    at: datetime
+    oncall: schedule.Holding
+    backup: schedule.Holding | None
+    next: schedule.Shift | None
+
+
+class Roster:
+    """Answers schedule questions against the current plan and the stored overrides."""
+
+    def __init__(self, plan: Callable[[], Plan], engine: Engine | None) -> None:
+        self._plan = plan
+        self._engine = engine
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan()
+
+    def team(self, team_id: str) -> Team:
+        plan = self.plan
+        try:
+            return plan.teams[team_id]
+        except KeyError:
+            raise UnknownTeam(team_id, sorted(plan.teams)) from None
+
+    def overrides(
+        self, team_id: str, start: datetime, end: datetime, session: Session | None = None
+    ) -> list[schedule.Override]:
+        """Stored overrides of the team around [start, end), oldest first."""
+        if self._engine is None:
+            return []
+        lo, hi = start - OVERRIDE_MARGIN, end + OVERRIDE_MARGIN
+        if session is not None:
+            return schedule_overrides(session=session, team=team_id, start=lo, end=hi)
+        with Session(self._engine) as own:
+            return schedule_overrides(session=own, team=team_id, start=lo, end=hi)
+
+    def status(self, team_id: str, at: datetime, session: Session | None = None) -> TeamStatus:
+        """Who holds the pager and the backup at ``at``, and who is next."""
+        team = self.team(team_id)
+        overrides = self.overrides(team_id, at, at, session)
+        backup = schedule.who(team, overrides, at, role="backup") if team.backup else None
+        return TeamStatus(
+            team=team,
+            at=at,
+            oncall=schedule.who(team, overrides, at),
+            backup=backup,
+            next=schedule.next_shift(team, overrides, at),
+        )
+
+    def shifts(
+        self,
+        team_id: str,
+        start: datetime,
+        end: datetime,
+        role: schedule.Role = "oncall",
+        session: Session | None = None,
+    ) -> list[schedule.Shift]:
+        """The final schedule of the team over [start, end), gaps included."""
+        team = self.team(team_id)
+        return schedule.shifts(team, self.overrides(team_id, start, end, session), start, end, role)
+
+    def user_shifts(
+        self, team_id: str, user: str, start: datetime, end: datetime
+    ) -> list[schedule.Shift]:
+        return [s for s in self.shifts(team_id, start, end) if s.user == user]
+
+    def teams_of(self, user: str) -> list[Team]:
+        """The teams whose rotations or backup name the user."""
+        return [team for team in self.plan.teams.values() if user in team.members]

@@ -1,0 +1,183 @@
+"""The tables: overrides and requests that change the plan, alerts and their delivery, claims."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class OverrideBase(SQLModel):
+    team: str = Field(max_length=64, index=True)
+    user_id: str = Field(max_length=32)
+    role: str = Field(default="oncall", max_length=16)  # oncall | backup
+    kind: str = Field(max_length=16)  # swap | cover | manual
+    requested_by: str | None = Field(default=None, max_length=32)
+    approved_by: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=500)
+    swap_id: int | None = Field(default=None, foreign_key="swap_request.id")
+    cover_id: int | None = Field(default=None, foreign_key="cover_request.id")
+
+
+class Override(OverrideBase, table=True):
+    """A runtime change to the plan: user_id holds the role over [start, end)."""
+
+    __tablename__ = "override"
+    id: int | None = Field(default=None, primary_key=True)
+    start: datetime = _instant(index=True)
+    end: datetime = _instant(index=True)
+    created_at: datetime = _instant()
+    cancelled_at: datetime | None = _instant(nullable=True)
+
+
+class SwapRequest(SQLModel, table=True):
+    """One person asks a teammate to trade shifts; the teammate accepts or declines."""
+
+    __tablename__ = "swap_request"
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64, index=True)
+    requester: str = Field(max_length=32)
+    requester_start: datetime = _instant()
+    requester_end: datetime = _instant()
+    target: str = Field(max_length=32, index=True)
+    target_start: datetime = _instant()
+    target_end: datetime = _instant()
+    status: str = Field(default="pending", max_length=16)  # pending|accepted|declined|stale
+    created_at: datetime = _instant()
+    decided_at: datetime | None = _instant(nullable=True)
+    dm_channel: str | None = Field(default=None, max_length=32)
+    dm_ts: str | None = Field(default=None, max_length=32)
+
+
+class CoverRequest(SQLModel, table=True):
+    """A call for a volunteer to take (part of) someone's shift; the first click wins."""
+
+    __tablename__ = "cover_request"
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64, index=True)
+    requester: str = Field(max_length=32)
+    start: datetime = _instant()
+    end: datetime = _instant()
+    status: str = Field(default="open", max_length=16)  # open|taken|cancelled
+    taken_by: str | None = Field(default=None, max_length=32)
+    taken_at: datetime | None = _instant(nullable=True)
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _instant()
+
+
+class Alert(SQLModel, table=True):
+    """An alert as relayed: one row per open dedup key, updated by repeats."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        # One open alert per team and dedup key; a resolved one frees the key for a new alert.
+        Index(
+            "uq_alert_open_dedup",
+            "team",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64, index=True)
+    integration: str = Field(max_length=64)
+    dedup_key: str = Field(max_length=255)
+    group_key: str | None = Field(default=None, max_length=1000)
+    status: str = Field(default="open", max_length=16)  # open|acknowledged|resolved
+    title: str = Field(max_length=300)
+    summary: str = Field(default="", max_length=4000)
+    severity: str = Field(default="warning", max_length=16)
+    customer: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=300)
+    runbook_url: str | None = Field(default=None, max_length=2000)
+    links: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    count: int = 1
+    first_seen: datetime = _instant()
+    last_seen: datetime = _instant()
+    oncall_user: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = _instant(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = _instant(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    escalation_step: int = 0
+    next_escalation_at: datetime | None = _instant(nullable=True, index=True)
+    leadership_escalated_at: datetime | None = _instant(nullable=True)
+    leadership_escalated_by: str | None = Field(default=None, max_length=32)
+
+
+class AlertEvent(SQLModel, table=True):
+    """One line of an alert's timeline: who did what, when."""
+
+    __tablename__ = "alert_event"
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    at: datetime = _instant()
+    kind: str = Field(max_length=32)  # received|repeated|acknowledged|resolved|escalated|leadership|...
+    actor: str | None = Field(default=None, max_length=64)
+    detail: str = Field(default="", max_length=2000)
+
+
+class SlackMessage(SQLModel, table=True):
+    """A Slack message the bot posted for something (an alert card, a DM), to update it later."""
+
+    __tablename__ = "slack_message"
+    __table_args__ = (UniqueConstraint("subject", "role", "recipient", name="uq_slack_message"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=64)  # e.g. "alert:42"
+    role: str = Field(max_length=32)  # card | dm | leadership
+    recipient: str = Field(max_length=32)  # the channel or user it went to
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    created_at: datetime = _instant()
+    updated_at: datetime | None = _instant(nullable=True)
+
+
+class Outbox(SQLModel, table=True):
+    """A Slack delivery to make; drained by a worker, retried until done."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    subject: str | None = Field(default=None, max_length=64, index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    status: str = Field(default="pending", max_length=16)  # pending|done|dead
+    attempts: int = 0
+    next_attempt_at: datetime = _instant(index=True)
+    locked_until: datetime | None = _instant(nullable=True)
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _instant()
+    done_at: datetime | None = _instant(nullable=True)
+
+
+class Claim(SQLModel, table=True):
+    """A scheduled send (handover, reminder, digest) claimed once under (team, kind, instant)."""
+
+    __tablename__ = "claim"
+    __table_args__ = (UniqueConstraint("team", "kind", "instant", name="uq_claim"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    instant: datetime = _instant()
+    claimed_at: datetime = _instant()
+    sent_at: datetime | None = _instant(nullable=True)
+    outcome: str | None = Field(default=None, max_length=32)  # sent|late|skipped
+
+
+class SlackEventSeen(SQLModel, table=True):
+    """Slack event ids already handled: a retried delivery is handled once."""
+
+    __tablename__ = "slack_event_seen"
+    event_id: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = _instant()

@@ -1,0 +1,104 @@
+"""Queries on overrides: the runtime changes to the plan (swaps, covers, manual overrides)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot import schedule
+from storage.models import Override
+
+KINDS = ("swap", "cover", "manual")
+
+
+def create_override(
+    *,
+    session: Session,
+    team: str,
+    user_id: str,
+    start: datetime,
+    end: datetime,
+    kind: str,
+    now: datetime,
+    role: str = "oncall",
+    requested_by: str | None = None,
+    approved_by: str | None = None,
+    reason: str | None = None,
+    swap_id: int | None = None,
+    cover_id: int | None = None,
+) -> Override:
+    """Store a new override; it wins over the rotations and over older overrides."""
+    if kind not in KINDS:
+        raise ValueError(f"override kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if role not in ("oncall", "backup"):
+        raise ValueError(f"override role must be oncall or backup, got {role!r}")
+    if end <= start:
+        raise ValueError(f"an override must end after it starts ({start} .. {end})")
+    row = Override(
+        team=team,
+        user_id=user_id,
+        role=role,
+        kind=kind,
+        start=start,
+        end=end,
+        requested_by=requested_by,
+        approved_by=approved_by,
+        reason=reason,
+        swap_id=swap_id,
+        cover_id=cover_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_overrides(
+    *,
+    session: Session,
+    team: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    role: str | None = None,
+) -> list[Override]:
+    """Live overrides of a team overlapping [start, end), oldest first (later ones win)."""
+    query = select(Override).where(Override.team == team, col(Override.cancelled_at).is_(None))
+    if start is not None:
+        query = query.where(col(Override.end) > start)
+    if end is not None:
+        query = query.where(col(Override.start) < end)
+    if role is not None:
+        query = query.where(Override.role == role)
+    return list(session.exec(query.order_by(col(Override.id))))
+
+
+def cancel_override(*, session: Session, override_id: int, now: datetime) -> Override | None:
+    row = session.get(Override, override_id)
+    if row is None or row.cancelled_at is not None:
+        return None
+    row.cancelled_at = now
+    session.add(row)
+    return row
+
+
+def schedule_overrides(
+    *,
+    session: Session,
+    team: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[schedule.Override]:
+    """The live overrides of a team as the schedule engine takes them."""
+    source = {"swap": "swap", "cover": "cover", "manual": "override"}
+    return [
+        schedule.Override(
+            user=row.user_id,
+            start=row.start,
+            end=row.end,
+            source=source[row.kind],
+            role="backup" if row.role == "backup" else "oncall",
+            id=row.id,
+        )
+        for row in list_overrides(session=session, team=team, start=start, end=end)
+    ]
