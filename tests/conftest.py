@@ -1,0 +1,111 @@
+"""Shared fixtures: the real payloads, and databases (SQLite always, PostgreSQL where reachable)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get(
+    "WATCHKEEPER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def fixtures_dir() -> Path:
+    """The shared real payloads (Slack, Alertmanager, Grafana, PagerDuty, ...), kept byte for byte."""
+    for candidate in (ROOT / "shared" / "fixtures", ROOT.parent / "shared" / "fixtures"):
+        if candidate.is_dir():
+            return candidate
+    pytest.skip("the shared fixtures folder (shared/fixtures) is not next to the project")
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (fixtures_dir() / relative).read_bytes()
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = make_engine(POSTGRES_URL, pool_size=1, max_overflow=0)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # the reason goes into the skip message
+        return f"PostgreSQL not reachable at {POSTGRES_URL} ({error.__class__.__name__})"
+    return None
+
+
+_PG_REASON: list[str | None] = []
+
+
+def postgres_skip_reason() -> str | None:
+    if not _PG_REASON:
+        _PG_REASON.append(_postgres_reason())
+    return _PG_REASON[0]
+
+
+def create_postgres_database() -> str:
+    """A new empty PostgreSQL database; returns its URL (dropped by drop_postgres_database)."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    name = f"wk_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'watchkeeper.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated-on-demand database URL: SQLite, then PostgreSQL where reachable."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'watchkeeper.db'}"
+        return
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated engine on each database kind."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
