@@ -1,0 +1,144 @@
+"""Storage: migrations on SQLite and PostgreSQL, instants kept in UTC, overrides queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.db import make_engine, session_scope
+from storage.migrate import downgrade, upgrade
+from storage.models import Alert, Claim
+from storage.overrides import (
+    cancel_override,
+    create_override,
+    list_overrides,
+    schedule_overrides,
+)
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TABLES = {
+    "override",
+    "swap_request",
+    "cover_request",
+    "alert",
+    "alert_event",
+    "slack_message",
+    "outbox",
+    "claim",
+    "slack_event_seen",
+}
+
+
+def test_migrations_create_every_table_and_run_twice(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)  # a second run is a no-op, as at every start of `watchkeeper serve`
+    assert TABLES <= set(sa.inspect(engine).get_table_names())
+    downgrade(engine, "base")
+    assert not TABLES & set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    engine.dispose()
+
+
+def test_instants_come_back_aware_in_utc(engine: sa.Engine) -> None:
+    paris = datetime(2026, 11, 27, 18, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    with session_scope(engine) as session:
+        row = create_override(
+            session=session,
+            team="support",
+            user_id="U0BOB",
+            start=paris,
+            end=paris + timedelta(days=3),
+            kind="swap",
+            now=NOW,
+        )
+        row_id = row.id
+    with Session(engine) as session:
+        (loaded,) = list_overrides(session=session, team="support")
+        assert loaded.id == row_id
+        assert loaded.start == paris
+        assert loaded.start.utcoffset() == timedelta(0)
+        assert loaded.start.hour == 17
+
+
+def test_naive_instants_are_refused(engine: sa.Engine) -> None:
+    with pytest.raises(sa.exc.StatementError, match="aware datetime"), session_scope(engine) as session:
+        create_override(
+            session=session,
+            team="support",
+            user_id="U0BOB",
+            start=datetime(2026, 11, 27, 18, 0),
+            end=datetime(2026, 11, 30, 9, 0),
+            kind="manual",
+            now=NOW,
+        )
+
+
+def test_overrides_overlap_query_order_and_cancel(engine: sa.Engine) -> None:
+    day = timedelta(days=1)
+    with session_scope(engine) as session:
+        first = create_override(
+            session=session, team="support", user_id="U0A", start=NOW, end=NOW + day, kind="manual", now=NOW
+        )
+        create_override(
+            session=session, team="support", user_id="U0B", start=NOW + day, end=NOW + 2 * day, kind="cover", now=NOW
+        )
+        create_override(
+            session=session, team="other", user_id="U0C", start=NOW, end=NOW + day, kind="swap", now=NOW
+        )
+    with session_scope(engine) as session:
+        in_range = list_overrides(session=session, team="support", start=NOW + day / 2, end=NOW + day * 3 / 2)
+        assert [o.user_id for o in in_range] == ["U0A", "U0B"]
+        # Touching the end is not overlapping: [start, end) ranges.
+        assert [o.user_id for o in list_overrides(session=session, team="support", start=NOW + day)] == ["U0B"]
+        engine_view = schedule_overrides(session=session, team="support")
+        assert [(o.user, o.source) for o in engine_view] == [("U0A", "override"), ("U0B", "cover")]
+        assert cancel_override(session=session, override_id=first.id or 0, now=NOW) is not None
+    with Session(engine) as session:
+        assert [o.user_id for o in list_overrides(session=session, team="support")] == ["U0B"]
+
+
+def test_override_must_end_after_it_starts(engine: sa.Engine) -> None:
+    with pytest.raises(ValueError, match="end after it starts"), session_scope(engine) as session:
+        create_override(
+            session=session, team="support", user_id="U0A", start=NOW, end=NOW, kind="manual", now=NOW
+        )
+
+
+def test_one_open_alert_per_dedup_key_but_a_resolved_one_frees_it(engine: sa.Engine) -> None:
+    def alert() -> Alert:
+        return Alert(
+            team="support", integration="prometheus", dedup_key="fp1", title="Down", first_seen=NOW, last_seen=NOW
+        )
+
+    with session_scope(engine) as session:
+        session.add(alert())
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(alert())
+    with session_scope(engine) as session:
+        open_alert = session.exec(sa.select(Alert)).scalars().one()  # type: ignore[call-overload]
+        open_alert.resolved_at = NOW
+        session.add(open_alert)
+    with session_scope(engine) as session:
+        session.add(alert())
+    with Session(engine) as session:
+        assert len(session.exec(sa.select(Alert)).all()) == 2  # type: ignore[call-overload]
+
+
+def test_a_claim_is_taken_once(engine: sa.Engine) -> None:
+    with session_scope(engine) as session:
+        session.add(Claim(team="support", kind="handover", instant=NOW, claimed_at=NOW))
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(Claim(team="support", kind="handover", instant=NOW, claimed_at=NOW))
