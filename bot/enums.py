@@ -1,0 +1,36 @@
+"""Every action_id, callback_id and slash command name, in one place (kebab-case, namespaced)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    oncall = "/oncall"
+    swap = "/swap"
+    cover = "/cover"
+    escalate = "/escalate"
+
+
+class Action(StrEnum):
+    # Alert cards and DMs
+    alert_ack = "alert-ack"
+    alert_resolve = "alert-resolve"
+    alert_escalate = "alert-escalate"
+    alert_escalate_ceo = "alert-escalate-ceo"
+    # Swaps
+    swap_accept = "swap-accept"
+    swap_decline = "swap-decline"
+    swap_open = "swap-open"
+    # Covers
+    cover_take = "cover-take"
+    cover_cancel = "cover-cancel"
+    # Modal inputs (action ids inside input blocks)
+    swap_my_shift = "swap-my-shift"
+    swap_teammate = "swap-teammate"
+    swap_their_shift = "swap-their-shift"
+
+
+class View(StrEnum):
+    swap_request = "swap-request"
+    escalate_request = "escalate-request"
