@@ -1,0 +1,131 @@
+"""The outbox: Slack deliveries committed with the change that caused them, drained by workers.
+
+Rows are claimed with a lease (``locked_until``): a worker that dies mid-delivery loses its
+lease and another worker (or the restarted process) picks the row up again. On PostgreSQL the
+claim uses ``FOR UPDATE SKIP LOCKED`` so that replicas never claim the same row; on SQLite the
+write transaction (``BEGIN IMMEDIATE``) serialises claimers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from storage.models import Outbox
+
+# Kinds of delivery (the payload each carries is documented where it is enqueued).
+ALERT_SYNC = "alert-sync"  # bring every Slack message of subject "alert:<id>" up to date
+ALERT_NOTIFY = "alert-notify"  # DM payload["user"] about the alert (reason in payload["reason"])
+ALERT_LEADERSHIP = "alert-leadership"  # DM payload["users"]: escalated by payload["by"] at payload["at"]
+SLACK_POST = "slack-post"  # post payload["channel"] the text/blocks given
+
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+def enqueue(
+    *,
+    session: Session,
+    kind: str,
+    now: datetime,
+    subject: str | None = None,
+    payload: dict[str, Any] | None = None,
+    not_before: datetime | None = None,
+    coalesce: bool = False,
+) -> Outbox | None:
+    """Queue a delivery in the caller's transaction.
+
+    With ``coalesce``, nothing is queued when a pending delivery of the same kind and subject
+    exists (a storm of repeats needs one card update, not one per repeat); returns None then.
+    """
+    if coalesce and subject is not None:
+        pending = session.exec(
+            select(Outbox.id).where(
+                Outbox.kind == kind, Outbox.subject == subject, Outbox.status == "pending"
+            )
+        ).first()
+        if pending is not None:
+            return None
+    row = Outbox(
+        kind=kind,
+        subject=subject,
+        payload=payload or {},
+        next_attempt_at=not_before or now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim(
+    *,
+    session: Session,
+    now: datetime,
+    limit: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+    kinds: tuple[str, ...] | None = None,
+) -> list[Outbox]:
+    """Take up to ``limit`` due deliveries under a lease; commit the session to make it stick."""
+    query = (
+        select(Outbox)
+        .where(
+            Outbox.status == "pending",
+            col(Outbox.next_attempt_at) <= now,
+            or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= now),
+        )
+        .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+        .limit(limit)
+    )
+    if kinds:
+        query = query.where(col(Outbox.kind).in_(kinds))
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.exec(query))
+    for row in rows:
+        row.locked_until = now + lease
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def complete(*, session: Session, outbox_id: int, now: datetime) -> None:
+    """Mark a delivery done (in the same transaction that records what it posted)."""
+    session.execute(
+        update(Outbox)
+        .where(col(Outbox.id) == outbox_id)
+        .values(status="done", done_at=now, locked_until=None)
+    )
+
+
+def retry_later(
+    *, session: Session, outbox_id: int, at: datetime, error: str, max_attempts: int | None = None
+) -> None:
+    """Put a delivery back for another try at ``at``; with ``max_attempts`` reached it is dead."""
+    row = session.get(Outbox, outbox_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.last_error = error[:2000]
+    row.locked_until = None
+    row.next_attempt_at = at
+    if max_attempts is not None and row.attempts >= max_attempts:
+        row.status = "dead"
+    session.add(row)
+
+
+def pending_count(*, session: Session) -> int:
+    return len(session.exec(select(Outbox.id).where(Outbox.status == "pending")).all())
+
+
+def next_due(*, session: Session) -> datetime | None:
+    """When the earliest pending delivery is due (workers sleep until then)."""
+    return session.exec(
+        select(Outbox.next_attempt_at)
+        .where(Outbox.status == "pending")
+        .order_by(col(Outbox.next_attempt_at))
+        .limit(1)
+    ).first()
