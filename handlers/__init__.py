@@ -21,4 +21,8 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
 
 def http_routes(services: Services) -> list[BaseRoute]:
     """Every HTTP route besides /slack/events and the health checks."""
-    return []
+    from handlers import calendar
+
+    routes: list[BaseRoute] = []
+    routes.extend(calendar.routes(services))
+    return routes
