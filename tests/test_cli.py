@@ -1,0 +1,143 @@
+"""The command line: check, who and shifts, as a user runs them (JSON shapes from DESIGN)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+PLAN = """\
+timezone: Europe/Paris
+leadership: [U0CEO]
+teams:
+  support:
+    name: Customer support
+    channel: C0SUPPORT
+    timezone: Europe/Paris
+    rotations:
+      - name: weekend
+        members: [U0ALICE, U0BOB, U0CAROL, U0CEO]
+        start: 2026-11-06 18:00
+        every: 1w
+        only: ["fri 18:00 - mon 09:00"]
+      - name: weekdays
+        members: [U0DAN, U0ERIN]
+        start: 2026-11-09 09:00
+        every: 1d
+        only: ["mon-fri 09:00 - 18:00"]
+    backup:
+      - name: leads
+        members: [U0LEAD1, U0LEAD2]
+        start: 2026-11-02 09:00
+        every: 1w
+    escalation:
+      - notify: oncall
+        wait: 10m
+      - notify: backup
+        wait: 20m
+      - notify: leadership
+"""
+
+
+@pytest.fixture
+def setup_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "oncall.yaml"
+    path.write_text(PLAN)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WATCHKEEPER_CONFIG", str(path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_who_json_names_holder_backup_and_next(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Saturday night of the fourth weekend: shift k=3 of the weekend layer, the CEO's.
+    code, out, _ = run(capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["at"] == "2026-11-28T21:00:00+01:00"
+    (team,) = doc["teams"]
+    assert team["team"] == "support"
+    assert team["oncall"] == "U0CEO"
+    assert team["since"] == "2026-11-27T18:00:00+01:00"
+    assert team["until"] == "2026-11-30T09:00:00+01:00"
+    # Leads rotate weekly from Monday 2026-11-02 09:00: the 4th week (k=3) is U0LEAD2's.
+    assert team["backup"] == "U0LEAD2"
+    # Monday 09:00 the weekday layer takes over: Dan on day 0 (Nov 9), Erin on odd days: Nov 30 is day 21.
+    assert team["next"] == {"user": "U0ERIN", "start": "2026-11-30T09:00:00+01:00"}
+
+
+def test_who_in_a_gap_says_null(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "who", "--team", "support", "--at", "2026-12-01T20:00:00+01:00", "--json")
+    assert code == 0
+    (team,) = json.loads(out)["teams"]
+    assert team["oncall"] is None
+
+
+def test_shifts_json_is_the_final_schedule(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "shifts", "--team", "support", "--from", "2026-11-27T18:00:00+01:00",
+        "--to", "2026-12-01T18:00:00+01:00", "--json",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["team"] == "support"
+    rows = [(s["user"], s["start"], s["end"], s["source"]) for s in doc["shifts"]]
+    assert rows == [
+        ("U0CEO", "2026-11-27T18:00:00+01:00", "2026-11-30T09:00:00+01:00", "rotation:weekend"),
+        ("U0ERIN", "2026-11-30T09:00:00+01:00", "2026-11-30T18:00:00+01:00", "rotation:weekdays"),
+        (None, "2026-11-30T18:00:00+01:00", "2026-12-01T09:00:00+01:00", "gap"),
+        ("U0DAN", "2026-12-01T09:00:00+01:00", "2026-12-01T18:00:00+01:00", "rotation:weekdays"),
+    ]
+    for row in doc["shifts"]:
+        datetime.fromisoformat(row["start"])  # every instant is ISO-8601 with its offset
+
+
+def test_shifts_accepts_plain_dates_in_team_time(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "shifts", "--team", "support", "--from", "2026-11-28", "--to", "2026-11-29", "--json")
+    assert code == 0
+    (shift,) = json.loads(out)["shifts"]
+    assert (shift["user"], shift["start"], shift["end"]) == (
+        "U0CEO", "2026-11-28T00:00:00+01:00", "2026-11-29T00:00:00+01:00"
+    )
+
+
+def test_check_accepts_a_good_file_and_lists_gaps(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", str(setup_file))
+    assert code == 0
+    assert "OK" in out
+    assert "gap(s) in the next four weeks" in out  # weekday nights are not covered
+
+
+def test_check_rejects_a_broken_file_naming_line_and_field(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_file.write_text(PLAN.replace("every: 1d", "every: 1x"))
+    code, _, err = run(capsys, "check", str(setup_file))
+    assert code == 1
+    line = PLAN.splitlines().index("        every: 1d") + 1
+    assert f"oncall.yaml:{line}:" in err
+    assert "every" in err
+
+
+def test_unknown_team_and_bad_instant_are_plain_errors(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "who", "--team", "sales")
+    assert code == 2
+    assert "no team 'sales'" in err and "support" in err
+    code, _, err = run(capsys, "who", "--at", "saturday night")
+    assert code == 2
+    assert "--at" in err and "ISO-8601" in err
+    code, _, err = run(capsys, "shifts", "--team", "support", "--from", "2026-12-02", "--to", "2026-12-01")
+    assert code == 2
+    assert "must be after" in err
