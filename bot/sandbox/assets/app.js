@@ -1,0 +1,339 @@
+// The sandbox page: acts as one Slack user at a time, renders Block Kit, sends commands and clicks.
+"use strict";
+
+const state = { user: null, conv: null, data: null, seen: {}, modal: null, busy: false };
+const $ = (id) => document.getElementById(id);
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const answer = await fetch("/sandbox/api/" + path, options);
+  const doc = await answer.json().catch(() => ({ ok: false, error: "bad answer from the sandbox" }));
+  if (!answer.ok || doc.ok === false) throw new Error(doc.error || answer.statusText);
+  return doc;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null) node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function userName(id) {
+  const user = (state.data?.users || []).find((u) => u.id === id);
+  return user ? user.name : id;
+}
+
+// Slack's mrkdwn: *bold*, _italic_, ~strike~, `code`, <url|label>, <@U…>, <#C…>, <!here>, newlines.
+function mrkdwn(text) {
+  const out = document.createDocumentFragment();
+  const pattern = /<([^>]+)>|`([^`]+)`|\*([^*\n]+)\*|_([^_\n]+)_|~([^~\n]+)~/g;
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    out.append(document.createTextNode(unescape(text.slice(last, match.index))));
+    last = match.index + match[0].length;
+    if (match[1] !== undefined) out.append(link(match[1]));
+    else if (match[2] !== undefined) out.append(el("code", {}, unescape(match[2])));
+    else if (match[3] !== undefined) out.append(el("strong", {}, mrkdwn(match[3])));
+    else if (match[4] !== undefined) out.append(el("em", {}, mrkdwn(match[4])));
+    else if (match[5] !== undefined) out.append(el("s", {}, mrkdwn(match[5])));
+  }
+  out.append(document.createTextNode(unescape(text.slice(last))));
+  return out;
+}
+
+function unescape(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+function link(inner) {
+  const [target, label] = inner.split("|", 2);
+  if (target.startsWith("@")) return el("span", { class: "mention" }, "@" + (label || userName(target.slice(1))));
+  if (target.startsWith("#")) return el("span", { class: "mention" }, "#" + (label || target.slice(1)));
+  if (target.startsWith("!")) return el("span", { class: "mention" }, "@" + (label || target.slice(1).split("^")[0]));
+  if (/^https?:\/\//.test(target)) return el("a", { href: target, target: "_blank", rel: "noopener" }, unescape(label || target));
+  return document.createTextNode("<" + inner + ">");
+}
+
+function textObject(obj) {
+  if (!obj) return document.createTextNode("");
+  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : document.createTextNode(obj.text || "");
+}
+
+function renderBlocks(blocks, context) {
+  return blocks.map((block) => renderBlock(block, context));
+}
+
+function renderBlock(block, context) {
+  switch (block.type) {
+    case "header":
+      return el("div", { class: "block header" }, textObject(block.text));
+    case "divider":
+      return el("hr", { class: "block divider" });
+    case "context":
+      return el("div", { class: "block context" },
+        (block.elements || []).map((e) => el("span", {}, e.type === "image" ? "🖼" : textObject(e))));
+    case "section": {
+      const fields = block.fields ? el("div", { class: "fields" }, block.fields.map((f) => el("div", {}, textObject(f)))) : null;
+      const accessory = block.accessory ? renderElement(block.accessory, block, context) : null;
+      return el("div", { class: "block section" }, el("div", { class: "text" }, textObject(block.text), fields), accessory);
+    }
+    case "actions":
+      return el("div", { class: "block actions" }, (block.elements || []).map((e) => renderElement(e, block, context)));
+    case "input":
+      return renderInput(block, context);
+    default:
+      return el("div", { class: "block" }, `[${block.type} block]`);
+  }
+}
+
+function renderElement(element, block, context) {
+  if (element.type === "button") {
+    const button = el("button", {
+      type: "button", class: "bk " + (element.style || ""), "data-action-id": element.action_id,
+    }, textObject(element.text));
+    button.addEventListener("click", () => click(element, block, context, button));
+    return button;
+  }
+  if (element.type === "overflow" || element.type === "static_select") {
+    const select = el("select", { "data-action-id": element.action_id },
+      el("option", { value: "" }, element.placeholder?.text || "Choose…"),
+      (element.options || []).map((o) => el("option", { value: o.value }, o.text.text)));
+    select.addEventListener("change", () => {
+      const option = (element.options || []).find((o) => o.value === select.value);
+      if (option) click({ ...element, selected_option: option }, block, context, select);
+    });
+    return select;
+  }
+  return el("span", {}, `[${element.type}]`);
+}
+
+async function click(element, block, context, node) {
+  if (element.confirm && !(await confirmDialog(element.confirm))) return;
+  node.disabled = true;
+  try {
+    await api("action", {
+      user: state.user, channel: context.channel, ts: context.ts, view_id: context.viewId,
+      action_id: element.action_id, block_id: block.block_id, value: element.value,
+      selected_option: element.selected_option, action_type: element.type,
+    });
+    status("");
+  } catch (error) {
+    status(error.message);
+  } finally {
+    node.disabled = false;
+    refresh();
+  }
+}
+
+function confirmDialog(confirm) {
+  return new Promise((resolve) => {
+    const box = $("confirm");
+    const done = (answer) => { $("confirm-backdrop").hidden = true; box.replaceChildren(); resolve(answer); };
+    box.replaceChildren(
+      el("h2", {}, textObject(confirm.title)),
+      el("p", {}, textObject(confirm.text)),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", class: "bk", onclick: () => done(false) }, textObject(confirm.deny || { text: "Cancel" })),
+        el("button", { type: "button", class: "bk " + (confirm.style || "primary"), "data-confirm": "yes", onclick: () => done(true) },
+          textObject(confirm.confirm || { text: "Yes" }))));
+    $("confirm-backdrop").hidden = false;
+  });
+}
+
+function renderInput(block, context) {
+  const element = block.element || {};
+  const id = `in-${block.block_id}-${element.action_id}`;
+  const errors = context.errors || {};
+  let control;
+  switch (element.type) {
+    case "plain_text_input":
+      control = element.multiline ? el("textarea", { id, rows: 3 }) : el("input", { id, type: "text" });
+      if (element.initial_value) control.value = element.initial_value;
+      break;
+    case "datepicker":
+      control = el("input", { id, type: "date" });
+      if (element.initial_date) control.value = element.initial_date;
+      break;
+    case "static_select":
+      control = el("select", { id }, el("option", { value: "" }, element.placeholder?.text || "Choose…"),
+        (element.options || []).map((o) => el("option", { value: o.value }, o.text.text)));
+      if (element.initial_option) control.value = element.initial_option.value;
+      break;
+    case "users_select":
+    case "multi_users_select":
+      control = el("select", { id, multiple: element.type === "multi_users_select" ? "" : undefined },
+        element.type === "users_select" ? el("option", { value: "" }, "Choose a person…") : null,
+        (state.data?.users || []).map((u) => el("option", { value: u.id }, u.name)));
+      if (element.initial_user) control.value = element.initial_user;
+      break;
+    default:
+      control = el("span", {}, `[${element.type}]`);
+  }
+  control.dataset.blockId = block.block_id;
+  control.dataset.actionId = element.action_id;
+  control.dataset.type = element.type;
+  return el("div", { class: "input" },
+    el("label", { for: id }, textObject(block.label)), control,
+    block.hint ? el("div", { class: "hint" }, textObject(block.hint)) : null,
+    errors[block.block_id] ? el("div", { class: "error" }, errors[block.block_id]) : null);
+}
+
+function openModal(view, errors) {
+  const form = $("modal");
+  const context = { viewId: view.id, errors: errors || {} };
+  form.replaceChildren(
+    el("h2", {}, textObject(view.title)),
+    renderBlocks(view.blocks || [], context),
+    el("div", { class: "buttons" },
+      el("button", { type: "button", class: "bk", onclick: closeModal }, textObject(view.close || { text: "Cancel" })),
+      view.submit ? el("button", { type: "submit", class: "bk primary" }, textObject(view.submit)) : null));
+  form.onsubmit = (event) => { event.preventDefault(); submitModal(view); };
+  state.modal = view.id;
+  $("modal-backdrop").hidden = false;
+}
+
+async function closeModal() {
+  const viewId = state.modal;
+  $("modal-backdrop").hidden = true;
+  state.modal = null;
+  if (viewId) await api("close", { user: state.user, view_id: viewId }).catch(() => {});
+  refresh();
+}
+
+async function submitModal(view) {
+  const values = {};
+  for (const control of $("modal").querySelectorAll("[data-block-id]")) {
+    const { blockId, actionId, type } = control.dataset;
+    let value;
+    if (type === "plain_text_input") value = { type, value: control.value };
+    else if (type === "datepicker") value = { type, selected_date: control.value || null };
+    else if (type === "static_select") {
+      const option = control.value ? { value: control.value, text: { type: "plain_text", text: control.selectedOptions[0].text } } : null;
+      value = { type, selected_option: option };
+    } else if (type === "users_select") value = { type, selected_user: control.value || null };
+    else if (type === "multi_users_select") value = { type, selected_users: [...control.selectedOptions].map((o) => o.value) };
+    else continue;
+    values[blockId] = { ...(values[blockId] || {}), [actionId]: value };
+  }
+  try {
+    const answer = await api("submit", { user: state.user, view_id: view.id, values });
+    if (answer.errors) { openModal(view, answer.errors); return; }
+    $("modal-backdrop").hidden = true;
+    state.modal = null;
+    status("");
+  } catch (error) {
+    status(error.message);
+  }
+  refresh();
+}
+
+function status(text) { $("status").textContent = text; }
+
+function conversations() {
+  return state.data ? state.data.conversations : [];
+}
+
+function renderSidebar() {
+  const make = (conv) => {
+    const unread = conv.messages.length - (state.seen[conv.id] || 0);
+    const label = conv.kind === "dm" ? conv.name : "#" + conv.name;
+    return el("li", {}, el("button", {
+      class: "conv" + (state.conv === conv.id ? " active" : ""), "data-conv": conv.id,
+      onclick: () => { state.conv = conv.id; render(); },
+    }, label, unread > 0 && state.conv !== conv.id ? el("span", { class: "badge" }, unread) : null));
+  };
+  $("channel-list").replaceChildren(...conversations().filter((c) => c.kind === "channel").map(make));
+  $("dm-list").replaceChildren(...conversations().filter((c) => c.kind === "dm").map(make));
+  $("home-tab").classList.toggle("active", state.conv === "home");
+}
+
+function renderPane() {
+  const pane = $("messages");
+  if (state.conv === "home") {
+    $("pane-title").textContent = "Home";
+    const home = state.data?.home;
+    pane.replaceChildren(home ? el("div", {}, renderBlocks(home.blocks || [], { viewId: home.id }))
+      : el("p", {}, "Nothing published yet."));
+    return;
+  }
+  const conv = conversations().find((c) => c.id === state.conv);
+  if (!conv) { pane.replaceChildren(); $("pane-title").textContent = ""; return; }
+  $("pane-title").textContent = conv.kind === "dm" ? conv.name : "#" + conv.name;
+  state.seen[conv.id] = conv.messages.length;
+  const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
+  pane.replaceChildren(...conv.messages.map((m) => el("div", {
+    class: "message" + (m.ephemeral ? " ephemeral" : ""), "data-ts": m.ts,
+  },
+  el("div", { class: "meta" }, m.ephemeral ? "Only visible to you · " : "", m.author || "Watchkeeper", " · ", m.time || "",
+    m.edited ? el("span", { class: "edited" }, " (edited)") : null),
+  m.blocks && m.blocks.length ? renderBlocks(m.blocks, { channel: conv.id, ts: m.ts }) : el("div", { class: "text" }, mrkdwn(m.text || "")))));
+  if (atBottom) pane.scrollTop = pane.scrollHeight;
+}
+
+function render() {
+  renderSidebar();
+  renderPane();
+}
+
+async function refresh() {
+  if (!state.user) return;
+  try {
+    state.data = await api("state?user=" + encodeURIComponent(state.user));
+  } catch (error) {
+    status(error.message);
+    return;
+  }
+  if (!state.conv) state.conv = conversations()[0]?.id || "home";
+  if (state.data.modal && state.modal !== state.data.modal.id) openModal(state.data.modal, state.data.modal_errors);
+  if (!state.data.modal && state.modal) { $("modal-backdrop").hidden = true; state.modal = null; }
+  render();
+}
+
+async function start() {
+  const doc = await api("users");
+  const select = $("user-select");
+  select.replaceChildren(...doc.users.map((u) => el("option", { value: u.id }, `${u.name} (${u.tz})`)));
+  state.user = doc.default_user || doc.users[0].id;
+  select.value = state.user;
+  select.addEventListener("change", () => {
+    state.user = select.value; state.conv = null; state.seen = {}; state.modal = null;
+    $("modal-backdrop").hidden = true; refresh();
+  });
+  $("home-tab").addEventListener("click", async () => {
+    state.conv = "home";
+    await api("home", { user: state.user }).catch((error) => status(error.message));
+    refresh();
+  });
+  $("composer").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $("command-input");
+    const line = input.value.trim();
+    if (!line.startsWith("/")) { status("Type a slash command, e.g. /oncall"); return; }
+    const space = line.indexOf(" ");
+    const command = space < 0 ? line : line.slice(0, space);
+    const text = space < 0 ? "" : line.slice(space + 1);
+    const channel = state.conv && state.conv !== "home" ? state.conv : null;
+    try {
+      await api("command", { user: state.user, channel, command, text });
+      input.value = "";
+      status("");
+    } catch (error) {
+      status(error.message);
+    }
+    refresh();
+  });
+  await refresh();
+  setInterval(refresh, 1000);
+}
+
+start().catch((error) => status(error.message));
