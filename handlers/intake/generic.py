@@ -1,0 +1,130 @@
+"""The generic JSON alert (docs/generic-webhook.md): one alert, in a shape any webhook can send.
+
+Zendesk triggers, Intercom workflows and home-made scripts write this body themselves, so the
+parser is forgiving about spelling (``description`` for ``summary``, ``url`` for ``link``,
+``resolved: true``, Opsgenie's ``message``/``alias``/``priority``/``details``) but still refuses
+a body it cannot make one clear alert of.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.alerts import (
+    AlertStatus,
+    IntakeError,
+    NormalizedAlert,
+    ParsedBatch,
+    http_url,
+    severity_from,
+    stable_hash,
+)
+from handlers.intake.parsing import (
+    describe,
+    detail_text,
+    expect_object,
+    first_text,
+    link,
+    links,
+    load_object,
+    optional_str,
+    scalar_map,
+    scalar_text,
+)
+
+KIND = "generic"
+
+
+def parse(body: bytes) -> ParsedBatch:
+    """The one alert of a generic JSON body."""
+    doc = load_object(body)
+    title_field = _first_key(doc, "title", "message")
+    title = first_text(optional_str(doc, title_field, title_field))
+    if title is None:
+        raise IntakeError("title is required: one line saying what is wrong.", "title")
+    summary_field = _first_key(doc, "summary", "description")
+    severity_field = _first_key(doc, "severity", "priority")
+    link_field = _first_key(doc, "link", "url")
+    customer = optional_str(doc, "customer", "customer")
+    dedup_field = _first_key(doc, "dedup_key", "alias")
+    dedup_key = _key(doc, dedup_field)
+    runbook = optional_str(doc, "runbook_url", "runbook_url")
+    alert = NormalizedAlert(
+        # Without a key, the same title for the same customer is the same alert.
+        dedup_key=dedup_key or stable_hash(title.strip(), (customer or "").strip()),
+        title=title,
+        summary=optional_str(doc, summary_field, summary_field) or "",
+        severity=severity_from(_severity_word(doc, severity_field)),
+        status=_status(doc),
+        customer=first_text(customer),
+        source=first_text(optional_str(doc, "source", "source")),
+        links=links(link("Link", optional_str(doc, link_field, link_field))),
+        runbook_url=http_url(runbook) if runbook else None,
+        labels=scalar_map(doc, "labels", "labels"),
+        details=_details(doc),
+        raw_kind=KIND,
+    )
+    return ParsedBatch(kind=KIND, alerts=[alert])
+
+
+def _first_key(doc: dict[str, Any], name: str, alias: str) -> str:
+    """The documented key, or its alias when only the alias is given."""
+    return alias if doc.get(name) is None and doc.get(alias) is not None else name
+
+
+def _key(doc: dict[str, Any], field: str) -> str | None:
+    """The sender's dedup key; a number is fine (an unquoted ``{{ticket.id}}``)."""
+    value = doc.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise IntakeError(f"{field} must be text, not {describe(value)}.", field)
+    return first_text(scalar_text(value))
+
+
+def _severity_word(doc: dict[str, Any], field: str) -> str | None:
+    """The sender's word for how bad it is (any word; unknown ones mean warning)."""
+    value = doc.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise IntakeError(f"{field} must be text, not {describe(value)}.", field)
+    # A bare number is a priority: 1 is P1.
+    return value if isinstance(value, str) else f"p{value}"
+
+
+def _status(doc: dict[str, Any]) -> AlertStatus:
+    """Firing or resolved, from ``status`` or ``resolved: true`` (which must agree)."""
+    text = optional_str(doc, "status", "status")
+    status: AlertStatus | None = None
+    if text is not None and text.strip():
+        try:
+            status = AlertStatus(text.strip().lower())
+        except ValueError:
+            raise IntakeError(
+                f'status must be "firing" or "resolved", not {text[:40]!r}.', "status"
+            ) from None
+    resolved = doc.get("resolved")
+    if resolved is None:
+        return status or AlertStatus.firing
+    if not isinstance(resolved, bool):
+        raise IntakeError(f"resolved must be true or false, not {describe(resolved)}.", "resolved")
+    implied = AlertStatus.resolved if resolved else AlertStatus.firing
+    if status is not None and status != implied:
+        raise IntakeError(
+            f'status says "{status}" but resolved is {str(resolved).lower()}; send one of them.',
+            "resolved",
+        )
+    return implied
+
+
+def _details(doc: dict[str, Any]) -> dict[str, str]:
+    """Opsgenie-style ``details``: any object, each value as text."""
+    value = doc.get("details")
+    if value is None:
+        return {}
+    return {
+        name: detail_text(item)
+        for name, item in expect_object(value, "details").items()
+        if item is not None
+    }
