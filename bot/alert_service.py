@@ -1,0 +1,556 @@
+"""What happens to alerts in the database: ingest a batch, escalate what is due, escalate one now.
+
+Each function works in the caller's session and transaction (so a batch is all or nothing),
+takes ``now`` instead of reading a clock, and queues the Slack side in the outbox: an
+``alert-sync`` (coalesced) for every change, an ``alert-notify`` per person paged, an
+``alert-leadership`` when bad news goes to leadership. Metrics are counted once the caller's
+transaction commits, never for work that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from bot import escalation
+from bot.metrics import Metrics, metrics_of
+from bot.plan import Integration, Plan, Team
+from bot.roster import Roster
+from storage import alerts as store
+from storage.models import Alert
+from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, enqueue
+
+if TYPE_CHECKING:
+    from bot.alerts import NormalizedAlert
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+# Widths of the alert columns filled from outside a normalised alert (which fits itself).
+_INTEGRATION_WIDTH = 64
+_USER_WIDTH = 32
+
+
+class AlertNotFound(LookupError):
+    """No alert has the id asked for."""
+
+    def __init__(self, alert_id: int) -> None:
+        self.alert_id = alert_id
+        super().__init__(f"no alert with id {alert_id}")
+
+
+class _Batch(Protocol):
+    alerts: Sequence[NormalizedAlert]
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What one alert of a batch did: created, repeated, acknowledged, resolved or ignored."""
+
+    dedup_key: str
+    action: str
+    alert_id: int | None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome of a batch, alert by alert, in the order they came."""
+
+    team: str
+    integration: str
+    outcomes: tuple[IngestOutcome, ...]
+
+    @property
+    def ids(self) -> list[int]:
+        """The alerts the batch touched, each once, in order."""
+        return list(dict.fromkeys(o.alert_id for o in self.outcomes if o.alert_id is not None))
+
+
+@dataclass(frozen=True)
+class EscalationOutcome:
+    """What an escalation did to one alert, and a sentence saying so to whoever asked for it."""
+
+    alert_id: int
+    escalated: bool
+    step: int | None = None  # 1-based step reached
+    users: tuple[str, ...] = ()
+    message: str = ""
+
+
+@dataclass
+class _Context:
+    plan: Plan
+    roster: Roster
+    metrics: Metrics | None
+
+
+def _context(
+    services_or_plan: Services | Roster | Plan, session: Session, metrics: Metrics | None
+) -> _Context:
+    if isinstance(services_or_plan, Plan):
+        plan = services_or_plan
+        return _Context(plan, Roster(lambda: plan, session.get_bind()), metrics)  # type: ignore[arg-type]
+    if isinstance(services_or_plan, Roster):
+        return _Context(services_or_plan.plan, services_or_plan, metrics)
+    services = services_or_plan
+    return _Context(services.roster.plan, services.roster, metrics or metrics_of(services))
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction commits; drop it on a rollback."""
+    pending: list[Callable[[], None]] | None = session.info.get("wk_after_commit")
+    if pending is None:
+        pending = []
+        session.info["wk_after_commit"] = pending
+
+        def run(_: Session) -> None:
+            callbacks, pending[:] = list(pending), []
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:  # a metric or a wake-up must never fail the request
+                    logger.exception("after-commit callback failed")
+
+        def drop(_: Session, _previous: Any = None) -> None:
+            pending.clear()
+
+        event.listen(session, "after_commit", run)
+        event.listen(session, "after_rollback", drop)
+    pending.append(callback)
+
+
+def wake_delivery(services: Services) -> None:
+    """Nudge the delivery worker (call from the event loop, after the commit)."""
+    # The delivery worker polls anyway; a nudge only makes the first post quicker.
+    wake = getattr(services.extras.get("delivery"), "wake", None)
+    if callable(wake):
+        wake()
+
+
+def _mentions(users: Iterable[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)
+
+
+def _sync(session: Session, alert: Alert, now: datetime) -> None:
+    assert alert.id is not None
+    enqueue(
+        session=session, kind=ALERT_SYNC, now=now, subject=store.subject_of(alert.id), coalesce=True
+    )
+
+
+def _notify(
+    session: Session, alert: Alert, users: Iterable[str], reason: str, now: datetime
+) -> None:
+    assert alert.id is not None
+    for user in users:
+        enqueue(
+            session=session,
+            kind=ALERT_NOTIFY,
+            now=now,
+            subject=store.subject_of(alert.id),
+            payload={"user": user, "reason": reason},
+        )
+
+
+def _responders(
+    ctx: _Context, session: Session, team: Team, now: datetime
+) -> escalation.Responders:
+    status = ctx.roster.status(team.id, now, session)
+    return escalation.Responders(
+        oncall=status.oncall.user,
+        backup=status.backup.user if status.backup is not None else None,
+        leadership=tuple(ctx.plan.leadership),
+    )
+
+
+def page_leadership(
+    *,
+    session: Session,
+    alert: Alert,
+    leadership: Sequence[str],
+    by: str | None,
+    now: datetime,
+    reason: str,
+) -> bool:
+    """Queue the leadership DMs for an alert unless they already went; True when queued now."""
+    assert alert.id is not None
+    if alert.leadership_escalated_at is not None or not leadership:
+        return False
+    alert.leadership_escalated_at = now
+    alert.leadership_escalated_by = by
+    session.add(alert)
+    enqueue(
+        session=session,
+        kind=ALERT_LEADERSHIP,
+        now=now,
+        subject=store.subject_of(alert.id),
+        payload={"users": list(leadership), "by": by, "at": now.isoformat(), "reason": reason},
+    )
+    store.add_event(
+        session=session,
+        alert_id=alert.id,
+        at=now,
+        kind="leadership",
+        actor=by,
+        detail=f"{reason}: paged leadership {_mentions(leadership)}",
+    )
+    return True
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+def ingest_batch(
+    *,
+    session: Session,
+    services_or_plan: Services | Roster | Plan,
+    integration: Integration | str,
+    batch: _Batch | Sequence[NormalizedAlert],
+    now: datetime,
+    team: str | None = None,
+    metrics: Metrics | None = None,
+) -> IngestResult:
+    """Apply a batch of normalised alerts in the caller's transaction.
+
+    ``integration`` is the plan's integration (or, for alerts raised from Slack, a name such as
+    ``"slack"`` together with ``team``). Firing alerts open a new alert or repeat the open one
+    with the same dedup key; resolved ones close it; PagerDuty acknowledgements acknowledge it.
+    """
+    ctx = _context(services_or_plan, session, metrics)
+    if isinstance(integration, Integration):
+        integration_id, team_id = integration.id, team or integration.team
+    else:
+        known = ctx.plan.integrations.get(integration)
+        integration_id = integration
+        team_id = team or (known.team if known is not None else None)
+    if team_id is None:
+        raise ValueError(f"integration {integration!r} is not in the setup file: name its team")
+    team_obj = ctx.roster.team(team_id)
+    alerts = batch if isinstance(batch, Sequence) else batch.alerts
+    outcomes = tuple(
+        _ingest_one(ctx, session, team_obj, integration_id, alert, now) for alert in alerts
+    )
+    received = sum(1 for o in outcomes if o.action in ("created", "repeated"))
+    metrics_now = ctx.metrics
+    if metrics_now is not None and received:
+        after_commit(
+            session,
+            lambda: metrics_now.received(integration=integration_id, team=team_id, count=received),
+        )
+    return IngestResult(team=team_id, integration=integration_id, outcomes=outcomes)
+
+
+def _ingest_one(
+    ctx: _Context,
+    session: Session,
+    team: Team,
+    integration: str,
+    alert: NormalizedAlert,
+    now: datetime,
+) -> IngestOutcome:
+    key = alert.dedup_key
+    existing = store.open_alert(session=session, team=team.id, dedup_key=key, lock=True)
+    action = str(alert.action)
+    if action == "trigger":
+        if existing is None:
+            created = _create(ctx, session, team, integration, key, alert, now)
+            return IngestOutcome(key, "created", created.id)
+        _repeat(ctx, session, team, existing, alert, now)
+        return IngestOutcome(key, "repeated", existing.id)
+    if existing is None:
+        # A resolve or acknowledge for an alert we never saw (or already closed): nothing to do.
+        return IngestOutcome(key, "ignored", None)
+    if action == "resolve":
+        resolve_alert(session=session, alert=existing, actor=integration, now=now)
+        return IngestOutcome(key, "resolved", existing.id)
+    if action == "acknowledge":
+        _acknowledge(ctx, session, existing, integration, now)
+        return IngestOutcome(key, "acknowledged", existing.id)
+    raise ValueError(f"unknown alert action {action!r}")
+
+
+def _create(
+    ctx: _Context,
+    session: Session,
+    team: Team,
+    integration: str,
+    key: str,
+    alert: NormalizedAlert,
+    now: datetime,
+) -> Alert:
+    responders = _responders(ctx, session, team, now)
+    row = Alert(
+        team=team.id,
+        integration=integration[:_INTEGRATION_WIDTH],
+        dedup_key=key,
+        group_key=alert.group_key,
+        status="open",
+        title=alert.title,
+        summary=alert.summary,
+        severity=str(alert.severity),
+        customer=alert.customer,
+        source=alert.source,
+        runbook_url=alert.runbook_url,
+        links=_links(alert),
+        labels=dict(alert.labels),
+        count=1,
+        first_seen=now,
+        last_seen=now,
+        oncall_user=responders.oncall,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    store.add_event(
+        session=session,
+        alert_id=row.id,
+        at=now,
+        kind="received",
+        actor=integration,
+        detail=f"received from {integration}",
+    )
+    _sync(session, row, now)
+
+    steps = escalation.steps_of(team, ctx.plan.leadership)
+    choice = escalation.first_step(steps, responders)
+    if choice is None:
+        row.escalation_step = max(len(steps) - 1, 0)
+        row.next_escalation_at = None
+        store.add_event(
+            session=session,
+            alert_id=row.id,
+            at=now,
+            kind="escalated",
+            detail="nobody to page: every escalation step is empty right now",
+        )
+    else:
+        if choice.skipped:
+            # A gap (or no backup at this hour): the alert goes to the next step at once.
+            store.add_event(
+                session=session,
+                alert_id=row.id,
+                at=now,
+                kind="escalated",
+                detail=f"nobody on step {choice.skipped[0] + 1}: straight to step "
+                f"{choice.number} ({escalation.describe_target(choice.step)}), "
+                f"paged {_mentions(choice.users)}",
+            )
+        _notify(session, row, choice.users, choice.reason, now)
+        row.escalation_step = choice.index
+        row.next_escalation_at = choice.next_escalation_at(now)
+    if str(alert.severity) in team.leadership_now:
+        page_leadership(
+            session=session,
+            alert=row,
+            leadership=ctx.plan.leadership,
+            by=None,
+            now=now,
+            reason="bad news now",
+        )
+    session.add(row)
+    return row
+
+
+def _links(alert: NormalizedAlert) -> list[dict[str, str]]:
+    return [{"title": str(link.title), "url": str(link.url)} for link in alert.links]
+
+
+def _repeat(
+    ctx: _Context, session: Session, team: Team, row: Alert, alert: NormalizedAlert, now: datetime
+) -> None:
+    assert row.id is not None
+    row.count += 1
+    row.last_seen = max(row.last_seen, now)
+    # The newest sighting says best what is going on now.
+    row.title = alert.title
+    row.summary = alert.summary or row.summary
+    row.severity = str(alert.severity)
+    row.customer = alert.customer or row.customer
+    row.source = alert.source or row.source
+    row.runbook_url = alert.runbook_url or row.runbook_url
+    row.links = _links(alert) or row.links
+    row.labels = dict(alert.labels) or row.labels
+    session.add(row)
+    # A storm of repeats is one line of the timeline that keeps count, not a line per repeat.
+    last = store.last_event(session=session, alert_id=row.id)
+    detail = f"seen {row.count} times"
+    if last is not None and last.kind == "repeated":
+        last.at, last.detail = now, detail
+        session.add(last)
+    else:
+        store.add_event(session=session, alert_id=row.id, at=now, kind="repeated", detail=detail)
+    if str(alert.severity) in team.leadership_now:
+        page_leadership(
+            session=session,
+            alert=row,
+            leadership=ctx.plan.leadership,
+            by=None,
+            now=now,
+            reason="bad news now",
+        )
+    _sync(session, row, now)
+
+
+def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: datetime) -> bool:
+    """Close an open alert and stop its escalation; False when it was already resolved."""
+    assert alert.id is not None
+    if alert.resolved_at is not None:
+        return False
+    alert.status = "resolved"
+    alert.resolved_at = now
+    alert.resolved_by = actor and actor[:64]
+    alert.next_escalation_at = None
+    session.add(alert)
+    store.add_event(session=session, alert_id=alert.id, at=now, kind="resolved", actor=actor)
+    _sync(session, alert, now)
+    return True
+
+
+def _acknowledge(ctx: _Context, session: Session, row: Alert, actor: str, now: datetime) -> None:
+    assert row.id is not None
+    if row.status != "open":
+        return
+    row.status = "acknowledged"
+    row.acknowledged_at = now
+    row.acknowledged_by = actor[:_USER_WIDTH]
+    row.next_escalation_at = None
+    session.add(row)
+    store.add_event(session=session, alert_id=row.id, at=now, kind="acknowledged", actor=actor)
+    _sync(session, row, now)
+    metrics, team, seconds = ctx.metrics, row.team, (now - row.first_seen).total_seconds()
+    if metrics is not None:
+        after_commit(session, lambda: metrics.acknowledged(team=team, seconds=seconds))
+
+
+# --- escalation --------------------------------------------------------------------------------
+
+
+def escalate_due(
+    *,
+    session: Session,
+    services_or_plan: Services | Roster | Plan,
+    now: datetime,
+    limit: int = 50,
+    metrics: Metrics | None = None,
+) -> list[EscalationOutcome]:
+    """Escalate every open, unacknowledged alert whose next escalation is due at ``now``."""
+    ctx = _context(services_or_plan, session, metrics)
+    outcomes = []
+    for alert in store.claim_due_escalations(session=session, now=now, limit=limit):
+        wait = _current_wait(ctx, alert)
+        why = f"not acknowledged within {wait}" if wait else "not acknowledged"
+        outcomes.append(_advance(ctx, session, alert, now, actor=None, why=why))
+    return outcomes
+
+
+def escalate_now(
+    *,
+    session: Session,
+    services_or_plan: Services | Roster | Plan,
+    alert_id: int,
+    actor: str | None,
+    now: datetime,
+    metrics: Metrics | None = None,
+) -> EscalationOutcome:
+    """Move one alert to its next escalation step at once (the Escalate button)."""
+    ctx = _context(services_or_plan, session, metrics)
+    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if alert.resolved_at is not None:
+        by = f" by {alert.resolved_by}" if alert.resolved_by else ""
+        return EscalationOutcome(
+            alert_id, escalated=False, message=f"This alert is already resolved{by}."
+        )
+    return _advance(ctx, session, alert, now, actor=actor, why="escalated by hand")
+
+
+def _current_wait(ctx: _Context, alert: Alert) -> str | None:
+    team = ctx.plan.teams.get(alert.team)
+    if team is None:
+        return None
+    steps = escalation.steps_of(team, ctx.plan.leadership)
+    if 0 <= alert.escalation_step < len(steps) and steps[alert.escalation_step].wait:
+        minutes = int(steps[alert.escalation_step].wait.total_seconds() // 60)  # type: ignore[union-attr]
+        return f"{minutes} min"
+    return None
+
+
+def _advance(
+    ctx: _Context,
+    session: Session,
+    alert: Alert,
+    now: datetime,
+    *,
+    actor: str | None,
+    why: str,
+) -> EscalationOutcome:
+    assert alert.id is not None
+    team = ctx.plan.teams.get(alert.team)
+    if team is None:
+        alert.next_escalation_at = None
+        session.add(alert)
+        store.add_event(
+            session=session,
+            alert_id=alert.id,
+            at=now,
+            kind="escalated",
+            actor=actor,
+            detail=f"team {alert.team!r} is no longer in the setup file: escalation stopped",
+        )
+        _sync(session, alert, now)
+        return EscalationOutcome(
+            alert.id, escalated=False, message=f"Team {alert.team} is no longer in the setup file."
+        )
+    steps = escalation.steps_of(team, ctx.plan.leadership)
+    responders = _responders(ctx, session, team, now)
+    already = store.paged_users(session=session, alert_id=alert.id)
+    choice = escalation.next_step(steps, alert.escalation_step, responders, already)
+    if choice is None:
+        alert.next_escalation_at = None
+        session.add(alert)
+        store.add_event(
+            session=session,
+            alert_id=alert.id,
+            at=now,
+            kind="escalated",
+            actor=actor,
+            detail=f"{why}: no further escalation step, everyone in the policy was paged",
+        )
+        _sync(session, alert, now)
+        return EscalationOutcome(
+            alert.id,
+            escalated=False,
+            message="Nobody is left to escalate to: everyone in the escalation policy was paged.",
+        )
+    _notify(session, alert, choice.users, choice.reason, now)
+    alert.escalation_step = choice.index
+    # An acknowledged alert escalated by hand gets more help but no timer: someone is on it.
+    alert.next_escalation_at = choice.next_escalation_at(now) if alert.status == "open" else None
+    session.add(alert)
+    target = escalation.describe_target(choice.step)
+    store.add_event(
+        session=session,
+        alert_id=alert.id,
+        at=now,
+        kind="escalated",
+        actor=actor,
+        detail=f"{why}: step {choice.number} ({target}), paged {_mentions(choice.users)}",
+    )
+    _sync(session, alert, now)
+    metrics, team_id, number = ctx.metrics, team.id, choice.number
+    if metrics is not None:
+        after_commit(session, lambda: metrics.escalated(team=team_id, step=number))
+    return EscalationOutcome(
+        alert.id,
+        escalated=True,
+        step=choice.number,
+        users=choice.users,
+        message=f"Escalated to step {choice.number} ({target}): paged {_mentions(choice.users)}.",
+    )

@@ -1,0 +1,294 @@
+"""The alert intake over HTTP: ``POST /alerts/{integration}`` and PagerDuty's ``POST /v2/enqueue``.
+
+A request is answered ``202`` only once its whole batch is committed; bad input gets a ``4xx``
+naming the field and writes nothing; trouble on our side (the database busy or away) answers
+``503`` with ``Retry-After``, never a ``4xx``: Alertmanager drops an alert on any ``4xx``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import (
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.alert_service import IngestResult, ingest_batch, wake_delivery
+from bot.alerts import IntakeError, ParsedBatch
+from bot.escalator import register as register_escalator
+from bot.plan import Integration
+from bot.roster import UnknownTeam
+from handlers.intake import PARSERS
+from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = 5
+PAGERDUTY_KIND = "pagerduty"
+
+# What a passing database trouble looks like: the server away or restarting, a lock or pool
+# timeout, a connection dropped. The sender should come back later.
+_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Unavailable(Exception):
+    """Our side cannot take the alerts right now; the message says why."""
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    """Start the escalation worker with the app (the intake is what gives it work)."""
+    register_escalator(services)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    """The intake routes of the app."""
+
+    async def alerts(request: Request) -> Response:
+        return await receive_alerts(services, request)
+
+    async def enqueue(request: Request) -> Response:
+        return await receive_pagerduty_event(services, request)
+
+    return [
+        Route("/alerts/{integration}", alerts, methods=["POST"]),
+        Route("/v2/enqueue", enqueue, methods=["POST"]),
+    ]
+
+
+def _error(status: int, message: str, field: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
+
+
+def _unavailable(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": message, "field": ""},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with _TooLarge as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    # Read the stream rather than request.body(): a lying or absent Content-Length must not
+    # make us hold an arbitrarily large body in memory.
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def presented_token(request: Request) -> str | None:
+    """The token the sender gave: ``Authorization: Bearer …``, else ``?token=``."""
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.query_params.get("token") or None
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Whether two secrets are equal, compared in constant time."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+async def receive_alerts(services: Services, request: Request) -> Response:
+    """``POST /alerts/{integration}``: authenticate, read, parse, store; 202 after the commit."""
+    name = request.path_params["integration"]
+    integration = services.plans.current.integrations.get(name)
+    if integration is None:
+        known = ", ".join(sorted(services.plans.current.integrations)) or "none"
+        return _error(
+            404, f"no integration {name!r} in the setup file (integrations: {known})", "integration"
+        )
+    expected = services.settings.secret(integration.token_env)
+    if expected is None:
+        # Never accept unauthenticated alerts, even when the admin forgot the secret.
+        return _error(
+            401,
+            f"the server has no token configured for integration {name!r}: "
+            f"{integration.token_env} is not set, so every request is refused",
+            "token",
+        )
+    given = presented_token(request)
+    challenge = {"WWW-Authenticate": 'Bearer realm="watchkeeper"'}
+    if given is None:
+        return _error(
+            401,
+            "missing token: send Authorization: Bearer <token> or ?token=",
+            "token",
+            **challenge,
+        )
+    if not same_secret(given, expected):
+        return _error(401, f"wrong token for integration {name!r}", "token", **challenge)
+
+    try:
+        body = await read_body(request)
+    except _TooLarge:
+        return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
+    except ClientDisconnect:
+        return _error(400, "the request body ended early", "body")
+    parsed = _parse(integration.kind, body)
+    if isinstance(parsed, IntakeError):
+        return _error(400, parsed.message, parsed.field)
+    try:
+        result = await _store(services, integration, parsed)
+    except _Unavailable as trouble:
+        return _unavailable(str(trouble))
+    logger.info(
+        "alerts accepted",
+        extra={"integration": name, "team": result.team, "alerts": len(parsed.alerts)},
+    )
+    return JSONResponse(
+        {"status": "accepted", "alerts": len(parsed.alerts), "ids": result.ids}, status_code=202
+    )
+
+
+async def receive_pagerduty_event(services: Services, request: Request) -> Response:
+    """``POST /v2/enqueue``: PagerDuty Events API v2; the routing key picks the integration."""
+    try:
+        body = await read_body(request)
+    except _TooLarge:
+        return _pagerduty_invalid([f"The body is larger than {MAX_BODY_BYTES} bytes."], 413)
+    except ClientDisconnect:
+        return _pagerduty_unrecognized("The request body ended early.")
+    parsed = _parse(PAGERDUTY_KIND, body)
+    if isinstance(parsed, IntakeError):
+        if parsed.unparseable:
+            return _pagerduty_unrecognized(parsed.message)
+        return _pagerduty_invalid([parsed.message])
+    integration = _pagerduty_integration(services, parsed.routing_key or "")
+    if integration is None:
+        # PagerDuty answers an unknown routing key with a 400 too.
+        return _pagerduty_invalid(["Invalid routing key."])
+    try:
+        await _store(services, integration, parsed)
+    except _Unavailable as trouble:
+        return JSONResponse(
+            {"status": "unavailable", "message": str(trouble), "errors": []},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.info(
+        "pagerduty event accepted",
+        extra={"integration": integration.id, "action": str(parsed.alerts[0].action)},
+    )
+    return JSONResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": parsed.dedup_key},
+        status_code=202,
+    )
+
+
+def _pagerduty_invalid(errors: list[str], status: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+        status_code=status,
+    )
+
+
+def _pagerduty_unrecognized(error: str) -> JSONResponse:
+    # PagerDuty's answer to a body that is not a JSON event at all.
+    return JSONResponse(
+        {
+            "status": "Unrecognized object",
+            "message": "Event object format is unrecognized",
+            "errors": [error],
+        },
+        status_code=400,
+    )
+
+
+def _pagerduty_integration(services: Services, routing_key: str) -> Integration | None:
+    """The pagerduty integration whose token is this routing key (None: no such integration)."""
+    found = None
+    for integration in services.plans.current.integrations.values():
+        if integration.kind != PAGERDUTY_KIND:
+            continue
+        expected = services.settings.secret(integration.token_env)
+        # Compare against every candidate, not just until the first match: the answer time
+        # then says nothing about which keys exist.
+        if expected is not None and same_secret(routing_key, expected) and found is None:
+            found = integration
+    return found
+
+
+def _parse(kind: str, body: bytes) -> ParsedBatch | IntakeError:
+    parser = PARSERS.get(kind)
+    if parser is None:
+        return IntakeError(f"no parser for integration kind {kind!r}", "kind")
+    try:
+        return parser(body)
+    except IntakeError as error:
+        return error
+    except Exception:  # a parser bug must not turn bad input into a 5xx the sender retries forever
+        logger.exception("intake parser failed", extra={"kind": kind})
+        return IntakeError(f"the {kind} payload could not be read", "body")
+
+
+async def _store(services: Services, integration: Integration, batch: ParsedBatch) -> IngestResult:
+    """Ingest the batch in one transaction (in a worker thread); _Unavailable on our trouble."""
+    try:
+        result = await asyncio.to_thread(_store_blocking, services, integration, batch)
+    except _TRANSIENT as error:
+        logger.warning(
+            "alert intake: database unavailable",
+            extra={"integration": integration.id, "error": error.__class__.__name__},
+        )
+        raise _Unavailable("the database is unavailable; try again shortly") from None
+    except IntegrityError:
+        # Two requests raced twice for the same new alert; the sender's retry will find it.
+        raise _Unavailable("a concurrent request is storing the same alert; try again") from None
+    except UnknownTeam as error:
+        logger.error(
+            "alert intake: integration points at an unknown team", extra={"error": str(error)}
+        )
+        raise _Unavailable(f"integration {integration.id!r} has no team here: {error}") from None
+    wake_delivery(services)
+    return result
+
+
+def _store_blocking(
+    services: Services, integration: Integration, batch: ParsedBatch
+) -> IngestResult:
+    now = services.clock.now()
+    for attempt in (1, 2):
+        try:
+            with session_scope(services.engine) as session:
+                return ingest_batch(
+                    session=session,
+                    services_or_plan=services,
+                    integration=integration,
+                    batch=batch,
+                    now=now,
+                )
+        except IntegrityError:
+            # Another request opened the same alert between our look-up and our insert; a
+            # second pass finds it and counts this one as a repeat.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

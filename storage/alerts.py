@@ -1,0 +1,135 @@
+"""Queries on alerts and their timelines (keyword-only, in the caller's session and transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from storage.models import Alert, AlertEvent, Outbox
+from storage.outbox import ALERT_NOTIFY
+
+
+def subject_of(alert_id: int) -> str:
+    """The outbox and Slack-message subject of an alert: ``alert:<id>``."""
+    return f"alert:{alert_id}"
+
+
+def _locked(
+    session: Session, query: SelectOfScalar[Alert], *, skip_locked: bool = False
+) -> SelectOfScalar[Alert]:
+    # Row locks exist on PostgreSQL only; on SQLite every write transaction starts with
+    # BEGIN IMMEDIATE and so already holds the database's single write lock.
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query
+
+
+def open_alert(*, session: Session, team: str, dedup_key: str, lock: bool = False) -> Alert | None:
+    """The team's open (not resolved) alert with this dedup key, if any."""
+    query = select(Alert).where(
+        Alert.team == team, Alert.dedup_key == dedup_key, col(Alert.resolved_at).is_(None)
+    )
+    if lock:
+        query = _locked(session, query)
+    return session.exec(query).first()
+
+
+def get_alert(*, session: Session, alert_id: int, lock: bool = False) -> Alert | None:
+    """One alert by id (locked for update on PostgreSQL when asked)."""
+    query = select(Alert).where(Alert.id == alert_id)
+    if lock:
+        query = _locked(session, query)
+    return session.exec(query).first()
+
+
+def claim_due_escalations(*, session: Session, now: datetime, limit: int = 50) -> list[Alert]:
+    """Open, unacknowledged alerts whose next escalation is due, locked for this transaction.
+
+    On PostgreSQL rows another worker holds are skipped (``FOR UPDATE SKIP LOCKED``), so two
+    replicas never escalate the same alert at once; the caller moves ``next_escalation_at`` on
+    before committing, which is what keeps the alert from being claimed again.
+    """
+    query = (
+        select(Alert)
+        .where(
+            Alert.status == "open",
+            col(Alert.resolved_at).is_(None),
+            col(Alert.acknowledged_at).is_(None),
+            col(Alert.next_escalation_at).is_not(None),
+            col(Alert.next_escalation_at) <= now,
+        )
+        .order_by(col(Alert.next_escalation_at), col(Alert.id))
+        .limit(limit)
+    )
+    return list(session.exec(_locked(session, query, skip_locked=True)))
+
+
+def next_escalation_due(*, session: Session) -> datetime | None:
+    """When the earliest pending escalation is due (None: nothing is waiting)."""
+    return session.exec(
+        select(Alert.next_escalation_at)
+        .where(
+            Alert.status == "open",
+            col(Alert.resolved_at).is_(None),
+            col(Alert.next_escalation_at).is_not(None),
+        )
+        .order_by(col(Alert.next_escalation_at))
+        .limit(1)
+    ).first()
+
+
+def add_event(
+    *,
+    session: Session,
+    alert_id: int,
+    at: datetime,
+    kind: str,
+    actor: str | None = None,
+    detail: str = "",
+) -> AlertEvent:
+    """Append a line to the alert's timeline."""
+    event = AlertEvent(
+        alert_id=alert_id, at=at, kind=kind, actor=actor and actor[:64], detail=detail[:2000]
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def last_event(*, session: Session, alert_id: int) -> AlertEvent | None:
+    """The newest line of the alert's timeline."""
+    return session.exec(
+        select(AlertEvent)
+        .where(AlertEvent.alert_id == alert_id)
+        .order_by(col(AlertEvent.id).desc())
+        .limit(1)
+    ).first()
+
+
+def list_events(*, session: Session, alert_id: int) -> list[AlertEvent]:
+    """The alert's timeline, oldest first."""
+    return list(
+        session.exec(
+            select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(col(AlertEvent.id))
+        )
+    )
+
+
+def paged_users(*, session: Session, alert_id: int) -> set[str]:
+    """Everyone a DM about the alert was queued for (delivered or not)."""
+    payloads = session.exec(
+        select(Outbox.payload).where(
+            Outbox.kind == ALERT_NOTIFY, Outbox.subject == subject_of(alert_id)
+        )
+    )
+    return {str(p["user"]) for p in payloads if isinstance(p, dict) and p.get("user")}
+
+
+def list_alerts(*, session: Session, team: str | None = None) -> list[Alert]:
+    """Alerts, oldest first (all teams unless one is named)."""
+    query = select(Alert).order_by(col(Alert.id))
+    if team is not None:
+        query = query.where(Alert.team == team)
+    return list(session.exec(query))
