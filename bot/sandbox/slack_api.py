@@ -555,6 +555,22 @@ class SlackStandIn:
         with self._lock:
             return copy.deepcopy(list(self._channels.values()))
 
+    def user_name(self, user: str) -> str:
+        """A member's username (Slack's `name`), as slash commands and payloads carry it."""
+        with self._lock:
+            found = self._users.get(user)
+            if found is None:
+                raise KeyError(f"no user {user!r} in the stand-in workspace")
+            return found.name
+
+    def channel_name(self, channel: str) -> str:
+        """A channel's name; "directmessage" for a DM, as Slack names it in slash commands."""
+        with self._lock:
+            found = self._channel_or_none(channel)
+            if found is None:
+                raise KeyError(f"no channel {channel!r} in the stand-in workspace")
+            return "directmessage" if found.is_im else found.name
+
     def dm_channel(self, user: str) -> str:
         """The id of the app's DM with `user` (stable; created on first use)."""
         with self._lock:
