@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlmodel import Session
 
 from bot import escalation
+from bot.alerts import NormalizedAlert, ParsedBatch
 from bot.metrics import Metrics, metrics_of
 from bot.plan import Integration, Plan, Team
 from bot.roster import Roster
@@ -27,7 +28,6 @@ from storage.models import Alert
 from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, enqueue
 
 if TYPE_CHECKING:
-    from bot.alerts import NormalizedAlert
     from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ class AlertNotFound(LookupError):
     def __init__(self, alert_id: int) -> None:
         self.alert_id = alert_id
         super().__init__(f"no alert with id {alert_id}")
-
-
-class _Batch(Protocol):
-    alerts: Sequence[NormalizedAlert]
 
 
 @dataclass(frozen=True)
@@ -211,7 +207,7 @@ def ingest_batch(
     session: Session,
     services_or_plan: Services | Roster | Plan,
     integration: Integration | str,
-    batch: _Batch | Sequence[NormalizedAlert],
+    batch: ParsedBatch | Sequence[NormalizedAlert],
     now: datetime,
     team: str | None = None,
     metrics: Metrics | None = None,
@@ -223,6 +219,7 @@ def ingest_batch(
     with the same dedup key; resolved ones close it; PagerDuty acknowledgements acknowledge it.
     """
     ctx = _context(services_or_plan, session, metrics)
+    team_id: str | None
     if isinstance(integration, Integration):
         integration_id, team_id = integration.id, team or integration.team
     else:

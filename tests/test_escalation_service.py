@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.alert_service import AlertNotFound, escalate_due, escalate_now, ingest_batch
+from bot.alert_service import (
+    AlertNotFound,
+    EscalationOutcome,
+    escalate_due,
+    escalate_now,
+    ingest_batch,
+)
 from bot.alerts import AlertAction, AlertStatus, NormalizedAlert, Severity
 from bot.metrics import Metrics
 from bot.plan import (
@@ -227,8 +233,8 @@ def test_two_hundred_repeats_are_one_alert_with_one_pending_sync(
     assert [r.kind for r in outbox].count("alert-notify") == 1  # paged once, not 200 times
     # One timeline line keeps count of the storm.
     assert [(e.kind, e.detail) for e in events][1:] == [("repeated", "seen 200 times")]
-    received = metrics.alerts_received.labels(integration="prometheus", team="support")
-    assert received._value.get() == 200
+    labels = {"integration": "prometheus", "team": "support"}
+    assert metrics.registry.get_sample_value("watchkeeper_alerts_received_total", labels) == 200
 
 
 def test_a_batch_with_the_same_key_twice_is_one_alert_seen_twice(
@@ -281,14 +287,17 @@ def test_an_acknowledgement_stops_escalation_and_records_time_to_ack(
     )
     assert row.next_escalation_at is None
     assert events[-1].kind == "acknowledged"
-    histogram = metrics.time_to_acknowledge.labels(team="support")
-    assert histogram._sum.get() == 240.0
+    sample = metrics.registry.get_sample_value
+    assert sample("watchkeeper_time_to_acknowledge_seconds_sum", {"team": "support"}) == 240.0
+    assert sample("watchkeeper_time_to_acknowledge_seconds_count", {"team": "support"}) == 1
     with session_scope(engine) as session:
         later = FRIDAY_NIGHT + timedelta(hours=2)
         assert escalate_due(session=session, services_or_plan=roster, now=later) == []
 
 
-def _escalate(engine: Engine, roster: Roster, now: datetime, metrics: Metrics | None = None):  # type: ignore[no-untyped-def]
+def _escalate(
+    engine: Engine, roster: Roster, now: datetime, metrics: Metrics | None = None
+) -> list[EscalationOutcome]:
     with session_scope(engine) as session:
         return escalate_due(session=session, services_or_plan=roster, now=now, metrics=metrics)
 
@@ -323,9 +332,9 @@ def test_the_worker_escalates_step_by_step_then_stops(engine: Engine, roster: Ro
     escalated = [e for e in events if e.kind == "escalated"]
     assert [e.at for e in escalated] == [step2, step3]
     assert "not acknowledged within 10 min" in escalated[0].detail
-    counted = metrics.alerts_escalated
-    assert counted.labels(team="support", step="2")._value.get() == 1
-    assert counted.labels(team="support", step="3")._value.get() == 1
+    for step in ("2", "3"):
+        labels = {"team": "support", "step": step}
+        assert metrics.registry.get_sample_value("watchkeeper_alerts_escalated_total", labels) == 1
 
 
 def test_escalate_now_moves_on_at_once_and_refuses_a_resolved_alert(
