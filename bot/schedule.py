@@ -29,6 +29,7 @@ _LOOKS = (timedelta(days=2), timedelta(days=9), HORIZON)
 
 _MINUTES_PER_DAY = 24 * 60
 _WEEK = timedelta(weeks=1)
+_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -193,18 +194,20 @@ def layer_holder(layer: Layer, at: datetime) -> str | None:
 def _window_edges(layer: Layer, start: datetime, end: datetime) -> set[datetime]:
     """The instants in (start, end) where the local clock crosses an edge of a window."""
     tz = layer.timezone
-    wall_start = start.astimezone(tz).replace(tzinfo=None)
-    wall_end = end.astimezone(tz).replace(tzinfo=None)
-    # A week of margin each side covers the hour by which a DST change shifts the wall clock.
-    monday = datetime.combine(wall_start.date() - timedelta(days=wall_start.weekday()), time())
-    monday -= _WEEK
+    # Over [start, end) the local clock stays within the wall times of the two ends, give or
+    # take a DST change; a day each side covers any change a zone has ever made.
+    low = start.astimezone(tz).replace(tzinfo=None) - _SLACK
+    high = end.astimezone(tz).replace(tzinfo=None) + _SLACK
+    # From the Monday before: a window may end at minute 10080, the next Monday 00:00.
+    monday = datetime.combine(low.date() - timedelta(days=low.weekday()), time()) - _WEEK
     edges: set[datetime] = set()
-    while monday <= wall_end + _WEEK:
+    while monday <= high:
         for window in layer.only:
             for minute in (window.start, window.end):
-                for crossing in _wall_crossings(monday + timedelta(minutes=minute), tz):
-                    if start < crossing < end:
-                        edges.add(crossing)
+                edge = monday + timedelta(minutes=minute)
+                if not low <= edge <= high:
+                    continue
+                edges.update(c for c in _wall_crossings(edge, tz) if start < c < end)
         monday += _WEEK
     return edges
 

@@ -822,3 +822,16 @@ def test_a_layer_without_members_is_refused_by_name() -> None:
     empty = layer("empty", (), "2026-11-02T09:00", "1d")
     with pytest.raises(ValueError, match="layer 'empty': no members"):
         shifts(team(empty), [], at("2026-11-01T00:00:00+00:00"), at("2026-11-03T00:00:00+00:00"))
+
+
+def test_window_ending_at_the_end_of_the_week() -> None:
+    # "sun 22:00 - mon 00:00" written without wrapping: it ends at minute 10080.
+    late = layer(
+        "late", ("U0A",), "2026-11-01T00:00", "1w", only=(Window(SUN * DAY + 22 * 60, 7 * DAY),)
+    )
+    found = shifts(team(late), [], at("2026-11-08T12:00:00+01:00"), at("2026-11-09T12:00:00+01:00"))
+    assert rows(found) == [
+        (None, "2026-11-08T12:00:00+01:00", "2026-11-08T22:00:00+01:00", "gap"),
+        ("U0A", "2026-11-08T22:00:00+01:00", "2026-11-09T00:00:00+01:00", "rotation:late"),
+        (None, "2026-11-09T00:00:00+01:00", "2026-11-09T12:00:00+01:00", "gap"),
+    ]
