@@ -147,7 +147,8 @@ def _shift_start(layer: Layer, k: int) -> datetime:
 
 
 def _estimate_index(layer: Layer, at: datetime) -> int:
-    """The shift index read off the wall clock at ``at``: right, or off by DST's hour at most."""
+    """The shift index read off the wall clock at ``at``: right, or off by the size of a DST
+    change at most (one shift for hours, days and weeks)."""
     wall = at.astimezone(layer.timezone).replace(tzinfo=None)
     return max(0, (wall - layer.start) // layer.every.wall_delta(1))
 
@@ -195,7 +196,8 @@ def _window_edges(layer: Layer, start: datetime, end: datetime) -> set[datetime]
     """The instants in (start, end) where the local clock crosses an edge of a window."""
     tz = layer.timezone
     # Over [start, end) the local clock stays within the wall times of the two ends, give or
-    # take a DST change; a day each side covers any change a zone has ever made.
+    # take a DST change; a day each side covers the largest one in the tz database (Samoa
+    # skipping 30 December 2011).
     low = start.astimezone(tz).replace(tzinfo=None) - _SLACK
     high = end.astimezone(tz).replace(tzinfo=None) + _SLACK
     # From the Monday before: a window may end at minute 10080, the next Monday 00:00.
