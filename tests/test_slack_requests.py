@@ -212,7 +212,7 @@ def test_block_action_on_an_ephemeral_message_is_the_fixture_byte_for_byte() -> 
 
 
 def test_block_action_describes_the_clicked_element_and_shows_the_message() -> None:
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": "*Alert*"}},
         {
             "type": "actions",
