@@ -1,0 +1,79 @@
+"""Cover messages: the team channel's call for a volunteer, and who took it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot import timefmt
+from bot.blocks import Message, actions, button, context, message, section
+from bot.enums import Action
+from bot.metadata import CoverRef, dump
+from bot.plan import Team
+
+if TYPE_CHECKING:
+    from bot.swaps import TeamShift
+    from storage.models import CoverRequest
+
+COVER_BLOCK = "cover-take"
+
+
+def _team_span(cover: CoverRequest, team: Team) -> str:
+    # A channel has readers in many zones: the post speaks team time and says so.
+    return timefmt.span(cover.start, cover.end, team.timezone, team.timezone)
+
+
+def cover_post(cover: CoverRequest, team: Team, reason: str = "") -> Message:
+    """The channel post of a cover request, as its status now stands."""
+    assert cover.id is not None
+    when = _team_span(cover, team)
+    ask = f"<@{cover.requester}> needs someone to cover *{when}* in {team.name}."
+    if cover.status == "open":
+        return message(
+            f"<@{cover.requester}> needs someone to cover a shift",
+            [
+                section(f":sos: {ask}"),
+                actions(
+                    COVER_BLOCK,
+                    button(
+                        "I'll cover",
+                        Action.cover_take.value,
+                        dump(CoverRef(cover_id=cover.id)),
+                        style="primary",
+                    ),
+                ),
+                context("The first teammate to click takes the shift."),
+            ],
+        )
+    if cover.status == "taken":
+        text = f":white_check_mark: <@{cover.taken_by}> covers <@{cover.requester}>'s shift {when}."
+        return message(text, [section(text)])
+    why = reason or ("it was cancelled" if cover.status == "cancelled" else "the shift changed")
+    return message(
+        f"Cover request closed: {why}",
+        [section(ask), context(f"Closed: {why}. Nothing changed.")],
+    )
+
+
+def cover_asked_notice(
+    shifts: Sequence[TeamShift], channels: dict[str, str], viewer: ZoneInfo | None
+) -> Message:
+    """The requester's confirmation: which shifts were put up for cover, and where."""
+    rows = [
+        f"• {timefmt.span(s.start, s.end, viewer, s.team.timezone)} in <#{channels[s.team.id]}>"
+        for s in shifts
+    ]
+    text = (
+        "I asked your team to cover:\n"
+        + "\n".join(rows)
+        + ("\nYou keep the shift until someone takes it; I'll tell you who does.")
+    )
+    return message("I asked your team to cover your shift", [section(text)])
+
+
+def cover_taken_notice(cover: CoverRequest, team: Team, viewer: ZoneInfo | None) -> Message:
+    """The requester's DM: who took their shift."""
+    when = timefmt.span(cover.start, cover.end, viewer, team.timezone)
+    text = f"<@{cover.taken_by}> covers your shift {when} in {team.name}."
+    return message(text, [section(text)])

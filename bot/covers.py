@@ -1,0 +1,156 @@
+"""Asking the team to cover a shift: find my shifts in a span, and give each to the first taker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.engine import Engine
+
+from bot.plan import Team
+from bot.roster import Roster
+from bot.schedule import HORIZON
+from bot.swaps import TeamShift, holding_shift
+from bot.timefmt import parse_span, span
+from storage.covers import (
+    claim_cover,
+    close_cover,
+    create_cover,
+    get_cover,
+    set_cover_message,
+    store_cover_override,
+)
+from storage.db import session_scope
+from storage.models import CoverRequest
+from storage.swaps import lock_team_schedule
+
+# One post per shift: a span that holds more of them is most likely a typo.
+MAX_PIECES = 10
+
+
+class CoverProblem(ValueError):
+    """A cover that cannot be asked for, in plain words."""
+
+
+def _my_teams(roster: Roster, user: str) -> list[Team]:
+    teams = roster.teams_of(user)
+    if not teams:
+        raise CoverProblem("You are not in any on-call team, so you have no shift to hand over.")
+    return teams
+
+
+def next_shift_of(roster: Roster, user: str, now: datetime) -> TeamShift:
+    """The rest of the user's running shift, or else their next one, across their teams."""
+    found: list[TeamShift] = []
+    for team in _my_teams(roster, user):
+        for piece in roster.user_shifts(team.id, user, now, now + HORIZON):
+            held = holding_shift(roster, team, piece.start)
+            end = held.until if held.user == user and held.until is not None else piece.end
+            found.append(TeamShift(team, user, max(piece.start, now), end))
+            break
+    if not found:
+        raise CoverProblem(
+            "You have no shift in the next five weeks, so there is nothing to cover."
+        )
+    return min(found, key=lambda s: s.start)
+
+
+def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[TeamShift]:
+    """The user's shifts in a typed span (read in each team's time), clipped to it and to now."""
+    found: list[TeamShift] = []
+    for team in _my_teams(roster, user):
+        typed = parse_span(text, team.timezone)
+        if typed.end <= now:
+            raise CoverProblem(
+                f"{span(typed.start, typed.end, None, team.timezone)} is in the past: "
+                "only shifts still to come can be covered."
+            )
+        start = max(typed.start, now)
+        for piece in roster.user_shifts(team.id, user, start, typed.end):
+            found.append(TeamShift(team, user, piece.start, piece.end))
+    if not found:
+        team = _my_teams(roster, user)[0]
+        typed = parse_span(text, team.timezone)
+        raise CoverProblem(
+            f"You have no shift in {span(max(typed.start, now), typed.end, None, team.timezone)}."
+        )
+    if len(found) > MAX_PIECES:
+        raise CoverProblem(
+            f"That span holds {len(found)} of your shifts; ask for at most {MAX_PIECES} at once."
+        )
+    return sorted(found, key=lambda s: s.start)
+
+
+def open_request(engine: Engine, shift: TeamShift, now: datetime) -> CoverRequest:
+    """Store an open request for the shift; the channel post comes next."""
+    with session_scope(engine) as session:
+        return create_cover(
+            session=session,
+            team=shift.team.id,
+            requester=shift.user,
+            start=shift.start,
+            end=shift.end,
+            now=now,
+        )
+
+
+def remember_post(engine: Engine, cover_id: int, channel: str, ts: str) -> None:
+    with session_scope(engine) as session:
+        set_cover_message(session=session, cover_id=cover_id, channel=channel, ts=ts)
+
+
+class Outcome(StrEnum):
+    taken = "taken"
+    already_taken = "already_taken"
+    own = "own"
+    not_member = "not_member"
+    stale = "stale"
+    closed = "closed"
+    not_found = "not_found"
+
+
+@dataclass(frozen=True)
+class Take:
+    """What came of a click on "I'll cover", and the request as it now stands."""
+
+    outcome: Outcome
+    cover: CoverRequest | None
+    reason: str = ""
+
+
+def take(engine: Engine, roster: Roster, cover_id: int, by: str, now: datetime) -> Take:
+    """Give the request to ``by`` if it is still open: the first click wins, the rest are told."""
+    with session_scope(engine) as session:
+        row = get_cover(session=session, cover_id=cover_id)
+        if row is None:
+            return Take(Outcome.not_found, None)
+        if by == row.requester:
+            return Take(Outcome.own, row)
+        try:
+            team = roster.team(row.team)
+        except LookupError:
+            return Take(Outcome.closed, row, f"the team {row.team} is no longer in the setup file")
+        if by not in team.members:
+            return Take(Outcome.not_member, row)
+        lock_team_schedule(session=session, team=row.team)
+        if not claim_cover(session=session, cover_id=cover_id, by=by, now=now):
+            session.refresh(row)
+            outcome = Outcome.already_taken if row.status == "taken" else Outcome.closed
+            return Take(outcome, row)
+        session.refresh(row)
+        # Time already past stays with whoever held it: only the rest of the span changes hands.
+        start = max(row.start, now)
+        reason = ""
+        if row.end <= now:
+            reason = "the shift is over"
+        else:
+            pieces = roster.shifts(team.id, start, row.end, session=session)
+            if not (len(pieces) == 1 and pieces[0].user == row.requester):
+                reason = f"<@{row.requester}>'s shift changed since the request was made"
+        if reason:
+            close_cover(session=session, cover_id=cover_id, status="stale")
+            session.refresh(row)
+            return Take(Outcome.stale, row, reason)
+        store_cover_override(session=session, cover=row, start=start, now=now)
+        return Take(Outcome.taken, row)

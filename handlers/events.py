@@ -1,0 +1,95 @@
+"""Listener plumbing: each Slack event handled once per event_id, and answering the person who
+acted (an ephemeral reply where Slack allows one, a DM otherwise)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from slack_bolt.response import BoltResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from bot.blocks import Message, text_message
+from bot.users import directory
+from storage.db import session_scope
+from storage.models import SlackEventSeen
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+# Slack retries an event for about an hour at most; ids older than a day can go.
+KEEP_SEEN = timedelta(days=1)
+
+T = TypeVar("T")
+
+
+def first_sighting(*, session: Session, event_id: str, now: datetime) -> bool:
+    """Record ``event_id`` as seen; False when it was seen before (a retried delivery)."""
+    session.exec(delete(SlackEventSeen).where(col(SlackEventSeen.seen_at) < now - KEEP_SEEN))
+    if session.get(SlackEventSeen, event_id) is not None:
+        return False
+    # A concurrent first delivery makes this flush fail with IntegrityError: the caller's call.
+    session.add(SlackEventSeen(event_id=event_id, seen_at=now))
+    session.flush()
+    return True
+
+
+def _first_delivery(services: Services, event_id: str) -> bool:
+    try:
+        with session_scope(services.engine) as session:
+            return first_sighting(session=session, event_id=event_id, now=services.clock.now())
+    except IntegrityError:
+        # Two deliveries raced to the insert: the other one got it.
+        return False
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    @bolt.middleware
+    async def once_per_event(
+        body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+    ) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id:
+            first = await asyncio.to_thread(_first_delivery, services, event_id)
+            if not first:
+                logger.info("slack event already handled", extra={"event_id": event_id})
+                # A 200 tells Slack to stop retrying; nothing runs twice.
+                return BoltResponse(status=200, body="")
+        return await next()
+
+
+async def safely(what: str, action: Awaitable[T]) -> T | None:
+    """Await a Slack call that must not stop the ones after it; a failure is logged once."""
+    try:
+        return await action
+    except Exception:
+        logger.exception("slack call failed", extra={"what": what})
+        return None
+
+
+async def send_dm(services: Services, user: str, message: Message) -> dict[str, Any] | None:
+    """Post ``message`` in the app's DM with ``user``; returns Slack's answer (channel, ts)."""
+    channel = await directory(services).dm_channel(user)
+    answer = await services.slack.chat_postMessage(channel=channel, **message)
+    return {"channel": answer["channel"], "ts": answer["ts"]}
+
+
+async def tell(
+    services: Services, body: dict[str, Any], respond: Any, user: str, text: str
+) -> None:
+    """Answer the person who acted, in plain words, where only they see it."""
+    message = text_message(text)
+    if body.get("response_url") and respond is not None:
+        await respond(response_type="ephemeral", replace_original=False, **message)
+    else:
+        # App Home clicks and modal submissions carry no response_url: a DM is the private place.
+        await send_dm(services, user, message)

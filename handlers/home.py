@@ -1,0 +1,66 @@
+"""The App Home tab: published when a user opens it, and again when their swaps change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot.blocks.home import home_view
+from bot.swaps import TeamShift, upcoming_shifts
+from bot.users import directory
+from storage.swaps import pending_swaps
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.roster import TeamStatus
+    from bot.services import Services
+    from storage.models import SwapRequest
+
+logger = logging.getLogger(__name__)
+
+HOME_SHIFTS = 8
+
+
+def _load(
+    services: Services, user: str
+) -> tuple[list[TeamShift], list[TeamStatus], list[SwapRequest], list[SwapRequest]]:
+    """Everything the Home tab of ``user`` shows, read at one instant."""
+    now = services.clock.now()
+    roster = services.roster
+    mine = upcoming_shifts(roster, user, now, limit=HOME_SHIFTS, include_running=True)
+    statuses = [roster.status(team.id, now) for team in roster.teams_of(user)]
+    with Session(services.engine) as session:
+        pending = pending_swaps(session=session, user=user)
+    incoming = [s for s in pending if s.target == user]
+    outgoing = [s for s in pending if s.requester == user]
+    return mine, statuses, incoming, outgoing
+
+
+async def publish_home(services: Services, user: str) -> None:
+    """Build and publish the user's Home tab."""
+    mine, statuses, incoming, outgoing = await asyncio.to_thread(_load, services, user)
+    viewer = await directory(services).tz(user)
+    view = home_view(mine, statuses, incoming, outgoing, services.roster.plan.teams, viewer)
+    await services.slack.views_publish(user_id=user, view=view)
+
+
+async def refresh_homes(services: Services, *users: str) -> None:
+    """Publish the Home tab again for each user; a failure is logged, never raised."""
+    for user in dict.fromkeys(users):
+        try:
+            await publish_home(services, user)
+        except Exception:
+            logger.exception("app home refresh failed", extra={"user": user})
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    @bolt.event("app_home_opened")
+    async def home_opened(event: dict[str, Any]) -> None:
+        # Events are acknowledged by Bolt before this runs.
+        if event.get("tab", "home") != "home":
+            return
+        await publish_home(services, event["user"])

@@ -1,0 +1,99 @@
+"""/oncall: who holds the pager now, the next seven days, my own shifts, and help."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.blocks import Message, message, text_message
+from bot.blocks.oncall import help_message, my_shifts_message, status_message, week_message
+from bot.enums import Command
+from bot.plan import Team
+from bot.roster import Roster, UnknownTeam
+from bot.swaps import upcoming_shifts
+from bot.users import directory
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+WEEK = timedelta(days=7)
+MY_SHIFTS = 10
+
+
+def find_team(roster: Roster, word: str) -> Team:
+    """The team typed after /oncall, by id, ignoring case."""
+    teams = roster.plan.teams
+    if word in teams:
+        return teams[word]
+    for team_id, team in teams.items():
+        if team_id.lower() == word.lower():
+            return team
+    raise UnknownTeam(word, sorted(teams))
+
+
+def unknown_team_text(error: UnknownTeam) -> str:
+    known = ", ".join(f"`{t}`" for t in error.known) or "none are set up yet"
+    return f"I don't know a team called “{error.team}”. Teams: {known}."
+
+
+def _week(roster: Roster, team: Team, now: datetime, viewer: ZoneInfo | None) -> Message:
+    shifts = roster.shifts(team.id, now, now + WEEK)
+    if shifts:
+        # The shift under way is shown from its real start, not from now.
+        since = roster.status(team.id, now).oncall.since
+        if since is not None and shifts[0].user is not None:
+            shifts[0] = replace(shifts[0], start=since)
+    return week_message(team, shifts, viewer, now)
+
+
+def answer(roster: Roster, user: str, text: str, now: datetime, viewer: ZoneInfo | None) -> Message:
+    """What /oncall answers ``user`` who typed ``text``."""
+    words = text.split()
+    lowered = [w.lower() for w in words]
+    if lowered in (["help"], ["?"]):
+        return help_message(sorted(roster.plan.teams))
+    if lowered == ["me"]:
+        mine = upcoming_shifts(roster, user, now, limit=MY_SHIFTS, include_running=True)
+        return my_shifts_message(mine, viewer)
+    week = bool(lowered) and lowered[-1] == "week"
+    if week:
+        words = words[:-1]
+    if len(words) > 1:
+        return text_message(
+            f"I could not read “{text.strip()}”: try `/oncall`, `/oncall <team>`, "
+            "`/oncall [team] week`, `/oncall me` or `/oncall help`."
+        )
+    if words:
+        try:
+            teams = [find_team(roster, words[0])]
+        except UnknownTeam as error:
+            return text_message(unknown_team_text(error))
+    else:
+        mine_teams = roster.teams_of(user)
+        teams = mine_teams if len(mine_teams) == 1 else list(roster.plan.teams.values())
+    if week:
+        messages = [_week(roster, team, now, viewer) for team in teams]
+        return message(
+            "; ".join(m["text"] for m in messages), [b for m in messages for b in m["blocks"]]
+        )
+    return status_message([roster.status(team.id, now) for team in teams], viewer)
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    @bolt.command(Command.oncall.value)
+    async def oncall(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user = command["user_id"]
+        viewer = await directory(services).tz(user)
+        reply = await asyncio.to_thread(
+            answer, services.roster, user, command.get("text", ""), services.clock.now(), viewer
+        )
+        await respond(response_type="ephemeral", **reply)

@@ -1,0 +1,290 @@
+"""/swap: the modal and the one-line form, the teammate's Accept and Decline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from bot.blocks import text_message
+from bot.blocks.oncall import help_message
+from bot.blocks.swap import (
+    MY_SHIFT_BLOCK,
+    TEAMMATE_BLOCK,
+    THEIR_SHIFT_BLOCK,
+    swap_channel_post,
+    swap_modal,
+    swap_outcome_dm,
+    swap_request_dm,
+    swap_requested_notice,
+    swap_result_notice,
+)
+from bot.enums import Action, Command, View
+from bot.metadata import MetadataError, ShiftRef, SwapRef, load
+from bot.plan import Team
+from bot.swaps import (
+    Decision,
+    Outcome,
+    SwapPlan,
+    SwapProblem,
+    decide,
+    plan_by_choice,
+    plan_by_days,
+    request_swap,
+    upcoming_shifts,
+)
+from bot.timefmt import UnreadableTime, parse_day
+from bot.users import directory
+from handlers.events import safely, send_dm, tell
+from handlers.home import refresh_homes
+from storage.db import session_scope
+from storage.models import SwapRequest
+from storage.swaps import mark_swap_stale, set_swap_message
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+# With `should_escape` on, Slack sends a mention as <@U123|bob> (or <@U123> without a name).
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+ONE_LINE_HINT = (
+    "write it as `/swap @teammate <a day of your shift> <a day of theirs>`, e.g. "
+    "`/swap @bob 2026-11-28 2026-12-05`"
+)
+
+
+def parse_one_line(text: str) -> tuple[str, date, date]:
+    """The teammate and the two days of `/swap @bob 2026-11-28 2026-12-05`."""
+    words = text.split()
+    if len(words) != 3:
+        raise SwapProblem(f"I could not read “{text}”: {ONE_LINE_HINT}.")
+    mention = MENTION.fullmatch(words[0])
+    if mention is None:
+        raise SwapProblem(
+            f"“{words[0]}” is not a mention of a teammate: type @ and pick them from the list; "
+            f"{ONE_LINE_HINT}."
+        )
+    try:
+        return mention[1], parse_day(words[1]), parse_day(words[2])
+    except UnreadableTime as error:
+        raise SwapProblem(str(error)) from None
+
+
+async def _deliver(services: Services, swap: SwapRequest, team: Team) -> None:
+    """Ask the teammate in a DM; the DM is remembered so the answer can update it."""
+    assert swap.id is not None
+    viewer = await directory(services).tz(swap.target)
+    try:
+        posted = await send_dm(services, swap.target, swap_request_dm(swap, team, viewer))
+    except Exception:
+        # Nobody was asked: the request must not wait forever for an answer.
+        await asyncio.to_thread(_close_unasked, services, swap.id)
+        raise
+    assert posted is not None
+    await asyncio.to_thread(_remember_dm, services, swap.id, posted["channel"], posted["ts"])
+    swap.dm_channel, swap.dm_ts = posted["channel"], posted["ts"]
+
+
+def _remember_dm(services: Services, swap_id: int, channel: str, ts: str) -> None:
+    with session_scope(services.engine) as session:
+        set_swap_message(session=session, swap_id=swap_id, channel=channel, ts=ts)
+
+
+def _close_unasked(services: Services, swap_id: int) -> None:
+    with session_scope(services.engine) as session:
+        mark_swap_stale(session=session, swap_id=swap_id, now=services.clock.now())
+
+
+async def _ask(services: Services, plan: SwapPlan) -> SwapRequest:
+    """Store the request and ask the teammate."""
+    swap = await asyncio.to_thread(request_swap, services.engine, plan, services.clock.now())
+    await _deliver(services, swap, plan.team)
+    await refresh_homes(services, swap.requester, swap.target)
+    return swap
+
+
+async def _open_modal(services: Services, user: str, trigger_id: str, respond: Any) -> None:
+    mine = await asyncio.to_thread(upcoming_shifts, services.roster, user, services.clock.now())
+    if not mine:
+        teams = services.roster.teams_of(user)
+        text = (
+            "You have no shift in the next five weeks, so there is nothing to swap."
+            if teams
+            else "You are not in any on-call team, so you have no shift to swap."
+        )
+        await respond(response_type="ephemeral", **text_message(text))
+        return
+    viewer = await directory(services).tz(user)
+    await services.slack.views_open(trigger_id=trigger_id, view=swap_modal(mine, viewer, ""))
+
+
+def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
+    """The three answers of the swap modal, refused in plain words against their input."""
+
+    def answer(block: str, action: str, key: str) -> Any:
+        found = values.get(block, {}).get(action, {}).get(key)
+        if not found:
+            raise SwapProblem("Please fill this in.", block)
+        return found
+
+    option = answer(MY_SHIFT_BLOCK, Action.swap_my_shift.value, "selected_option")
+    try:
+        mine = load(ShiftRef, option.get("value") if isinstance(option, dict) else None)
+    except MetadataError:
+        raise SwapProblem("Pick one of your shifts from the list.", MY_SHIFT_BLOCK) from None
+    target = answer(TEAMMATE_BLOCK, Action.swap_teammate.value, "selected_user")
+    raw_day = answer(THEIR_SHIFT_BLOCK, Action.swap_their_shift.value, "selected_date")
+    try:
+        day = parse_day(raw_day)
+    except UnreadableTime as error:
+        raise SwapProblem(str(error), THEIR_SHIFT_BLOCK) from None
+    return mine, str(target), day
+
+
+async def _announce(services: Services, decision: Decision, team: Team) -> None:
+    """Tell both people (and, for an accepted swap, the team channel) how it ended."""
+    swap = decision.swap
+    assert swap is not None
+    outcome, reason = decision.outcome.value, decision.reason
+    users = directory(services)
+    if swap.dm_channel and swap.dm_ts:
+        updated = swap_outcome_dm(swap, team, await users.tz(swap.target), outcome, reason)
+        await safely(
+            "update swap request dm",
+            services.slack.chat_update(channel=swap.dm_channel, ts=swap.dm_ts, **updated),
+        )
+    notice = swap_result_notice(swap, team, await users.tz(swap.requester), outcome, reason)
+    await safely("tell swap requester", send_dm(services, swap.requester, notice))
+    if decision.outcome is Outcome.accepted:
+        await safely(
+            "post swap in team channel",
+            services.slack.chat_postMessage(channel=team.channel, **swap_channel_post(swap, team)),
+        )
+    await refresh_homes(services, swap.requester, swap.target)
+
+
+async def _answer(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, accept: bool
+) -> None:
+    user = body["user"]["id"]
+    try:
+        ref = load(SwapRef, action.get("value"))
+    except MetadataError:
+        logger.warning("swap button with an unreadable value", extra={"value": action.get("value")})
+        await tell(services, body, respond, user, "This button is not one I can read any more.")
+        return
+    decision = await asyncio.to_thread(
+        decide, services.engine, services.roster, ref.swap_id, user, accept, services.clock.now()
+    )
+    swap = decision.swap
+    if decision.outcome is Outcome.not_found or swap is None:
+        await tell(services, body, respond, user, "That swap request no longer exists.")
+        return
+    if decision.outcome is Outcome.not_yours:
+        await tell(
+            services,
+            body,
+            respond,
+            user,
+            f"Only <@{swap.target}> can answer this swap request: nothing changed.",
+        )
+        return
+    if decision.outcome is Outcome.already_decided:
+        await tell(
+            services,
+            body,
+            respond,
+            user,
+            f"This swap request is already {swap.status}: nothing changed.",
+        )
+        return
+    team = services.roster.plan.teams.get(swap.team)
+    if team is None:
+        await tell(services, body, respond, user, decision.reason or "That team is gone.")
+        return
+    await _announce(services, decision, team)
+    if decision.outcome is Outcome.stale:
+        await tell(
+            services,
+            body,
+            respond,
+            user,
+            f"This swap request is out of date: {decision.reason}. Nothing changed.",
+        )
+    if decision.outcome is Outcome.accepted:
+        # The handover scheduler re-plans from here.
+        await services.plan_changed(team.id)
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    @bolt.command(Command.swap.value)
+    async def swap_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user = command["user_id"]
+        text = command.get("text", "").strip()
+        if not text:
+            await _open_modal(services, user, command["trigger_id"], respond)
+            return
+        if text.lower() == "help":
+            await respond(
+                response_type="ephemeral", **help_message(sorted(services.roster.plan.teams))
+            )
+            return
+        now = services.clock.now()
+        try:
+            target, my_day, their_day = parse_one_line(text)
+            plan = await asyncio.to_thread(
+                plan_by_days, services.roster, user, target, my_day, their_day, now
+            )
+        except SwapProblem as problem:
+            await respond(response_type="ephemeral", **text_message(str(problem)))
+            return
+        swap = await _ask(services, plan)
+        viewer = await directory(services).tz(user)
+        await respond(response_type="ephemeral", **swap_requested_notice(swap, plan.team, viewer))
+
+    @bolt.view(View.swap_request.value)
+    async def swap_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # Checked before the ack: a refusal has to travel in the ack, next to the input at fault.
+        user = body["user"]["id"]
+        try:
+            mine, target, their_day = _submitted(view["state"]["values"])
+            plan = await asyncio.to_thread(
+                plan_by_choice,
+                services.roster,
+                user,
+                target,
+                mine.team,
+                mine.start_at,
+                mine.end_at,
+                their_day,
+                services.clock.now(),
+            )
+        except SwapProblem as problem:
+            await ack(
+                response_action="errors", errors={problem.field or MY_SHIFT_BLOCK: str(problem)}
+            )
+            return
+        await ack()
+        swap = await _ask(services, plan)
+        viewer = await directory(services).tz(user)
+        await send_dm(services, user, swap_requested_notice(swap, plan.team, viewer))
+
+    @bolt.action(Action.swap_accept.value)
+    async def swap_accept(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        await _answer(services, body, action, respond, accept=True)
+
+    @bolt.action(Action.swap_decline.value)
+    async def swap_decline(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        await _answer(services, body, action, respond, accept=False)
