@@ -17,6 +17,9 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
     from handlers import errors
 
     errors.register(bolt, services)
+    from handlers.intake import routes as intake_routes
+
+    intake_routes.register(bolt, services)
 
 
 def http_routes(services: Services) -> list[BaseRoute]:
@@ -25,4 +28,9 @@ def http_routes(services: Services) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = []
     routes.extend(calendar.routes(services))
+    from bot import metrics
+    from handlers.intake import routes as intake_routes
+
+    routes.extend(intake_routes.routes(services))
+    routes.extend(metrics.routes(services))
     return routes
