@@ -44,6 +44,17 @@ FRIDAY_NIGHT = datetime(2026, 11, 27, 20, 0, tzinfo=PARIS).astimezone(UTC)
 TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS).astimezone(UTC)
 
 
+# Who may send alerts to the team; the secrets are in the environment under token_env.
+INTEGRATIONS = (
+    Integration("prometheus", "alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
+    Integration("grafana", "grafana", "support", "GRAFANA_ALERT_TOKEN"),
+    Integration("pagerduty", "pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
+    Integration("datapipe", "pagerduty", "support", "DATAPIPE_ROUTING_KEY"),
+    Integration("helpdesk", "generic", "support", "HELPDESK_ALERT_TOKEN"),
+    Integration("forgotten", "generic", "support", "FORGOTTEN_ALERT_TOKEN"),  # never set
+)
+
+
 def support_plan(*, leadership_now: frozenset[str] = frozenset({"critical"})) -> Plan:
     """The DESIGN.md team: weekends and weekdays rotations, weekly backup, three-step policy."""
     weekend = Layer(
@@ -87,9 +98,7 @@ def support_plan(*, leadership_now: frozenset[str] = frozenset({"critical"})) ->
         timezone=PARIS,
         teams={"support": team},
         leadership=("U0CEO",),
-        integrations={
-            "prometheus": Integration("prometheus", "alertmanager", "support", "PROM_TOKEN")
-        },
+        integrations={i.id: i for i in INTEGRATIONS},
     )
 
 
