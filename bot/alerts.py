@@ -119,12 +119,13 @@ class IntakeError(Exception):
 # C0 and C1 control characters except tab and newline: PostgreSQL refuses NUL in text, and the
 # others only garble a Slack message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(value: str, limit: int | None = None, *, one_line: bool = False) -> str:
     """The text without control characters or lone surrogates, cut to ``limit`` with an ellipsis."""
     # A JSON "\ud800" escape decodes to a lone surrogate, which no UTF-8 encoder accepts.
-    text = value.encode("utf-8", "replace").decode("utf-8")
+    text = _SURROGATE.sub("\ufffd", value)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = " ".join(text.split()) if one_line else text.strip()

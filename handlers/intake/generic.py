@@ -8,6 +8,7 @@ a body it cannot make one clear alert of.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.alerts import (
@@ -58,7 +59,7 @@ def parse(body: bytes) -> ParsedBatch:
         status=_status(doc),
         customer=first_text(customer),
         source=first_text(optional_str(doc, "source", "source")),
-        links=links(link("Link", optional_str(doc, link_field, link_field))),
+        links=links(link("Link", _with_scheme(optional_str(doc, link_field, link_field)))),
         runbook_url=http_url(runbook) if runbook else None,
         labels=scalar_map(doc, "labels", "labels"),
         details=_details(doc),
@@ -70,6 +71,18 @@ def parse(body: bytes) -> ParsedBatch:
 def _first_key(doc: dict[str, Any], name: str, alias: str) -> str:
     """The documented key, or its alias when only the alias is given."""
     return alias if doc.get(name) is None and doc.get(alias) is not None else name
+
+
+# "acme.zendesk.com/agent/tickets/42": a host name, maybe a port, then a path or nothing.
+_BARE_HOST = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:\d{1,5})?(/\S*)?")
+
+
+def _with_scheme(url: str | None) -> str | None:
+    """The link with https:// in front when it names a host without a scheme."""
+    # Zendesk's {{ticket.url}} is written without one.
+    if url is not None and _BARE_HOST.fullmatch(url.strip()):
+        return "https://" + url.strip()
+    return url
 
 
 def _key(doc: dict[str, Any], field: str) -> str | None:
