@@ -79,7 +79,7 @@ class Intake:
         with Session(self.services.engine) as session:
             return list(session.exec(select(Alert).order_by(col(Alert.id))))
 
-    def events(self, alert_id: int) -> list[tuple[str, str | None]]:
+    def events(self, alert_id: int | None) -> list[tuple[str, str | None]]:
         with Session(self.services.engine) as session:
             rows = session.exec(
                 select(AlertEvent)
@@ -341,7 +341,7 @@ GENERIC = json.dumps({"title": "Refunds are stuck", "dedup_key": "refunds"}).enc
         ({"Authorization": "Basic aGVscDpoZWxw"}, {}, 401, "missing token"),
         ({"Authorization": "Bearer"}, {}, 401, "missing token"),
         ({}, {"token": "h\u00e9lp-5c8d2e9a"}, 401, "wrong token"),  # not ASCII
-        ({"Authorization": b"Bearer h\xc3\xa9lp"}, {}, 401, "wrong token"),  # type: ignore[dict-item]
+        ({"Authorization": b"Bearer h\xc3\xa9lp"}, {}, 401, "wrong token"),
     ],
 )
 async def test_tokens(
