@@ -576,7 +576,9 @@ class SlackStandIn:
         with self._lock:
             if user not in self._users:
                 raise KeyError(f"no user {user!r} in the stand-in workspace")
-            return self._dm_for(user).id
+            dm = self._dm_for(user)
+            self._changed()
+            return dm.id
 
     # ---------------------------------------------------------------- queries
 
@@ -805,7 +807,8 @@ class SlackStandIn:
 
         Kinds: `http_500` (HTTP 500, internal_error, nothing done), `error` (HTTP 200,
         internal_error, nothing done), `drop` (done, but the connection drops mid-answer) and
-        `slow` (done, answered after `slow_seconds`).
+        `slow` (done, answered after `slow_seconds`). A dropped answer makes the server log
+        "ASGI callable returned without completing response": that is the drop.
         """
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"fail_rate: rate must be between 0 and 1, got {rate}")
