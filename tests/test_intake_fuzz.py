@@ -23,7 +23,7 @@ ROUTES = {
     "/v2/enqueue": "pagerduty/trigger_openapi_example.json",
 }
 # A field whose absence makes each payload unusable.
-REQUIRED = {
+REQUIRED: dict[str, list[tuple[str | int, ...]]] = {
     "prometheus": [("alerts",)],
     "grafana": [("alerts",)],
     "helpdesk": [("message",)],
