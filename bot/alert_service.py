@@ -106,11 +106,12 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
         session.info["wk_after_commit"] = pending
 
         def run(_: Session) -> None:
-            callbacks, pending[:] = list(pending), []
+            callbacks = list(pending)
+            pending.clear()
             for callback in callbacks:
                 try:
                     callback()
-                except Exception:  # a metric or a wake-up must never fail the request
+                except Exception:  # the data is committed; a failed metric must not hide that
                     logger.exception("after-commit callback failed")
 
         def drop(_: Session, _previous: Any = None) -> None:
