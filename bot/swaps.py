@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot import schedule
 from bot.plan import Team
 from bot.roster import Roster
-from bot.timefmt import day_span
+from bot.timefmt import day_name, day_span
 from storage.db import session_scope
 from storage.models import SwapRequest
 from storage.swaps import (
@@ -130,11 +130,11 @@ def plan_by_days(
         try:
             mine = shift_on_day(roster, team, requester, my_day)
             if mine is None:
-                raise SwapProblem(f"You have no shift in {team.name} on {my_day:%a %d %b %Y}.")
+                raise SwapProblem(f"You have no shift in {team.name} on {day_name(my_day)}.")
             theirs = shift_on_day(roster, team, target, their_day)
             if theirs is None:
                 raise SwapProblem(
-                    f"<@{target}> has no shift in {team.name} on {their_day:%a %d %b %Y}."
+                    f"<@{target}> has no shift in {team.name} on {day_name(their_day)}."
                 )
             _check_not_started(mine, now, "Your", "my_shift")
             _check_not_started(theirs, now, "Their", "their_shift")
@@ -167,7 +167,7 @@ def plan_by_choice(
     theirs = shift_on_day(roster, team, target, their_day)
     if theirs is None:
         raise SwapProblem(
-            f"<@{target}> has no shift in {team.name} on {their_day:%a %d %b %Y}.", "their_shift"
+            f"<@{target}> has no shift in {team.name} on {day_name(their_day)}.", "their_shift"
         )
     _check_not_started(theirs, now, "Their", "their_shift")
     return SwapPlan(team, mine, theirs)

@@ -33,6 +33,11 @@ def day_time(at: datetime, tz: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
+def day_name(day: date) -> str:
+    """A calendar day as people say it: "Sat 5 Dec 2026"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def _span_text(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:
     """A span in one zone, the end's date left out when it is the start's day."""
     first = day_time(start, tz) if start is not None else OPEN_END

@@ -1,0 +1,179 @@
+"""/cover end to end: the post in the team channel, the first volunteer wins, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from bot.enums import Action
+from bot.sandbox.slack_api import Message
+from storage.models import CoverRequest, Override
+from tests.harness import Harness, message_text, slack_harness
+from tests.test_slack_oncall import PLAN
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, 13:00 Paris
+SATURDAY_NOON = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # in Alice's weekend of 4-7 December
+
+
+def covers(h: Harness) -> list[CoverRequest]:
+    with Session(h.services.engine) as session:
+        return list(session.exec(select(CoverRequest)))
+
+
+def cover_overrides(h: Harness) -> list[Override]:
+    with Session(h.services.engine) as session:
+        return list(session.exec(select(Override).where(Override.kind == "cover")))
+
+
+def post(h: Harness) -> Message:
+    """The first post in the team channel: the cover request."""
+    return h.standin.messages("C0SUPPORT")[0]
+
+
+async def test_two_volunteers_click_at_once_and_exactly_one_gets_the_shift(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, database_url=database_url) as h:
+        asked = await h.command("/cover", "2026-12-05", user="U0ALICE")
+        assert (
+            "I asked your team to cover:\n• Sat 5 Dec 00:00 – Sun 6 Dec 00:00 (Paris time) "
+            "in <#C0SUPPORT>"
+        ) in asked.reply_text()
+        offer = post(h)
+        assert (
+            "<@U0ALICE> needs someone to cover *Sat 5 Dec 00:00 – Sun 6 Dec 00:00 (Paris time)* "
+            "in Customer support."
+        ) in message_text(offer)
+
+        bob, carol = await asyncio.gather(
+            h.click(offer, Action.cover_take, user="U0BOB", settle=False),
+            h.click(offer, Action.cover_take, user="U0CAROL", settle=False),
+        )
+        await h.settle()
+        assert bob.status == carol.status == 200
+
+        (taken,) = cover_overrides(h)
+        winner = taken.user_id
+        loser_sent = carol if winner == "U0BOB" else bob
+        assert winner in ("U0BOB", "U0CAROL")
+        assert (taken.start, taken.end) == (
+            datetime(2026, 12, 4, 23, 0, tzinfo=UTC),
+            datetime(2026, 12, 5, 23, 0, tzinfo=UTC),
+        )
+        assert [c.status for c in covers(h)] == ["taken"]
+        assert h.roster.status("support", SATURDAY_NOON).oncall.user == winner
+        # Everyone sees who took it: the post itself changed, and lost its button.
+        updated = post(h)
+        assert updated.edited
+        assert f"<@{winner}> covers <@U0ALICE>'s shift Sat 5 Dec 00:00" in message_text(updated)
+        assert not [b for b in updated.blocks if b["type"] == "actions"]
+        assert f"Too late: <@{winner}> already took this shift." in loser_sent.reply_text()
+        assert any(f"<@{winner}> covers your shift" in t for t in h.dm_texts("U0ALICE"))
+        assert h.plan_changes == ["support"]
+        h.assert_all_valid()
+
+
+async def test_the_requester_and_outsiders_cannot_take_it(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        await h.command("/cover", "2026-12-05", user="U0ALICE")
+        offer = post(h)
+        own = await h.click(offer, Action.cover_take, user="U0ALICE")
+        assert "This is your own shift: a teammate has to take it." in own.reply_text()
+        outsider = await h.click(offer, Action.cover_take, user="U0IVAN")
+        assert "Only members of Customer support can cover this shift" in outsider.reply_text()
+        assert outsider.replies()[0]["response_type"] == "ephemeral"
+        assert [c.status for c in covers(h)] == ["open"]
+        assert cover_overrides(h) == []
+        assert not post(h).edited
+        assert h.roster.status("support", SATURDAY_NOON).oncall.user == "U0ALICE"
+        assert h.plan_changes == []
+
+
+async def test_cover_without_a_date_offers_my_next_shift_and_a_span_is_clipped(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(
+        PLAN, tmp_path=tmp_path, now=NOW, zones={"U0ALICE": "America/New_York"}
+    ) as h:
+        asked = await h.command("/cover", user="U0ALICE")
+        assert (
+            "Fri 4 Dec 12:00 – Mon 7 Dec 03:00 (your time, New York; team time Paris: "
+            "Fri 4 Dec 18:00 – Mon 7 Dec 09:00)"
+        ) in asked.reply_text()
+        assert "*Fri 4 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(post(h))
+
+        # Sunday evening to Monday morning only: the part of her weekend inside the span.
+        await h.command("/cover", "2026-12-06 18:00 - 2026-12-07 12:00", user="U0ALICE")
+        second = h.standin.messages("C0SUPPORT")[-1]
+        assert "*Sun 6 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(second)
+        taken = await h.click(second, Action.cover_take, user="U0CAROL")
+        assert taken.replies() == []
+        (override,) = cover_overrides(h)
+        assert (override.user_id, override.start, override.end) == (
+            "U0CAROL",
+            datetime(2026, 12, 6, 17, 0, tzinfo=UTC),
+            datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
+        )
+        assert h.roster.status("support", datetime(2026, 12, 6, 20, tzinfo=UTC)).oncall.user == (
+            "U0CAROL"
+        )
+        assert h.roster.status("support", SATURDAY_NOON).oncall.user == "U0ALICE"
+        h.assert_all_valid()
+
+
+async def test_bad_input_gets_a_plain_answer_and_changes_nothing(tmp_path: Path) -> None:
+    cases = {
+        "tomorrow": "I could not read “tomorrow” as a date or a span",
+        "2026-12-32": "“2026-12-32” is not a real date",
+        "2026-11-07": "Sat 7 Nov 00:00 – Sun 8 Nov 00:00 (team time, Paris) is in the past",
+        "2026-12-09": "You have no shift in Wed 9 Dec 00:00 – Thu 10 Dec 00:00 (team time, Paris).",
+        "2026-12-07 12:00 - 2026-12-07 09:00": "ends before it starts",
+    }
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, extra_users=["U0ZOE"]) as h:
+        for text, says in cases.items():
+            sent = await h.command("/cover", text, user="U0ALICE")
+            assert says in sent.reply_text(), (text, sent.reply_text())
+            assert sent.replies()[-1]["response_type"] == "ephemeral"
+        stranger = await h.command("/cover", "2026-12-05", user="U0ZOE")
+        assert "You are not in any on-call team" in stranger.reply_text()
+        assert covers(h) == []
+        assert h.standin.messages("C0SUPPORT") == []
+
+
+async def test_a_cover_whose_shift_was_swapped_away_is_out_of_date(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        await h.command("/cover", "2026-12-05", user="U0ALICE")
+        offer = post(h)
+        # Meanwhile Alice swaps that weekend with Bob.
+        await h.command("/swap", "<@U0BOB|bob> 2026-12-05 2026-12-12", user="U0ALICE")
+        (dm,) = h.standin.dms("U0BOB")
+        await h.click(dm, Action.swap_accept, user="U0BOB")
+        late = await h.click(offer, Action.cover_take, user="U0CAROL")
+        assert (
+            "This cover request is out of date: <@U0ALICE>'s shift changed since the request "
+            "was made. Nothing changed."
+        ) in late.reply_text()
+        assert cover_overrides(h) == []
+        assert [c.status for c in covers(h)] == ["stale"]
+        assert "Closed: <@U0ALICE>'s shift changed" in message_text(post(h))
+        assert h.roster.status("support", SATURDAY_NOON).oncall.user == "U0BOB"
+
+
+async def test_when_slack_refuses_the_post_the_user_is_told_and_nothing_stays_open(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        h.standin.fail_next("chat.postMessage", error="channel_not_found")
+        sent = await h.command("/cover", "2026-12-05", user="U0ALICE")
+        assert "Sorry, something went wrong on our side and nothing was changed." in (
+            sent.reply_text()
+        )
+        assert [c.status for c in covers(h)] == ["cancelled"]
+        assert h.standin.messages("C0SUPPORT") == []
+        # Once Slack takes posts again, the same command works.
+        await h.command("/cover", "2026-12-05", user="U0ALICE")
+        assert [c.status for c in covers(h)] == ["cancelled", "open"]
+        assert len(h.standin.messages("C0SUPPORT")) == 1

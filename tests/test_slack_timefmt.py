@@ -1,0 +1,126 @@
+"""Times as people read and type them: the viewer's zone first, the team's where it differs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import timefmt
+from bot.timefmt import UnreadableTime
+
+PARIS = ZoneInfo("Europe/Paris")
+NEW_YORK = ZoneInfo("America/New_York")
+LONDON = ZoneInfo("Europe/London")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+# The CEO's weekend in the DESIGN example: Fri 27 Nov 18:00 → Mon 30 Nov 09:00, Paris time.
+WEEKEND = (
+    datetime(2026, 11, 27, 17, 0, tzinfo=UTC),
+    datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+)
+
+
+def test_a_new_york_viewer_of_a_paris_team_reads_both_times() -> None:
+    assert timefmt.span(*WEEKEND, NEW_YORK, PARIS) == (
+        "Fri 27 Nov 12:00 – Mon 30 Nov 03:00 (your time, New York; "
+        "team time Paris: Fri 27 Nov 18:00 – Mon 30 Nov 09:00)"
+    )
+
+
+def test_a_viewer_whose_clock_reads_like_the_teams_sees_one_time() -> None:
+    assert (
+        timefmt.span(*WEEKEND, PARIS, PARIS) == "Fri 27 Nov 18:00 – Mon 30 Nov 09:00 (Paris time)"
+    )
+    # Another zone name, the same wall clock: nothing to translate.
+    assert timefmt.span(*WEEKEND, BERLIN, PARIS) == (
+        "Fri 27 Nov 18:00 – Mon 30 Nov 09:00 (Berlin time)"
+    )
+
+
+def test_an_unknown_viewer_zone_falls_back_to_team_time_and_says_so() -> None:
+    assert timefmt.span(*WEEKEND, None, PARIS) == (
+        "Fri 27 Nov 18:00 – Mon 30 Nov 09:00 (team time, Paris)"
+    )
+
+
+def test_open_ends_and_same_day_spans() -> None:
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert timefmt.span(start, start + timedelta(hours=9), PARIS, PARIS) == (
+        "Mon 30 Nov 09:00 – 18:00 (Paris time)"
+    )
+    assert timefmt.span(None, start, LONDON, LONDON) == "… – Mon 30 Nov 08:00 (London time)"
+    assert timefmt.span(start, None, LONDON, LONDON) == "Mon 30 Nov 08:00 – … (London time)"
+
+
+def test_one_instant_in_both_zones() -> None:
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert timefmt.instant(at, NEW_YORK, PARIS) == (
+        "Mon 30 Nov 03:00 (your time, New York; team time Paris: Mon 30 Nov 09:00)"
+    )
+
+
+def test_list_rows_and_their_note() -> None:
+    mine, theirs = timefmt.span_parts(*WEEKEND, NEW_YORK, PARIS)
+    assert (mine, theirs) == (
+        "Fri 27 Nov 12:00 – Mon 30 Nov 03:00",
+        "Fri 27 Nov 18:00 – Mon 30 Nov 09:00",
+    )
+    assert timefmt.span_parts(*WEEKEND, PARIS, PARIS)[1] is None
+    assert timefmt.zone_note(NEW_YORK, PARIS, WEEKEND[0]) == (
+        "Times are your time (New York); team time (Paris) in brackets."
+    )
+
+
+def test_zone_names_read_like_cities() -> None:
+    assert timefmt.zone_name(NEW_YORK) == "New York"
+    assert timefmt.zone_name(ZoneInfo("America/Argentina/Buenos_Aires")) == "Buenos Aires"
+    assert timefmt.zone_name(ZoneInfo("UTC")) == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        # A whole day of the team's calendar; 29 March 2026 is Paris's 23-hour day.
+        ("2026-11-28", "2026-11-28T00:00+01:00", "2026-11-29T00:00+01:00"),
+        ("2026-03-29", "2026-03-29T00:00+01:00", "2026-03-30T00:00+02:00"),
+        ("2026-11-28..2026-11-30", "2026-11-28T00:00+01:00", "2026-12-01T00:00+01:00"),
+        ("2026-11-28 18:00 - 2026-11-29 09:00", "2026-11-28T18:00+01:00", "2026-11-29T09:00+01:00"),
+        ("2026-11-28  18:00 – 2026-11-29 9:00", "2026-11-28T18:00+01:00", "2026-11-29T09:00+01:00"),
+        ("2026-11-28 09:00 - 18:00", "2026-11-28T09:00+01:00", "2026-11-28T18:00+01:00"),
+        # 02:30 does not exist on the spring-forward night: it means the change, 03:00.
+        ("2026-03-29 02:30 - 12:00", "2026-03-29T03:00+02:00", "2026-03-29T12:00+02:00"),
+    ],
+)
+def test_typed_spans_read_in_team_time(text: str, start: str, end: str) -> None:
+    typed = timefmt.parse_span(text, PARIS)
+    assert typed.start == datetime.fromisoformat(start)
+    assert typed.end == datetime.fromisoformat(end)
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "advice"),
+    [
+        ("tomorrow", "could not read “tomorrow”", "a day (2026-11-28), a range of days"),
+        ("28/11/2026", "could not read “28/11/2026”", "(2026-11-28 18:00 - 2026-11-29 09:00)"),
+        ("2026-02-30", "“2026-02-30” is not a real date", "write dates as YYYY-MM-DD"),
+        ("2026-11-30..2026-11-28", "ends before it starts", "put the earlier day first"),
+        ("2026-11-28 18:00 - 2026-11-28 09:00", "ends before it starts", "earlier time first"),
+        ("2026-11-28 25:00 - 2026-11-29 09:00", "is not a time of day", "HH:MM (24h)"),
+    ],
+)
+def test_unreadable_spans_say_what_is_wrong_and_what_to_write(
+    text: str, says: str, advice: str
+) -> None:
+    with pytest.raises(UnreadableTime) as error:
+        timefmt.parse_span(text, PARIS)
+    assert says in str(error.value)
+    assert advice in str(error.value)
+
+
+def test_days_are_iso_dates() -> None:
+    assert timefmt.parse_day(" 2026-11-28 ").isoformat() == "2026-11-28"
+    assert timefmt.day_name(timefmt.parse_day("2026-12-05")) == "Sat 5 Dec 2026"
+    with pytest.raises(UnreadableTime, match="write dates as YYYY-MM-DD"):
+        timefmt.parse_day("Nov 28")
