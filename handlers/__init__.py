@@ -17,6 +17,10 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
     from handlers import errors
 
     errors.register(bolt, services)
+    from handlers import cover, events, home, oncall, swap
+
+    for module in (events, oncall, swap, cover, home):
+        module.register(bolt, services)
     from handlers.intake import routes as intake_routes
 
     intake_routes.register(bolt, services)
