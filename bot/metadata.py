@@ -11,9 +11,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-# Slack's limits: a button or option value holds 150 characters, private_metadata 3000.
+# Slack keeps 150 characters of a button's or an option's value (3000 of private_metadata).
 VALUE_MAX = 150
-PRIVATE_METADATA_MAX = 3000
 
 
 class MetadataError(ValueError):
@@ -54,12 +53,6 @@ class ShiftRef(_Meta):
     @property
     def end_at(self) -> datetime:
         return datetime.fromtimestamp(self.end, UTC)
-
-
-class SwapModalContext(_Meta):
-    """Where /swap was typed, kept in the modal so the answer can go back there."""
-
-    channel_id: str | None = None
 
 
 M = TypeVar("M", bound=_Meta)

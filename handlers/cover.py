@@ -24,6 +24,7 @@ from bot.swaps import TeamShift
 from bot.timefmt import UnreadableTime
 from bot.users import directory
 from handlers.events import safely, send_dm, tell
+from handlers.home import refresh_homes
 from storage.covers import close_cover
 from storage.db import session_scope
 
@@ -117,6 +118,7 @@ async def _take(
         "tell cover requester",
         send_dm(services, cover.requester, cover_taken_notice(cover, team, viewer)),
     )
+    await refresh_homes(services, cover.requester, user)
     # The handover scheduler re-plans from here.
     await services.plan_changed(team.id)
 

@@ -120,7 +120,7 @@ async def _open_modal(services: Services, user: str, trigger_id: str, respond: A
         await respond(response_type="ephemeral", **text_message(text))
         return
     viewer = await directory(services).tz(user)
-    await services.slack.views_open(trigger_id=trigger_id, view=swap_modal(mine, viewer, ""))
+    await services.slack.views_open(trigger_id=trigger_id, view=swap_modal(mine, viewer))
 
 
 def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:

@@ -196,7 +196,7 @@ def test_swap_modal_lists_my_shifts_with_their_refs() -> None:
         TeamShift(TEAM, "U0ALICE", T0 + timedelta(weeks=w), T0 + timedelta(weeks=w, hours=63))
         for w in range(3)
     ]
-    view = swap_modal(mine, NEW_YORK, "")
+    view = swap_modal(mine, NEW_YORK)
     validate_view(view)
     assert view["callback_id"] == View.swap_request
     (select,) = [b["element"] for b in view["blocks"] if b.get("block_id") == "my_shift"]

@@ -21,7 +21,7 @@ from bot.blocks import (
     section,
 )
 from bot.enums import Action, View
-from bot.metadata import PRIVATE_METADATA_MAX, ShiftRef, SwapRef, dump
+from bot.metadata import ShiftRef, SwapRef, dump
 from bot.plan import Team
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ def _option_text(shift: TeamShift, viewer: ZoneInfo | None, with_team: bool) -> 
     return f"{shift.team.name} · {mine}" if with_team else mine
 
 
-def swap_modal(
-    my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None, private_metadata: str
-) -> dict[str, Any]:
+def swap_modal(my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> dict[str, Any]:
     """The /swap form: one of my next shifts, a teammate, and a day of their shift."""
     with_team = len({s.team.id for s in my_shifts}) > 1
     zone = timefmt.zone_name(viewer) if viewer else "team time"
@@ -59,7 +57,6 @@ def swap_modal(
         "title": plain("Swap a shift", 24),
         "submit": plain("Ask them", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": cut(private_metadata, PRIVATE_METADATA_MAX),
         "blocks": [
             section(
                 "Trade one of your shifts for a teammate's. They get a message to accept or "
