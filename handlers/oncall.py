@@ -61,6 +61,8 @@ def answer(roster: Roster, user: str, text: str, now: datetime, viewer: ZoneInfo
     if lowered in (["help"], ["?"]):
         return help_message(sorted(roster.plan.teams))
     if lowered == ["me"]:
+        if not roster.teams_of(user):
+            return text_message("You are not in any on-call team, so you have no shifts.")
         mine = upcoming_shifts(roster, user, now, limit=MY_SHIFTS, include_running=True)
         return my_shifts_message(mine, viewer)
     week = bool(lowered) and lowered[-1] == "week"

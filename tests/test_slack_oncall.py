@@ -137,7 +137,11 @@ async def test_the_next_seven_days_and_my_own_shifts(tmp_path: Path) -> None:
 
 
 async def test_help_and_an_unknown_team(tmp_path: Path) -> None:
-    async with slack_harness(PLAN, tmp_path=tmp_path, now=SATURDAY_NIGHT) as h:
+    async with slack_harness(
+        PLAN, tmp_path=tmp_path, now=SATURDAY_NIGHT, extra_users=["U0ZOE"]
+    ) as h:
+        alone = (await h.command("/oncall", "me", user="U0ZOE")).reply_text()
+        assert "You are not in any on-call team, so you have no shifts." in alone
         helped = (await h.command("/oncall", "help", user="U0BOB")).reply_text()
         assert "*/oncall me*" in helped and "*/swap*" in helped and "*/cover" in helped
         unknown = await h.command("/oncall", "billing", user="U0BOB")
