@@ -1,0 +1,70 @@
+"""manifest.yml: the app it creates has every command, the events, and only the scopes used."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.enums import Command
+from tests.conftest import fixtures_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    return loaded
+
+
+def test_every_command_is_declared_and_swap_gets_escaped_mentions() -> None:
+    commands = {c["command"]: c for c in manifest()["features"]["slash_commands"]}
+    assert set(commands) == {c.value for c in Command}
+    assert commands["/swap"]["should_escape"] is True
+    for command in commands.values():
+        assert 0 < len(command["description"]) <= 100
+        assert len(command.get("usage_hint", "")) <= 1000
+
+
+def test_only_the_scopes_the_bot_uses() -> None:
+    scopes = manifest()["oauth_config"]["scopes"]
+    assert set(scopes) == {"bot"}
+    assert sorted(scopes["bot"]) == sorted(
+        ["commands", "chat:write", "im:write", "users:read", "usergroups:write"]
+    )
+
+
+def test_home_tab_events_interactivity_and_socket_mode() -> None:
+    found = manifest()
+    assert found["features"]["app_home"]["home_tab_enabled"] is True
+    assert found["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert found["settings"]["interactivity"]["is_enabled"] is True
+    assert found["settings"]["socket_mode_enabled"] is True
+
+
+def test_it_has_the_shape_of_real_manifests() -> None:
+    """Every top-level section and setting a real manifest uses is spelled the same way."""
+    ours = manifest()
+    reals = sorted((fixtures_dir() / "slack").glob("manifest_*.json"))
+    assert len(reals) == 2
+    for path in reals:
+        real = json.loads(path.read_text())
+        assert set(real) <= set(ours)
+        assert set(real["settings"]) <= set(ours["settings"])
+        assert set(real["features"]) <= set(ours["features"])
+
+
+def test_http_mode_is_one_uncommenting_away() -> None:
+    """The request URL lines for HTTP mode are there, commented, each on /slack/events."""
+    text = (ROOT / "manifest.yml").read_text()
+    urls = re.findall(r"#\s*(?:request_)?url:\s*(\S+)", text)
+    assert len(urls) == len(manifest()["features"]["slash_commands"]) + 2
+    assert all(url.endswith("/slack/events") for url in urls)
+    uncommented = re.sub(r"#\s*((?:request_)?url:)", r"\1", text)
+    uncommented = uncommented.replace("socket_mode_enabled: true", "socket_mode_enabled: false")
+    as_http = yaml.safe_load(uncommented)
+    assert as_http["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert all(c["url"].endswith("/slack/events") for c in as_http["features"]["slash_commands"])
