@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -107,9 +107,19 @@ class Integration:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """When leadership gets the weekly digest: a weekday (0 = Monday) and a wall time."""
+
+    weekday: int = 0
+    at: time = time(9, 0)
+    timezone: ZoneInfo | None = None  # None: the plan's zone
+
+
+@dataclass(frozen=True)
 class Plan:
     timezone: ZoneInfo
     teams: dict[str, Team]
     leadership: tuple[str, ...] = ()
     integrations: dict[str, Integration] = field(default_factory=dict)
     source: str = "oncall.yaml"
+    digest: Digest = field(default_factory=Digest)
