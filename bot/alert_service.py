@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 # Widths of the alert columns filled from outside a normalised alert (which fits itself).
 _INTEGRATION_WIDTH = 64
 _USER_WIDTH = 32
+# How long an alert whose escalation failed (a broken plan, a bug) waits before another try.
+ESCALATION_RETRY = timedelta(minutes=1)
 
 
 class AlertNotFound(LookupError):
@@ -443,7 +445,14 @@ def escalate_due(
     for alert in store.claim_due_escalations(session=session, now=now, limit=limit):
         wait = _current_wait(ctx, alert)
         why = f"not acknowledged within {wait}" if wait else "not acknowledged"
-        outcomes.append(_advance(ctx, session, alert, now, actor=None, why=why))
+        try:
+            # One alert that cannot be escalated must not hold up the others of the batch.
+            with session.begin_nested():
+                outcomes.append(_advance(ctx, session, alert, now, actor=None, why=why))
+        except Exception:
+            logger.exception("escalation failed; trying again later", extra={"alert": alert.id})
+            alert.next_escalation_at = now + ESCALATION_RETRY
+            session.add(alert)
     return outcomes
 
 

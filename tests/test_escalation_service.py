@@ -3,6 +3,7 @@ step at once, repeats and resolutions update the one alert, and due escalations 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.alert_service import (
+    ESCALATION_RETRY,
     AlertNotFound,
     EscalationOutcome,
     escalate_due,
@@ -31,7 +33,7 @@ from bot.plan import (
     Team,
     Window,
 )
-from bot.roster import Roster
+from bot.roster import Roster, TeamStatus
 from storage.alerts import list_events
 from storage.db import session_scope
 from storage.models import Alert, AlertEvent, Outbox
@@ -395,6 +397,53 @@ def test_a_failed_transaction_counts_nothing(engine: Engine, roster: Roster) -> 
         raise RuntimeError("the request failed after ingest")
     assert rows(engine) == ([], [], [])
     assert "watchkeeper_alerts_received_total{" not in metrics.render().decode()
+
+
+class RosterWithABrokenTeam(Roster):
+    """A roster that cannot answer for the billing team (as with a plan the engine chokes on)."""
+
+    def status(self, team_id: str, at: datetime, session: Session | None = None) -> TeamStatus:
+        if team_id == "billing":
+            raise RuntimeError("the schedule of billing cannot be computed")
+        return super().status(team_id, at, session)
+
+
+def test_an_alert_that_cannot_be_escalated_does_not_hold_up_the_others(engine: Engine) -> None:
+    support = support_plan()
+    billing = dataclasses.replace(support.teams["support"], id="billing", channel="C0BILLING")
+    plan = dataclasses.replace(support, teams={**support.teams, "billing": billing})
+    healthy = Roster(lambda: plan, engine)
+    with session_scope(engine) as session:
+        [support_id] = ingest_batch(
+            session=session,
+            services_or_plan=healthy,
+            integration="prometheus",
+            batch=[alert("a")],
+            now=FRIDAY_NIGHT,
+        ).ids
+        # An alert raised from Slack: no integration of the plan, the team named instead.
+        [billing_id] = ingest_batch(
+            session=session,
+            services_or_plan=healthy,
+            integration="slack",
+            team="billing",
+            batch=[alert("b")],
+            now=FRIDAY_NIGHT,
+        ).ids
+
+    due = FRIDAY_NIGHT + timedelta(minutes=10)
+    outcomes = _escalate(engine, RosterWithABrokenTeam(lambda: plan, engine), due)
+    assert [o.alert_id for o in outcomes] == [support_id]
+    with Session(engine) as session:
+        stuck = session.get(Alert, billing_id)
+        assert stuck is not None and (stuck.team, stuck.integration) == ("billing", "slack")
+        assert (stuck.escalation_step, stuck.next_escalation_at) == (0, due + ESCALATION_RETRY)
+        assert "escalated" not in [
+            e.kind for e in list_events(session=session, alert_id=billing_id)
+        ]
+    # Once the schedule can be computed again, the alert escalates at the next try.
+    [retried] = _escalate(engine, healthy, due + ESCALATION_RETRY)
+    assert (retried.alert_id, retried.step) == (billing_id, 2)
 
 
 @pytest.fixture
