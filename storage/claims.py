@@ -1,0 +1,122 @@
+"""Claims on scheduled sends (handovers, reminders, digests): one claimant per key.
+
+A send is claimed before it is made, by inserting its row under the unique constraint
+``uq_claim``: whoever inserts first owns it, every other process or restart gets an
+IntegrityError and leaves it alone. That holds on SQLite (one writer at a time) and on
+PostgreSQL (a second insert waits for the first transaction, then fails).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import Claim
+
+# What became of a claimed send. A claim with no outcome yet is being sent (or its sender died
+# while sending; it is not sent again: a missed post is better than a doubled one).
+SENT = "sent"  # sent on time
+LATE = "late"  # sent late, saying so: the bot was down at the instant
+SKIPPED = "skipped"  # not sent: missed by too much to still be useful
+FAILED = "failed"  # Slack refused it, or kept failing after the retries
+OUTCOMES = (SENT, LATE, SKIPPED, FAILED)
+
+TEAM_WIDTH = 64
+KIND_WIDTH = 32
+
+
+def _check_key(team: str, kind: str, instant: datetime) -> None:
+    """Refuse a claim key the table cannot hold, saying which part is wrong."""
+    if not team or len(team) > TEAM_WIDTH:
+        raise ValueError(f"claim team must be 1 to {TEAM_WIDTH} characters, got {team!r}")
+    if not kind or len(kind) > KIND_WIDTH:
+        raise ValueError(f"claim kind must be 1 to {KIND_WIDTH} characters, got {kind!r}")
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"claim instant must be timezone-aware, got {instant.isoformat()}")
+
+
+def claim(
+    *,
+    session: Session,
+    team: str,
+    kind: str,
+    instant: datetime,
+    now: datetime,
+    outcome: str | None = None,
+) -> Claim | None:
+    """Take (team, kind, instant) for this process; None when someone already holds it.
+
+    The insert runs in a savepoint so that losing the race leaves the caller's transaction
+    usable. The caller commits to make the claim visible to others before sending.
+    """
+    _check_key(team, kind, instant)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError(f"claim outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    row = Claim(
+        team=team,
+        kind=kind,
+        instant=instant.astimezone(UTC),
+        claimed_at=now,
+        outcome=outcome,
+        sent_at=now if outcome in (SENT, LATE) else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # The savepoint's rollback also drops the row from the session.
+        return None
+    return row
+
+
+def finish(*, session: Session, claim_id: int, outcome: str, now: datetime) -> Claim:
+    """Record what became of a claimed send (sent, late, skipped or failed)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"claim outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    row = session.get(Claim, claim_id)
+    if row is None:
+        raise LookupError(f"no claim with id {claim_id}")
+    row.outcome = outcome
+    if outcome in (SENT, LATE):
+        row.sent_at = now
+    session.add(row)
+    return row
+
+
+def get_claim(*, session: Session, team: str, kind: str, instant: datetime) -> Claim | None:
+    """The claim on (team, kind, instant), if anyone took it."""
+    return session.exec(
+        select(Claim).where(
+            Claim.team == team, Claim.kind == kind, Claim.instant == instant.astimezone(UTC)
+        )
+    ).first()
+
+
+def claimed_instants(
+    *, session: Session, team: str, kind: str, start: datetime, end: datetime
+) -> set[datetime]:
+    """The instants in [start, end) already claimed for (team, kind)."""
+    rows = session.exec(
+        select(Claim.instant).where(
+            Claim.team == team,
+            Claim.kind == kind,
+            col(Claim.instant) >= start.astimezone(UTC),
+            col(Claim.instant) < end.astimezone(UTC),
+        )
+    )
+    return set(rows)
+
+
+def list_claims(
+    *, session: Session, team: str | None = None, kind: str | None = None
+) -> list[Claim]:
+    """Claims, oldest instant first (every team and kind unless narrowed)."""
+    query = select(Claim)
+    if team is not None:
+        query = query.where(Claim.team == team)
+    if kind is not None:
+        query = query.where(Claim.kind == kind)
+    return list(session.exec(query.order_by(col(Claim.instant), col(Claim.id))))
