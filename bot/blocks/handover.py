@@ -93,6 +93,11 @@ def _clock(at: datetime, tz: ZoneInfo) -> str:
     return f"{at.astimezone(tz):%H:%M}"
 
 
+def _day(at: datetime, tz: ZoneInfo) -> str:
+    local = at.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b}"
+
+
 def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
     """One open alert: severity, title (linked), since when, and who acknowledged it."""
     alert = carried.alert
@@ -164,15 +169,13 @@ def handover_message(summary: HandoverSummary) -> Message:
         span = timefmt.span(summary.instant, summary.incoming_until, tz, tz)
         shift = f"*New shift:* {span}"
 
-    who_saw = (
-        f"*Last shift* ({_mention(summary.outgoing)}"
-        if summary.outgoing is not None
-        else "*While nobody held the pager* ("
-    )
     last_span = timefmt.span(summary.outgoing_since, summary.instant, tz, tz)
-    if summary.outgoing is not None:
-        last_span = ", " + last_span
-    last = f"{who_saw}{last_span}): {_report_text(summary.last_shift)}."
+    who_saw = (
+        f"*Last shift* — {_mention(summary.outgoing)}, {last_span}"
+        if summary.outgoing is not None
+        else f"*While nobody held the pager* — {last_span}"
+    )
+    last = f"{who_saw}: {_report_text(summary.last_shift)}."
 
     if summary.next is not None and summary.next.user is not None:
         start = timefmt.day_time(summary.next.start, tz)
@@ -190,7 +193,7 @@ def handover_message(summary: HandoverSummary) -> Message:
         blocks.append(
             context(
                 f":hourglass: Posted late: the bot was down at {_clock(summary.instant, tz)}"
-                f" ({timefmt.day_time(summary.instant, tz)}, {timefmt.zone_name(tz)} time)."
+                f" on {_day(summary.instant, tz)} ({timefmt.zone_name(tz)} time)."
             )
         )
     blocks += [
@@ -209,13 +212,12 @@ def reminder_message(summary: ReminderSummary) -> Message:
     span = timefmt.span(summary.start, summary.end, summary.viewer, tz)
     wait = summary.start - summary.now
     when = f"starts in {duration_text(wait)}" if wait.total_seconds() > 0 else "starts now"
-    before = (
-        f"You take over from {_mention(summary.outgoing)}."
-        if summary.outgoing is not None and summary.outgoing != summary.user
-        else "Nobody holds the pager before you (a gap): alerts until then go to escalation."
-        if summary.outgoing is None
-        else "You hold the pager until then already; this is your next shift."
-    )
+    if summary.outgoing is None:
+        before = "Nobody holds the pager before you (a gap): alerts until then go to escalation."
+    elif summary.outgoing == summary.user:
+        before = "You hold the pager until then already; this is your next shift."
+    else:
+        before = f"You take over from {_mention(summary.outgoing)}."
     blocks: list[Block] = [
         section(f":bell: Your on-call shift for *{team.name}* {when}.\n*Shift:* {span}\n{before}"),
     ]
