@@ -76,6 +76,10 @@ def create_app(
     """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
     services = services or build_services(settings)
     bolt = build_bolt(services)
+    from bot import handovers, reload
+
+    handovers.register(services)
+    reload.register(services)
     slack_handler = AsyncSlackRequestHandler(bolt)
 
     async def slack_events(request: Request) -> Response:
