@@ -62,6 +62,8 @@ CATCH_UP_LOOKBACK = timedelta(days=1)
 RECHECK_AFTER = timedelta(days=7)
 # The last shift's report starts here when the schedule cannot tell when it began.
 REPORT_FALLBACK = timedelta(days=7)
+# A reminder sent later than this after its time says so.
+REMINDER_ON_TIME = timedelta(minutes=1)
 # A hand-off is the instant itself: the holder just before it is read this much earlier.
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -453,7 +455,7 @@ class HandoverPlanner:
         carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
         viewer = await directory(self.services).tz(user)
         summary = replace(loaded.summary, carried=carried, viewer=viewer)
-        outcome = claims.LATE if summary.late else claims.SENT
+        outcome = claims.LATE if summary.late_from is not None else claims.SENT
         try:
             channel = await self._dm_channel(user)
             await self._post(channel, reminder_message(summary))
@@ -512,7 +514,7 @@ class HandoverPlanner:
             outgoing=before.user,
             carried=tuple(CarriedAlert(a, a.link) for a in still_open),
             viewer=None,
-            late=self.started_at is not None and due < self.started_at,
+            late_from=due if now - due > REMINDER_ON_TIME else None,
         )
         return _PreparedReminder(claim_id, summary, cards)
 

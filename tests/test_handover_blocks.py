@@ -234,7 +234,7 @@ def test_a_late_reminder_after_a_gap_says_so() -> None:
             outgoing=None,
             carried=(),
             viewer=None,
-            late=True,
+            late_from=HANDOFF - timedelta(hours=1),
         )
     )
     texts = sections(dict(message))
@@ -243,5 +243,7 @@ def test_a_late_reminder_after_a_gap_says_so() -> None:
         "*Shift:* Fri 27 Nov 18:00 – … (team time, Paris)\n"
         "Nobody holds the pager before you (a gap): alerts until then go to escalation."
     )
-    assert ":hourglass: Sent late: the bot was down when this reminder was due." in texts
+    assert ":hourglass: Sent late: this reminder was due Fri 27 Nov 17:00 (team time, Paris)." in (
+        texts
+    )
     assert texts[-1] == "*Open alerts you will inherit:* none."

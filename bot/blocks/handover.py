@@ -62,7 +62,7 @@ class ReminderSummary:
     outgoing: str | None
     carried: tuple[CarriedAlert, ...]
     viewer: ZoneInfo | None  # the incoming person's zone, when Slack tells it
-    late: bool = False
+    late_from: datetime | None = None  # when it was due, if it goes out late (down, late swap)
 
 
 @dataclass(frozen=True)
@@ -221,10 +221,9 @@ def reminder_message(summary: ReminderSummary) -> Message:
     blocks: list[Block] = [
         section(f":bell: Your on-call shift for *{team.name}* {when}.\n*Shift:* {span}\n{before}"),
     ]
-    if summary.late:
-        blocks.append(
-            context(":hourglass: Sent late: the bot was down when this reminder was due.")
-        )
+    if summary.late_from is not None:
+        due = timefmt.instant(summary.late_from, summary.viewer, tz)
+        blocks.append(context(f":hourglass: Sent late: this reminder was due {due}."))
     blocks.append(_carried_section("Open alerts you will inherit", summary.carried, tz))
     return message(f"Your on-call shift for {team.name} {when}", blocks)
 
