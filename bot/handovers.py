@@ -71,6 +71,8 @@ SLACK_ATTEMPTS = 5
 SLACK_BACKOFF_S = 1.0
 SLACK_MAX_WAIT_S = 60.0
 PERMALINK_TIMEOUT_S = 3.0
+# How long stopping waits for sends under way.
+STOP_GRACE_S = 10.0
 # Slack errors worth another try; anything else (channel_not_found, invalid_blocks, …) is final.
 _TRANSIENT = {
     "ratelimited",
@@ -140,6 +142,7 @@ class HandoverPlanner:
         # What is planned, by job id: the instant each job is about (for logs and tests).
         self.planned: dict[str, datetime] = {}
         self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,11 +156,20 @@ class HandoverPlanner:
         self.catch_up_task = asyncio.create_task(self.catch_up(), name="handover-catch-up")
 
     async def stop(self) -> None:
-        """Stop the scheduler; jobs not yet run are simply planned again at the next start."""
+        """Stop the scheduler once the sends under way are over (a send cut halfway would be
+        claimed and never made); jobs not yet run are planned again at the next start."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        busy = {t for t in self._running if not t.done()}
         if self.catch_up_task is not None and not self.catch_up_task.done():
-            self.catch_up_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.catch_up_task
+            busy.add(self.catch_up_task)
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             # AsyncIOScheduler shuts down from the event loop: let it run that call.
@@ -276,13 +288,21 @@ class HandoverPlanner:
 
     # ------------------------------------------------------------------ jobs
 
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
     async def _handover_job(self, team_id: str, instant: datetime) -> None:
+        self._track()
         try:
             await self.run_handover(team_id, instant)
         finally:
             await self.replan(team_id, after=instant)
 
     async def _reminder_job(self, team_id: str, user: str, start: datetime) -> None:
+        self._track()
         try:
             await self.run_reminder(team_id, user, start)
         finally:
@@ -293,6 +313,7 @@ class HandoverPlanner:
                     await self._plan_reminder(team, max(now, start), now)
 
     async def _digest_job(self, instant: datetime) -> None:
+        self._track()
         try:
             await self.run_digest(instant)
         finally:
