@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
 
@@ -11,6 +11,7 @@ from bot import schedule
 from bot.plan import Team
 
 PRODID = "-//Watchkeeper//On-call schedule//EN"
+REFRESH = timedelta(minutes=15)
 
 
 def shift_uid(team: Team, shift: schedule.Shift) -> str:
@@ -33,8 +34,8 @@ def calendar_for(
     cal.add("x-wr-calname", f"On call: {team.name}")
     cal.add("x-wr-timezone", team.timezone.key)
     # Calendar apps poll subscribed feeds; ask for a refresh every 15 minutes.
-    cal.add("refresh-interval", "PT15M", parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", "PT15M")
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", REFRESH)
     for shift in shifts:
         if shift.user is None:
             continue

@@ -89,7 +89,9 @@ def _team_ids(plan: Plan, team: str | None) -> list[str]:
     if team is None:
         return sorted(plan.teams)
     if team not in plan.teams:
-        raise UsageError(f"--team: no team {team!r} in the setup file; teams: {', '.join(sorted(plan.teams))}")
+        raise UsageError(
+            f"--team: no team {team!r} in the setup file; teams: {', '.join(sorted(plan.teams))}"
+        )
     return [team]
 
 
@@ -191,8 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check", help="validate the setup file and list the gaps of the next four weeks")
-    check.add_argument("file", nargs="?", default=None, help="the setup file (default: WATCHKEEPER_CONFIG or oncall.yaml)")
+    check = sub.add_parser(
+        "check", help="validate the setup file and list the gaps of the next four weeks"
+    )
+    check.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="the setup file (default: WATCHKEEPER_CONFIG or oncall.yaml)",
+    )
 
     who = sub.add_parser("who", help="who holds the pager (and the backup) at an instant")
     who.add_argument("--team", help="one team's id (default: every team)")
@@ -202,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     shifts = sub.add_parser("shifts", help="the final schedule of a team, one row per shift")
     shifts.add_argument("--team", required=True, help="the team's id")
     shifts.add_argument("--from", dest="start", help="date or ISO-8601 instant (default: now)")
-    shifts.add_argument("--to", dest="end", help="date or ISO-8601 instant (default: four weeks later)")
+    shifts.add_argument(
+        "--to", dest="end", help="date or ISO-8601 instant (default: four weeks later)"
+    )
     shifts.add_argument("--role", choices=["oncall", "backup"], default="oncall")
     shifts.add_argument("--json", action="store_true", help="one JSON document on stdout")
 

@@ -50,7 +50,9 @@ class PlanHolder:
         try:
             plan = load_plan(self._path)
         except ConfigError as error:
-            logger.error("setup file rejected, keeping the plan in force", extra={"error": str(error)})
+            logger.error(
+                "setup file rejected, keeping the plan in force", extra={"error": str(error)}
+            )
             return error
         logger.info("setup file reloaded", extra={"teams": len(plan.teams)})
         self.replace(plan)

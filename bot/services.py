@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +26,8 @@ class Services:
     # Called (awaited) whenever the plan changes at run time: a swap, a cover, an override,
     # a reload of the setup file. The handover scheduler re-plans its jobs from it.
     plan_changed_hooks: list[Callable[[str | None], Awaitable[None]]] = field(default_factory=list)
-    # Background tasks started with the app (workers); each is an async function run until cancelled.
-    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Background tasks started with the app (workers): async functions run until cancelled.
+    workers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def plan_changed(self, team: str | None = None) -> None:

@@ -28,7 +28,7 @@ class Settings:
     port: int = 3000
     calendar_token: str | None = None
     log_level: str = "INFO"
-    # Every variable as read, so integration tokens named in the setup file (token_env) resolve here.
+    # Every variable as read, so the setup file's integration tokens (token_env) resolve here.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -48,7 +48,9 @@ class Settings:
             )
         if self.socket_mode:
             if not self.slack_app_token or not self.slack_app_token.startswith("xapp-"):
-                raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+                raise SettingsError(
+                    "SLACK_APP_TOKEN must be an app-level token starting with xapp-"
+                )
         elif not self.slack_signing_secret:
             raise SettingsError(
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests from Slack"

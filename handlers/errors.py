@@ -1,4 +1,4 @@
-"""The global error handler: log once, and tell the user in Slack what went wrong, in plain words."""
+"""The global error handler: log once, and tell the user in Slack, in plain words, what failed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The database engine and sessions: SQLite in WAL mode by default, PostgreSQL through the same URL."""
+"""The database engine and sessions: SQLite in WAL mode by default, PostgreSQL by the same URL."""
 
 from __future__ import annotations
 

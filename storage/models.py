@@ -124,7 +124,9 @@ class AlertEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     at: datetime = _instant()
-    kind: str = Field(max_length=32)  # received|repeated|acknowledged|resolved|escalated|leadership|...
+    kind: str = Field(
+        max_length=32
+    )  # received|repeated|acknowledged|resolved|escalated|leadership|...
     actor: str | None = Field(default=None, max_length=64)
     detail: str = Field(default="", max_length=2000)
 

@@ -19,7 +19,9 @@ from storage.models import Outbox
 # Kinds of delivery (the payload each carries is documented where it is enqueued).
 ALERT_SYNC = "alert-sync"  # bring every Slack message of subject "alert:<id>" up to date
 ALERT_NOTIFY = "alert-notify"  # DM payload["user"] about the alert (reason in payload["reason"])
-ALERT_LEADERSHIP = "alert-leadership"  # DM payload["users"]: escalated by payload["by"] at payload["at"]
+ALERT_LEADERSHIP = (
+    "alert-leadership"  # DM payload["users"]: escalated by payload["by"] at payload["at"]
+)
 SLACK_POST = "slack-post"  # post payload["channel"] the text/blocks given
 
 DEFAULT_LEASE = timedelta(seconds=60)

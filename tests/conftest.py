@@ -21,7 +21,7 @@ POSTGRES_URL = os.environ.get(
 
 
 def fixtures_dir() -> Path:
-    """The shared real payloads (Slack, Alertmanager, Grafana, PagerDuty, ...), kept byte for byte."""
+    """The shared real payloads (Slack, Alertmanager, Grafana, PagerDuty, ...), byte for byte."""
     for candidate in (ROOT / "shared" / "fixtures", ROOT.parent / "shared" / "fixtures"):
         if candidate.is_dir():
             return candidate

@@ -1,4 +1,4 @@
-"""The HTTP app's own routes: health, readiness, and the calendar feed matching `watchkeeper shifts`."""
+"""The HTTP app's own routes: health, readiness, the calendar feed matching `watchkeeper shifts`."""
 
 from __future__ import annotations
 
@@ -32,13 +32,16 @@ async def _client(tmp_path: Path, setup_file: Path, **env: str) -> AsyncIterator
     environ = {
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens: these routes never call Slack
+        # Nothing listens there: these routes never call Slack.
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'wk.db'}",
         "WATCHKEEPER_CONFIG": str(setup_file),
         **env,
     }
     settings = load_settings(environ, env_file=None)
-    services = build_services(settings, plans=PlanHolder.from_file(setup_file), clock=FixedClock(NOW))
+    services = build_services(
+        settings, plans=PlanHolder.from_file(setup_file), clock=FixedClock(NOW)
+    )
     services.extras["calendar_names"] = {"U0CEO": "Chief Executive", "U0ERIN": "Erin"}
     app = create_app(settings, services=services, start_background=False)
     transport = httpx.ASGITransport(app=app)
@@ -59,7 +62,10 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 
 async def test_calendar_feed_matches_the_shifts_command(
-    client: httpx.AsyncClient, setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    client: httpx.AsyncClient,
+    setup_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answer = await client.get("/calendar/support.ics")
@@ -68,7 +74,11 @@ async def test_calendar_feed_matches_the_shifts_command(
     cal = Calendar.from_ical(answer.content)
     events = sorted(
         (
-            (str(e["x-watchkeeper-user"]), e.decoded("dtstart").astimezone(UTC), e.decoded("dtend").astimezone(UTC))
+            (
+                str(e["x-watchkeeper-user"]),
+                e.decoded("dtstart").astimezone(UTC),
+                e.decoded("dtend").astimezone(UTC),
+            )
             for e in cal.walk("VEVENT")
         ),
         key=lambda row: row[1],

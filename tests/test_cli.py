@@ -59,9 +59,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_who_json_names_holder_backup_and_next(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_who_json_names_holder_backup_and_next(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Saturday night of the fourth weekend: shift k=3 of the weekend layer, the CEO's.
-    code, out, _ = run(capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json")
+    code, out, _ = run(
+        capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json"
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["at"] == "2026-11-28T21:00:00+01:00"
@@ -72,21 +76,33 @@ def test_who_json_names_holder_backup_and_next(setup_file: Path, capsys: pytest.
     assert team["until"] == "2026-11-30T09:00:00+01:00"
     # Leads rotate weekly from Monday 2026-11-02 09:00: the 4th week (k=3) is U0LEAD2's.
     assert team["backup"] == "U0LEAD2"
-    # Monday 09:00 the weekday layer takes over: Dan on day 0 (Nov 9), Erin on odd days: Nov 30 is day 21.
+    # Monday 09:00 the weekday layer takes over: Dan on day 0 (Nov 9), Erin on odd days
+    # (Nov 30 is day 21).
     assert team["next"] == {"user": "U0ERIN", "start": "2026-11-30T09:00:00+01:00"}
 
 
 def test_who_in_a_gap_says_null(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "who", "--team", "support", "--at", "2026-12-01T20:00:00+01:00", "--json")
+    code, out, _ = run(
+        capsys, "who", "--team", "support", "--at", "2026-12-01T20:00:00+01:00", "--json"
+    )
     assert code == 0
     (team,) = json.loads(out)["teams"]
     assert team["oncall"] is None
 
 
-def test_shifts_json_is_the_final_schedule(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_shifts_json_is_the_final_schedule(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(
-        capsys, "shifts", "--team", "support", "--from", "2026-11-27T18:00:00+01:00",
-        "--to", "2026-12-01T18:00:00+01:00", "--json",
+        capsys,
+        "shifts",
+        "--team",
+        "support",
+        "--from",
+        "2026-11-27T18:00:00+01:00",
+        "--to",
+        "2026-12-01T18:00:00+01:00",
+        "--json",
     )
     assert code == 0
     doc = json.loads(out)
@@ -102,16 +118,32 @@ def test_shifts_json_is_the_final_schedule(setup_file: Path, capsys: pytest.Capt
         datetime.fromisoformat(row["start"])  # every instant is ISO-8601 with its offset
 
 
-def test_shifts_accepts_plain_dates_in_team_time(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "shifts", "--team", "support", "--from", "2026-11-28", "--to", "2026-11-29", "--json")
+def test_shifts_accepts_plain_dates_in_team_time(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "shifts",
+        "--team",
+        "support",
+        "--from",
+        "2026-11-28",
+        "--to",
+        "2026-11-29",
+        "--json",
+    )
     assert code == 0
     (shift,) = json.loads(out)["shifts"]
     assert (shift["user"], shift["start"], shift["end"]) == (
-        "U0CEO", "2026-11-28T00:00:00+01:00", "2026-11-29T00:00:00+01:00"
+        "U0CEO",
+        "2026-11-28T00:00:00+01:00",
+        "2026-11-29T00:00:00+01:00",
     )
 
 
-def test_check_accepts_a_good_file_and_lists_gaps(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_accepts_a_good_file_and_lists_gaps(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "check", str(setup_file))
     assert code == 0
     assert "OK" in out
@@ -138,6 +170,8 @@ def test_unknown_team_and_bad_instant_are_plain_errors(
     code, _, err = run(capsys, "who", "--at", "saturday night")
     assert code == 2
     assert "--at" in err and "ISO-8601" in err
-    code, _, err = run(capsys, "shifts", "--team", "support", "--from", "2026-12-02", "--to", "2026-12-01")
+    code, _, err = run(
+        capsys, "shifts", "--team", "support", "--from", "2026-12-02", "--to", "2026-12-01"
+    )
     assert code == 2
     assert "must be after" in err

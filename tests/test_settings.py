@@ -49,7 +49,9 @@ def test_missing_slack_credentials_name_the_variable(environ: dict[str, str], me
 
 
 def test_socket_mode_needs_no_signing_secret() -> None:
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, env_file=None)
+    settings = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, env_file=None
+    )
     assert settings.socket_mode
     settings.require_slack()
 
