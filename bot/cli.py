@@ -14,7 +14,7 @@ from bot import schedule
 from bot.clock import SystemClock
 from bot.config import ConfigError, load_plan
 from bot.plan import Plan, Team
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 GAP_HORIZON = timedelta(weeks=4)
 
@@ -181,10 +181,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(load_settings())
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.run import run_sandbox
 
-    return run_sandbox(port=args.port, host=args.host)
+    return run_sandbox(
+        host=args.host or settings.host,
+        port=settings.port if args.port is None else args.port,
+        log_level=settings.log_level,
+        announce=lambda text: print(text, flush=True),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the bot: HTTP server, workers and scheduler")
 
     sandbox = sub.add_parser("sandbox", help="run the bot against a local stand-in of Slack")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=3000)
+    sandbox.add_argument("--host", help="where to listen (default: HOST or 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, help="where to listen (default: PORT or 3000)")
     return parser
 
 
@@ -240,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "sandbox":
-            return cmd_sandbox(args)
+            return cmd_sandbox(args, settings)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 1

@@ -37,5 +37,6 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "uvicorn.access"):
+    # httpx logs every request at INFO: the sandbox's own requests to the bot would drown the rest.
+    for noisy in ("apscheduler", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

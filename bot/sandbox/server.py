@@ -9,9 +9,10 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -58,9 +59,19 @@ class RunningServer:
 
 
 def serve_in_thread(
-    app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    log_level: str = "warning",
+    lifespan: Literal["on", "off"] = "off",
+    log_config: dict[str, Any] | None = LOGGING_CONFIG,
 ) -> RunningServer:
-    """Serve `app` on host:port (0 = an ephemeral port); return once it accepts connections."""
+    """Serve `app` on host:port (0 = an ephemeral port); return once it accepts connections.
+
+    With ``lifespan="on"`` the app's startup runs before the port accepts connections and its
+    shutdown runs on `stop()`; ``log_config=None`` leaves logging as the process set it up.
+    """
     # Binding the socket here, not in uvicorn, tells us the ephemeral port before the thread starts
     # and turns "address in use" into an error raised in the caller's thread.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -76,8 +87,9 @@ def serve_in_thread(
     config = uvicorn.Config(
         app,
         log_level=log_level,
+        log_config=log_config,
         access_log=False,
-        lifespan="off",
+        lifespan=lifespan,
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)

@@ -1,0 +1,300 @@
+"""The sandbox as a newcomer meets it: the page's API, /oncall, the README's curl, the CLI."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.sandbox.run import Sandbox, alert_curl
+from tests.conftest import ROOT
+
+TEAM_CHANNEL = "C0SUPPORT"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def page(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox.url, timeout=30) as client:
+        yield client
+
+
+def api(page: httpx.Client, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call the page's API as app.js does; fail on an error answer."""
+    if body is None:
+        answer = page.get(f"/sandbox/api/{path}")
+    else:
+        answer = page.post(f"/sandbox/api/{path}", json=body)
+    doc: dict[str, Any] = answer.json()
+    assert answer.status_code == 200 and doc["ok"] is True, doc
+    return doc
+
+
+def conversation(state: dict[str, Any], conv_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in state["conversations"] if c["id"] == conv_id)
+    return found
+
+
+def dm_of(state: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in state["conversations"] if c["kind"] == "dm")
+    return found
+
+
+def texts(conv: dict[str, Any]) -> str:
+    """Everything written in a conversation's messages, blocks included."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                found.append(str(node.get("text", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for message in conv["messages"]:
+        found.append(message["text"])
+        walk(message["blocks"])
+    return "\n".join(found)
+
+
+def readme_curl() -> list[str]:
+    """The sandbox's alert command from the README, as the shell would split it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
+    commands = [b for b in blocks if "curl" in b and "127.0.0.1:3000/alerts/" in b]
+    assert len(commands) == 1, "the README shows one curl that sends an alert to the sandbox"
+    return shlex.split(commands[0].replace("\\\n", " "))
+
+
+def send_curl(argv: list[str], base_url: str) -> httpx.Response:
+    """Do what a `curl -X POST URL -H ... -d BODY` command line does, against ``base_url``."""
+    assert argv[0] == "curl"
+    method, url, headers, body = "GET", None, {}, None
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "-X":
+            method = next(args)
+        elif arg == "-H":
+            name, _, value = next(args).partition(":")
+            headers[name.strip()] = value.strip()
+        elif arg in ("-d", "--data"):
+            body = next(args)
+            method = "POST" if method == "GET" else method
+        else:
+            url = arg
+    assert url is not None
+    url = url.replace("http://127.0.0.1:3000", base_url)
+    return httpx.request(method, url, headers=headers, content=body, timeout=30)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_the_page_and_its_assets_are_served_next_to_the_bot(page: httpx.Client) -> None:
+    index = page.get("/")
+    assert index.status_code == 200
+    assert "Watchkeeper sandbox" in index.text
+    script = page.get("/sandbox/assets/app.js")
+    assert script.status_code == 200 and "/sandbox/api/" in script.text
+    # The same port serves the bot itself.
+    assert page.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_example_workspace_lists_its_people_with_their_time_zones(page: httpx.Client) -> None:
+    doc = api(page, "users")
+    people = {u["id"]: u for u in doc["users"]}
+    assert set(people) == {"U0ALICE", "U0BOB", "U0CAROL", "U0DAN", "U0CEO"}
+    assert people["U0BOB"] == {"id": "U0BOB", "name": "Bob Tanaka", "tz": "Asia/Tokyo"}
+    assert "CEO" in people["U0CEO"]["name"]
+    assert doc["default_user"] in people
+
+
+def test_everyone_sees_the_team_channel_and_their_own_dm(page: httpx.Client) -> None:
+    state = api(page, "state?user=U0CEO")
+    kinds = [(c["kind"], c["name"]) for c in state["conversations"]]
+    assert kinds == [("channel", "support"), ("dm", "Watchkeeper")]
+    assert state["modal"] is None and state["home"] is None
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def test_oncall_answers_only_the_asker_and_names_the_pager_holder(
+    sandbox: Sandbox, page: httpx.Client
+) -> None:
+    holder = sandbox.services.roster.status("support", sandbox.services.clock.now()).oncall.user
+    assert holder is not None, "the example rotation has someone on call whatever the date"
+
+    api(page, "command", {"user": "U0CAROL", "channel": None, "command": "/oncall", "text": ""})
+
+    carol = api(page, "state?user=U0CAROL")
+    answers = dm_of(carol)["messages"]
+    assert [m["ephemeral"] for m in answers] == [True]
+    assert f"<@{holder}> is on call now" in texts(dm_of(carol))
+    # Bob typed nothing: he sees nothing.
+    assert dm_of(api(page, "state?user=U0BOB"))["messages"] == []
+
+
+def test_a_command_typed_in_the_channel_is_answered_there_to_the_asker_alone(
+    page: httpx.Client,
+) -> None:
+    command = {"user": "U0BOB", "channel": TEAM_CHANNEL, "command": "/oncall", "text": "week"}
+    api(page, "command", command)
+
+    bob_channel = conversation(api(page, "state?user=U0BOB"), TEAM_CHANNEL)
+    assert len(bob_channel["messages"]) == 1 and bob_channel["messages"][0]["ephemeral"]
+    assert "your time (Tokyo" in texts(bob_channel)
+    assert conversation(api(page, "state?user=U0ALICE"), TEAM_CHANNEL)["messages"] == []
+
+
+def test_a_command_the_app_does_not_have_is_refused_with_the_ones_it_has(
+    page: httpx.Client,
+) -> None:
+    answer = page.post(
+        "/sandbox/api/command",
+        json={"user": "U0BOB", "channel": None, "command": "/pager", "text": ""},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "ok": False,
+        "error": "/pager is not a command of this app: try /oncall, /swap, /cover, /escalate",
+    }
+
+
+def test_someone_outside_the_workspace_cannot_act(page: httpx.Client) -> None:
+    answer = page.get("/sandbox/api/state?user=U0MALLORY")
+    assert answer.status_code == 400
+    assert "no user U0MALLORY" in answer.json()["error"]
+
+
+# --------------------------------------------------------------------------- clicks and modals
+
+
+def test_a_cover_request_is_taken_by_a_click_on_its_button(page: httpx.Client) -> None:
+    api(page, "command", {"user": "U0ALICE", "channel": None, "command": "/cover", "text": ""})
+    channel = conversation(api(page, "state?user=U0BOB"), TEAM_CHANNEL)
+    (post,) = channel["messages"]
+    assert "needs someone to cover" in texts(channel)
+
+    api(
+        page,
+        "action",
+        {"user": "U0BOB", "channel": TEAM_CHANNEL, "ts": post["ts"], "action_id": "cover-take"},
+    )
+
+    channel = conversation(api(page, "state?user=U0CAROL"), TEAM_CHANNEL)
+    assert channel["messages"][0]["edited"] is True
+    assert "<@U0BOB> covers <@U0ALICE>'s shift" in texts(channel)
+    assert "<@U0BOB> covers your shift" in texts(dm_of(api(page, "state?user=U0ALICE")))
+
+
+def test_the_swap_form_opens_refuses_a_bad_answer_next_to_it_and_closes(
+    page: httpx.Client,
+) -> None:
+    api(page, "command", {"user": "U0ALICE", "channel": None, "command": "/swap", "text": ""})
+    modal = api(page, "state?user=U0ALICE")["modal"]
+    assert modal is not None and modal["type"] == "modal"
+    inputs = [b for b in modal["blocks"] if b["type"] == "input"]
+    assert inputs, "the swap form asks for the shifts and the teammate"
+
+    # Alice asks herself: the bot refuses it in the form, which stays open.
+    teammate = next(b for b in inputs if b["element"]["type"] == "users_select")
+    values = {
+        teammate["block_id"]: {
+            teammate["element"]["action_id"]: {"type": "users_select", "selected_user": "U0ALICE"}
+        }
+    }
+    answer = api(page, "submit", {"user": "U0ALICE", "view_id": modal["id"], "values": values})
+    assert answer["errors"], "the refusal names the input at fault"
+    state = api(page, "state?user=U0ALICE")
+    assert state["modal"]["id"] == modal["id"]
+    assert state["modal_errors"] == answer["errors"]
+
+    api(page, "close", {"user": "U0ALICE", "view_id": modal["id"]})
+    assert api(page, "state?user=U0ALICE")["modal"] is None
+
+
+def test_opening_the_home_tab_shows_what_the_bot_publishes_there(page: httpx.Client) -> None:
+    api(page, "home", {"user": "U0DAN"})
+    home = api(page, "state?user=U0DAN")["home"]
+    assert home is not None and home["blocks"]
+    assert api(page, "state?user=U0BOB")["home"] is None
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def test_the_readme_curl_is_the_one_the_sandbox_prints() -> None:
+    printed = shlex.split(alert_curl("http://127.0.0.1:3000"))
+    assert readme_curl() == printed
+
+
+def test_the_readme_curl_puts_an_alert_card_in_the_team_channel(
+    sandbox: Sandbox, page: httpx.Client
+) -> None:
+    answer = send_curl(readme_curl(), sandbox.url)
+    assert answer.status_code == 202, answer.text
+
+    sandbox.standin.wait_for(lambda s: s.messages(TEAM_CHANNEL), timeout=20)
+    channel = conversation(api(page, "state?user=U0ALICE"), TEAM_CHANNEL)
+    assert "Checkout fails for Acme" in texts(channel)
+    buttons = [
+        element["action_id"]
+        for message in channel["messages"]
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert "alert-escalate-ceo" in buttons
+
+
+def test_an_alert_with_the_wrong_token_is_refused(sandbox: Sandbox) -> None:
+    answer = httpx.post(
+        f"{sandbox.url}/alerts/helpdesk?token=guess", json={"title": "x"}, timeout=30
+    )
+    assert answer.status_code == 401
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def test_a_sandbox_that_cannot_have_its_port_says_so_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("watchkeeper")), "sandbox", "--port", str(port)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Address already in use" in done.stderr
+
+
+def test_a_stopped_sandbox_serves_nothing_more() -> None:
+    sandbox = Sandbox(port=0).start()
+    url = sandbox.url
+    sandbox.stop()
+    assert not sandbox.running
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/healthz", timeout=5)
