@@ -412,6 +412,86 @@ def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: dat
     return True
 
 
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What a button did to an alert, and a sentence saying so to whoever clicked it."""
+
+    alert_id: int
+    changed: bool
+    message: str
+
+
+def acknowledge_now(
+    *,
+    session: Session,
+    services_or_plan: Services | Roster | Plan,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    metrics: Metrics | None = None,
+) -> ActionOutcome:
+    """Acknowledge an alert (the Acknowledge button): escalation stops, the card says who."""
+    ctx = _context(services_or_plan, session, metrics)
+    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if alert.resolved_at is not None:
+        return ActionOutcome(alert_id, False, "This alert is already resolved.")
+    if alert.acknowledged_at is not None:
+        return ActionOutcome(
+            alert_id, False, f"<@{alert.acknowledged_by}> already acknowledged this alert."
+        )
+    _acknowledge(ctx, session, alert, actor, now)
+    return ActionOutcome(
+        alert_id, True, "Acknowledged: escalation stopped, the card says it is yours."
+    )
+
+
+def resolve_now(*, session: Session, alert_id: int, actor: str, now: datetime) -> ActionOutcome:
+    """Resolve an alert (the Resolve button)."""
+    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if not resolve_alert(session=session, alert=alert, actor=actor, now=now):
+        return ActionOutcome(alert_id, False, "This alert is already resolved.")
+    return ActionOutcome(alert_id, True, "Resolved.")
+
+
+def escalate_to_leadership(
+    *,
+    session: Session,
+    services_or_plan: Services | Roster | Plan,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+) -> ActionOutcome:
+    """Page leadership about an alert (Escalate to CEO): once, however often it is clicked."""
+    ctx = _context(services_or_plan, session, None)
+    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if not ctx.plan.leadership:
+        return ActionOutcome(
+            alert_id, False, "Nobody is listed under `leadership` in the setup file."
+        )
+    if alert.leadership_escalated_at is not None:
+        by = alert.leadership_escalated_by
+        who = f"by <@{by}>" if by else "automatically (bad news now)"
+        return ActionOutcome(alert_id, False, f"Leadership was already paged about this {who}.")
+    page_leadership(
+        session=session,
+        alert=alert,
+        leadership=ctx.plan.leadership,
+        by=actor,
+        now=now,
+        reason="escalated to leadership",
+    )
+    _sync(session, alert, now)
+    return ActionOutcome(
+        alert_id, True, f"Leadership paged: {_mentions(ctx.plan.leadership)} got a DM."
+    )
+
+
 def _acknowledge(ctx: _Context, session: Session, row: Alert, actor: str, now: datetime) -> None:
     assert row.id is not None
     if row.status != "open":

@@ -29,6 +29,10 @@ class Action(StrEnum):
     swap_my_shift = "swap-my-shift"
     swap_teammate = "swap-teammate"
     swap_their_shift = "swap-their-shift"
+    escalate_team = "escalate-team"
+    escalate_what = "escalate-what"
+    escalate_severity = "escalate-severity"
+    escalate_customer = "escalate-customer"
 
 
 class View(StrEnum):

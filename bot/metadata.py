@@ -29,6 +29,18 @@ class SwapRef(_Meta):
     swap_id: int
 
 
+class AlertRef(_Meta):
+    """An alert, on the buttons of its card and DMs."""
+
+    alert_id: int
+
+
+class EscalateContext(_Meta):
+    """Where /escalate was typed, carried by its modal (private_metadata)."""
+
+    channel: str | None = None
+
+
 class CoverRef(_Meta):
     """A cover request, on its "I'll cover" button."""
 

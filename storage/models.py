@@ -144,6 +144,8 @@ class SlackMessage(SQLModel, table=True):
     ts: str = Field(max_length=32)
     created_at: datetime = _instant()
     updated_at: datetime | None = _instant(nullable=True)
+    # What the message shows, hashed: an update that would change nothing is not sent.
+    content_hash: str | None = Field(default=None, max_length=64)
 
 
 class Outbox(SQLModel, table=True):
@@ -156,6 +158,9 @@ class Outbox(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     status: str = Field(default="pending", max_length=16)  # pending|done|dead
     attempts: int = 0
+    # Times a worker took the row. More than one, with no failure recorded, means a worker died
+    # holding it: what it was posting may have reached Slack already.
+    claims: int = 0
     next_attempt_at: datetime = _instant(index=True)
     locked_until: datetime | None = _instant(nullable=True)
     last_error: str | None = Field(default=None, max_length=2000)

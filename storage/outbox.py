@@ -40,12 +40,16 @@ def enqueue(
     """Queue a delivery in the caller's transaction.
 
     With ``coalesce``, nothing is queued when a pending delivery of the same kind and subject
-    exists (a storm of repeats needs one card update, not one per repeat); returns None then.
+    waits unclaimed (a storm of repeats needs one card update, not one per repeat); returns None
+    then. One a worker holds does not count: it may have read the alert before this change.
     """
     if coalesce and subject is not None:
         pending = session.exec(
             select(Outbox.id).where(
-                Outbox.kind == kind, Outbox.subject == subject, Outbox.status == "pending"
+                Outbox.kind == kind,
+                Outbox.subject == subject,
+                Outbox.status == "pending",
+                or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= now),
             )
         ).first()
         if pending is not None:
@@ -89,6 +93,7 @@ def claim(
     rows = list(session.exec(query))
     for row in rows:
         row.locked_until = now + lease
+        row.claims += 1
         session.add(row)
     session.flush()
     return rows
@@ -117,6 +122,15 @@ def retry_later(
     if max_attempts is not None and row.attempts >= max_attempts:
         row.status = "dead"
     session.add(row)
+
+
+def postpone(*, session: Session, outbox_id: int, at: datetime) -> None:
+    """Put a delivery back, unfailed, until ``at`` (a card updated a moment ago waits its turn)."""
+    session.execute(
+        update(Outbox)
+        .where(col(Outbox.id) == outbox_id)
+        .values(next_attempt_at=at, locked_until=None)
+    )
 
 
 def pending_count(*, session: Session) -> int:

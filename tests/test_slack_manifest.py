@@ -33,7 +33,16 @@ def test_only_the_scopes_the_bot_uses() -> None:
     scopes = manifest()["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}
     assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "im:write", "users:read", "usergroups:write"]
+        [
+            "commands",
+            "chat:write",
+            "im:write",
+            "users:read",
+            "usergroups:write",
+            "channels:history",
+            "groups:history",
+            "im:history",
+        ]
     )
 
 

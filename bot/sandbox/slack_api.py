@@ -56,7 +56,7 @@ FAULT_KINDS = frozenset({"http_500", "error", "drop", "slow"})
 JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 BOT_SCOPES = (
     "chat:write,chat:write.public,commands,im:write,users:read,"
-    "usergroups:read,usergroups:write,reactions:write"
+    "usergroups:read,usergroups:write,reactions:write,channels:history,groups:history,im:history"
 )
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -394,6 +394,7 @@ class SlackStandIn:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "users.list": self._users_list,
             "views.open": self._views_open,
@@ -1544,6 +1545,32 @@ class SlackStandIn:
                 "is_open": True,
                 "priority": 0,
             }
+        }
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            m
+            for m in self.messages(channel.id)
+            if (m.thread_ts is None or m.thread_ts == m.ts) and oldest <= float(m.ts) <= latest
+        ]
+        found.reverse()  # newest first, as Slack answers
+        page = []
+        for msg in found[:limit]:
+            body = self._message_json(msg)
+            if not with_metadata:
+                body.pop("metadata", None)
+            page.append(body)
+        return {
+            "ok": True,
+            "channel": channel.id,
+            "messages": page,
+            "has_more": len(found) > limit,
+            "pin_count": 0,
         }
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,230 @@
+"""The alert messages: the card in the team channel, the DM to whoever is paged, and the DM that
+puts an alert in front of leadership. Every update of an alert re-renders them from its data.
+
+Times are written with Slack's date formatting, so each reader sees them in their own zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.blocks import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    cut,
+    header,
+    message,
+    mrkdwn,
+    plain,
+    section,
+)
+from bot.blocks.handover import SEVERITY_ICON
+from bot.enums import Action
+from bot.metadata import AlertRef, dump
+
+# Timeline lines shown on a card; older ones are counted. Labels shown; the rest are counted.
+TIMELINE_MAX = 8
+LABELS_MAX = 8
+FIELD_TEXT_MAX = 2000
+ACTIONS_BLOCK = "alert-actions"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One line of an alert's timeline: when, what, who."""
+
+    at: datetime
+    kind: str
+    actor: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AlertCard:
+    """Everything an alert's messages show, loaded beforehand."""
+
+    id: int
+    team_name: str
+    title: str
+    severity: str
+    status: str  # open | acknowledged | resolved
+    integration: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int = 1
+    summary: str = ""
+    customer: str | None = None
+    source: str | None = None
+    runbook_url: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (title, url)
+    labels: tuple[tuple[str, str], ...] = ()  # (name, value), as the sender gave them
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    leadership_at: datetime | None = None
+    leadership_by: str | None = None
+    timeline: tuple[TimelineLine, ...] = field(default_factory=tuple)
+
+
+def when(at: datetime, style: str = "{date_short_pretty} {time}") -> str:
+    """``at`` in Slack's date formatting: each reader sees it in their own time zone."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{style}|{fallback}>"
+
+
+def who(actor: str | None) -> str:
+    """A Slack mention for a user id; a sender's name (an integration) as it is."""
+    if not actor:
+        return "someone"
+    return f"<@{actor}>" if _USER_ID.match(actor) else actor
+
+
+def _status_text(card: AlertCard) -> str:
+    if card.status == "resolved" and card.resolved_at is not None:
+        by = f" by {who(card.resolved_by)}" if card.resolved_by else ""
+        return f":white_check_mark: Resolved{by} {when(card.resolved_at)}"
+    if card.acknowledged_at is not None:
+        return f":eyes: Acknowledged by {who(card.acknowledged_by)} {when(card.acknowledged_at)}"
+    return ":bell: Open, not acknowledged"
+
+
+def _fields(card: AlertCard) -> Block:
+    facts = [
+        f"*Severity*\n{card.severity}",
+        f"*Status*\n{_status_text(card)}",
+        f"*Team*\n{card.team_name}",
+        f"*Customer*\n{card.customer or '—'}",
+        f"*First seen*\n{when(card.first_seen)}",
+        f"*Last seen*\n{when(card.last_seen)}"
+        + (f" · seen {card.count}×" if card.count > 1 else ""),
+    ]
+    source = card.source or card.integration
+    facts.append(f"*Source*\n{cut(source, 300)}")
+    return {"type": "section", "fields": [mrkdwn(f, FIELD_TEXT_MAX) for f in facts]}
+
+
+def _links(card: AlertCard) -> str:
+    parts = []
+    if card.runbook_url:
+        parts.append(f"<{card.runbook_url}|Runbook>")
+    parts.extend(f"<{url}|{cut(title or url, 80)}>" for title, url in card.links)
+    return " · ".join(parts)
+
+
+def _labels(card: AlertCard) -> list[Block]:
+    if not card.labels:
+        return []
+    shown = [f"`{cut(name, 60)}={cut(value, 120)}`" for name, value in card.labels[:LABELS_MAX]]
+    if len(card.labels) > LABELS_MAX:
+        shown.append(f"and {len(card.labels) - LABELS_MAX} more")
+    return [context(" ".join(shown))]
+
+
+def _timeline_line(line: TimelineLine) -> str:
+    text = line.detail or line.kind
+    by = f" — {who(line.actor)}" if line.actor and line.kind not in ("received",) else ""
+    return f"{when(line.at, '{time}')} {cut(text, 300)}{by}"
+
+
+def _timeline(card: AlertCard) -> list[Block]:
+    lines = list(card.timeline)
+    shown = lines[-TIMELINE_MAX:]
+    texts = [_timeline_line(line) for line in shown]
+    if len(lines) > len(shown):
+        texts.insert(0, f"… {len(lines) - len(shown)} earlier line(s)")
+    return [context("\n".join(texts))] if texts else []
+
+
+def _buttons(card: AlertCard) -> list[Block]:
+    if card.status == "resolved":
+        return []
+    value = dump(AlertRef(alert_id=card.id))
+    elements = []
+    if card.acknowledged_at is None:
+        elements.append(button("Acknowledge", Action.alert_ack, value, style="primary"))
+    elements.append(button("Resolve", Action.alert_resolve, value))
+    elements.append(button("Escalate", Action.alert_escalate, value))
+    confirm = {
+        "title": plain("Escalate to CEO?", 100),
+        "text": mrkdwn(
+            f"This sends *{cut(card.title, 200)}* to leadership now, by direct message, "
+            "saying you escalated it.",
+            300,
+        ),
+        "confirm": plain("Page leadership", 30),
+        "deny": plain("Cancel", 30),
+        "style": "danger",
+    }
+    elements.append(
+        button("Escalate to CEO", Action.alert_escalate_ceo, value, style="danger", confirm=confirm)
+    )
+    return [actions(ACTIONS_BLOCK, *elements)]
+
+
+def _title_line(card: AlertCard) -> str:
+    icon = SEVERITY_ICON.get(card.severity, ":white_circle:")
+    if card.status == "resolved":
+        icon = ":white_check_mark:"
+    return f"{icon} {card.severity.upper()} · {card.title}"
+
+
+def _body(card: AlertCard, lead: Sequence[Block] = ()) -> list[Block]:
+    blocks: list[Block] = [header(_title_line(card)), *lead]
+    if card.summary:
+        blocks.append(section(card.summary))
+    blocks.append(_fields(card))
+    blocks.extend(_labels(card))
+    links = _links(card)
+    if links:
+        blocks.append(section(links))
+    if card.leadership_at is not None:
+        by = f"by {who(card.leadership_by)}" if card.leadership_by else "at once (bad news now)"
+        blocks.append(
+            context(f":rotating_light: Escalated to leadership {by}, {when(card.leadership_at)}")
+        )
+    blocks.extend(_timeline(card))
+    blocks.extend(_buttons(card))
+    return blocks
+
+
+def _fallback(card: AlertCard, prefix: str = "") -> str:
+    state = {"resolved": "Resolved", "acknowledged": "Acknowledged"}.get(card.status, "Alert")
+    return f"{prefix}{state} [{card.severity}] {card.title} ({card.team_name})"
+
+
+def alert_card(card: AlertCard) -> Message:
+    """The card in the team channel: what, how bad, who is on it, the timeline, the buttons."""
+    return message(_fallback(card), _body(card))
+
+
+def alert_dm(card: AlertCard, reason: str) -> Message:
+    """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step)."""
+    lead = [context(f"You are paged for *{card.team_name}*: {reason}.")]
+    return message(_fallback(card, "Paged: "), _body(card, lead))
+
+
+def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
+    """The DM that puts the alert in front of leadership: who escalated it, and when."""
+    if by:
+        line = f":rotating_light: {who(by)} escalated this to leadership {when(at)}."
+        prefix = "Escalated to leadership: "
+    else:
+        line = f":rotating_light: Bad news now: a {card.severity} alert, {when(at)}."
+        prefix = "Bad news now: "
+    return message(_fallback(card, prefix), _body(card, [section(line)]))
+
+
+def content_hash(content: Message) -> str:
+    """A short fingerprint of a message, to skip updates that would change nothing."""
+    raw = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:32]

@@ -1,0 +1,563 @@
+"""The delivery worker: drains the outbox into Slack, so that every accepted alert is relayed.
+
+Each row is claimed under a lease, delivered, then marked done in the same transaction that
+records the message it posted; a failure puts it back for a later try (``Retry-After`` on a 429,
+growing waits otherwise) and a worker that dies loses its lease, so the row comes back. Nothing
+is dropped. An alert's messages are posted once and then updated in place (``chat.update``); a
+card updated a moment ago waits its turn, so a storm of repeats costs a bounded number of calls.
+
+A worker killed between Slack's answer and its own commit, or a call whose answer was lost, cannot
+know whether the post went through; every post carries the outbox row's id in its metadata, and a
+row taken again first looks for that post in the conversation instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from bot.blocks import Message
+from bot.blocks.alert import (
+    AlertCard,
+    TimelineLine,
+    alert_card,
+    alert_dm,
+    content_hash,
+    leadership_dm,
+)
+from bot.metrics import count_relayed, count_slack_error
+from bot.users import directory
+from storage import alerts as alert_store
+from storage import outbox
+from storage.db import session_scope
+from storage.models import Outbox, SlackMessage
+from storage.slack_messages import find_message, messages_of, note_update, record_message
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+EXTRAS_KEY = "delivery"
+POLL_INTERVAL = 0.5  # seconds between looks at the outbox when nobody wakes the worker
+BATCH = 50
+PARALLEL = 8  # subjects delivered at once; one subject's rows always go in order
+LEASE = timedelta(seconds=60)
+# Slack takes about one message a second per channel, with short bursts: a card is updated at
+# most this often, whatever the storm of repeats behind it.
+CARD_INTERVAL = timedelta(seconds=2)
+BACKOFF_S = 1.0
+MAX_BACKOFF_S = 300.0
+CALL_TIMEOUT_S = 10.0
+METADATA_EVENT = "watchkeeper_delivery"
+HISTORY_LIMIT = 200
+
+CARD, DM, LEADERSHIP = "card", "dm", "leadership"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed outbox row, detached from its session."""
+
+    id: int
+    kind: str
+    subject: str | None
+    payload: dict[str, Any]
+    attempts: int
+    claims: int
+    created_at: datetime
+
+    @property
+    def may_have_posted(self) -> bool:
+        """Whether an earlier try may have posted: its worker died, or Slack's answer was lost
+        (a timeout, a dropped connection, a 5xx) after the message was made."""
+        return self.claims > 1
+
+    @property
+    def alert_id(self) -> int | None:
+        if self.subject and self.subject.startswith("alert:"):
+            with contextlib.suppress(ValueError):
+                return int(self.subject.removeprefix("alert:"))
+        return None
+
+
+@dataclass(frozen=True)
+class Postpone:
+    """Nothing failed; deliver at ``at`` instead (a card updated a moment ago)."""
+
+    at: datetime
+
+
+class RetryLater(Exception):
+    """A delivery to try again at ``at`` (None: after the row's growing wait); ``error`` says
+    what went wrong."""
+
+    def __init__(self, at: datetime | None, error: str) -> None:
+        super().__init__(error)
+        self.at = at
+        self.error = error
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """An alert's card data, its channel, and the messages already posted for it."""
+
+    card: AlertCard
+    team: str
+    channel: str | None
+    messages: tuple[SlackMessage, ...]
+    reasons: dict[str, str]  # why each paged user was paged
+
+
+class Delivery:
+    """Delivers due outbox rows, batch after batch, about twice a second or at once when woken."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        interval: float = POLL_INTERVAL,
+        batch: int = BATCH,
+        card_interval: timedelta = CARD_INTERVAL,
+        backoff: float = BACKOFF_S,
+        max_backoff: float = MAX_BACKOFF_S,
+    ) -> None:
+        self.services = services
+        self.interval = interval
+        self.batch = batch
+        self.card_interval = card_interval
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._wakeup: asyncio.Event | None = None
+        # Methods Slack asked us to leave alone (429) until the instant given: its Retry-After
+        # holds for the method, whichever channel the next call is for.
+        self._blocked: dict[str, datetime] = {}
+
+    def wake(self) -> None:
+        """Look at the outbox now rather than at the next poll (call from the event loop)."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def run(self) -> None:
+        """Run until cancelled; a failed round is logged and tried again at the next poll."""
+        self._wakeup = asyncio.Event()
+        while True:
+            handled = 0
+            try:
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly away; the next round tries again
+                logger.exception("delivery round failed")
+            if handled >= self.batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
+            self._wakeup.clear()
+
+    async def run_once(self) -> int:
+        """Deliver what is due now; returns how many rows were taken."""
+        jobs = await asyncio.to_thread(self._claim)
+        if not jobs:
+            return 0
+        by_subject: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_subject.setdefault(job.subject or f"row:{job.id}", []).append(job)
+        gate = asyncio.Semaphore(PARALLEL)
+
+        async def deliver_all(group: list[Job]) -> None:
+            async with gate:
+                for job in group:
+                    await self._deliver(job)
+
+        await asyncio.gather(*(deliver_all(group) for group in by_subject.values()))
+        return len(jobs)
+
+    async def drain(self, *, max_rounds: int = 1000) -> int:
+        """Deliver until nothing is due now (tests, the sandbox); returns the rows taken."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = await self.run_once()
+            total += handled
+            if handled == 0:
+                return total
+        return total
+
+    # ------------------------------------------------------------------ one row
+
+    def _claim(self) -> list[Job]:
+        now = self.services.clock.now()
+        with session_scope(self.services.engine) as session:
+            rows = outbox.claim(session=session, now=now, limit=self.batch, lease=LEASE)
+            return [
+                Job(
+                    id=row.id or 0,
+                    kind=row.kind,
+                    subject=row.subject,
+                    payload=dict(row.payload or {}),
+                    attempts=row.attempts,
+                    claims=row.claims,
+                    created_at=row.created_at,
+                )
+                for row in rows
+            ]
+
+    async def _deliver(self, job: Job) -> None:
+        try:
+            result = await self._handle(job)
+        except RetryLater as retry:
+            if retry.at is None:
+                retry.at = self.services.clock.now() + self._wait(job.attempts)
+            logger.warning(
+                "delivery failed, will retry",
+                extra={"outbox": job.id, "kind": job.kind, "error": retry.error, "at": retry.at},
+            )
+            await asyncio.to_thread(self._settle, job, retry=retry)
+            return
+        except Exception as error:  # a bug or a broken row must not stop the other deliveries
+            logger.exception("delivery failed", extra={"outbox": job.id, "kind": job.kind})
+            at = self.services.clock.now() + self._wait(job.attempts)
+            await asyncio.to_thread(self._settle, job, retry=RetryLater(at, repr(error)))
+            return
+        await asyncio.to_thread(self._settle, job, postpone=result)
+
+    def _settle(
+        self, job: Job, *, retry: RetryLater | None = None, postpone: Postpone | None = None
+    ) -> None:
+        with session_scope(self.services.engine) as session:
+            if retry is not None:
+                at = retry.at or self.services.clock.now() + self._wait(job.attempts)
+                outbox.retry_later(session=session, outbox_id=job.id, at=at, error=retry.error)
+            elif postpone is not None:
+                outbox.postpone(session=session, outbox_id=job.id, at=postpone.at)
+            else:
+                outbox.complete(session=session, outbox_id=job.id, now=self.services.clock.now())
+
+    async def _handle(self, job: Job) -> Postpone | None:
+        if job.kind == outbox.ALERT_SYNC:
+            return await self._sync(job)
+        if job.kind == outbox.ALERT_NOTIFY:
+            await self._notify(job)
+        elif job.kind == outbox.ALERT_LEADERSHIP:
+            await self._leadership(job)
+        elif job.kind == outbox.SLACK_POST:
+            await self._plain_post(job)
+        else:
+            logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
+        return None
+
+    # ------------------------------------------------------------------ kinds
+
+    async def _sync(self, job: Job) -> Postpone | None:
+        """Bring every message of the alert up to date; post the card if it has none yet."""
+        loaded = await self._load(job)
+        if loaded is None:
+            return None
+        now = self.services.clock.now()
+        card_row = next((m for m in loaded.messages if m.role == CARD), None)
+        if card_row is not None:
+            last = card_row.updated_at or card_row.created_at
+            if now < last + self.card_interval:
+                return Postpone(last + self.card_interval)
+        card_message = alert_card(loaded.card)
+        if card_row is None:
+            if loaded.channel is None:
+                logger.error(
+                    "alert's team is no longer in the setup file: no card posted",
+                    extra={"alert": loaded.card.id, "team": loaded.team},
+                )
+            else:
+                await self._post_once(
+                    job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
+                )
+        else:
+            await self._update(loaded.team, card_row, card_message)
+        for row in loaded.messages:
+            if row.role == DM:
+                reason = loaded.reasons.get(row.recipient, "paged")
+                await self._update(loaded.team, row, alert_dm(loaded.card, reason))
+            elif row.role == LEADERSHIP and loaded.card.leadership_at is not None:
+                content = leadership_dm(
+                    loaded.card, loaded.card.leadership_by, loaded.card.leadership_at
+                )
+                await self._update(loaded.team, row, content)
+        return None
+
+    async def _notify(self, job: Job) -> None:
+        """DM the paged user the alert (once; a second page updates the same DM)."""
+        user = str(job.payload.get("user") or "")
+        reason = str(job.payload.get("reason") or "paged")
+        loaded = await self._load(job)
+        if loaded is None or not user:
+            return
+        content = alert_dm(loaded.card, reason)
+        existing = next((m for m in loaded.messages if m.role == DM and m.recipient == user), None)
+        if existing is not None:
+            await self._update(loaded.team, existing, content)
+            return
+        channel = await self._dm_channel(loaded.team, user)
+        await self._post_once(job, loaded.team, DM, user, channel, content)
+
+    async def _leadership(self, job: Job) -> None:
+        """DM each leader the alert with who escalated it and when (each once)."""
+        loaded = await self._load(job)
+        if loaded is None:
+            return
+        by = job.payload.get("by")
+        at = _instant(job.payload.get("at")) or loaded.card.leadership_at or job.created_at
+        content = leadership_dm(loaded.card, str(by) if by else None, at)
+        done = {m.recipient for m in loaded.messages if m.role == LEADERSHIP}
+        for user in _strings(job.payload.get("users")):
+            if user in done:
+                continue
+            channel = await self._dm_channel(loaded.team, user)
+            await self._post_once(job, loaded.team, LEADERSHIP, user, channel, content)
+
+    async def _plain_post(self, job: Job) -> None:
+        channel = str(job.payload.get("channel") or "")
+        content = Message(
+            text=str(job.payload.get("text") or ""), blocks=list(job.payload.get("blocks") or [])
+        )
+        if not channel:
+            logger.error("outbox post without a channel left as done", extra={"outbox": job.id})
+            return
+        if job.may_have_posted and await self._find_posted(job, channel, channel):
+            return
+        await self._call(
+            "chat.postMessage",
+            lambda: self.services.slack.chat_postMessage(
+                channel=channel, metadata=_metadata(job, channel), **content
+            ),
+        )
+
+    # ------------------------------------------------------------------ Slack, recorded
+
+    async def _post_once(
+        self, job: Job, team: str, role: str, recipient: str, channel: str, content: Message
+    ) -> None:
+        """Post ``content`` and remember it, unless a dead worker's post of this row is found."""
+        assert job.subject is not None
+        posted = None
+        if job.may_have_posted:
+            posted = await self._find_posted(job, channel, recipient)
+        if posted is None:
+            answer = await self._call(
+                "chat.postMessage",
+                lambda: self.services.slack.chat_postMessage(
+                    channel=channel, metadata=_metadata(job, recipient), **content
+                ),
+            )
+            posted = (str(answer["channel"]), str(answer["ts"]))
+            count_relayed(self.services, team=team)
+        subject, digest = job.subject, content_hash(content)
+        now = self.services.clock.now()
+
+        def remember(session: Session) -> None:
+            if find_message(session=session, subject=subject, role=role, recipient=recipient):
+                return
+            record_message(
+                session=session,
+                subject=subject,
+                role=role,
+                recipient=recipient,
+                channel=posted[0],
+                ts=posted[1],
+                content_hash=digest,
+                now=now,
+            )
+
+        await asyncio.to_thread(self._write, remember)
+
+    async def _update(self, team: str, row: SlackMessage, content: Message) -> None:
+        """Edit a posted message to show ``content``; nothing is sent when it already does."""
+        digest = content_hash(content)
+        if row.content_hash == digest:
+            return
+        await self._call(
+            "chat.update",
+            lambda: self.services.slack.chat_update(channel=row.channel, ts=row.ts, **content),
+        )
+        message_id, now = row.id or 0, self.services.clock.now()
+        await asyncio.to_thread(
+            self._write,
+            lambda session: note_update(
+                session=session, message_id=message_id, content_hash=digest, now=now
+            ),
+        )
+
+    async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
+        """The message this row posted before its worker died, looked up by its metadata."""
+        oldest = job.created_at.timestamp() - 1
+        answer = await self._call(
+            "conversations.history",
+            lambda: self.services.slack.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                limit=HISTORY_LIMIT,
+                include_all_metadata=True,
+            ),
+        )
+        for found in answer.get("messages") or []:
+            meta = found.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if (
+                meta.get("event_type") == METADATA_EVENT
+                and payload.get("outbox_id") == job.id
+                and payload.get("recipient") == recipient
+            ):
+                logger.info(
+                    "found the post of a worker that died; not posting again",
+                    extra={"outbox": job.id, "channel": channel},
+                )
+                return str(answer.get("channel") or channel), str(found["ts"])
+        return None
+
+    async def _dm_channel(self, team: str, user: str) -> str:
+        return await self._call(
+            "conversations.open", lambda: directory(self.services).dm_channel(user)
+        )
+
+    async def _call(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One Slack call; any failure becomes a RetryLater saying when to try again."""
+        now = self.services.clock.now()
+        blocked = self._blocked.get(method)
+        if blocked is not None and now < blocked:
+            raise RetryLater(blocked, f"{method}: rate-limited until {blocked.isoformat()}")
+        try:
+            return await asyncio.wait_for(call(), CALL_TIMEOUT_S)
+        except SlackApiError as error:
+            status = getattr(error.response, "status_code", 0)
+            code = str(error.response.get("error", "")) or f"HTTP {status}"
+            count_slack_error(self.services, method=method, error=code)
+            if status == 429:
+                at = now + timedelta(seconds=_retry_after(error.response.headers))
+                self._blocked[method] = at
+                raise RetryLater(at, f"{method}: rate limited") from error
+            raise RetryLater(None, f"{method}: {code}") from error
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            count_slack_error(self.services, method=method, error=error.__class__.__name__)
+            raise RetryLater(None, f"{method}: {error.__class__.__name__}") from error
+
+    def _wait(self, attempts: int) -> timedelta:
+        """How long a row that failed ``attempts`` times before waits: doubling, capped."""
+        return timedelta(seconds=min(self.backoff * 2**attempts, self.max_backoff))
+
+    # ------------------------------------------------------------------ database
+
+    def _write(self, work: Callable[[Session], None]) -> None:
+        with session_scope(self.services.engine) as session:
+            work(session)
+
+    async def _load(self, job: Job) -> _Loaded | None:
+        alert_id = job.alert_id
+        if alert_id is None:
+            logger.error("alert delivery without an alert", extra={"outbox": job.id})
+            return None
+        loaded = await asyncio.to_thread(self._load_alert, alert_id)
+        if loaded is None:
+            logger.error("alert delivery for an alert that is gone", extra={"alert": alert_id})
+        return loaded
+
+    def _load_alert(self, alert_id: int) -> _Loaded | None:
+        plan = self.services.plans.current
+        with session_scope(self.services.engine) as session:
+            alert = alert_store.get_alert(session=session, alert_id=alert_id)
+            if alert is None:
+                return None
+            events = alert_store.list_events(session=session, alert_id=alert_id)
+            subject = alert_store.subject_of(alert_id)
+            messages = tuple(messages_of(session=session, subject=subject))
+            reasons = _reasons(session, subject)
+        team = plan.teams.get(alert.team)
+        card = AlertCard(
+            id=alert_id,
+            team_name=team.name if team is not None else alert.team,
+            title=alert.title,
+            severity=alert.severity,
+            status=alert.status,
+            integration=alert.integration,
+            first_seen=alert.first_seen,
+            last_seen=alert.last_seen,
+            count=alert.count,
+            summary=alert.summary,
+            customer=alert.customer,
+            source=alert.source,
+            runbook_url=alert.runbook_url,
+            links=tuple((link.get("title", ""), link.get("url", "")) for link in alert.links),
+            labels=tuple(sorted((str(k), str(v)) for k, v in (alert.labels or {}).items())),
+            acknowledged_at=alert.acknowledged_at,
+            acknowledged_by=alert.acknowledged_by,
+            resolved_at=alert.resolved_at,
+            resolved_by=alert.resolved_by,
+            leadership_at=alert.leadership_escalated_at,
+            leadership_by=alert.leadership_escalated_by,
+            timeline=tuple(TimelineLine(e.at, e.kind, e.actor, e.detail) for e in events),
+        )
+        channel = team.channel if team is not None else None
+        return _Loaded(card, alert.team, channel, messages, reasons)
+
+
+def _reasons(session: Session, subject: str) -> dict[str, str]:
+    """Why each user was paged about the alert, from the first page queued for them."""
+    reasons: dict[str, str] = {}
+    payloads = session.exec(
+        select(Outbox.payload)
+        .where(Outbox.kind == outbox.ALERT_NOTIFY, Outbox.subject == subject)
+        .order_by(col(Outbox.id))
+    )
+    for payload in payloads:
+        if isinstance(payload, dict) and payload.get("user"):
+            reasons.setdefault(str(payload["user"]), str(payload.get("reason") or "paged"))
+    return reasons
+
+
+def _metadata(job: Job, recipient: str) -> dict[str, Any]:
+    return {
+        "event_type": METADATA_EVENT,
+        "event_payload": {"outbox_id": job.id, "recipient": recipient},
+    }
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if v]
+    return []
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value)
+    return None
+
+
+def _retry_after(headers: Any) -> float:
+    """The seconds Slack asks to wait before trying again (Retry-After), at least one."""
+    for name in ("Retry-After", "retry-after"):
+        value = headers.get(name) if headers else None
+        if value is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                return max(float(value), 1.0)
+    return 1.0
+
+
+def register(services: Services) -> Delivery:
+    """The app's delivery worker, added to the background workers once."""
+    existing = services.extras.get(EXTRAS_KEY)
+    if isinstance(existing, Delivery):
+        return existing
+    delivery = Delivery(services)
+    services.extras[EXTRAS_KEY] = delivery
+    services.workers.append(delivery.run)
+    return delivery

@@ -1,0 +1,273 @@
+"""The alert buttons (Acknowledge, Resolve, Escalate, Escalate to CEO) and /escalate, which raises
+an alert from Slack that pages the team's pager holder like any other."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot import delivery
+from bot.alert_service import (
+    ActionOutcome,
+    AlertNotFound,
+    acknowledge_now,
+    escalate_now,
+    escalate_to_leadership,
+    ingest_batch,
+    resolve_now,
+    wake_delivery,
+)
+from bot.alerts import NormalizedAlert, Severity
+from bot.blocks.escalate import escalate_modal, read_escalate_form
+from bot.enums import Action, Command, View
+from bot.metadata import AlertRef, EscalateContext, MetadataError, dump, load
+from bot.plan import Team
+from bot.roster import Roster, UnknownTeam
+from handlers.events import tell
+from handlers.oncall import find_team, unknown_team_text
+from storage.alerts import paged_users
+from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+SLACK_INTEGRATION = "slack"
+
+
+class EscalateProblem(ValueError):
+    """/escalate typed in a way we cannot act on; the message says what to type instead."""
+
+
+# --- the buttons --------------------------------------------------------------------------------
+
+
+def _act(services: Services, action: str, alert_id: int, user: str) -> ActionOutcome:
+    """Apply one button to one alert, in one transaction."""
+    now = services.clock.now()
+    with session_scope(services.engine) as session:
+        if action == Action.alert_ack:
+            return acknowledge_now(
+                session=session, services_or_plan=services, alert_id=alert_id, actor=user, now=now
+            )
+        if action == Action.alert_resolve:
+            return resolve_now(session=session, alert_id=alert_id, actor=user, now=now)
+        if action == Action.alert_escalate:
+            outcome = escalate_now(
+                session=session, services_or_plan=services, alert_id=alert_id, actor=user, now=now
+            )
+            return ActionOutcome(alert_id, outcome.escalated, outcome.message)
+        if action == Action.alert_escalate_ceo:
+            return escalate_to_leadership(
+                session=session, services_or_plan=services, alert_id=alert_id, actor=user, now=now
+            )
+    raise ValueError(f"not an alert button: {action}")
+
+
+async def _button(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
+) -> None:
+    user = body["user"]["id"]
+    try:
+        ref = load(AlertRef, action.get("value"))
+    except MetadataError:
+        logger.warning(
+            "alert button with an unreadable value", extra={"value": action.get("value")}
+        )
+        await tell(services, body, respond, user, "This button is not one I can read any more.")
+        return
+    try:
+        outcome = await asyncio.to_thread(
+            _act, services, str(action["action_id"]), ref.alert_id, user
+        )
+    except AlertNotFound:
+        await tell(services, body, respond, user, "I have no record of this alert any more.")
+        return
+    logger.info(
+        "alert button",
+        extra={
+            "action": action["action_id"],
+            "alert": ref.alert_id,
+            "user": user,
+            "changed": outcome.changed,
+        },
+    )
+    if outcome.changed:
+        # The escalation worker may have a new step to run; the card and DMs need updating.
+        escalator = services.extras.get("escalator")
+        if escalator is not None:
+            escalator.wake()
+        wake_delivery(services)
+    await tell(services, body, respond, user, outcome.message)
+
+
+# --- /escalate ------------------------------------------------------------------------------------
+
+
+def _team_for(roster: Roster, user: str, word: str | None) -> Team:
+    if word is not None:
+        return find_team(roster, word)
+    mine = roster.teams_of(user)
+    if len(mine) == 1:
+        return mine[0]
+    teams = list(roster.plan.teams.values())
+    if len(teams) == 1:
+        return teams[0]
+    known = ", ".join(f"`{t}`" for t in sorted(roster.plan.teams))
+    raise EscalateProblem(
+        f"Say which team to page: `/escalate <team> what happened`. Teams: {known}."
+    )
+
+
+def parse_escalate(roster: Roster, user: str, text: str) -> tuple[Team, str]:
+    """The team and the words of ``/escalate [team] <what happened>``."""
+    words = text.strip().split(maxsplit=1)
+    if words:
+        try:
+            team = find_team(roster, words[0])
+        except UnknownTeam:
+            pass
+        else:
+            return team, words[1].strip() if len(words) > 1 else ""
+    return _team_for(roster, user, None), text.strip()
+
+
+def raise_alert(
+    services: Services,
+    *,
+    team: Team,
+    user: str,
+    what: str,
+    severity: Severity = Severity.error,
+    customer: str | None = None,
+) -> tuple[int, str | None]:
+    """Store an alert raised from Slack and page like the intake does; returns its id and the
+    person paged first (None: nobody, a gap with nobody further up either)."""
+    first_line, _, rest = what.strip().partition("\n")
+    alert = NormalizedAlert(
+        dedup_key=f"slack-{uuid.uuid4().hex}",
+        title=first_line,
+        summary=rest.strip() or (what.strip() if len(first_line) > 150 else ""),
+        severity=severity,
+        customer=customer or None,
+        source=f"/escalate by {user}",
+        raw_kind=SLACK_INTEGRATION,
+    )
+    now = services.clock.now()
+    with session_scope(services.engine) as session:
+        result = ingest_batch(
+            session=session,
+            services_or_plan=services,
+            integration=SLACK_INTEGRATION,
+            team=team.id,
+            batch=[alert],
+            now=now,
+        )
+        alert_id = result.ids[0]
+        first = _first_paged(session, alert_id)
+    return alert_id, first
+
+
+def _first_paged(session: Session, alert_id: int) -> str | None:
+    paged = sorted(paged_users(session=session, alert_id=alert_id))
+    return paged[0] if paged else None
+
+
+def _raised_text(team: Team, what: str, first: str | None) -> str:
+    title = what.strip().splitlines()[0]
+    if first is None:
+        return (
+            f"Alert raised for *{team.name}*: “{title}”. Nobody could be paged right now "
+            "(no pager holder and no one further up): it is on the team channel's card."
+        )
+    return (
+        f"Alert raised for *{team.name}*: “{title}”. Paged <@{first}>; "
+        f"the card is in <#{team.channel}>."
+    )
+
+
+async def _escalate_command(
+    services: Services, body: dict[str, Any], command: dict[str, Any], respond: Any
+) -> None:
+    user = command["user_id"]
+    try:
+        team, what = parse_escalate(services.roster, user, command.get("text", ""))
+    except UnknownTeam as error:
+        await respond(response_type="ephemeral", text=unknown_team_text(error))
+        return
+    except EscalateProblem as error:
+        await respond(response_type="ephemeral", text=str(error))
+        return
+    if not what:
+        context = EscalateContext(channel=command.get("channel_id"))
+        modal = escalate_modal(
+            sorted(services.roster.plan.teams.values(), key=lambda t: t.id),
+            selected=team.id,
+            metadata=dump(context, 3000),
+        )
+        await services.slack.views_open(trigger_id=command["trigger_id"], view=modal)
+        return
+    alert_id, first = await asyncio.to_thread(
+        lambda: raise_alert(services, team=team, user=user, what=what)
+    )
+    logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
+    wake_delivery(services)
+    await respond(response_type="ephemeral", text=_raised_text(team, what, first))
+
+
+def register(bolt: AsyncApp, services: Services) -> None:
+    """The alert buttons, /escalate and its form; the delivery worker that posts the cards."""
+    delivery.register(services)
+
+    def on_button(action_id: Action) -> None:
+        @bolt.action(action_id.value)
+        async def clicked(
+            ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+        ) -> None:
+            await ack()
+            await _button(services, body, action, respond)
+
+    for action_id in (
+        Action.alert_ack,
+        Action.alert_resolve,
+        Action.alert_escalate,
+        Action.alert_escalate_ceo,
+    ):
+        on_button(action_id)
+
+    @bolt.command(Command.escalate.value)
+    async def escalate(
+        ack: Any, body: dict[str, Any], command: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        await _escalate_command(services, body, command, respond)
+
+    @bolt.view(View.escalate_request.value)
+    async def submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = read_escalate_form(view, sorted(services.roster.plan.teams))
+        if form.errors:
+            await ack(response_action="errors", errors=form.errors)
+            return
+        await ack()
+        user = body["user"]["id"]
+        team = services.roster.plan.teams[form.team]
+        raise_it: Callable[[], tuple[int, str | None]] = lambda: raise_alert(  # noqa: E731
+            services,
+            team=team,
+            user=user,
+            what=form.what,
+            severity=form.severity,
+            customer=form.customer,
+        )
+        alert_id, first = await asyncio.to_thread(raise_it)
+        logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
+        wake_delivery(services)
+        await tell(services, body, None, user, _raised_text(team, form.what, first))

@@ -1,0 +1,420 @@
+"""Alerts from the real payloads to Slack: the card in the team channel, the DM to the pager holder,
+the buttons, Escalate to CEO, /escalate, storms of repeats, and deliveries that survive a dead
+worker, failing Slack calls and 429s."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.clock import FixedClock
+from bot.delivery import Delivery
+from bot.enums import Action, View
+from bot.escalator import Escalator
+from bot.sandbox.slack_api import Message
+from storage.models import Alert, Outbox
+from tests.conftest import fixture_bytes
+from tests.harness import Harness, message_text, slack_harness
+
+PARIS = ZoneInfo("Europe/Paris")
+# Friday 27 November 2026, 21:00 in Paris: Bob holds the weekend pager, Lead 2 the backup.
+FRIDAY_NIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=PARIS).astimezone(UTC)
+TOKENS = {
+    "PROMETHEUS_ALERT_TOKEN": "prom-3f9a0c1d",
+    "GRAFANA_ALERT_TOKEN": "graf-77b2e410",
+    "PAGERDUTY_ROUTING_KEY": "samplekeyhere",
+}
+PLAN = """\
+timezone: Europe/Paris
+leadership: [U0CEO]
+teams:
+  support:
+    name: Customer support
+    channel: C0SUPPORT
+    timezone: Europe/Paris
+    rotations:
+      - name: weekend
+        members: [U0ALICE, U0BOB]
+        start: 2026-11-06 18:00
+        every: 1w
+        only: ["fri 18:00 - mon 09:00"]
+      - name: weekdays
+        members: [U0DAN, U0ERIN]
+        start: 2026-11-09 09:00
+        every: 1d
+        only: ["mon-fri 09:00 - 18:00"]
+    backup:
+      - name: leads
+        members: [U0LEAD1, U0LEAD2]
+        start: 2026-11-02 09:00
+        every: 1w
+    escalation:
+      - notify: oncall
+        wait: 10m
+      - notify: backup
+        wait: 20m
+      - notify: leadership
+    leadership_now: [critical]
+integrations:
+  prometheus:
+    kind: alertmanager
+    team: support
+    token_env: PROMETHEUS_ALERT_TOKEN
+  grafana:
+    kind: grafana
+    team: support
+    token_env: GRAFANA_ALERT_TOKEN
+  datapipe:
+    kind: pagerduty
+    team: support
+    token_env: PAGERDUTY_ROUTING_KEY
+"""
+
+
+@contextlib.asynccontextmanager
+async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
+    async with slack_harness(
+        PLAN, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, **kwargs
+    ) as harness:
+        yield harness
+
+
+def delivery_of(h: Harness) -> Delivery:
+    worker = h.services.extras["delivery"]
+    assert isinstance(worker, Delivery)
+    return worker
+
+
+async def post_alert(h: Harness, integration: str, fixture: str) -> None:
+    token = TOKENS[
+        {"prometheus": "PROMETHEUS_ALERT_TOKEN", "grafana": "GRAFANA_ALERT_TOKEN"}[integration]
+    ]
+    answer = await h.client.post(
+        f"/alerts/{integration}",
+        content=fixture_bytes(fixture),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 202, answer.text
+
+
+def cards(h: Harness) -> list[Message]:
+    return h.standin.messages("C0SUPPORT")
+
+
+def alerts(h: Harness) -> list[Alert]:
+    with Session(h.services.engine) as session:
+        return list(session.exec(select(Alert).order_by(col(Alert.id))))
+
+
+def buttons(message: Message) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+async def test_alertmanager_firing_posts_a_card_and_dms_the_pager_holder(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        await delivery_of(h).drain()
+
+        (card,) = cards(h)
+        text = message_text(card)
+        assert "CRITICAL · Checkout 5xx rate above 5%" in text
+        assert "https://runbooks.example.com/checkout-5xx" in text
+        assert buttons(card) == [
+            Action.alert_ack,
+            Action.alert_resolve,
+            Action.alert_escalate,
+            Action.alert_escalate_ceo,
+        ]
+        ceo_button = card.blocks[-1]["elements"][-1]
+        assert ceo_button["confirm"]["confirm"]["text"] == "Page leadership"
+        # Bob holds the weekend pager; a critical alert is also bad news for the CEO at once.
+        (dm,) = h.standin.dms("U0BOB")
+        assert "You are paged for *Customer support*: on call." in message_text(dm)
+        (ceo_dm,) = h.standin.dms("U0CEO")
+        assert "Bad news now" in message_text(ceo_dm)
+        assert h.standin.dms("U0ALICE") == []
+        h.assert_all_valid()
+
+
+async def test_resolution_updates_the_same_card_and_drops_its_buttons(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        await delivery_of(h).drain()
+        h.clock.advance(timedelta(minutes=3))
+        await post_alert(h, "prometheus", "alertmanager/v0.25-resolved.json")
+        await delivery_of(h).drain()
+
+        (card,) = cards(h)
+        assert card.edited
+        assert "Resolved by prometheus" in message_text(card)
+        assert buttons(card) == []
+        (dm,) = h.standin.dms("U0BOB")
+        assert "Resolved by prometheus" in message_text(dm)
+        assert len(h.standin.calls_to("chat.postMessage")) == 3  # card, Bob's DM, the CEO's DM
+
+
+async def test_escalate_to_ceo_pages_leadership_once_after_three_clicks(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        first = cards(h)[0]
+        assert "`alertname=High memory usage`" in message_text(first)
+
+        clicks = [
+            await h.click(first, Action.alert_escalate_ceo, user=user)
+            for user in ("U0BOB", "U0ALICE", "U0BOB")
+        ]
+        await delivery_of(h).drain()
+
+        (ceo_dm,) = h.standin.dms("U0CEO")
+        assert "<@U0BOB> escalated this to leadership" in message_text(ceo_dm)
+        assert "Leadership paged" in clicks[0].reply_text()
+        for later in clicks[1:]:
+            assert "already paged about this by <@U0BOB>" in later.reply_text()
+        h.clock.advance(timedelta(seconds=5))
+        await delivery_of(h).drain()
+        card = h.standin.message("C0SUPPORT", first.ts)
+        assert card is not None
+        assert "Escalated to leadership by <@U0BOB>" in message_text(card)
+        # The other alert of the same Grafana batch was not escalated.
+        other = cards(h)[1]
+        assert "Escalated to leadership" not in message_text(other)
+
+
+async def test_acknowledge_stops_escalation_and_says_who(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        memory, cpu = cards(h)
+        sent = await h.click(memory, Action.alert_ack, user="U0BOB")
+        assert "Acknowledged" in sent.reply_text()
+
+        # Past the 10-minute wait: the unacknowledged CPU alert goes to the backup, not memory.
+        h.clock.advance(timedelta(minutes=11))
+        escalator = h.services.extras["escalator"]
+        assert isinstance(escalator, Escalator)
+        await escalator.run_once()
+        await delivery_of(h).drain()
+
+        (lead_dm,) = h.standin.dms("U0LEAD2")
+        assert "`alertname=High CPU usage`" in message_text(lead_dm)
+        assert "escalation step 2 (backup)" in message_text(lead_dm)
+        memory_now = h.standin.message("C0SUPPORT", memory.ts)
+        assert memory_now is not None
+        assert "Acknowledged by <@U0BOB>" in message_text(memory_now)
+        assert Action.alert_ack not in buttons(memory_now)
+        by_title = {a.labels["alertname"]: a for a in alerts(h)}
+        assert by_title["High memory usage"].acknowledged_by == "U0BOB"
+        assert by_title["High CPU usage"].escalation_step == 1
+
+
+async def test_a_second_acknowledgement_changes_nothing(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        memory = cards(h)[0]
+        await h.click(memory, Action.alert_ack, user="U0BOB")
+        again = await h.click(memory, Action.alert_ack, user="U0ALICE")
+        assert "<@U0BOB> already acknowledged this alert" in again.reply_text()
+        assert alerts(h)[0].acknowledged_by == "U0BOB"
+
+
+async def test_two_hundred_repeats_make_one_card_with_a_counter(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        worker = delivery_of(h)
+        for n in range(200):
+            await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+            if n % 20 == 0:
+                await worker.drain()
+            h.clock.advance(timedelta(milliseconds=300))
+        h.clock.advance(timedelta(seconds=5))
+        await worker.drain()
+
+        (card,) = cards(h)
+        assert "seen 200×" in message_text(card)
+        channel_posts = [
+            c for c in h.standin.calls_to("chat.postMessage") if c.args["channel"] == "C0SUPPORT"
+        ]
+        assert len(channel_posts) == 1
+        # 60 s of repeats, one card update every 2 s at most.
+        updates = [c for c in h.standin.calls_to("chat.update") if c.args["channel"] == "C0SUPPORT"]
+        assert 1 <= len(updates) <= 31
+        assert alerts(h)[0].count == 200
+
+
+async def test_a_worker_that_dies_after_posting_does_not_post_twice(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        dying = delivery_of(h)
+        jobs = await asyncio.to_thread(dying._claim)
+        assert {job.kind for job in jobs} == {"alert-sync", "alert-notify"}
+        # It posts the first card, then dies before recording it: no record, no completion.
+        first_sync = next(job for job in jobs if job.kind == "alert-sync")
+        original = dying._write
+        dying._write = lambda work: (_ for _ in ()).throw(SystemExit("killed"))  # type: ignore[method-assign]
+        with pytest.raises(SystemExit):
+            await dying._handle(first_sync)
+        dying._write = original  # type: ignore[method-assign]
+        assert len(cards(h)) == 1
+
+        # A new worker takes over once the dead one's lease has run out.
+        h.clock.advance(timedelta(seconds=61))
+        fresh = Delivery(h.services)
+        await fresh.drain()
+
+        titles = sorted(message_text(c).splitlines()[0] for c in cards(h))
+        assert len(titles) == 2, titles  # one card per alert, the first one not posted again
+        assert len(h.standin.dms("U0BOB")) == 2
+        with Session(h.services.engine) as session:
+            pending = session.exec(select(Outbox).where(Outbox.status == "pending")).all()
+        assert pending == []
+
+
+async def follow_real_time(clock: FixedClock) -> None:
+    """Move the test clock with the wall clock (retries wait real seconds against the stand-in)."""
+    started, base = time.monotonic(), clock.now()
+    while True:
+        clock.set(base + timedelta(seconds=time.monotonic() - started))
+        await asyncio.sleep(0.02)
+
+
+async def test_every_alert_arrives_through_failures_and_429s(tmp_path: Path) -> None:
+    async with relay(tmp_path, start_background=True) as h:
+        ticking = asyncio.create_task(follow_real_time(h.clock))
+        try:
+            h.standin.fail_rate(
+                0.3,
+                ["chat.postMessage", "chat.update", "conversations.open"],
+                kinds=("http_500", "error", "drop"),
+            )
+            h.standin.rate_limit("chat.postMessage", retry_after=1, times=2)
+            body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
+            for n in range(12):
+                body["alerts"][0]["fingerprint"] = f"fp-{n}"
+                body["alerts"][0]["labels"]["instance"] = f"web-{n}"
+                body["alerts"][0]["labels"]["severity"] = "warning"
+                answer = await h.client.post(
+                    "/alerts/prometheus",
+                    json=body,
+                    headers={"Authorization": f"Bearer {TOKENS['PROMETHEUS_ALERT_TOKEN']}"},
+                )
+                assert answer.status_code == 202
+
+            def delivered(standin: Any) -> bool:
+                return len(standin.messages("C0SUPPORT")) >= 12 and len(standin.dms("U0BOB")) >= 12
+
+            await asyncio.to_thread(h.standin.wait_for, delivered, 60.0)
+            await asyncio.sleep(1.0)  # anything posted twice would show by now
+        finally:
+            ticking.cancel()
+            h.standin.clear_faults()
+
+        instances = sorted(
+            next(line for line in message_text(c).splitlines() if "CheckoutHighErrorRate" in line)
+            for c in cards(h)
+        )
+        assert len(cards(h)) == 12, instances
+        assert len(h.standin.dms("U0BOB")) == 12
+        assert [e.reason for e in h.standin.rate_limit_events].count("scripted") == 2
+        # Each delivery Slack answered 429 came back no sooner than Retry-After said.
+        posts = h.standin.calls_to("chat.postMessage")
+        for n, call in enumerate(posts):
+            if call.status != 429:
+                continue
+            tag = (call.args["channel"], json.dumps(call.args.get("metadata"), sort_keys=True))
+            retry = next(
+                later
+                for later in posts[n + 1 :]
+                if (later.args["channel"], json.dumps(later.args.get("metadata"), sort_keys=True))
+                == tag
+            )
+            assert retry.at - call.at >= 1.0
+
+
+async def test_escalate_command_pages_the_pager_holder(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        sent = await h.command(
+            "/escalate", "support Acme says checkout fails since 21:40", user="U0ALICE"
+        )
+        assert "Paged <@U0BOB>" in sent.reply_text()
+        await delivery_of(h).drain()
+        (card,) = cards(h)
+        assert "ERROR · Acme says checkout fails since 21:40" in message_text(card)
+        assert "/escalate by U0ALICE" in message_text(card)
+        (dm,) = h.standin.dms("U0BOB")
+        assert "Acme says checkout fails" in message_text(dm)
+
+
+async def test_escalate_without_words_opens_a_form(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await h.command("/escalate", "", user="U0ALICE")
+        view = h.standin.last_view("U0ALICE")
+        assert view is not None and view.callback_id == View.escalate_request
+
+        refused = await h.submit(
+            view,
+            user="U0ALICE",
+            answers={
+                Action.escalate_team: "support",
+                Action.escalate_what: "   ",
+                Action.escalate_severity: "critical",
+            },
+        )
+        assert refused.response.json()["errors"] == {
+            "escalate_what": "Say what happened, in a few words."
+        }
+        assert alerts(h) == []
+
+        await h.submit(
+            view,
+            user="U0ALICE",
+            answers={
+                Action.escalate_team: "support",
+                Action.escalate_what: "Acme cannot log in\nThree tickets in ten minutes.",
+                Action.escalate_severity: "critical",
+                Action.escalate_customer: "Acme",
+            },
+        )
+        (alert,) = alerts(h)
+        assert (alert.title, alert.severity, alert.customer) == (
+            "Acme cannot log in",
+            "critical",
+            "Acme",
+        )
+        assert alert.summary == "Three tickets in ten minutes."
+        assert alert.oncall_user == "U0BOB"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("billing the site is down", "Alert raised for *Customer support*"),
+        ("", None),
+    ],
+)
+async def test_escalate_reads_the_team_or_uses_the_only_one(
+    tmp_path: Path, text: str, expected: str | None
+) -> None:
+    async with relay(tmp_path, extra_users=["U0ZED"]) as h:
+        sent = await h.command("/escalate", text, user="U0ZED")
+        if expected is None:
+            assert h.standin.last_view("U0ZED") is not None
+        else:
+            # "billing" is no team: with one team in the setup, the words all go to it.
+            assert expected in sent.reply_text()
+            assert alerts(h)[0].title == "billing the site is down"
