@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import cast
@@ -21,6 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.plan import (
+    Digest,
     DurationUnit,
     EscalationStep,
     Every,
@@ -57,7 +58,7 @@ UNIT_MINUTES = {"m": 1, "h": 60, "d": DAY, "w": WEEK}
 DEFAULT_ZONE = "UTC"
 DEFAULT_WAIT = timedelta(minutes=15)
 
-TOP_KEYS = ("timezone", "leadership", "teams", "integrations")
+TOP_KEYS = ("timezone", "leadership", "teams", "integrations", "digest")
 TEAM_KEYS = (
     "name",
     "channel",
@@ -72,6 +73,8 @@ TEAM_KEYS = (
 LAYER_KEYS = ("name", "members", "start", "every", "only")
 STEP_KEYS = ("notify", "wait")
 INTEGRATION_KEYS = ("kind", "team", "token_env")
+DIGEST_KEYS = ("day", "at", "timezone")
+TIME_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
 
 # What a missing required key should have held, for the error that says it is missing.
 REQUIRED = {
@@ -461,7 +464,7 @@ class _Reader:
             _Value(root, "", _line(root)),
             TOP_KEYS,
             ("teams",),
-            "a mapping with timezone, leadership, teams and integrations",
+            "a mapping with timezone, leadership, teams, integrations and digest",
         )
         if top is None:
             return None
@@ -474,7 +477,16 @@ class _Reader:
         if "integrations" in top and not _is_null(top["integrations"].node):
             team_ids = self.team_ids(top["teams"]) if "teams" in top else set()
             integrations = self.integrations(top["integrations"], team_ids)
-        if zone is None or leadership is None or teams is None or integrations is None:
+        digest: Digest | None = Digest()
+        if "digest" in top and not _is_null(top["digest"].node):
+            digest = self.digest(top["digest"])
+        if (
+            zone is None
+            or leadership is None
+            or teams is None
+            or integrations is None
+            or digest is None
+        ):
             return None
         return Plan(
             timezone=zone,
@@ -482,7 +494,44 @@ class _Reader:
             leadership=leadership,
             integrations=integrations,
             source=self.source,
+            digest=digest,
         )
+
+    def digest(self, value: _Value) -> Digest | None:
+        """When leadership gets the weekly digest: a day and a wall time, in a zone."""
+        fields = self.mapping(value, DIGEST_KEYS, (), "a mapping with day, at and timezone")
+        if fields is None:
+            return None
+        default = Digest()
+        weekday: int | None = default.weekday
+        if "day" in fields:
+            expected = f"a day of the week among {_one_of(DAYS)}"
+            day = self.text(fields["day"], expected)
+            weekday = None
+            if day is not None:
+                try:
+                    weekday = _day(day)
+                except ValueError:
+                    self.expected(fields["day"], expected, _hint(day, DAYS + FULL_DAYS))
+        at: time | None = default.at
+        if "at" in fields:
+            at = self.time_of_day(fields["at"])
+        zone = self.zone(fields["timezone"]) if "timezone" in fields else None
+        if weekday is None or at is None or ("timezone" in fields and zone is None):
+            return None
+        return Digest(weekday=weekday, at=at, timezone=zone)
+
+    def time_of_day(self, value: _Value) -> time | None:
+        """A wall time like 09:00."""
+        expected = 'a time of day like "09:00"'
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        match = TIME_PATTERN.fullmatch(text.strip())
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            self.expected(value, expected)
+            return None
+        return time(int(match[1]), int(match[2]))
 
     def leadership(self, value: _Value) -> tuple[str, ...] | None:
         """Who "Escalate to CEO" pages; an empty list is allowed."""
@@ -701,7 +750,7 @@ class _Reader:
         if text is None:
             return None, ()
         if text not in roles:
-            self.expected(value, expected, _hint(text, roles))
+            self.expected(value, expected, _hint(text, [role.value for role in roles]))
             return None, ()
         target = NotifyTarget(text)
         if target is NotifyTarget.backup and not has_backup:
