@@ -418,3 +418,41 @@ async def test_escalate_reads_the_team_or_uses_the_only_one(
             # "billing" is no team: with one team in the setup, the words all go to it.
             assert expected in sent.reply_text()
             assert alerts(h)[0].title == "billing the site is down"
+
+
+async def test_escalate_button_pages_the_next_step_now(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        memory = cards(h)[0]
+        sent = await h.click(memory, Action.alert_escalate, user="U0BOB")
+        assert "Escalated to step 2 (backup): paged <@U0LEAD2>" in sent.reply_text()
+        h.clock.advance(timedelta(seconds=3))
+        await delivery_of(h).drain()
+        (lead_dm,) = h.standin.dms("U0LEAD2")
+        assert "`alertname=High memory usage`" in message_text(lead_dm)
+        card = h.standin.message("C0SUPPORT", memory.ts)
+        assert card is not None
+        assert "escalated by hand: step 2 (backup), paged <@U0LEAD2> — <@U0BOB>" in message_text(
+            card
+        )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_simultaneous_escalate_to_ceo_clicks_page_leadership_once(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    url = None
+    if kind == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    async with relay(tmp_path, database_url=url) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        memory = cards(h)[0]
+        for user in ("U0ALICE", "U0BOB", "U0DAN", "U0ERIN"):
+            await h.click(memory, Action.alert_escalate_ceo, user=user, settle=False)
+        await h.settle()
+        await delivery_of(h).drain()
+        assert len(h.standin.dms("U0CEO")) == 1
+        (alert,) = [a for a in alerts(h) if a.labels["alertname"] == "High memory usage"]
+        assert alert.leadership_escalated_by in {"U0ALICE", "U0BOB", "U0DAN", "U0ERIN"}
