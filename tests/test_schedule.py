@@ -215,6 +215,97 @@ def test_weekend_spanning_spring_forward_is_an_hour_shorter() -> None:
     assert hours(holding.since, holding.until) == 62
 
 
+WE, WD = "rotation:weekend", "rotation:weekdays"
+
+
+def design_layers_from(zone: ZoneInfo) -> Team:
+    """The DESIGN team's two layers, started on the first Friday and Monday of 2026 in ``zone``
+    so that they run across that year's DST changes."""
+    weekend = layer(
+        "weekend",
+        ("U0ALICE", "U0BOB", "U0CAROL", "U0CEO"),
+        "2026-01-02T18:00",
+        "1w",
+        zone,
+        only=(window(FRI, 18, 0, MON, 9, 0),),
+    )
+    weekdays = layer(
+        "weekdays",
+        ("U0DAN", "U0ERIN"),
+        "2026-01-05T09:00",
+        "1d",
+        zone,
+        only=tuple(window(d, 9, 0, d, 18, 0) for d in (MON, TUE, WED, THU, FRI)),
+    )
+    return team(weekend, weekdays)
+
+
+@pytest.mark.parametrize(
+    ("zone", "friday", "tuesday", "expected"),
+    [
+        # Paris, spring forward on Sunday 29 March: the weekend is 62 hours.
+        (PARIS, "2026-03-27T00:00:00+01:00", "2026-03-31T00:00:00+02:00", [
+            (None, "2026-03-27T00:00:00+01:00", "2026-03-27T09:00:00+01:00", "gap"),
+            ("U0ERIN", "2026-03-27T09:00:00+01:00", "2026-03-27T18:00:00+01:00", WD),
+            ("U0ALICE", "2026-03-27T18:00:00+01:00", "2026-03-30T09:00:00+02:00", WE),
+            ("U0DAN", "2026-03-30T09:00:00+02:00", "2026-03-30T18:00:00+02:00", WD),
+            (None, "2026-03-30T18:00:00+02:00", "2026-03-31T00:00:00+02:00", "gap"),
+        ]),
+        # Paris, fall back on Sunday 25 October: the weekend is 64 hours.
+        (PARIS, "2026-10-23T00:00:00+02:00", "2026-10-27T00:00:00+01:00", [
+            (None, "2026-10-23T00:00:00+02:00", "2026-10-23T09:00:00+02:00", "gap"),
+            ("U0ERIN", "2026-10-23T09:00:00+02:00", "2026-10-23T18:00:00+02:00", WD),
+            ("U0CAROL", "2026-10-23T18:00:00+02:00", "2026-10-26T09:00:00+01:00", WE),
+            ("U0DAN", "2026-10-26T09:00:00+01:00", "2026-10-26T18:00:00+01:00", WD),
+            (None, "2026-10-26T18:00:00+01:00", "2026-10-27T00:00:00+01:00", "gap"),
+        ]),
+        # New York, spring forward on Sunday 8 March.
+        (NEW_YORK, "2026-03-06T00:00:00-05:00", "2026-03-10T00:00:00-04:00", [
+            (None, "2026-03-06T00:00:00-05:00", "2026-03-06T09:00:00-05:00", "gap"),
+            ("U0DAN", "2026-03-06T09:00:00-05:00", "2026-03-06T18:00:00-05:00", WD),
+            ("U0BOB", "2026-03-06T18:00:00-05:00", "2026-03-09T09:00:00-04:00", WE),
+            ("U0ERIN", "2026-03-09T09:00:00-04:00", "2026-03-09T18:00:00-04:00", WD),
+            (None, "2026-03-09T18:00:00-04:00", "2026-03-10T00:00:00-04:00", "gap"),
+        ]),
+        # New York, fall back on Sunday 1 November.
+        (NEW_YORK, "2026-10-30T00:00:00-04:00", "2026-11-03T00:00:00-05:00", [
+            (None, "2026-10-30T00:00:00-04:00", "2026-10-30T09:00:00-04:00", "gap"),
+            ("U0DAN", "2026-10-30T09:00:00-04:00", "2026-10-30T18:00:00-04:00", WD),
+            ("U0CEO", "2026-10-30T18:00:00-04:00", "2026-11-02T09:00:00-05:00", WE),
+            ("U0ERIN", "2026-11-02T09:00:00-05:00", "2026-11-02T18:00:00-05:00", WD),
+            (None, "2026-11-02T18:00:00-05:00", "2026-11-03T00:00:00-05:00", "gap"),
+        ]),
+    ],
+)  # fmt: skip
+def test_the_design_weekend_across_the_dst_changes_of_2026(
+    zone: ZoneInfo, friday: str, tuesday: str, expected: list[tuple[str | None, str, str, str]]
+) -> None:
+    found = shifts(design_layers_from(zone), [], at(friday), at(tuesday))
+    assert rows(found, zone) == expected
+    weekend = found[2]
+    spring = at(friday).month == 3
+    assert hours(weekend.start, weekend.end) == (62 if spring else 64)
+
+
+@pytest.mark.parametrize(
+    ("zone", "instant", "user"),
+    [
+        # In the hour that happens twice, both readings belong to the same weekend.
+        (PARIS, "2026-10-25T02:30:00+02:00", "U0CAROL"),
+        (PARIS, "2026-10-25T02:30:00+01:00", "U0CAROL"),
+        (NEW_YORK, "2026-11-01T01:30:00-04:00", "U0CEO"),
+        (NEW_YORK, "2026-11-01T01:30:00-05:00", "U0CEO"),
+        # Right after the skipped hour.
+        (PARIS, "2026-03-29T03:00:00+02:00", "U0ALICE"),
+        (NEW_YORK, "2026-03-08T03:00:00-04:00", "U0BOB"),
+    ],
+)
+def test_the_design_weekend_holds_through_the_changed_hour(
+    zone: ZoneInfo, instant: str, user: str
+) -> None:
+    assert who(design_layers_from(zone), [], at(instant)).user == user
+
+
 def test_backup_role_uses_the_backup_layers() -> None:
     holding = who(SUPPORT, [], at("2026-11-28T21:00:00+01:00"), role="backup")
     # Weekly from Monday 2026-11-02: the fifth week (from the 30th) is LEAD1 again, so the
