@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ BACKOFF_S = 1.0
 MAX_BACKOFF_S = 300.0
 CALL_TIMEOUT_S = 10.0
 METADATA_EVENT = "watchkeeper_delivery"
-HISTORY_LIMIT = 200
+HISTORY_LIMIT = 200  # messages per page of conversations.history
+HISTORY_PAGES = 10
 
 CARD, DM, LEADERSHIP = "card", "dm", "leadership"
 
@@ -306,7 +308,7 @@ class Delivery:
         if existing is not None:
             await self._update(loaded.team, existing, content)
             return
-        channel = await self._dm_channel(loaded.team, user)
+        channel = await self._dm_channel(user)
         await self._post_once(job, loaded.team, DM, user, channel, content)
 
     async def _leadership(self, job: Job) -> None:
@@ -321,7 +323,7 @@ class Delivery:
         for user in _strings(job.payload.get("users")):
             if user in done:
                 continue
-            channel = await self._dm_channel(loaded.team, user)
+            channel = await self._dm_channel(user)
             await self._post_once(job, loaded.team, LEADERSHIP, user, channel, content)
 
     async def _plain_post(self, job: Job) -> None:
@@ -397,33 +399,44 @@ class Delivery:
         )
 
     async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
-        """The message this row posted before its worker died, looked up by its metadata."""
-        oldest = job.created_at.timestamp() - 1
-        answer = await self._call(
-            "conversations.history",
-            lambda: self.services.slack.conversations_history(
-                channel=channel,
-                oldest=f"{oldest:.6f}",
-                limit=HISTORY_LIMIT,
-                include_all_metadata=True,
-            ),
+        """The message this row posted on an earlier try, looked up by its metadata."""
+        oldest = f"{job.created_at.timestamp() - 1:.6f}"
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            answer = await self._call(
+                "conversations.history",
+                functools.partial(
+                    self.services.slack.conversations_history,
+                    channel=channel,
+                    oldest=oldest,
+                    limit=HISTORY_LIMIT,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                ),
+            )
+            for found in answer.get("messages") or []:
+                meta = found.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if (
+                    meta.get("event_type") == METADATA_EVENT
+                    and payload.get("outbox_id") == job.id
+                    and payload.get("recipient") == recipient
+                ):
+                    logger.info(
+                        "found the post of an earlier try; not posting again",
+                        extra={"outbox": job.id, "channel": channel},
+                    )
+                    return str(answer.get("channel") or channel), str(found["ts"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not answer.get("has_more") or not cursor:
+                return None
+        logger.warning(
+            "earlier try's post not found in the pages looked at; posting",
+            extra={"outbox": job.id, "channel": channel},
         )
-        for found in answer.get("messages") or []:
-            meta = found.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if (
-                meta.get("event_type") == METADATA_EVENT
-                and payload.get("outbox_id") == job.id
-                and payload.get("recipient") == recipient
-            ):
-                logger.info(
-                    "found the post of a worker that died; not posting again",
-                    extra={"outbox": job.id, "channel": channel},
-                )
-                return str(answer.get("channel") or channel), str(found["ts"])
         return None
 
-    async def _dm_channel(self, team: str, user: str) -> str:
+    async def _dm_channel(self, user: str) -> str:
         return await self._call(
             "conversations.open", lambda: directory(self.services).dm_channel(user)
         )

@@ -1552,6 +1552,8 @@ class SlackStandIn:
         oldest = float(args.get("oldest") or 0)
         latest = float(args.get("latest") or "inf")
         limit = max(1, min(int(args.get("limit") or 100), 999))
+        cursor = str(args.get("cursor") or "")
+        start = int(cursor.removeprefix("next:")) if cursor.startswith("next:") else 0
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         found = [
             m
@@ -1560,18 +1562,22 @@ class SlackStandIn:
         ]
         found.reverse()  # newest first, as Slack answers
         page = []
-        for msg in found[:limit]:
+        for msg in found[start : start + limit]:
             body = self._message_json(msg)
             if not with_metadata:
                 body.pop("metadata", None)
             page.append(body)
-        return {
+        more = len(found) > start + limit
+        answer: dict[str, Any] = {
             "ok": True,
             "channel": channel.id,
             "messages": page,
-            "has_more": len(found) > limit,
+            "has_more": more,
             "pin_count": 0,
         }
+        if more:
+            answer["response_metadata"] = {"next_cursor": f"next:{start + limit}"}
+        return answer
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         ref = str(args.get("channel") or "")
