@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.cli import main
+from storage.db import make_engine, session_scope
+from storage.migrate import upgrade
+from storage.overrides import create_override
+
+PARIS = ZoneInfo("Europe/Paris")
 
 PLAN = """\
 timezone: Europe/Paris
@@ -175,3 +181,104 @@ def test_unknown_team_and_bad_instant_are_plain_errors(
     )
     assert code == 2
     assert "must be after" in err
+
+
+def test_who_and_shifts_include_the_overrides_in_the_database(
+    setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wk.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        # Dan took Saturday night of the CEO's weekend in a swap; Erin one hour on Sunday.
+        create_override(
+            session=session,
+            team="support",
+            user_id="U0DAN",
+            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
+            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
+            kind="swap",
+            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
+        )
+        create_override(
+            session=session,
+            team="support",
+            user_id="U0ERIN",
+            start=datetime.fromisoformat("2026-11-29T12:00:00+01:00"),
+            end=datetime.fromisoformat("2026-11-29T13:00:00+01:00"),
+            kind="manual",
+            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
+        )
+    engine.dispose()
+
+    code, out, _ = run(
+        capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json"
+    )
+    assert code == 0
+    (team,) = json.loads(out)["teams"]
+    assert (team["oncall"], team["since"], team["until"], team["source"]) == (
+        "U0DAN",
+        "2026-11-28T18:00:00+01:00",
+        "2026-11-29T09:00:00+01:00",
+        "swap",
+    )
+    assert team["next"] == {"user": "U0CEO", "start": "2026-11-29T09:00:00+01:00"}
+
+    code, out, _ = run(
+        capsys,
+        "shifts",
+        "--team",
+        "support",
+        "--from",
+        "2026-11-28",
+        "--to",
+        "2026-11-30",
+        "--json",
+    )
+    assert code == 0
+    rows = [(s["user"], s["start"], s["end"], s["source"]) for s in json.loads(out)["shifts"]]
+    assert rows == [
+        ("U0CEO", "2026-11-28T00:00:00+01:00", "2026-11-28T18:00:00+01:00", "rotation:weekend"),
+        ("U0DAN", "2026-11-28T18:00:00+01:00", "2026-11-29T09:00:00+01:00", "swap"),
+        ("U0CEO", "2026-11-29T09:00:00+01:00", "2026-11-29T12:00:00+01:00", "rotation:weekend"),
+        ("U0ERIN", "2026-11-29T12:00:00+01:00", "2026-11-29T13:00:00+01:00", "override"),
+        ("U0CEO", "2026-11-29T13:00:00+01:00", "2026-11-30T00:00:00+01:00", "rotation:weekend"),
+    ]
+
+
+def _human(instant: datetime) -> str:
+    """An instant as `watchkeeper check` prints it."""
+    return instant.astimezone(PARIS).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def test_check_lists_the_gap_before_a_rotation_starts(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A rotation that starts ten days from now, at 09:00: one gap, from now until then.
+    starts = datetime.combine(datetime.now(PARIS).date() + timedelta(days=10), time(9), PARIS)
+    setup_file.write_text(
+        "timezone: Europe/Paris\nteams:\n  ops:\n    channel: C0OPS\n    rotations:\n"
+        "      - name: weekly\n        members: [U0A, U0B]\n"
+        f"        start: {starts:%Y-%m-%d %H:%M}\n        every: 1w\n"
+    )
+    code, out, _ = run(capsys, "check", str(setup_file))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{setup_file}: OK — 1 team(s), 0 integration(s)"
+    assert lines[1] == "  ops: ops, Europe/Paris, layers: weekly (every 1w)"
+    assert lines[2] == "    1 gap(s) in the next four weeks (nobody holds the pager):"
+    assert lines[3].startswith("    - ") and lines[3].endswith(f" → {_human(starts)}")
+
+
+def test_check_says_when_there_is_no_gap(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An always-on rotation that started a month ago.
+    started = datetime.now(PARIS).date() - timedelta(days=30)
+    setup_file.write_text(
+        "timezone: Europe/Paris\nteams:\n  ops:\n    channel: C0OPS\n    rotations:\n"
+        "      - name: weekly\n        members: [U0A, U0B]\n"
+        f"        start: {started:%Y-%m-%d} 09:00\n        every: 1w\n"
+    )
+    code, out, _ = run(capsys, "check", str(setup_file))
+    assert code == 0
+    assert "    no gaps in the next four weeks" in out.splitlines()
