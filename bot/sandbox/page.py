@@ -125,12 +125,15 @@ class SandboxPage:
     # ---------------------------------------------------------------- what a user sees
 
     async def users(self, _: Request) -> dict[str, Any]:
-        people = [
+        return {"users": self.people(), "default_user": self.default_user}
+
+    def people(self) -> list[dict[str, str]]:
+        """The workspace's people (not the bot, not Slackbot): id, name and time zone."""
+        return [
             {"id": u.id, "name": u.real_name, "tz": u.tz}
             for u in self.standin.users()
             if not u.is_bot and u.id != "USLACKBOT"
         ]
-        return {"users": people, "default_user": self.default_user}
 
     async def state(self, request: Request) -> dict[str, Any]:
         user = self._user(request.query_params.get("user"))
@@ -164,6 +167,7 @@ class SandboxPage:
         stack = self.standin.open_views(user)
         modal = stack[-1] if stack else None
         return {
+            "users": self.people(),
             "conversations": conversations,
             "home": None if home is None else {"id": home.id, "blocks": home.blocks},
             "modal": modal,

@@ -1,7 +1,7 @@
 // The sandbox page: acts as one Slack user at a time, renders Block Kit, sends commands and clicks.
 "use strict";
 
-const state = { user: null, conv: null, data: null, seen: {}, modal: null, busy: false };
+const state = { user: null, users: [], conv: null, data: null, seen: {}, modal: null, busy: false };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, body) {
@@ -29,23 +29,31 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function userName(id) {
-  const user = (state.data?.users || []).find((u) => u.id === id);
+  const user = (state.data?.users || state.users).find((u) => u.id === id);
   return user ? user.name : id;
 }
 
-// Slack's mrkdwn: *bold*, _italic_, ~strike~, `code`, <url|label>, <@U…>, <#C…>, <!here>, newlines.
+// Slack's mrkdwn: *bold*, _italic_, ~strike~, `code`, <url|label>, <@U…>, <#C…>, <!here>,
+// <!date^…>, :emoji:, newlines. Markers count only at word edges, as in Slack: snake_case stays.
+const MRKDWN = new RegExp([
+  "<([^>]+)>", "`([^`]+)`", ":([a-z0-9_+-]+):",
+  "(?<![\\w*])\\*([^*\\n]+)\\*(?![\\w*])",
+  "(?<![\\w_])_([^_\\n]+)_(?![\\w_])",
+  "(?<![\\w~])~([^~\\n]+)~(?![\\w~])",
+].join("|"), "g");
+
 function mrkdwn(text) {
   const out = document.createDocumentFragment();
-  const pattern = /<([^>]+)>|`([^`]+)`|\*([^*\n]+)\*|_([^_\n]+)_|~([^~\n]+)~/g;
   let last = 0;
-  for (const match of text.matchAll(pattern)) {
+  for (const match of text.matchAll(MRKDWN)) {
     out.append(document.createTextNode(unescape(text.slice(last, match.index))));
     last = match.index + match[0].length;
     if (match[1] !== undefined) out.append(link(match[1]));
     else if (match[2] !== undefined) out.append(el("code", {}, unescape(match[2])));
-    else if (match[3] !== undefined) out.append(el("strong", {}, mrkdwn(match[3])));
-    else if (match[4] !== undefined) out.append(el("em", {}, mrkdwn(match[4])));
-    else if (match[5] !== undefined) out.append(el("s", {}, mrkdwn(match[5])));
+    else if (match[3] !== undefined) out.append(document.createTextNode(emojify(match[0])));
+    else if (match[4] !== undefined) out.append(el("strong", {}, mrkdwn(match[4])));
+    else if (match[5] !== undefined) out.append(el("em", {}, mrkdwn(match[5])));
+    else if (match[6] !== undefined) out.append(el("s", {}, mrkdwn(match[6])));
   }
   out.append(document.createTextNode(unescape(text.slice(last))));
   return out;
@@ -55,8 +63,53 @@ function unescape(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
+// The shortcodes the bot writes, and a few common ones; Slack draws them as emoji.
+const EMOJI = {
+  white_check_mark: "✅", rotating_light: "🚨", hourglass: "⌛", white_circle: "⚪", bell: "🔔",
+  warning: "⚠️", sos: "🆘", repeat: "🔁", red_circle: "🔴", large_yellow_circle: "🟡",
+  large_orange_circle: "🟠", large_blue_circle: "🔵", eyes: "👀", x: "❌", calendar: "📅",
+  wave: "👋", tada: "🎉", pager: "📟", fire: "🔥", information_source: "ℹ️", arrows_counterclockwise: "🔄",
+};
+
+function emojify(text) {
+  return text.replace(/:([a-z0-9_+-]+):/g, (all, name) => EMOJI[name] || all);
+}
+
+function viewerZone() {
+  const me = (state.data?.users || state.users || []).find((u) => u.id === state.user);
+  return me ? me.tz : undefined;
+}
+
+// Slack's <!date^seconds^format|fallback>: each reader sees the instant in their own zone.
+function slackDate(seconds, format) {
+  const at = new Date(seconds * 1000);
+  const timeZone = viewerZone();
+  const part = (options) => new Intl.DateTimeFormat("en-US", { timeZone, ...options }).format(at);
+  const day = (d) => new Intl.DateTimeFormat("en-CA", { timeZone }).format(d);
+  const pretty = (fallback) => {
+    const today = Date.now();
+    const names = { [day(new Date(today))]: "today", [day(new Date(today - 864e5))]: "yesterday",
+      [day(new Date(today + 864e5))]: "tomorrow" };
+    return names[day(at)] || fallback;
+  };
+  const short = part({ month: "short", day: "numeric", year: "numeric" });
+  const long = part({ weekday: "long", month: "long", day: "numeric", year: "numeric" });
+  const plain = part({ month: "long", day: "numeric", year: "numeric" });
+  const minutes = Math.round((Date.now() - at) / 60000);
+  const tokens = {
+    date_num: day(at), date: plain, date_short: short, date_long: long,
+    date_pretty: pretty(plain), date_short_pretty: pretty(short), date_long_pretty: pretty(long),
+    time: part({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }),
+    time_secs: part({ hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }),
+    ago: minutes < 1 ? "just now" : minutes < 60 ? `${minutes} minutes ago` : `${Math.round(minutes / 60)} hours ago`,
+  };
+  return format.replace(/\{(\w+)\}/g, (all, name) => tokens[name] ?? all);
+}
+
 function link(inner) {
   const [target, label] = inner.split("|", 2);
+  const date = /^!date\^(\d+)\^([^^]*)/.exec(target);
+  if (date) return el("time", { title: label || "" }, slackDate(Number(date[1]), date[2]));
   if (target.startsWith("@")) return el("span", { class: "mention" }, "@" + (label || userName(target.slice(1))));
   if (target.startsWith("#")) return el("span", { class: "mention" }, "#" + (label || target.slice(1)));
   if (target.startsWith("!")) return el("span", { class: "mention" }, "@" + (label || target.slice(1).split("^")[0]));
@@ -66,7 +119,7 @@ function link(inner) {
 
 function textObject(obj) {
   if (!obj) return document.createTextNode("");
-  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : document.createTextNode(obj.text || "");
+  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : document.createTextNode(emojify(obj.text || ""));
 }
 
 function renderBlocks(blocks, context) {
@@ -173,7 +226,7 @@ function renderInput(block, context) {
     case "multi_users_select":
       control = el("select", { id, multiple: element.type === "multi_users_select" ? "" : undefined },
         element.type === "users_select" ? el("option", { value: "" }, "Choose a person…") : null,
-        (state.data?.users || []).map((u) => el("option", { value: u.id }, u.name)));
+        (state.data?.users || state.users).map((u) => el("option", { value: u.id }, u.name)));
       if (element.initial_user) control.value = element.initial_user;
       break;
     default:
@@ -193,7 +246,7 @@ function openModal(view, errors) {
   const context = { viewId: view.id, errors: errors || {} };
   form.replaceChildren(
     el("h2", {}, textObject(view.title)),
-    renderBlocks(view.blocks || [], context),
+    ...renderBlocks(view.blocks || [], context),
     el("div", { class: "buttons" },
       el("button", { type: "button", class: "bk", onclick: closeModal }, textObject(view.close || { text: "Cancel" })),
       view.submit ? el("button", { type: "submit", class: "bk primary" }, textObject(view.submit)) : null));
@@ -286,14 +339,21 @@ function render() {
 }
 
 async function refresh() {
-  if (!state.user) return;
+  const user = state.user;
+  if (!user) return;
+  let data;
   try {
-    state.data = await api("state?user=" + encodeURIComponent(state.user));
+    data = await api("state?user=" + encodeURIComponent(user));
   } catch (error) {
     status(error.message);
     return;
   }
-  if (!state.conv) state.conv = conversations()[0]?.id || "home";
+  if (user !== state.user) return;  // an answer about someone we no longer act as
+  state.data = data;
+  if (state.conv === "dm") state.conv = conversations().find((c) => c.kind === "dm")?.id || null;
+  if (state.conv !== "home" && !conversations().some((c) => c.id === state.conv)) {
+    state.conv = conversations()[0]?.id || "home";
+  }
   if (state.data.modal && state.modal !== state.data.modal.id) openModal(state.data.modal, state.data.modal_errors);
   if (!state.data.modal && state.modal) { $("modal-backdrop").hidden = true; state.modal = null; }
   render();
@@ -301,13 +361,20 @@ async function refresh() {
 
 async function start() {
   const doc = await api("users");
+  state.users = doc.users;
   const select = $("user-select");
   select.replaceChildren(...doc.users.map((u) => el("option", { value: u.id }, `${u.name} (${u.tz})`)));
   state.user = doc.default_user || doc.users[0].id;
   select.value = state.user;
-  select.addEventListener("change", () => {
-    state.user = select.value; state.conv = null; state.seen = {}; state.modal = null;
-    $("modal-backdrop").hidden = true; refresh();
+  select.addEventListener("change", async () => {
+    // Channels are shared, DMs are not: someone reading their DM goes to the new user's.
+    const wasDm = conversations().find((c) => c.id === state.conv)?.kind === "dm";
+    state.user = select.value; state.data = null; state.seen = {}; state.modal = null;
+    if (wasDm) state.conv = "dm";
+    $("modal-backdrop").hidden = true;
+    render();
+    if (state.conv === "home") await api("home", { user: state.user }).catch((error) => status(error.message));
+    refresh();
   });
   $("home-tab").addEventListener("click", async () => {
     state.conv = "home";
@@ -322,7 +389,7 @@ async function start() {
     const space = line.indexOf(" ");
     const command = space < 0 ? line : line.slice(0, space);
     const text = space < 0 ? "" : line.slice(space + 1);
-    const channel = state.conv && state.conv !== "home" ? state.conv : null;
+    const channel = conversations().some((c) => c.id === state.conv) ? state.conv : null;
     try {
       await api("command", { user: state.user, channel, command, text });
       input.value = "";
