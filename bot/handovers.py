@@ -1,11 +1,11 @@
 """The handover scheduler: one APScheduler job per team for its next change of pager holder, one
 for the next reminder, and one for the weekly digest, each sent once.
 
-Jobs live in memory and are re-planned from the schedule whenever the plan changes; what has
-been sent lives in the database. Every send is claimed first under (team, kind, instant), so a
-restart or a second replica never sends one twice. At startup, a hand-off missed while the bot
-was down is posted late (saying so) if it is less than an hour old; older ones are logged and
-skipped.
+Jobs live in memory and are re-planned from the schedule whenever the plan changes (and every
+few minutes, for changes made by another replica); what has been sent lives in the database.
+Every send is claimed first under (team, kind, instant), so a restart or a second replica never
+sends one twice. At startup, a hand-off missed while the bot was down is posted late (saying so)
+if it is less than an hour old; older ones are logged and skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
@@ -60,6 +61,10 @@ LATE_LIMIT = timedelta(hours=1)
 CATCH_UP_LOOKBACK = timedelta(days=1)
 # With no change within the schedule's horizon, look again after this long.
 RECHECK_AFTER = timedelta(days=7)
+# Overrides stored by another replica (or by hand in the database) never reach this process's
+# plan_changed hooks: every team is planned again this often, so the jobs follow them anyway.
+RESYNC_EVERY = timedelta(minutes=5)
+RESYNC_JOB = f"resync:{EVERY_TEAM}"
 # The last shift's report starts here when the schedule cannot tell when it began.
 REPORT_FALLBACK = timedelta(days=7)
 # A reminder sent later than this after its time says so.
@@ -126,8 +131,10 @@ class HandoverPlanner:
         *,
         scheduler: AsyncIOScheduler | None = None,
         slack_backoff: float = SLACK_BACKOFF_S,
+        resync_every: timedelta = RESYNC_EVERY,
     ) -> None:
         self.services = services
+        self.resync_every = resync_every
         self.scheduler = scheduler or AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -152,6 +159,13 @@ class HandoverPlanner:
         self.started_at = self.services.clock.now()
         if not self.scheduler.running:
             self.scheduler.start()
+        self.scheduler.add_job(
+            self.replan,
+            trigger=IntervalTrigger(seconds=self.resync_every.total_seconds(), timezone=UTC),
+            id=RESYNC_JOB,
+            name=RESYNC_JOB,
+            replace_existing=True,
+        )
         await self.replan(None)
         self.catch_up_task = asyncio.create_task(self.catch_up(), name="handover-catch-up")
 

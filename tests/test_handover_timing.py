@@ -287,3 +287,25 @@ async def test_two_instances_on_one_postgresql_database_post_each_handoff_once(
         assert sum("<@U0ALICE> → <@U0BOB>" in t for t in texts) == 1
         assert sum("<@U0BOB> → <@U0ALICE>" in t for t in texts) == 1
         assert handover_claims(a) == [(first, "sent"), (second, "sent")]
+
+
+async def test_an_override_stored_by_another_process_is_planned_without_being_told(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA) as h:
+        planner = planner_of(h)
+        planner.resync_every = timedelta(seconds=0.5)
+        await planner.start()
+        try:
+            # Alice holds the pager for good: nothing to plan within the horizon.
+            assert planner.planned["handover:support"] > real_now() + timedelta(days=6)
+            # Another replica stores Bob's override; this process's hooks never hear of it.
+            handoff = soon(3600)
+            override(h, "U0BOB", handoff, handoff + timedelta(hours=1))
+            assert h.plan_changes == []
+            deadline = time.monotonic() + 10
+            while planner.planned["handover:support"] != handoff:
+                assert time.monotonic() < deadline, "the override was never planned"
+                await asyncio.sleep(0.1)
+        finally:
+            await planner.stop()
