@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -15,7 +13,7 @@ import httpx
 import pytest
 
 from bot.sandbox.run import Sandbox, alert_curl
-from tests.conftest import ROOT
+from tests.readme import SANDBOX_URL, curl_request, sandbox_curl
 
 TEAM_CHANNEL = "C0SUPPORT"
 
@@ -73,34 +71,11 @@ def texts(conv: dict[str, Any]) -> str:
     return "\n".join(found)
 
 
-def readme_curl() -> list[str]:
-    """The sandbox's alert command from the README, as the shell would split it."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
-    commands = [b for b in blocks if "curl" in b and "127.0.0.1:3000/alerts/" in b]
-    assert len(commands) == 1, "the README shows one curl that sends an alert to the sandbox"
-    return shlex.split(commands[0].replace("\\\n", " "))
-
-
-def send_curl(argv: list[str], base_url: str) -> httpx.Response:
-    """Do what a `curl -X POST URL -H ... -d BODY` command line does, against ``base_url``."""
-    assert argv[0] == "curl"
-    method, url, headers, body = "GET", None, {}, None
-    args = iter(argv[1:])
-    for arg in args:
-        if arg == "-X":
-            method = next(args)
-        elif arg == "-H":
-            name, _, value = next(args).partition(":")
-            headers[name.strip()] = value.strip()
-        elif arg in ("-d", "--data"):
-            body = next(args)
-            method = "POST" if method == "GET" else method
-        else:
-            url = arg
-    assert url is not None
-    url = url.replace("http://127.0.0.1:3000", base_url)
-    return httpx.request(method, url, headers=headers, content=body, timeout=30)
+def send_readme_curl(base_url: str) -> httpx.Response:
+    """Send the README's sandbox alert, as its curl would, to the sandbox at ``base_url``."""
+    sent = curl_request(sandbox_curl())
+    url = sent.url.replace(SANDBOX_URL, base_url)
+    return httpx.request(sent.method, url, headers=sent.headers, content=sent.body, timeout=30)
 
 
 # --------------------------------------------------------------------------- the page
@@ -241,14 +216,13 @@ def test_opening_the_home_tab_shows_what_the_bot_publishes_there(page: httpx.Cli
 
 
 def test_the_readme_curl_is_the_one_the_sandbox_prints() -> None:
-    printed = shlex.split(alert_curl("http://127.0.0.1:3000"))
-    assert readme_curl() == printed
+    assert curl_request(sandbox_curl()) == curl_request(alert_curl(SANDBOX_URL))
 
 
 def test_the_readme_curl_puts_an_alert_card_in_the_team_channel(
     sandbox: Sandbox, page: httpx.Client
 ) -> None:
-    answer = send_curl(readme_curl(), sandbox.url)
+    answer = send_readme_curl(sandbox.url)
     assert answer.status_code == 202, answer.text
 
     sandbox.standin.wait_for(lambda s: s.messages(TEAM_CHANNEL), timeout=20)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.sandbox.run import Sandbox
-from tests.test_sandbox import readme_curl, send_curl
+from tests.test_sandbox import send_readme_curl
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +66,7 @@ def test_oncall_then_an_alert_escalated_to_the_ceo_reaches_her_dm(browser_page: 
         expect(answer).to_contain_text("Only visible to you")
 
         # An alert sent to the intake, as the README says: its card appears in #support.
-        sent = send_curl(readme_curl(), sandbox.url)
+        sent = send_readme_curl(sandbox.url)
         assert sent.status_code == 202, sent.text
         card = page.locator(".message", has_text="Checkout fails for Acme")
         escalate = card.locator("button[data-action-id=alert-escalate-ceo]")
