@@ -32,7 +32,7 @@ FRIDAY_NIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=PARIS).astimezone(UTC)
 TOKENS = {
     "PROMETHEUS_ALERT_TOKEN": "prom-3f9a0c1d",
     "GRAFANA_ALERT_TOKEN": "graf-77b2e410",
-    "PAGERDUTY_ROUTING_KEY": "samplekeyhere",
+    "PAGERDUTY_ROUTING_KEY": "routingkeyhere",  # the key of PagerDuty's acknowledge/resolve samples
 }
 PLAN = """\
 timezone: Europe/Paris
@@ -155,6 +155,9 @@ async def test_alertmanager_firing_posts_a_card_and_dms_the_pager_holder(tmp_pat
         assert "Bad news now" in message_text(ceo_dm)
         assert h.standin.dms("U0ALICE") == []
         h.assert_all_valid()
+        scraped = (await h.client.get("/metrics")).text
+        # The card, Bob's DM and the CEO's DM.
+        assert 'watchkeeper_alerts_relayed_total{team="support"} 3.0' in scraped
 
 
 async def test_resolution_updates_the_same_card_and_drops_its_buttons(tmp_path: Path) -> None:
@@ -226,6 +229,40 @@ async def test_acknowledge_stops_escalation_and_says_who(tmp_path: Path) -> None
         by_title = {a.labels["alertname"]: a for a in alerts(h)}
         assert by_title["High memory usage"].acknowledged_by == "U0BOB"
         assert by_title["High CPU usage"].escalation_step == 1
+
+
+async def test_pagerduty_trigger_acknowledge_resolve_through_one_card(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        trigger = json.loads(fixture_bytes("pagerduty/trigger_devdocs.json"))
+        # The docs' trigger sample names other keys than their acknowledge and resolve samples;
+        # one incident's three events share them.
+        trigger.update(routing_key="routingkeyhere", dedup_key="dedupkeyhere")
+        answers = [await h.client.post("/v2/enqueue", json=trigger)]
+        await delivery_of(h).drain()
+        (card,) = cards(h)
+        assert "INFO · Example alert on host1.example.com" in message_text(card)
+        assert "<https://example.com/|Link text>" in message_text(card)
+
+        for step in ("acknowledge", "resolve"):
+            h.clock.advance(timedelta(minutes=2))
+            body = fixture_bytes(f"pagerduty/{step}_devdocs.json")
+            answers.append(
+                await h.client.post(
+                    "/v2/enqueue", content=body, headers={"Content-Type": "application/json"}
+                )
+            )
+            await delivery_of(h).drain()
+            now = h.standin.message("C0SUPPORT", card.ts)
+            assert now is not None
+            if step == "acknowledge":
+                assert "Acknowledged by datapipe" in message_text(now)
+                assert Action.alert_ack not in buttons(now)
+            else:
+                assert "Resolved by datapipe" in message_text(now)
+                assert buttons(now) == []
+        assert [a.status_code for a in answers] == [202, 202, 202]
+        assert [a.json()["dedup_key"] for a in answers] == ["dedupkeyhere"] * 3
+        assert len(cards(h)) == 1
 
 
 async def test_a_second_acknowledgement_changes_nothing(tmp_path: Path) -> None:
