@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import OperationalError
+
 from bot import schedule
 from bot.clock import SystemClock
 from bot.config import ConfigError, load_plan
@@ -251,6 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (SettingsError, UsageError) as error:
         print(f"watchkeeper: {error}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        # The database named by DATABASE_URL is unreachable or refuses us: say so in one line.
+        reason = str(error.orig or error).strip().splitlines()[0]
+        print(f"watchkeeper: DATABASE_URL: cannot use the database: {reason}", file=sys.stderr)
         return 2
     return 2
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -85,12 +87,14 @@ def load_settings(
         raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
     if not api_url.endswith("/"):
         api_url += "/"
+    database_url = get("DATABASE_URL") or "sqlite:///watchkeeper.db"
+    _check_database_url(database_url)
     return Settings(
         slack_bot_token=get("SLACK_BOT_TOKEN"),
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=get("SLACK_APP_TOKEN"),
         slack_api_url=api_url,
-        database_url=get("DATABASE_URL") or "sqlite:///watchkeeper.db",
+        database_url=database_url,
         config_path=get("WATCHKEEPER_CONFIG") or "oncall.yaml",
         host=get("HOST") or "127.0.0.1",
         port=port,
@@ -98,3 +102,17 @@ def load_settings(
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         environ=dict(values),
     )
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse a DATABASE_URL that names no database we run on (never repeating a password)."""
+    expected = "sqlite:///watchkeeper.db or postgresql://user:password@host:5432/watchkeeper"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(f"DATABASE_URL must be a database URL like {expected}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        shown = parsed.render_as_string(hide_password=True)
+        raise SettingsError(
+            f"DATABASE_URL must name SQLite or PostgreSQL, like {expected}; got {shown}"
+        )

@@ -282,3 +282,15 @@ def test_check_says_when_there_is_no_gap(
     code, out, _ = run(capsys, "check", str(setup_file))
     assert code == 0
     assert "    no gaps in the next four weeks" in out.splitlines()
+
+
+def test_an_unreachable_database_is_one_line_naming_the_variable(
+    setup_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing listens on port 1: the connection is refused.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://wk:s3cret@127.0.0.1:1/wk")
+    code, out, err = run(capsys, "who", "--team", "support")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("watchkeeper: DATABASE_URL: cannot use the database: connection ")
+    assert err.count("\n") == 1 and "s3cret" not in err

@@ -62,8 +62,20 @@ def test_socket_mode_needs_no_signing_secret() -> None:
         ({"PORT": "http"}, "PORT must be a port number"),
         ({"PORT": "70000"}, "PORT must be a port number"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http"),
+        ({"DATABASE_URL": "watchkeeper.db"}, "DATABASE_URL must be a database URL like sqlite"),
+        ({"DATABASE_URL": "mysql://wk:s3cret@db/wk"}, "got mysql://wk:\\*\\*\\*@db/wk$"),
+        ({"DATABASE_URL": "postgres://wk@db/wk"}, "DATABASE_URL must name SQLite or PostgreSQL"),
     ],
 )
 def test_unusable_values_are_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(environ, env_file=None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///watchkeeper.db", "sqlite://", "postgresql://wk:s3cret@db:5432/wk",
+     "postgresql+psycopg://wk@db/wk"],
+)  # fmt: skip
+def test_sqlite_and_postgresql_urls_are_taken_as_given(url: str) -> None:
+    assert load_settings({"DATABASE_URL": url}, env_file=None).database_url == url
