@@ -18,7 +18,7 @@ run: install
 	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -qs '^SLACK_BOT_TOKEN=.' .env; then \
 		$(BIN)/watchkeeper serve; \
 	else \
-		echo "No SLACK_BOT_TOKEN: starting the sandbox (a local stand-in of Slack) on http://127.0.0.1:3000"; \
+		echo "No SLACK_BOT_TOKEN: starting the sandbox (a local stand-in of Slack)"; \
 		$(BIN)/watchkeeper sandbox; \
 	fi
 
