@@ -147,6 +147,17 @@ def test_serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm(
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
     assert process.logged("msg=serving", "mode=http", f"port={process.port}")
+    # Slack's requests come in at /slack/events, and an unsigned one is turned away.
+    forged = httpx.post(
+        f"{base}/slack/events",
+        content=b"command=%2Foncall&text=&user_id=U0BOB",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(int(time.time())),
+            "X-Slack-Signature": "v0=" + "0" * 64,
+        },
+    )
+    assert forged.status_code == 401
     process.popen.send_signal(signal.SIGTERM)
     # uvicorn ends by raising the signal again once shut down, as a process killed by it would.
     assert process.popen.wait(PATIENCE_S) in (0, -signal.SIGTERM)
