@@ -412,6 +412,14 @@ def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: dat
     return True
 
 
+def _locked_alert(session: Session, alert_id: int) -> Alert:
+    """The alert, locked for this transaction (on PostgreSQL), or AlertNotFound."""
+    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    return alert
+
+
 @dataclass(frozen=True)
 class ActionOutcome:
     """What a button did to an alert, and a sentence saying so to whoever clicked it."""
@@ -432,9 +440,7 @@ def acknowledge_now(
 ) -> ActionOutcome:
     """Acknowledge an alert (the Acknowledge button): escalation stops, the card says who."""
     ctx = _context(services_or_plan, session, metrics)
-    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
-    if alert is None:
-        raise AlertNotFound(alert_id)
+    alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
         return ActionOutcome(alert_id, False, "This alert is already resolved.")
     if alert.acknowledged_at is not None:
@@ -449,9 +455,7 @@ def acknowledge_now(
 
 def resolve_now(*, session: Session, alert_id: int, actor: str, now: datetime) -> ActionOutcome:
     """Resolve an alert (the Resolve button)."""
-    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
-    if alert is None:
-        raise AlertNotFound(alert_id)
+    alert = _locked_alert(session, alert_id)
     if not resolve_alert(session=session, alert=alert, actor=actor, now=now):
         return ActionOutcome(alert_id, False, "This alert is already resolved.")
     return ActionOutcome(alert_id, True, "Resolved.")
@@ -467,9 +471,7 @@ def escalate_to_leadership(
 ) -> ActionOutcome:
     """Page leadership about an alert (Escalate to CEO): once, however often it is clicked."""
     ctx = _context(services_or_plan, session, None)
-    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
-    if alert is None:
-        raise AlertNotFound(alert_id)
+    alert = _locked_alert(session, alert_id)
     if not ctx.plan.leadership:
         return ActionOutcome(
             alert_id, False, "Nobody is listed under `leadership` in the setup file."
@@ -547,9 +549,7 @@ def escalate_now(
 ) -> EscalationOutcome:
     """Move one alert to its next escalation step at once (the Escalate button)."""
     ctx = _context(services_or_plan, session, metrics)
-    alert = store.get_alert(session=session, alert_id=alert_id, lock=True)
-    if alert is None:
-        raise AlertNotFound(alert_id)
+    alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
         by = f" by {alert.resolved_by}" if alert.resolved_by else ""
         return EscalationOutcome(
