@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -236,6 +237,18 @@ def test_the_readme_curl_puts_an_alert_card_in_the_team_channel(
         for element in block["elements"]
     ]
     assert "alert-escalate-ceo" in buttons
+
+
+def test_a_critical_alert_reaches_the_ceo_at_once_as_the_readme_says(
+    sandbox: Sandbox, page: httpx.Client
+) -> None:
+    sent = curl_request(sandbox_curl())
+    body = json.loads(sent.body or "{}") | {"severity": "critical", "title": "Site down"}
+    url = sent.url.replace(SANDBOX_URL, sandbox.url)
+    assert httpx.post(url, json=body, timeout=30).status_code == 202
+
+    sandbox.standin.wait_for(lambda s: s.dms("U0CEO"), timeout=20)
+    assert "Site down" in texts(dm_of(api(page, "state?user=U0CEO")))
 
 
 def test_an_alert_with_the_wrong_token_is_refused(sandbox: Sandbox) -> None:
