@@ -25,10 +25,10 @@ from bot.alert_service import (
 from bot.alerts import NormalizedAlert, Severity
 from bot.blocks.escalate import escalate_modal, read_escalate_form
 from bot.enums import Action, Command, View
-from bot.metadata import AlertRef, EscalateContext, MetadataError, dump, load
+from bot.metadata import AlertRef, EscalateContext, dump
 from bot.plan import Team
 from bot.roster import Roster, UnknownTeam
-from handlers.events import tell
+from handlers.events import button_value, tell
 from handlers.oncall import find_team, unknown_team_text
 from storage.alerts import paged_users
 from storage.db import session_scope
@@ -76,13 +76,8 @@ async def _button(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
 ) -> None:
     user = body["user"]["id"]
-    try:
-        ref = load(AlertRef, action.get("value"))
-    except MetadataError:
-        logger.warning(
-            "alert button with an unreadable value", extra={"value": action.get("value")}
-        )
-        await tell(services, body, respond, user, "This button is not one I can read any more.")
+    ref = await button_value(services, body, action, respond, AlertRef)
+    if ref is None:
         return
     try:
         outcome = await asyncio.to_thread(

@@ -19,11 +19,11 @@ from bot.covers import (
     take,
 )
 from bot.enums import Action, Command
-from bot.metadata import CoverRef, MetadataError, load
+from bot.metadata import CoverRef
 from bot.swaps import TeamShift
 from bot.timefmt import UnreadableTime
 from bot.users import directory
-from handlers.events import safely, send_dm, tell
+from handlers.events import button_value, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.covers import close_cover
 from storage.db import session_scope
@@ -69,13 +69,8 @@ async def _take(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
 ) -> None:
     user = body["user"]["id"]
-    try:
-        ref = load(CoverRef, action.get("value"))
-    except MetadataError:
-        logger.warning(
-            "cover button with an unreadable value", extra={"value": action.get("value")}
-        )
-        await tell(services, body, respond, user, "This button is not one I can read any more.")
+    ref = await button_value(services, body, action, respond, CoverRef)
+    if ref is None:
         return
     result = await asyncio.to_thread(
         take, services.engine, services.roster, ref.cover_id, user, services.clock.now()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.blocks import Message, text_message
+from bot.metadata import M, MetadataError, load
 from bot.users import directory
 from storage.db import session_scope
 from storage.models import SlackEventSeen
@@ -93,3 +94,19 @@ async def tell(
     else:
         # App Home clicks and modal submissions carry no response_url: a DM is the private place.
         await send_dm(services, user, message)
+
+
+async def button_value(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, model: type[M]
+) -> M | None:
+    """The typed value of the button clicked; None, having told the clicker, when unreadable."""
+    try:
+        return load(model, action.get("value"))
+    except MetadataError:
+        logger.warning(
+            "button with an unreadable value",
+            extra={"action": action.get("action_id"), "value": action.get("value")},
+        )
+        user = body["user"]["id"]
+        await tell(services, body, respond, user, "This button is not one I can read any more.")
+        return None

@@ -37,7 +37,7 @@ from bot.swaps import (
 )
 from bot.timefmt import UnreadableTime, parse_day
 from bot.users import directory
-from handlers.events import safely, send_dm, tell
+from handlers.events import button_value, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.db import session_scope
 from storage.models import SwapRequest
@@ -172,11 +172,8 @@ async def _answer(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, accept: bool
 ) -> None:
     user = body["user"]["id"]
-    try:
-        ref = load(SwapRef, action.get("value"))
-    except MetadataError:
-        logger.warning("swap button with an unreadable value", extra={"value": action.get("value")})
-        await tell(services, body, respond, user, "This button is not one I can read any more.")
+    ref = await button_value(services, body, action, respond, SwapRef)
+    if ref is None:
         return
     decision = await asyncio.to_thread(
         decide, services.engine, services.roster, ref.swap_id, user, accept, services.clock.now()

@@ -505,3 +505,15 @@ async def test_simultaneous_escalate_to_ceo_clicks_page_leadership_once(
         assert len(h.standin.dms("U0CEO")) == 1
         (alert,) = [a for a in alerts(h) if a.labels["alertname"] == "High memory usage"]
         assert alert.leadership_escalated_by in {"U0ALICE", "U0BOB", "U0DAN", "U0ERIN"}
+
+
+async def test_a_button_whose_value_is_not_ours_changes_nothing(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        request = h.slack.block_action(
+            Action.alert_ack, '{"alert_id": "drop table"}', user_id="U0BOB", channel_id="C0SUPPORT"
+        )
+        sent = await h.send(request)
+        assert "This button is not one I can read any more." in sent.reply_text()
+        assert all(a.acknowledged_at is None for a in alerts(h))
