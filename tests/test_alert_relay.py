@@ -512,7 +512,12 @@ async def test_a_button_whose_value_is_not_ours_changes_nothing(tmp_path: Path) 
         await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
         await delivery_of(h).drain()
         request = h.slack.block_action(
-            Action.alert_ack, '{"alert_id": "drop table"}', user_id="U0BOB", channel_id="C0SUPPORT"
+            Action.alert_ack,
+            '{"alert_id": "drop table"}',
+            user_id="U0BOB",
+            channel_id="C0SUPPORT",
+            message_ts=cards(h)[0].ts,
+            text="Acknowledge",
         )
         sent = await h.send(request)
         assert "This button is not one I can read any more." in sent.reply_text()
