@@ -108,6 +108,7 @@ class SandboxPage:
         ]
 
     async def index(self, _: Request) -> Response:
+        """The page itself."""
         page = files(ASSETS[0]).joinpath(ASSETS[1], "index.html").read_text(encoding="utf-8")
         return HTMLResponse(page)
 
@@ -125,6 +126,7 @@ class SandboxPage:
     # ---------------------------------------------------------------- what a user sees
 
     async def users(self, _: Request) -> dict[str, Any]:
+        """`GET users`: whom one can act as, and whom the page starts as."""
         return {"users": self.people(), "default_user": self.default_user}
 
     def people(self) -> list[dict[str, str]]:
@@ -136,6 +138,7 @@ class SandboxPage:
         ]
 
     async def state(self, request: Request) -> dict[str, Any]:
+        """`GET state?user=U…`: everything that user sees now."""
         user = self._user(request.query_params.get("user"))
         return await asyncio.to_thread(self.user_state, user)
 
@@ -200,6 +203,7 @@ class SandboxPage:
     # ---------------------------------------------------------------- what a user does
 
     async def command(self, request: Request) -> dict[str, Any]:
+        """`POST command`: the user types a slash command in a channel (or their DM)."""
         body = await _json(request)
         user = self._user(body.get("user"))
         command = str(body.get("command") or "").strip()
@@ -223,6 +227,7 @@ class SandboxPage:
         return {}
 
     async def action(self, request: Request) -> dict[str, Any]:
+        """`POST action`: the user clicks a button or picks an option, in a message or a view."""
         body = await _json(request)
         user = self._user(body.get("user"))
         action_id = str(body.get("action_id") or "")
@@ -262,6 +267,7 @@ class SandboxPage:
         return {}
 
     async def submit(self, request: Request) -> dict[str, Any]:
+        """`POST submit`: the user submits a modal; the bot's refusals come back as `errors`."""
         body = await _json(request)
         user = self._user(body.get("user"))
         view_id = str(body.get("view_id") or "")
@@ -292,6 +298,7 @@ class SandboxPage:
         return {}
 
     async def close(self, request: Request) -> dict[str, Any]:
+        """`POST close`: the user closes a modal (the bot hears of it if the view asked)."""
         body = await _json(request)
         user = self._user(body.get("user"))
         view_id = str(body.get("view_id") or "")
@@ -303,6 +310,7 @@ class SandboxPage:
         return {}
 
     async def home(self, request: Request) -> dict[str, Any]:
+        """`POST home`: the user opens the app's Home tab."""
         body = await _json(request)
         user = self._user(body.get("user"))
         await self._send(self.slack.app_home_opened(user))
@@ -311,6 +319,7 @@ class SandboxPage:
     # ---------------------------------------------------------------- helpers
 
     def _user(self, value: Any) -> str:
+        """The user id given, if that person is in the workspace."""
         user = str(value or "")
         if not any(u.id == user for u in self.standin.users()):
             raise PageError(f"no user {user or '(none given)'} in the sandbox workspace")
@@ -332,6 +341,7 @@ class SandboxPage:
 
 
 async def _json(request: Request) -> dict[str, Any]:
+    """The JSON object a page call sends."""
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
@@ -342,6 +352,7 @@ async def _json(request: Request) -> dict[str, Any]:
 
 
 def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object the bot answered with; empty when it answered nothing (a plain ack)."""
     if not response.content:
         return {}
     try:
@@ -352,6 +363,7 @@ def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
 
 
 def _ts_key(ts: str) -> tuple[int, ...]:
+    """A message ts as numbers, for ordering (seconds, then microseconds)."""
     return tuple(int(part) for part in ts.split("."))
 
 

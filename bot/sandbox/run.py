@@ -20,9 +20,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import yaml
 from starlette.applications import Starlette
@@ -53,18 +53,22 @@ EXAMPLE_ALERT = {
 }
 # A bot token the stand-in accepts; it means nothing to Slack.
 BOT_TOKEN = "xoxb-sandbox"
+# Ctrl-C, and what `docker stop` or a service manager sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
 class ExampleUser:
+    """A person of the example workspace, as `workspace.yaml` describes them."""
+
     id: str
     name: str
     real_name: str
     tz: str
 
 
-def example_file(name: str) -> Any:
-    """A file shipped in `bot/example/`, as an importlib resource."""
+def example_file(name: str) -> Traversable:
+    """A file shipped in `bot/example/`, wherever the package is installed."""
     return files("bot").joinpath("example", name)
 
 
@@ -242,7 +246,7 @@ def run_sandbox(
     """Run the sandbox until interrupted (Ctrl-C, SIGTERM); 1 if it cannot start."""
     setup_logging(log_level)
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
     try:
         try:
             sandbox = Sandbox(host=host, port=port).start()
@@ -262,6 +266,3 @@ def run_sandbox(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
