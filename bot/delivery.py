@@ -56,6 +56,8 @@ LEASE = timedelta(seconds=60)
 # Slack takes about one message a second per channel, with short bursts: a card is updated at
 # most this often, whatever the storm of repeats behind it.
 CARD_INTERVAL = timedelta(seconds=2)
+CHANNEL_RATE = 1.0  # card posts and updates a second in one channel, bursts of CHANNEL_BURST
+CHANNEL_BURST = 3
 BACKOFF_S = 1.0
 MAX_BACKOFF_S = 300.0
 CALL_TIMEOUT_S = 10.0
@@ -122,6 +124,27 @@ class _Loaded:
     reasons: dict[str, str]  # why each paged user was paged
 
 
+class ChannelPace:
+    """Slack's posting limit of a team channel (about a message a second, short bursts allowed),
+    kept for its cards: a burst of new alerts or of changes waits its turn instead of being
+    refused with a 429 that would hold up every post."""
+
+    def __init__(self, rate: float = CHANNEL_RATE, burst: int = CHANNEL_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens: dict[str, tuple[float, datetime]] = {}
+
+    def take(self, channel: str, now: datetime) -> datetime | None:
+        """Spend the channel's turn now (None), or say when the next turn comes."""
+        tokens, updated = self._tokens.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - updated).total_seconds() * self.rate)
+        if tokens >= 1.0:
+            self._tokens[channel] = (tokens - 1.0, now)
+            return None
+        self._tokens[channel] = (tokens, now)
+        return now + timedelta(seconds=(1.0 - tokens) / self.rate)
+
+
 class Delivery:
     """Delivers due outbox rows, batch after batch, about twice a second or at once when woken."""
 
@@ -145,6 +168,7 @@ class Delivery:
         # Methods Slack asked us to leave alone (429) until the instant given: its Retry-After
         # holds for the method, whichever channel the next call is for.
         self._blocked: dict[str, datetime] = {}
+        self._pace = ChannelPace()
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll (call from the event loop)."""
@@ -280,10 +304,17 @@ class Delivery:
                     extra={"alert": loaded.card.id, "team": loaded.team},
                 )
             else:
+                ready_at = self._pace.take(loaded.channel, now)
+                if ready_at is not None:
+                    return Postpone(ready_at)
                 await self._post_once(
                     job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
                 )
         else:
+            if card_row.content_hash != content_hash(card_message):
+                ready_at = self._pace.take(card_row.channel, now)
+                if ready_at is not None:
+                    return Postpone(ready_at)
             await self._update(loaded.team, card_row, card_message)
         for row in loaded.messages:
             if row.role == DM:

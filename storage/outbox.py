@@ -125,11 +125,12 @@ def retry_later(
 
 
 def postpone(*, session: Session, outbox_id: int, at: datetime) -> None:
-    """Put a delivery back, unfailed, until ``at`` (a card updated a moment ago waits its turn)."""
+    """Put a delivery back, unfailed and untried, until ``at`` (a card updated a moment ago
+    waits its turn): the claim that ends here called nobody, so it is not counted."""
     session.execute(
         update(Outbox)
         .where(col(Outbox.id) == outbox_id)
-        .values(next_attempt_at=at, locked_until=None)
+        .values(next_attempt_at=at, locked_until=None, claims=Outbox.claims - 1)
     )
 
 

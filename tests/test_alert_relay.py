@@ -522,3 +522,43 @@ async def test_a_button_whose_value_is_not_ours_changes_nothing(tmp_path: Path) 
         sent = await h.send(request)
         assert "This button is not one I can read any more." in sent.reply_text()
         assert all(a.acknowledged_at is None for a in alerts(h))
+
+
+async def test_card_updates_in_one_channel_keep_to_slacks_posting_pace(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
+        body["alerts"][0]["labels"]["severity"] = "warning"
+
+        async def send_all() -> None:
+            for n in range(10):
+                body["alerts"][0]["fingerprint"] = f"fp-{n}"
+                answer = await h.client.post(
+                    "/alerts/prometheus",
+                    json=body,
+                    headers={"Authorization": f"Bearer {TOKENS['PROMETHEUS_ALERT_TOKEN']}"},
+                )
+                assert answer.status_code == 202
+
+        await send_all()
+        await delivery_of(h).drain()
+        assert len(cards(h)) == 3  # the burst Slack allows; the others wait their turn
+        for second in range(1, 8):
+            h.clock.advance(timedelta(seconds=1))
+            await delivery_of(h).drain()
+            assert len(cards(h)) == 3 + second
+        assert h.standin.calls_to("conversations.history") == []  # waiting is not failing
+        h.clock.advance(timedelta(seconds=10))
+        await send_all()  # every card now says "seen 2×"
+
+        def channel_updates() -> int:
+            return sum(
+                1 for c in h.standin.calls_to("chat.update") if c.args["channel"] == "C0SUPPORT"
+            )
+
+        await delivery_of(h).drain()
+        assert channel_updates() == 3  # the burst Slack allows
+        for second in range(1, 8):
+            h.clock.advance(timedelta(seconds=1))
+            await delivery_of(h).drain()
+            assert channel_updates() == 3 + second
+        assert all("seen 2×" in message_text(c) for c in cards(h))
