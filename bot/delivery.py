@@ -61,6 +61,9 @@ CHANNEL_BURST = 3
 BACKOFF_S = 1.0
 MAX_BACKOFF_S = 300.0
 CALL_TIMEOUT_S = 10.0
+# Done deliveries are kept this long (to look into what was sent), then forgotten.
+KEEP_DONE = timedelta(days=14)
+PRUNE_EVERY = timedelta(hours=1)
 METADATA_EVENT = "watchkeeper_delivery"
 HISTORY_LIMIT = 200  # messages per page of conversations.history
 HISTORY_PAGES = 10
@@ -178,9 +181,14 @@ class Delivery:
     async def run(self) -> None:
         """Run until cancelled; a failed round is logged and tried again at the next poll."""
         self._wakeup = asyncio.Event()
+        pruned_at: datetime | None = None
         while True:
             handled = 0
             try:
+                now = self.services.clock.now()
+                if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
+                    pruned_at = now
+                    await asyncio.to_thread(self.prune, now)
                 handled = await self.run_once()
             except asyncio.CancelledError:
                 raise
@@ -209,6 +217,14 @@ class Delivery:
 
         await asyncio.gather(*(deliver_all(group) for group in by_subject.values()))
         return len(jobs)
+
+    def prune(self, now: datetime) -> int:
+        """Forget deliveries done more than KEEP_DONE ago (blocking); returns how many."""
+        with session_scope(self.services.engine) as session:
+            count = outbox.prune(session=session, before=now - KEEP_DONE)
+        if count:
+            logger.info("old deliveries forgotten", extra={"rows": count})
+        return count
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due now (tests, the sandbox); returns the rows taken."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import String, cast, delete, literal, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import Outbox
+from storage.models import Alert, Outbox
 
 # Kinds of delivery (the payload each carries is documented where it is enqueued).
 ALERT_SYNC = "alert-sync"  # bring every Slack message of subject "alert:<id>" up to date
@@ -132,6 +132,22 @@ def postpone(*, session: Session, outbox_id: int, at: datetime) -> None:
         .where(col(Outbox.id) == outbox_id)
         .values(next_attempt_at=at, locked_until=None, claims=Outbox.claims - 1)
     )
+
+
+def prune(*, session: Session, before: datetime) -> int:
+    """Forget deliveries done before ``before``; returns how many. The pages of an alert still
+    open are kept: escalation reads them to know who was paged already."""
+    open_subjects = select(literal("alert:") + cast(col(Alert.id), String)).where(
+        col(Alert.resolved_at).is_(None)
+    )
+    result = session.execute(
+        delete(Outbox).where(
+            col(Outbox.status) == "done",
+            col(Outbox.done_at) < before,
+            or_(col(Outbox.kind) != ALERT_NOTIFY, col(Outbox.subject).not_in(open_subjects)),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def pending_count(*, session: Session) -> int:

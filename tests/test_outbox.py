@@ -1,0 +1,104 @@
+"""The outbox on SQLite and PostgreSQL: coalescing, claims and postponing, and forgetting old
+deliveries without losing who was paged for an alert still open."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage import outbox
+from storage.db import session_scope
+from storage.models import Alert, Outbox
+
+NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+
+
+def _alert(session: Session, key: str, *, resolved: bool) -> int:
+    row = Alert(
+        team="support",
+        integration="prometheus",
+        dedup_key=key,
+        title=key,
+        first_seen=NOW,
+        last_seen=NOW,
+        resolved_at=NOW if resolved else None,
+        status="resolved" if resolved else "open",
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def _done(session: Session, kind: str, subject: str, at: datetime) -> None:
+    row = outbox.enqueue(
+        session=session, kind=kind, now=at, subject=subject, payload={"user": "U0B"}
+    )
+    assert row is not None and row.id is not None
+    outbox.complete(session=session, outbox_id=row.id, now=at)
+
+
+def test_prune_forgets_old_deliveries_but_keeps_pages_of_open_alerts(engine: sa.Engine) -> None:
+    old, recent = NOW - timedelta(days=30), NOW - timedelta(days=1)
+    with session_scope(engine) as session:
+        still_open = _alert(session, "open", resolved=False)
+        closed = _alert(session, "closed", resolved=True)
+        _done(session, outbox.ALERT_NOTIFY, f"alert:{still_open}", old)  # kept: alert open
+        _done(session, outbox.ALERT_SYNC, f"alert:{still_open}", old)  # forgotten
+        _done(session, outbox.ALERT_NOTIFY, f"alert:{closed}", old)  # forgotten
+        _done(session, outbox.ALERT_NOTIFY, f"alert:{closed}", recent)  # kept: recent
+        outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=old, subject="alert:9")
+
+    with session_scope(engine) as session:
+        assert outbox.prune(session=session, before=NOW - timedelta(days=14)) == 2
+
+    with Session(engine) as session:
+        left = [
+            (row.kind, row.subject, row.status)
+            for row in session.exec(select(Outbox).order_by(col(Outbox.id)))
+        ]
+    assert left == [
+        (outbox.ALERT_NOTIFY, f"alert:{still_open}", "done"),
+        (outbox.ALERT_NOTIFY, f"alert:{closed}", "done"),
+        (outbox.ALERT_SYNC, "alert:9", "pending"),  # never done: never forgotten
+    ]
+
+
+def test_a_claimed_sync_does_not_swallow_a_later_change(engine: sa.Engine) -> None:
+    """A change made while a worker holds the alert's sync queues another one: the worker may
+    have read the alert before the change."""
+    with session_scope(engine) as session:
+        first = outbox.enqueue(
+            session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
+        )
+        assert first is not None
+        assert (
+            outbox.enqueue(
+                session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
+            )
+            is None
+        )
+    with session_scope(engine) as session:
+        (claimed,) = outbox.claim(session=session, now=NOW)
+        assert claimed.claims == 1
+    with session_scope(engine) as session:
+        second = outbox.enqueue(
+            session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
+        )
+        assert second is not None and second.id != first.id
+
+
+def test_a_postponed_claim_is_not_counted_as_a_try(engine: sa.Engine) -> None:
+    with session_scope(engine) as session:
+        row = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
+        assert row is not None and row.id is not None
+        row_id = row.id
+    with session_scope(engine) as session:
+        outbox.claim(session=session, now=NOW)
+        outbox.postpone(session=session, outbox_id=row_id, at=NOW + timedelta(seconds=2))
+    with session_scope(engine) as session:
+        assert outbox.claim(session=session, now=NOW + timedelta(seconds=1)) == []
+        (again,) = outbox.claim(session=session, now=NOW + timedelta(seconds=2))
+        assert (again.claims, again.attempts) == (1, 0)
