@@ -47,7 +47,13 @@ WINDOW_PATTERN = re.compile(
 )
 
 SEVERITIES = ("critical", "error", "warning", "info")
-KINDS: tuple[IntegrationKind, ...] = ("alertmanager", "grafana", "pagerduty", "generic")
+KINDS: tuple[IntegrationKind, ...] = (
+    "alertmanager",
+    "grafana",
+    "pagerduty",
+    "opsgenie",
+    "generic",
+)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY = 24 * 60

@@ -95,7 +95,7 @@ class Team:
         return frozenset(m for layer in (*self.rotations, *self.backup) for m in layer.members)
 
 
-IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "generic"]
+IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "opsgenie", "generic"]
 
 
 @dataclass(frozen=True)

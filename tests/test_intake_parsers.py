@@ -622,6 +622,7 @@ FIXTURES = {
         "pagerduty/resolve_devdocs.json",
     ],
     "generic": ["opsgenie/create_alert_request.json"],
+    "opsgenie": ["opsgenie/create_alert_request.json"],
 }
 
 # Keys the parsers look for, so that random documents reach past the first check.
@@ -679,6 +680,10 @@ KNOWN_KEYS = [
     "alias",
     "priority",
     "details",
+    "tags",
+    "entity",
+    "user",
+    "note",
 ]
 
 scalars = (

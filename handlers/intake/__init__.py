@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.alerts import IntakeError, ParsedBatch
-from handlers.intake import alertmanager, generic, grafana, pagerduty
+from handlers.intake import alertmanager, generic, grafana, opsgenie, pagerduty
 
 Parser = Callable[[bytes], ParsedBatch]
 
@@ -14,6 +14,7 @@ PARSERS: dict[str, Parser] = {
     alertmanager.KIND: alertmanager.parse,
     grafana.KIND: grafana.parse,
     pagerduty.KIND: pagerduty.parse,
+    opsgenie.KIND: opsgenie.parse,
     generic.KIND: generic.parse,
 }
 

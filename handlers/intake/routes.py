@@ -3,6 +3,7 @@
 A request is answered ``202`` only once its whole batch is committed; bad input gets a ``4xx``
 naming the field and writes nothing; trouble on our side (the database busy or away) answers
 ``503`` with ``Retry-After``, never a ``4xx``: Alertmanager drops an alert on any ``4xx``.
+Opsgenie's ``/v2/alerts`` routes live in ``opsgenie_api`` and share what is here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bot.alerts import IntakeError, ParsedBatch
 from bot.escalator import register as register_escalator
 from bot.plan import Integration
 from bot.roster import UnknownTeam
-from handlers.intake import PARSERS
+from handlers.intake import PARSERS, Parser
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -47,11 +48,11 @@ PAGERDUTY_KIND = "pagerduty"
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
-class _TooLarge(Exception):
-    pass
+class TooLarge(Exception):
+    """The body is larger than the intake reads."""
 
 
-class _Unavailable(Exception):
+class Unavailable(Exception):
     """Our side cannot take the alerts right now; the message says why."""
 
 
@@ -69,9 +70,13 @@ def routes(services: Services) -> list[BaseRoute]:
     async def enqueue(request: Request) -> Response:
         return await receive_pagerduty_event(services, request)
 
+    # Imported here: the Opsgenie routes share this module's reading and storing.
+    from handlers.intake import opsgenie_api
+
     return [
         Route("/alerts/{integration}", alerts, methods=["POST"]),
         Route("/v2/enqueue", enqueue, methods=["POST"]),
+        *opsgenie_api.routes(services),
     ]
 
 
@@ -88,10 +93,10 @@ def _unavailable(message: str) -> JSONResponse:
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused with _TooLarge as soon as it passes ``limit`` bytes."""
+    """The request body, refused with TooLarge as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+        raise TooLarge
     chunks: list[bytes] = []
     size = 0
     # Read the stream rather than request.body(): a lying or absent Content-Length must not
@@ -99,7 +104,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -149,16 +154,16 @@ async def receive_alerts(services: Services, request: Request) -> Response:
 
     try:
         body = await read_body(request)
-    except _TooLarge:
+    except TooLarge:
         return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
     except ClientDisconnect:
         return _error(400, "the request body ended early", "body")
-    parsed = _parse(integration.kind, body)
+    parsed = parse_body(integration.kind, body)
     if isinstance(parsed, IntakeError):
         return _error(400, parsed.message, parsed.field)
     try:
-        result = await _store(services, integration, parsed)
-    except _Unavailable as trouble:
+        result = await store_batch(services, integration, parsed)
+    except Unavailable as trouble:
         return _unavailable(str(trouble))
     logger.info(
         "alerts accepted",
@@ -173,22 +178,22 @@ async def receive_pagerduty_event(services: Services, request: Request) -> Respo
     """``POST /v2/enqueue``: PagerDuty Events API v2; the routing key picks the integration."""
     try:
         body = await read_body(request)
-    except _TooLarge:
+    except TooLarge:
         return _pagerduty_invalid([f"The body is larger than {MAX_BODY_BYTES} bytes."], 413)
     except ClientDisconnect:
         return _pagerduty_unrecognized("The request body ended early.")
-    parsed = _parse(PAGERDUTY_KIND, body)
+    parsed = parse_body(PAGERDUTY_KIND, body)
     if isinstance(parsed, IntakeError):
         if parsed.unparseable:
             return _pagerduty_unrecognized(parsed.message)
         return _pagerduty_invalid([parsed.message])
-    integration = _pagerduty_integration(services, parsed.routing_key or "")
+    integration = integration_with_token(services, PAGERDUTY_KIND, parsed.routing_key or "")
     if integration is None:
         # PagerDuty answers an unknown routing key with a 400 too.
         return _pagerduty_invalid(["Invalid routing key."])
     try:
-        await _store(services, integration, parsed)
-    except _Unavailable as trouble:
+        await store_batch(services, integration, parsed)
+    except Unavailable as trouble:
         return JSONResponse(
             {"status": "unavailable", "message": str(trouble), "errors": []},
             status_code=503,
@@ -223,22 +228,23 @@ def _pagerduty_unrecognized(error: str) -> JSONResponse:
     )
 
 
-def _pagerduty_integration(services: Services, routing_key: str) -> Integration | None:
-    """The pagerduty integration whose token is this routing key (None: no such integration)."""
+def integration_with_token(services: Services, kind: str, token: str) -> Integration | None:
+    """The integration of this kind whose token this is (None: no such integration)."""
     found = None
     for integration in services.plans.current.integrations.values():
-        if integration.kind != PAGERDUTY_KIND:
+        if integration.kind != kind:
             continue
         expected = services.settings.secret(integration.token_env)
         # Compare against every candidate, not just until the first match: the answer time
         # then says nothing about which keys exist.
-        if expected is not None and same_secret(routing_key, expected) and found is None:
+        if expected is not None and same_secret(token, expected) and found is None:
             found = integration
     return found
 
 
-def _parse(kind: str, body: bytes) -> ParsedBatch | IntakeError:
-    parser = PARSERS.get(kind)
+def parse_body(kind: str, body: bytes, parser: Parser | None = None) -> ParsedBatch | IntakeError:
+    """The body read by the kind's parser (or by ``parser``), or the IntakeError refusing it."""
+    parser = parser or PARSERS.get(kind)
     if parser is None:
         return IntakeError(f"no parser for integration kind {kind!r}", "kind")
     try:
@@ -250,8 +256,10 @@ def _parse(kind: str, body: bytes) -> ParsedBatch | IntakeError:
         return IntakeError(f"the {kind} payload could not be read", "body")
 
 
-async def _store(services: Services, integration: Integration, batch: ParsedBatch) -> IngestResult:
-    """Ingest the batch in one transaction (in a worker thread); _Unavailable on our trouble."""
+async def store_batch(
+    services: Services, integration: Integration, batch: ParsedBatch
+) -> IngestResult:
+    """Ingest the batch in one transaction (in a worker thread); Unavailable on our trouble."""
     try:
         result = await asyncio.to_thread(_store_blocking, services, integration, batch)
     except _TRANSIENT as error:
@@ -259,15 +267,15 @@ async def _store(services: Services, integration: Integration, batch: ParsedBatc
             "alert intake: database unavailable",
             extra={"integration": integration.id, "error": error.__class__.__name__},
         )
-        raise _Unavailable("the database is unavailable; try again shortly") from None
+        raise Unavailable("the database is unavailable; try again shortly") from None
     except IntegrityError:
         # Two requests raced twice for the same new alert; the sender's retry will find it.
-        raise _Unavailable("a concurrent request is storing the same alert; try again") from None
+        raise Unavailable("a concurrent request is storing the same alert; try again") from None
     except UnknownTeam as error:
         logger.error(
             "alert intake: integration points at an unknown team", extra={"error": str(error)}
         )
-        raise _Unavailable(f"integration {integration.id!r} has no team here: {error}") from None
+        raise Unavailable(f"integration {integration.id!r} has no team here: {error}") from None
     wake_delivery(services)
     return result
 
