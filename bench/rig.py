@@ -1,0 +1,386 @@
+"""What the benchmarks run on: `watchkeeper serve` in its own process on a loopback port, the
+Slack stand-in in another process, and a setup file of many teams.
+
+Times are taken with ``time.monotonic()`` in every process: on Linux it reads one system-wide
+clock, so the instant a request left the benchmark and the instant the stand-in received the
+bot's call can be subtracted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BOT_TOKEN = "xoxb-bench"
+SIGNING_SECRET = "bench-signing-secret"
+ALERT_TOKEN = "bench-alert-token"
+ALERT_TOKEN_ENV = "BENCH_ALERT_TOKEN"
+START_TIMEOUT_S = 60.0
+
+
+# --------------------------------------------------------------------------- the setup file
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The teams of a benchmark: ids, channels, members (the first holds the pager now)."""
+
+    teams: tuple[str, ...]
+    channels: dict[str, str]
+    members: dict[str, tuple[str, ...]]
+    leader: str = "U0CEO"
+
+    @property
+    def users(self) -> list[str]:
+        return sorted({m for ms in self.members.values() for m in ms} | {self.leader})
+
+    def holder(self, team: str) -> str:
+        return self.members[team][0]
+
+
+def workspace(teams: int, members_per_team: int) -> Workspace:
+    ids = tuple(f"t{n:03d}" for n in range(teams))
+    channels = {team: f"C0T{n:03d}" for n, team in enumerate(ids)}
+    members = {
+        team: tuple(f"U0M{n:03d}{k:02d}" for k in range(members_per_team))
+        for n, team in enumerate(ids)
+    }
+    return Workspace(ids, channels, members)
+
+
+def plan_yaml(space: Workspace, now: datetime) -> str:
+    """A setup file: one weekly rotation per team that began three days ago (so the first member
+    holds the pager, and no hand-off, reminder or late handover falls in the run), one generic
+    integration per team, named after it."""
+    start = (now - timedelta(days=3)).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    lines = ["timezone: UTC", f"leadership: [{space.leader}]", "teams:"]
+    for team in space.teams:
+        members = ", ".join(space.members[team])
+        lines += [
+            f"  {team}:",
+            f"    name: Team {team}",
+            f"    channel: {space.channels[team]}",
+            "    rotations:",
+            "      - name: weekly",
+            f"        members: [{members}]",
+            f"        start: {start}",
+            "        every: 1w",
+            "    escalation:",
+            "      - notify: oncall",
+            "        wait: 1h",
+            "      - notify: leadership",
+        ]
+    lines.append("integrations:")
+    for team in space.teams:
+        lines += [
+            f"  {team}:",
+            "    kind: generic",
+            f"    team: {team}",
+            f"    token_env: {ALERT_TOKEN_ENV}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- the Slack stand-in
+
+
+def _standin_main(conn: Connection, options: dict[str, Any]) -> None:
+    """The stand-in's process: serve it, answer the parent's questions until told to stop."""
+    from bot.sandbox.slack_api import SlackStandIn
+
+    standin = SlackStandIn(
+        token=BOT_TOKEN,
+        enforce_rate_limits=options["enforce_rate_limits"],
+        validate_blocks=options["validate_blocks"],
+    ).start()
+    for user in options["users"]:
+        standin.add_user(user, user.lower(), tz="UTC")
+    for channel, name in options["channels"]:
+        standin.add_channel(channel, name)
+    conn.send(standin.base_url)
+    seen = 0
+    while True:
+        command, argument = conn.recv()
+        if command == "stop":
+            standin.stop()
+            conn.send(None)
+            return
+        if command == "calls":
+            calls = standin.calls[argument:]
+            conn.send([_summary(call) for call in calls])
+        elif command == "responses":
+            conn.send({key: [post.at for post in standin.responses(key)] for key in argument})
+        elif command == "rate_limits":
+            events = standin.rate_limit_events
+            conn.send(
+                {
+                    "sent": len(events),
+                    "reasons": sorted({e.reason for e in events}),
+                    "would": standin.would_rate_limit,
+                }
+            )
+        elif command == "count":
+            seen = len(standin.calls)
+            conn.send(seen)
+        else:
+            conn.send(ValueError(f"unknown command {command!r}"))
+
+
+def _summary(call: Any) -> dict[str, Any]:
+    """What the benchmarks need of a call: method, arrival, status, channel, text, metadata."""
+    metadata = call.args.get("metadata")
+    return {
+        "method": call.method,
+        "at": call.at,
+        "status": call.status,
+        "channel": call.args.get("channel"),
+        "text": str(call.args.get("text") or "")[:300],
+        "metadata": metadata if isinstance(metadata, dict) else None,
+    }
+
+
+class StandInProcess:
+    """The Slack stand-in served from a child process (so it takes no time from the bench)."""
+
+    def __init__(self, space: Workspace, *, enforce_rate_limits: bool = False) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        options = {
+            "enforce_rate_limits": enforce_rate_limits,
+            "validate_blocks": True,
+            "users": space.users,
+            "channels": [(space.channels[t], t) for t in space.teams],
+        }
+        self._process = context.Process(
+            target=_standin_main, args=(child, options), name="slack-standin", daemon=True
+        )
+        self._process.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._conn.poll(0.1):
+            if not self._process.is_alive() or time.monotonic() > deadline:
+                self._process.kill()
+                raise RuntimeError("the Slack stand-in did not start")
+        self.base_url: str = self._conn.recv()
+        self.root_url = self.base_url.removesuffix("api/")
+
+    def _ask(self, command: str, argument: Any = None) -> Any:
+        self._conn.send((command, argument))
+        answer = self._conn.recv()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def calls(self, since: int = 0) -> list[dict[str, Any]]:
+        """The calls received (from the ``since``-th on), oldest first."""
+        return list(self._ask("calls", since))
+
+    def call_count(self) -> int:
+        return int(self._ask("count"))
+
+    def response_times(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        """When each response_url ``key`` was posted to (monotonic instants)."""
+        return dict(self._ask("responses", list(keys)))
+
+    def rate_limits(self) -> dict[str, Any]:
+        """429s sent (``sent``), and how many calls went over a channel's posting limit."""
+        return dict(self._ask("rate_limits"))
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._ask("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+# --------------------------------------------------------------------------- the bot
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    """`watchkeeper serve` on a loopback port, its log in a file of the run's folder."""
+
+    popen: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def rss_kib(self) -> tuple[int, int]:
+        """Resident memory now and at its highest so far (VmRSS, VmHWM), in KiB."""
+        fields: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0])
+        return fields["VmRSS"], fields["VmHWM"]
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+
+
+def start_bot(
+    folder: Path, space: Workspace, standin: StandInProcess, *, database_url: str | None = None
+) -> BotProcess:
+    """Write the setup file, start `watchkeeper serve`, and return once /readyz says ready."""
+    setup = folder / "oncall.yaml"
+    setup.write_text(plan_yaml(space, datetime.now(UTC)))
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": standin.base_url,
+        "DATABASE_URL": database_url or f"sqlite:///{folder / 'watchkeeper.db'}",
+        "WATCHKEEPER_CONFIG": str(setup),
+        "PORT": str(port),
+        ALERT_TOKEN_ENV: ALERT_TOKEN,
+    }
+    log = folder / "watchkeeper.log"
+    with log.open("ab") as sink:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve"],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+        )
+    bot = BotProcess(popen, port, log, env)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if popen.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"watchkeeper serve exited ({popen.returncode}):\n{tail}")
+        try:
+            if httpx.get(f"{bot.url}/readyz", timeout=2).status_code == 200:
+                return bot
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            bot.stop()
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"watchkeeper serve was not ready in {START_TIMEOUT_S}s:\n{tail}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Rig:
+    folder: Path
+    space: Workspace
+    standin: StandInProcess
+    bot: BotProcess
+
+
+class running:
+    """``with running(teams=..., members=...) as rig:`` the stand-in and the bot, stopped after."""
+
+    def __init__(
+        self, *, teams: int, members: int, enforce_rate_limits: bool = False, keep: bool = False
+    ) -> None:
+        self.space = workspace(teams, members)
+        self.enforce = enforce_rate_limits
+        self.keep = keep
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._standin: StandInProcess | None = None
+        self._bot: BotProcess | None = None
+
+    def __enter__(self) -> Rig:
+        self._tmp = tempfile.TemporaryDirectory(prefix="wk-bench-")
+        folder = Path(self._tmp.name)
+        try:
+            self._standin = StandInProcess(self.space, enforce_rate_limits=self.enforce)
+            self._bot = start_bot(folder, self.space, self._standin)
+        except BaseException:
+            self.__exit__()
+            raise
+        return Rig(folder, self.space, self._standin, self._bot)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bot is not None:
+            self._bot.stop()
+        if self._standin is not None:
+            self._standin.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by the nearest-rank method; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:7.1f} ms"
+
+
+def spread(values: Sequence[float]) -> str:
+    """p50, p99 and max of some durations (in seconds), in milliseconds."""
+    return (
+        f"p50 {ms(percentile(values, 50))}  p99 {ms(percentile(values, 99))}  "
+        f"max {ms(max(values) if values else float('nan'))}  (n={len(values)})"
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def wait_until(condition: Any, timeout: float, poll: float = 0.2) -> bool:
+    """Poll ``condition()`` until it is true or ``timeout`` seconds pass; whether it came true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,395 @@
+"""Faults on real server processes: `watchkeeper serve` killed with SIGKILL in the middle of a
+burst of alerts and started again, on SQLite and as two replicas sharing PostgreSQL, and a Slack
+that fails 30 % of calls. Every alert that got a 2xx is posted exactly once: one card in its team
+channel and one DM to the pager holder, never two.
+
+Everything runs on loopback: the servers are subprocesses on ports of their own, Slack is the
+stand-in, reached through SLACK_API_URL as the real Slack would be. A server killed while its
+posts are on the way leaves rows claimed under a lease (a minute); the survivor, or the server
+started again, takes them once the lease runs out, so each test waits that long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from bot.sandbox.slack_api import SlackStandIn
+from storage.db import make_engine
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.fault
+
+BOT_TOKEN = "xoxb-fault"
+ALERT_TOKEN = "fault-alert-token"
+# Four teams, each with its own channel and a one-person rotation (so that the pager holder never
+# changes and no hand-off is posted while the test runs).
+TEAMS = {"support": "U0BOB", "billing": "U0CAROL", "platform": "U0DAN", "data": "U0ERIN"}
+CHANNELS = {team: f"C0{team.upper()}" for team in TEAMS}
+TAG = re.compile(r"fault-(\d{4})\b")
+# Long enough for a lease of a dead server to run out and everything behind it to be delivered.
+DELIVERY_PATIENCE_S = 180.0
+START_PATIENCE_S = 60.0
+# Posts are answered this late while the burst runs: a kill then always finds some posts made
+# whose answers the server has not read yet (the case that could post twice).
+SLOW_POST_S = 0.5
+
+
+def plan_yaml() -> str:
+    lines = ["timezone: UTC", "leadership: [U0CEO]", "teams:"]
+    for team, holder in TEAMS.items():
+        lines += [
+            f"  {team}:",
+            f"    name: {team.title()}",
+            f"    channel: {CHANNELS[team]}",
+            "    rotations:",
+            "      - name: always",
+            f"        members: [{holder}]",
+            "        start: 2025-01-06 09:00",
+            "        every: 1w",
+            "    escalation:",
+            "      - notify: oncall",
+            "        wait: 1h",
+            "      - notify: leadership",
+        ]
+    lines.append("integrations:")
+    for team in TEAMS:
+        lines += [
+            f"  {team}:",
+            "    kind: generic",
+            f"    team: {team}",
+            "    token_env: FAULT_ALERT_TOKEN",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], what: str, patience: float) -> None:
+    deadline = time.monotonic() + patience
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {patience:.0f}s")
+        time.sleep(0.2)
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """One `watchkeeper serve` process on its own port; it can be killed and started again."""
+
+    name: str
+    env: dict[str, str]
+    folder: Path
+    port: int = field(default_factory=free_port)
+    popen: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return "".join(
+            path.read_text(errors="replace")
+            for path in sorted(self.folder.glob(f"{self.name}-*.log"))
+        )
+
+    def start(self) -> Server:
+        self.starts += 1
+        log = self.folder / f"{self.name}-{self.starts}.log"
+        with log.open("wb") as sink:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"],
+                cwd=self.folder,
+                env={**self.env, "PORT": str(self.port)},
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=sink,
+            )
+        wait_until(self._ready, f"{self.name} to be ready", START_PATIENCE_S)
+        return self
+
+    def _ready(self) -> bool:
+        assert self.popen is not None
+        if self.popen.poll() is not None:
+            raise AssertionError(f"{self.name} exited {self.popen.returncode}:\n{self.log()}")
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no commit, no goodbye."""
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(30)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(30)
+
+
+@contextlib.contextmanager
+def slack_standin() -> Iterator[SlackStandIn]:
+    standin = SlackStandIn(token=BOT_TOKEN).start()
+    try:
+        for holder in [*TEAMS.values(), "U0CEO"]:
+            standin.add_user(holder, holder.lower(), tz="UTC")
+        for team, channel in CHANNELS.items():
+            standin.add_channel(channel, team, members=[TEAMS[team]])
+        yield standin
+    finally:
+        standin.stop()
+
+
+@contextlib.contextmanager
+def servers(
+    tmp_path: Path, standin: SlackStandIn, database_url: str, names: tuple[str, ...]
+) -> Iterator[list[Server]]:
+    """Servers sharing one database, started one after the other (each migrates it first)."""
+    setup = tmp_path / "oncall.yaml"
+    setup.write_text(plan_yaml())
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "fault-signing-secret",
+        "SLACK_API_URL": standin.base_url,
+        "DATABASE_URL": database_url,
+        "WATCHKEEPER_CONFIG": str(setup),
+        "FAULT_ALERT_TOKEN": ALERT_TOKEN,
+    }
+    started = [Server(name, env, tmp_path) for name in names]
+    try:
+        for server in started:
+            server.start()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+# --- the burst ---------------------------------------------------------------------------------
+
+
+class Burst:
+    """Senders posting numbered alerts, round the teams, to whichever servers are given (as a
+    load balancer would); they note which alerts got a 2xx, and carry on through errors."""
+
+    SENDERS = 4
+
+    def __init__(self, targets: Callable[[], list[Server]]) -> None:
+        self._targets = targets
+        self._lock = threading.Lock()
+        self._next = 0
+        self._stop = threading.Event()
+        self.accepted: list[int] = []
+        self.refused: dict[int, str] = {}
+        self._threads = [
+            threading.Thread(target=self._send, name=f"sender-{n}", daemon=True)
+            for n in range(self.SENDERS)
+        ]
+
+    def __enter__(self) -> Burst:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.accepted)
+
+    def wait_for_accepted(self, count: int) -> None:
+        wait_until(lambda: self.count() >= count, f"{count} alerts accepted", 60)
+
+    def _send(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                with self._lock:
+                    n = self._next
+                    self._next += 1
+                team = list(TEAMS)[n % len(TEAMS)]
+                targets = self._targets()
+                server = targets[n % len(targets)]
+                outcome: int | str
+                try:
+                    answer = client.post(
+                        f"{server.url}/alerts/{team}",
+                        json={"title": f"Checkout down fault-{n:04d}", "dedup_key": f"f{n}"},
+                        headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
+                    )
+                    outcome = answer.status_code
+                except httpx.TransportError as error:
+                    outcome = error.__class__.__name__
+                with self._lock:
+                    if isinstance(outcome, int) and 200 <= outcome < 300:
+                        self.accepted.append(n)
+                    else:
+                        self.refused[n] = str(outcome)
+                if not isinstance(outcome, int):
+                    time.sleep(0.05)  # the server is down: do not spin
+                time.sleep(0.02)
+
+
+# --- what reached Slack ------------------------------------------------------------------------
+
+
+def posts_by_alert(standin: SlackStandIn) -> tuple[dict[int, int], dict[int, int]]:
+    """How many cards (in team channels) and DMs (to the pager holders) each alert got."""
+    cards: dict[int, int] = {}
+    dms: dict[int, int] = {}
+    for channel in CHANNELS.values():
+        for message in standin.messages(channel):
+            if match := TAG.search(message.text):
+                n = int(match.group(1))
+                cards[n] = cards.get(n, 0) + 1
+    for holder in TEAMS.values():
+        for message in standin.dms(holder):
+            if match := TAG.search(message.text):
+                n = int(match.group(1))
+                dms[n] = dms.get(n, 0) + 1
+    return cards, dms
+
+
+def outbox_state(database_url: str) -> tuple[int, int]:
+    """Deliveries still pending, and deliveries taken more than once (a dead server's)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            pending = conn.execute(
+                text("SELECT count(*) FROM outbox WHERE status = 'pending'")
+            ).scalar_one()
+            retaken = conn.execute(
+                text("SELECT count(*) FROM outbox WHERE claims > 1")
+            ).scalar_one()
+        return int(pending), int(retaken)
+    finally:
+        engine.dispose()
+
+
+def settle_and_check(standin: SlackStandIn, database_url: str, accepted: list[int]) -> int:
+    """Wait until every accepted alert is posted and nothing is left to deliver; assert each alert
+    has one card and one DM at most, and the accepted ones exactly one. Returns the rows taken
+    more than once."""
+    wanted = set(accepted)
+
+    def delivered(s: SlackStandIn) -> bool:
+        cards, dms = posts_by_alert(s)
+        return wanted <= set(cards) and wanted <= set(dms)
+
+    standin.wait_for(delivered, DELIVERY_PATIENCE_S)
+    wait_until(
+        lambda: outbox_state(database_url)[0] == 0, "the outbox to be empty", DELIVERY_PATIENCE_S
+    )
+    cards, dms = posts_by_alert(standin)
+    assert {n: c for n, c in cards.items() if c != 1} == {}, "alerts with more than one card"
+    assert {n: c for n, c in dms.items() if c != 1} == {}, "alerts with more than one DM"
+    assert wanted <= set(cards) and wanted <= set(dms)
+    return outbox_state(database_url)[1]
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_a_server_killed_mid_burst_and_restarted_posts_every_accepted_alert_once(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'watchkeeper.db'}"
+    with (
+        slack_standin() as standin,
+        servers(tmp_path, standin, database_url, ("solo",)) as (server,),
+    ):
+        standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=SLOW_POST_S)
+        with Burst(lambda: [server]) as burst:
+            burst.wait_for_accepted(16)
+            server.kill()
+            killed_at = burst.count()
+            standin.clear_faults()
+            server.start()
+            burst.wait_for_accepted(killed_at + 16)
+        accepted = list(burst.accepted)
+        assert burst.refused, "the kill should have cost some requests their answer"
+        retaken = settle_and_check(standin, database_url, accepted)
+        # The restarted server took over deliveries the killed one had under way.
+        assert retaken > 0
+
+
+@pytest.mark.postgres
+def test_two_replicas_on_postgresql_one_killed_mid_burst_post_every_accepted_alert_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with (
+        slack_standin() as standin,
+        servers(tmp_path, standin, postgres_url, ("a", "b")) as (a, b),
+    ):
+        standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=SLOW_POST_S)
+        up = [a, b]
+        with Burst(lambda: list(up)) as burst:
+            burst.wait_for_accepted(16)
+            a.kill()
+            killed_at = burst.count()
+            # The balancer notices: everything goes to b, which keeps delivering.
+            up.remove(a)
+            burst.wait_for_accepted(killed_at + 16)
+            standin.clear_faults()
+            a.start()
+            up.append(a)
+            burst.wait_for_accepted(burst.count() + 16)
+        accepted = list(burst.accepted)
+        assert burst.refused, "the kill should have cost some requests their answer"
+        retaken = settle_and_check(standin, postgres_url, accepted)
+        assert retaken > 0
+
+
+@pytest.mark.postgres
+def test_two_replicas_through_a_slack_failing_30_percent_of_calls_post_every_alert_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with (
+        slack_standin() as standin,
+        servers(tmp_path, standin, postgres_url, ("a", "b")) as (a, b),
+    ):
+        # Failures of every kind: refused (HTTP 500 or ok: false, nothing done), and done but
+        # the answer lost on the way back (the server cannot tell it from a refusal).
+        standin.fail_rate(
+            0.3,
+            ["chat.postMessage", "chat.update", "conversations.open", "conversations.history"],
+            kinds=("http_500", "error", "drop"),
+        )
+        with Burst(lambda: [a, b]) as burst:
+            burst.wait_for_accepted(24)
+        accepted = list(burst.accepted)
+        assert burst.refused == {}
+        settle_and_check(standin, postgres_url, accepted)
+        assert any(call.fault == "drop" for call in standin.calls_to("chat.postMessage"))
