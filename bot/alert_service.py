@@ -299,6 +299,7 @@ def _create(
         runbook_url=alert.runbook_url,
         links=_links(alert),
         labels=dict(alert.labels),
+        details=dict(alert.details),
         count=1,
         first_seen=now,
         last_seen=now,
@@ -376,6 +377,7 @@ def _repeat(
     row.runbook_url = alert.runbook_url or row.runbook_url
     row.links = _links(alert) or row.links
     row.labels = dict(alert.labels) or row.labels
+    row.details = dict(alert.details) or row.details
     session.add(row)
     # A storm of repeats is one line of the timeline that keeps count, not a line per repeat.
     last = store.last_event(session=session, alert_id=row.id)

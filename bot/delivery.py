@@ -556,6 +556,7 @@ class Delivery:
             runbook_url=alert.runbook_url,
             links=tuple((link.get("title", ""), link.get("url", "")) for link in alert.links),
             labels=tuple(sorted((str(k), str(v)) for k, v in (alert.labels or {}).items())),
+            details=tuple((str(k), str(v)) for k, v in (alert.details or {}).items()),
             acknowledged_at=alert.acknowledged_at,
             acknowledged_by=alert.acknowledged_by,
             resolved_at=alert.resolved_at,

@@ -103,6 +103,8 @@ class Alert(SQLModel, table=True):
     runbook_url: str | None = Field(default=None, max_length=2000)
     links: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))
     labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    # The sender's other facts: Grafana's values, PagerDuty's custom_details, Opsgenie's details.
+    details: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     count: int = 1
     first_seen: datetime = _instant()
     last_seen: datetime = _instant()

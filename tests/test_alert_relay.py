@@ -242,6 +242,7 @@ async def test_pagerduty_trigger_acknowledge_resolve_through_one_card(tmp_path: 
         (card,) = cards(h)
         assert "INFO · Example alert on host1.example.com" in message_text(card)
         assert "<https://example.com/|Link text>" in message_text(card)
+        assert "*load avg*: 0.75\n*ping time*: 1500ms" in message_text(card)
 
         for step in ("acknowledge", "resolve"):
             h.clock.advance(timedelta(minutes=2))

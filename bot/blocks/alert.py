@@ -33,6 +33,7 @@ from bot.metadata import AlertRef, dump
 # Timeline lines shown on a card; older ones are counted. Labels shown; the rest are counted.
 TIMELINE_MAX = 8
 LABELS_MAX = 8
+DETAILS_MAX = 10
 FIELD_TEXT_MAX = 2000
 ACTIONS_BLOCK = "alert-actions"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -67,6 +68,7 @@ class AlertCard:
     runbook_url: str | None = None
     links: tuple[tuple[str, str], ...] = ()  # (title, url)
     labels: tuple[tuple[str, str], ...] = ()  # (name, value), as the sender gave them
+    details: tuple[tuple[str, str], ...] = ()  # other facts: values, custom details
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None
@@ -130,6 +132,15 @@ def _labels(card: AlertCard) -> list[Block]:
     return [context(" ".join(shown))]
 
 
+def _details(card: AlertCard) -> list[Block]:
+    if not card.details:
+        return []
+    lines = [f"*{cut(name, 80)}*: {cut(value, 250)}" for name, value in card.details[:DETAILS_MAX]]
+    if len(card.details) > DETAILS_MAX:
+        lines.append(f"… and {len(card.details) - DETAILS_MAX} more")
+    return [section("\n".join(lines))]
+
+
 def _timeline_line(line: TimelineLine) -> str:
     text = line.detail or line.kind
     by = f" — {who(line.actor)}" if line.actor and line.kind not in ("received",) else ""
@@ -183,6 +194,7 @@ def _body(card: AlertCard, lead: Sequence[Block] = ()) -> list[Block]:
     if card.summary:
         blocks.append(section(card.summary))
     blocks.append(_fields(card))
+    blocks.extend(_details(card))
     blocks.extend(_labels(card))
     links = _links(card)
     if links:
