@@ -131,8 +131,9 @@ def log_trouble(rig: Rig) -> dict[str, int]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Print the benchmark figures."""
+def main(argv: list[str] | None = None) -> int:
+    """Print the benchmark figures; 1 when the run itself went wrong (an alert refused, lost
+    or posted twice), whatever the times."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="alerts per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the load lasts")
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         calls = rig.standin.calls()
         cards: dict[int, float] = {}
         dms: dict[int, float] = {}
+        duplicates = 0
         for call in calls:
             if call["method"] != "chat.postMessage" or call["status"] != 200:
                 continue
@@ -175,7 +177,9 @@ def main(argv: list[str] | None = None) -> None:
             if match is None:
                 continue
             target = cards if str(call["channel"]).startswith("C") else dms
-            target.setdefault(int(match.group(1)), call["at"])
+            n = int(match.group(1))
+            duplicates += n in target
+            target.setdefault(n, call["at"])
         limits = rig.standin.rate_limits()
         state = sqlite_state(rig)
         trouble = log_trouble(rig)
@@ -204,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"SQLite after the run: {state}")
     print("server log: " + ", ".join(f"{name}: {count}" for name, count in trouble.items()))
+    print(f"posted twice: {duplicates}")
     p99 = percentile(relay, 99)
     print(
         f"goals: relay p99 < 100 ms: {'met' if p99 < 0.1 else 'NOT met'} ({p99 * 1e3:.1f} ms); "
@@ -211,7 +216,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{'met' if intake_p50 <= 3 * health_p50 else 'NOT met'} "
         f"({intake_p50 / health_p50:.2f}x)"
     )
+    broken = len(accepted) < len(timings.statuses) or len(relay) < len(accepted)
+    return 1 if broken or len(relay_dm) < len(accepted) or duplicates else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

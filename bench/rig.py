@@ -8,6 +8,7 @@ bot's call can be subtracted.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import socket
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -115,7 +116,6 @@ def _standin_main(conn: Connection, options: dict[str, Any]) -> None:
     for channel, name in options["channels"]:
         standin.add_channel(channel, name)
     conn.send(standin.base_url)
-    seen = 0
     while True:
         command, argument = conn.recv()
         if command == "stop":
@@ -137,8 +137,18 @@ def _standin_main(conn: Connection, options: dict[str, Any]) -> None:
                 }
             )
         elif command == "count":
-            seen = len(standin.calls)
-            conn.send(seen)
+            conn.send(len(standin.calls))
+        elif command == "messages":
+            conn.send(
+                [
+                    {
+                        "text": m.text,
+                        "blocks": json.dumps(m.blocks, ensure_ascii=False),
+                        "edits": len(m.edits),
+                    }
+                    for m in standin.messages(argument)
+                ]
+            )
         else:
             conn.send(ValueError(f"unknown command {command!r}"))
 
@@ -193,6 +203,10 @@ class StandInProcess:
 
     def call_count(self) -> int:
         return int(self._ask("count"))
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """A channel's messages as they stand: text, blocks (as JSON) and how often edited."""
+        return list(self._ask("messages", channel))
 
     def response_times(self, keys: Sequence[str]) -> dict[str, list[float]]:
         """When each response_url ``key`` was posted to (monotonic instants)."""
@@ -256,24 +270,53 @@ class BotProcess:
 
 
 def start_bot(
-    folder: Path, space: Workspace, standin: StandInProcess, *, database_url: str | None = None
+    folder: Path,
+    space: Workspace,
+    standin: StandInProcess,
+    *,
+    database_url: str | None = None,
+    prepare: Callable[[str], None] | None = None,
 ) -> BotProcess:
-    """Write the setup file, start `watchkeeper serve`, and return once /readyz says ready."""
+    """Write the setup file, migrate the database and let ``prepare`` fill it, start `watchkeeper
+    serve`, and return once /readyz says ready."""
     setup = folder / "oncall.yaml"
     setup.write_text(plan_yaml(space, datetime.now(UTC)))
-    port = free_port()
+    database_url = database_url or f"sqlite:///{folder / 'watchkeeper.db'}"
+    if prepare is not None:
+        from storage.db import make_engine
+        from storage.migrate import upgrade
+
+        engine = make_engine(database_url)
+        upgrade(engine)
+        engine.dispose()
+        prepare(database_url)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": standin.base_url,
-        "DATABASE_URL": database_url or f"sqlite:///{folder / 'watchkeeper.db'}",
+        "DATABASE_URL": database_url,
         "WATCHKEEPER_CONFIG": str(setup),
-        "PORT": str(port),
         ALERT_TOKEN_ENV: ALERT_TOKEN,
     }
+    for attempt in range(3):
+        try:
+            return _launch(folder, {**env, "PORT": str(free_port())})
+        except PortTaken:
+            # Another process took the free port between our look and the server's bind.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _launch(folder: Path, env: dict[str, str]) -> BotProcess:
     log = folder / "watchkeeper.log"
+    log.write_bytes(b"")
     with log.open("ab") as sink:
         popen = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve"],
@@ -283,11 +326,13 @@ def start_bot(
             stdout=sink,
             stderr=sink,
         )
-    bot = BotProcess(popen, port, log, env)
+    bot = BotProcess(popen, int(env["PORT"]), log, env)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if popen.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:]
+            if "address already in use" in tail:
+                raise PortTaken(tail)
             raise RuntimeError(f"watchkeeper serve exited ({popen.returncode}):\n{tail}")
         try:
             if httpx.get(f"{bot.url}/readyz", timeout=2).status_code == 200:
@@ -313,11 +358,16 @@ class running:
     """``with running(teams=..., members=...) as rig:`` the stand-in and the bot, stopped after."""
 
     def __init__(
-        self, *, teams: int, members: int, enforce_rate_limits: bool = False, keep: bool = False
+        self,
+        *,
+        teams: int,
+        members: int,
+        enforce_rate_limits: bool = False,
+        prepare: Callable[[str], None] | None = None,
     ) -> None:
         self.space = workspace(teams, members)
         self.enforce = enforce_rate_limits
-        self.keep = keep
+        self.prepare = prepare
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._standin: StandInProcess | None = None
         self._bot: BotProcess | None = None
@@ -327,7 +377,7 @@ class running:
         folder = Path(self._tmp.name)
         try:
             self._standin = StandInProcess(self.space, enforce_rate_limits=self.enforce)
-            self._bot = start_bot(folder, self.space, self._standin)
+            self._bot = start_bot(folder, self.space, self._standin, prepare=self.prepare)
         except BaseException:
             self.__exit__()
             raise
