@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install bench
+.PHONY: run test lint install bench bench-smoke
 
 $(BIN)/watchkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,14 @@ lint: install
 test: lint
 	$(BIN)/pytest -q
 
+# Figures of this machine (several minutes); bench/README.md says what each prints.
+BENCHES := relay intake oncall storm
+
 bench: install
 	$(BIN)/python bench/schedule.py
+	@for b in $(BENCHES); do echo; $(BIN)/python bench/$$b.py || exit 1; done
+
+# A few seconds each: the benchmarks still run and their runs are sound (CI).
+bench-smoke: install
+	$(BIN)/python bench/schedule.py --quick
+	@for b in $(BENCHES); do echo; $(BIN)/python bench/$$b.py --smoke || exit 1; done
