@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: the PostgreSQL advisory lock that replicas starting together queue on.
+MIGRATION_LOCK = 0x5741544348  # "WATCH"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -23,6 +26,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration not yet applied (a no-op on an up-to-date database)."""
     config = alembic_config()
     with engine.begin() as connection:
+        _one_at_a_time(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -30,5 +34,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     config = alembic_config()
     with engine.begin() as connection:
+        _one_at_a_time(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def _one_at_a_time(connection: Connection) -> None:
+    """On PostgreSQL, wait for any other process migrating the same database: replicas started
+    together would otherwise all create the same tables, and all but one crash. The lock is held
+    until the migration's transaction ends (PostgreSQL runs DDL inside transactions). SQLite
+    needs none: the write transaction already admits one migrator at a time."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

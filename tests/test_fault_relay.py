@@ -116,6 +116,15 @@ class Server:
         )
 
     def start(self) -> Server:
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        wait_until(self._ready, f"{self.name} to be ready", START_PATIENCE_S)
+
+    def launch(self) -> None:
+        """Start the process, not waiting for it to be ready."""
         self.starts += 1
         log = self.folder / f"{self.name}-{self.starts}.log"
         with log.open("wb") as sink:
@@ -127,8 +136,6 @@ class Server:
                 stdout=sink,
                 stderr=sink,
             )
-        wait_until(self._ready, f"{self.name} to be ready", START_PATIENCE_S)
-        return self
 
     def _ready(self) -> bool:
         assert self.popen is not None
@@ -170,9 +177,14 @@ def slack_standin() -> Iterator[SlackStandIn]:
 
 @contextlib.contextmanager
 def servers(
-    tmp_path: Path, standin: SlackStandIn, database_url: str, names: tuple[str, ...]
+    tmp_path: Path,
+    standin: SlackStandIn,
+    database_url: str,
+    names: tuple[str, ...],
+    *,
+    together: bool = False,
 ) -> Iterator[list[Server]]:
-    """Servers sharing one database, started one after the other (each migrates it first)."""
+    """Servers sharing one database, started one after the other, or all at once."""
     setup = tmp_path / "oncall.yaml"
     setup.write_text(plan_yaml())
     env = {
@@ -188,7 +200,12 @@ def servers(
     started = [Server(name, env, tmp_path) for name in names]
     try:
         for server in started:
-            server.start()
+            if together:
+                server.launch()
+            else:
+                server.start()
+        for server in started:
+            server.wait_ready()
         yield started
     finally:
         for server in started:
@@ -320,6 +337,23 @@ def settle_and_check(standin: SlackStandIn, database_url: str, accepted: list[in
 
 
 # --- the tests ---------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_replicas_started_together_on_an_empty_postgresql_database_all_come_up(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Each migrates the database before it listens; they take turns instead of all creating the
+    # same tables (which crashed all but one).
+    with (
+        slack_standin() as standin,
+        servers(tmp_path, standin, postgres_url, ("a", "b", "c"), together=True) as started,
+    ):
+        for server in started:
+            assert httpx.get(f"{server.url}/readyz").json() == {"status": "ready"}
+        with Burst(lambda: started) as burst:
+            burst.wait_for_accepted(8)
+        settle_and_check(standin, postgres_url, list(burst.accepted))
 
 
 def test_a_server_killed_mid_burst_and_restarted_posts_every_accepted_alert_once(
