@@ -24,7 +24,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig import ALERT_TOKEN, Rig, running, spread  # noqa: E402
+from rig import ALERT_TOKEN, Rig, machine, running, spread  # noqa: E402
 
 
 @dataclass
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.seconds, args.teams = 2.0, 20
 
+    print(f"machine at the start: {machine()}")
     print(
         f"peak intake: {args.clients} clients back to back, {args.seconds:g} s per round, "
         f"alerts round {args.teams} teams; delivery worker running (Slack stand-in in its own "
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({stored} alerts in the database)"
     )
     print(f"intake throughput / bare endpoint throughput: {intake.rate / bare.rate:.2f}")
+    print(f"machine at the end: {machine()}")
     return 0 if found == len(intake.accepted) and intake.accepted else 1
 
 

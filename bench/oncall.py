@@ -28,6 +28,7 @@ from rig import (  # noqa: E402
     SIGNING_SECRET,
     Rig,
     Workspace,
+    machine,
     percentile,
     running,
     spread,
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         user = OUTSIDER if kind.startswith("outsider") else rng.choice(members)
         plan.append((kind, user, text))
 
+    print(f"machine at the start: {machine()}")
     print(
         f"/oncall: {TEAMS} teams, {len(members)} members, {overrides} overrides over a year; "
         f"{args.commands} signed commands at {PACE:g}/s, users picked at random (their time "
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ephemeral answer:   {spread(all_answers)}")
     p99 = percentile(all_acks, 99)
     print(f"goal: ack p99 < 200 ms: {'met' if p99 < 0.2 else 'NOT met'} ({p99 * 1e3:.1f} ms)")
+    print(f"machine at the end: {machine()}")
     return 1 if bad or len(all_answers) < len(run.samples) else 0
 
 

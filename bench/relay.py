@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rig import (  # noqa: E402
     ALERT_TOKEN,
     Rig,
+    machine,
     median,
     percentile,
     running,
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rate, args.seconds, args.teams = 20.0, 3.0, 40
 
     per_channel = args.rate / args.teams
+    print(f"machine at the start: {machine()}")
     print(
         f"relay: {args.rate:g} alerts/s for {args.seconds:g} s, spread evenly over {args.teams} "
         f"teams: {per_channel:.2f} alert/s per team channel and per pager holder's DM "
@@ -217,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({intake_p50 / health_p50:.2f}x)"
     )
     broken = len(accepted) < len(timings.statuses) or len(relay) < len(accepted)
+    print(f"machine at the end: {machine()}")
     return 1 if broken or len(relay_dm) < len(accepted) or duplicates else 0
 
 

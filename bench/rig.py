@@ -395,6 +395,12 @@ class running:
 # --------------------------------------------------------------------------- figures
 
 
+def machine() -> str:
+    """The CPUs and how busy they already are: other work on the machine shows in the figures."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0-100) by the nearest-rank method; NaN for no values."""
     if not values:

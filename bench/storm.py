@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig import ALERT_TOKEN, Rig, running, spread, wait_until  # noqa: E402
+from rig import ALERT_TOKEN, Rig, machine, running, spread, wait_until  # noqa: E402
 
 SETTLE_S = 5.0  # after the storm, the last update goes out within a card interval or two
 CLIENTS = 8
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.repeats, args.seconds = 600, 3.0
 
+    print(f"machine at the start: {machine()}")
     print(
         f"storm: one alert repeated {args.repeats} times over {args.seconds:g} s "
         f"({args.repeats / args.seconds:.0f}/s) into one team; the Slack stand-in answers 429 past "
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         f"goals: under 120 Slack calls: {'met' if len(calls) < 120 else 'NOT met'} "
         f"({len(calls)}); no 429: {'met' if limits['sent'] == 0 else 'NOT met'}"
     )
+    print(f"machine at the end: {machine()}")
     return 0 if shown and len(cards) == 1 and statuses[202] == args.repeats else 1
 
 
