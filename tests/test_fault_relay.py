@@ -426,4 +426,5 @@ def test_two_replicas_through_a_slack_failing_30_percent_of_calls_post_every_ale
         accepted = list(burst.accepted)
         assert burst.refused == {}
         settle_and_check(standin, postgres_url, accepted)
-        assert any(call.fault == "drop" for call in standin.calls_to("chat.postMessage"))
+        # Slack did fail along the way (about 30 % of some sixty calls).
+        assert len([call for call in standin.calls if call.fault is not None]) >= 5
