@@ -1,12 +1,13 @@
 """Faults on real server processes: `watchkeeper serve` killed with SIGKILL in the middle of a
 burst of alerts and started again, on SQLite and as two replicas sharing PostgreSQL, and a Slack
 that fails 30 % of calls. Every alert that got a 2xx is posted exactly once: one card in its team
-channel and one DM to the pager holder, never two.
+channel and one DM to the pager holder, never two. And replicas started together on an empty
+PostgreSQL database all come up.
 
 Everything runs on loopback: the servers are subprocesses on ports of their own, Slack is the
 stand-in, reached through SLACK_API_URL as the real Slack would be. A server killed while its
 posts are on the way leaves rows claimed under a lease (a minute); the survivor, or the server
-started again, takes them once the lease runs out, so each test waits that long.
+started again, takes them once the lease runs out, so the tests with a kill wait that long.
 """
 
 from __future__ import annotations
