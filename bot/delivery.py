@@ -18,7 +18,8 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,7 +40,7 @@ from bot.metrics import count_relayed, count_slack_error
 from bot.users import directory
 from storage import alerts as alert_store
 from storage import outbox
-from storage.db import session_scope
+from storage.db import is_sqlite, read_scope, session_scope
 from storage.models import Outbox, SlackMessage
 from storage.slack_messages import find_message, messages_of, note_update, record_message
 
@@ -51,7 +52,8 @@ logger = logging.getLogger(__name__)
 EXTRAS_KEY = "delivery"
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when nobody wakes the worker
 BATCH = 50
-PARALLEL = 8  # subjects delivered at once; one subject's rows always go in order
+PARALLEL = 8  # rows delivered at once
+DB_THREADS = 3  # the worker's own threads for its database work
 LEASE = timedelta(seconds=60)
 # Slack takes about one message a second per channel, with short bursts: a card is updated at
 # most this often, whatever the storm of repeats behind it.
@@ -84,6 +86,9 @@ class Job:
     attempts: int
     claims: int
     created_at: datetime
+    # What to record of the messages made for this row, written with its outcome: a retry of a
+    # row that posted to some of its recipients finds those posts recorded.
+    writes: list[Callable[[Session], None]] = field(default_factory=list, compare=False)
 
     @property
     def may_have_posted(self) -> bool:
@@ -172,6 +177,10 @@ class Delivery:
         # holds for the method, whichever channel the next call is for.
         self._blocked: dict[str, datetime] = {}
         self._pace = ChannelPace()
+        self._gate = asyncio.Semaphore(PARALLEL)
+        self._settling: list[tuple[Job, Postpone | RetryLater | None, asyncio.Future[None]]] = []
+        self._flushing: set[asyncio.Future[None]] = set()
+        self._db = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="delivery-db")
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll (call from the event loop)."""
@@ -179,44 +188,55 @@ class Delivery:
             self._wakeup.set()
 
     async def run(self) -> None:
-        """Run until cancelled; a failed round is logged and tried again at the next poll."""
+        """Run until cancelled: take what is due, deliver up to PARALLEL rows at once, and look
+        again when woken (a new alert) or at the next poll; a failed look is logged and retried."""
         self._wakeup = asyncio.Event()
+        running: set[asyncio.Task[None]] = set()
         pruned_at: datetime | None = None
-        while True:
-            handled = 0
-            try:
-                now = self.services.clock.now()
-                if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
-                    pruned_at = now
-                    await asyncio.to_thread(self.prune, now)
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be briefly away; the next round tries again
-                logger.exception("delivery round failed")
-            if handled >= self.batch:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
-            self._wakeup.clear()
+        if is_sqlite(self.services.engine):
+            with contextlib.suppress(Exception):  # the first look at the outbox says why
+                await self._in_db(self._release_leases)
+        try:
+            while True:
+                self._wakeup.clear()
+                jobs: list[Job] = []
+                try:
+                    now = self.services.clock.now()
+                    if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
+                        pruned_at = now
+                        await self._in_db(self.prune, now)
+                    jobs = await self._in_db(self._claim, self.batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database may be briefly away; the next look tries again
+                    logger.exception("delivery: looking at the outbox failed")
+                for job in jobs:
+                    task = asyncio.create_task(self._deliver(job), name=f"delivery-{job.id}")
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                if len(jobs) == self.batch:
+                    continue  # more may be due
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
+        finally:
+            # Rows under way are left to their lease: another worker, or this one restarted,
+            # takes them again and finds what they had posted.
+            for task in running:
+                task.cancel()
 
     async def run_once(self) -> int:
-        """Deliver what is due now; returns how many rows were taken."""
-        jobs = await asyncio.to_thread(self._claim)
-        if not jobs:
-            return 0
-        by_subject: dict[str, list[Job]] = {}
-        for job in jobs:
-            by_subject.setdefault(job.subject or f"row:{job.id}", []).append(job)
-        gate = asyncio.Semaphore(PARALLEL)
-
-        async def deliver_all(group: list[Job]) -> None:
-            async with gate:
-                for job in group:
-                    await self._deliver(job)
-
-        await asyncio.gather(*(deliver_all(group) for group in by_subject.values()))
+        """Deliver what is due now, all of it before returning; returns how many rows."""
+        jobs = await self._in_db(self._claim, self.batch)
+        await asyncio.gather(*(self._deliver(job) for job in jobs))
         return len(jobs)
+
+    def _release_leases(self) -> None:
+        # On SQLite this process is the only worker: rows still held were held by a process
+        # that died (a crash, kill -9). Taken again now, they first look for what they posted.
+        with session_scope(self.services.engine) as session:
+            count = outbox.release_leases(session=session, now=self.services.clock.now())
+        if count:
+            logger.info("deliveries of a stopped process taken over", extra={"rows": count})
 
     def prune(self, now: datetime) -> int:
         """Forget deliveries done more than KEEP_DONE ago (blocking); returns how many."""
@@ -238,10 +258,14 @@ class Delivery:
 
     # ------------------------------------------------------------------ one row
 
-    def _claim(self) -> list[Job]:
+    def _claim(self, limit: int) -> list[Job]:
         now = self.services.clock.now()
+        # Most looks find nothing: they need not queue for the write lock to learn it.
+        with read_scope(self.services.engine) as session:
+            if not outbox.any_due(session=session, now=now):
+                return []
         with session_scope(self.services.engine) as session:
-            rows = outbox.claim(session=session, now=now, limit=self.batch, lease=LEASE)
+            rows = outbox.claim(session=session, now=now, limit=limit, lease=LEASE)
             return [
                 Job(
                     id=row.id or 0,
@@ -256,8 +280,14 @@ class Delivery:
             ]
 
     async def _deliver(self, job: Job) -> None:
+        async with self._gate:
+            outcome = await self._outcome(job)
+        await self._settle(job, outcome)
+
+    async def _outcome(self, job: Job) -> Postpone | RetryLater | None:
+        """Deliver one row; what became of it: done (None), postponed, or to try again."""
         try:
-            result = await self._handle(job)
+            return await self._handle(job)
         except RetryLater as retry:
             if retry.at is None:
                 retry.at = self.services.clock.now() + self._wait(job.attempts)
@@ -265,26 +295,61 @@ class Delivery:
                 "delivery failed, will retry",
                 extra={"outbox": job.id, "kind": job.kind, "error": retry.error, "at": retry.at},
             )
-            await asyncio.to_thread(self._settle, job, retry=retry)
-            return
+            return retry
         except Exception as error:  # a bug or a broken row must not stop the other deliveries
             logger.exception("delivery failed", extra={"outbox": job.id, "kind": job.kind})
-            at = self.services.clock.now() + self._wait(job.attempts)
-            await asyncio.to_thread(self._settle, job, retry=RetryLater(at, repr(error)))
-            return
-        await asyncio.to_thread(self._settle, job, postpone=result)
+            return RetryLater(self.services.clock.now() + self._wait(job.attempts), repr(error))
 
-    def _settle(
-        self, job: Job, *, retry: RetryLater | None = None, postpone: Postpone | None = None
-    ) -> None:
+    async def _settle(self, job: Job, outcome: Postpone | RetryLater | None) -> None:
+        """Record the row's outcome and its messages; rows settling at the same moment share
+        one transaction (SQLite has one writer: fewer, larger commits keep its queue short)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._settling.append((job, outcome, done))
+        if len(self._settling) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_settles)
+        await done
+
+    def _flush_settles(self) -> None:
+        batch, self._settling = self._settling, []
+
+        async def write() -> None:
+            try:
+                await self._in_db(self._settle_rows, [(job, out) for job, out, _ in batch])
+            except Exception as error:  # the rows keep their lease and come back; say why
+                logger.exception("delivery: recording outcomes failed", extra={"rows": len(batch)})
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                return
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+        task = asyncio.ensure_future(write())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    def _settle_rows(self, rows: list[tuple[Job, Postpone | RetryLater | None]]) -> None:
+        now = self.services.clock.now()
         with session_scope(self.services.engine) as session:
-            if retry is not None:
-                at = retry.at or self.services.clock.now() + self._wait(job.attempts)
-                outbox.retry_later(session=session, outbox_id=job.id, at=at, error=retry.error)
-            elif postpone is not None:
-                outbox.postpone(session=session, outbox_id=job.id, at=postpone.at)
-            else:
-                outbox.complete(session=session, outbox_id=job.id, now=self.services.clock.now())
+            for job, outcome in rows:
+                for record in job.writes:
+                    record(session)
+                if isinstance(outcome, RetryLater):
+                    at = outcome.at or now + self._wait(job.attempts)
+                    outbox.retry_later(
+                        session=session, outbox_id=job.id, at=at, error=outcome.error
+                    )
+                elif isinstance(outcome, Postpone):
+                    outbox.postpone(session=session, outbox_id=job.id, at=outcome.at)
+                else:
+                    outbox.complete(session=session, outbox_id=job.id, now=now)
+
+    async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work on the worker's own threads: a wait for SQLite's write
+        lock then holds up deliveries, never the intake's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, functools.partial(work, *args))
 
     async def _handle(self, job: Job) -> Postpone | None:
         if job.kind == outbox.ALERT_SYNC:
@@ -331,16 +396,16 @@ class Delivery:
                 ready_at = self._pace.take(card_row.channel, now)
                 if ready_at is not None:
                     return Postpone(ready_at)
-            await self._update(loaded.team, card_row, card_message)
+            await self._update(job, card_row, card_message)
         for row in loaded.messages:
             if row.role == DM:
                 reason = loaded.reasons.get(row.recipient, "paged")
-                await self._update(loaded.team, row, alert_dm(loaded.card, reason))
+                await self._update(job, row, alert_dm(loaded.card, reason))
             elif row.role == LEADERSHIP and loaded.card.leadership_at is not None:
                 content = leadership_dm(
                     loaded.card, loaded.card.leadership_by, loaded.card.leadership_at
                 )
-                await self._update(loaded.team, row, content)
+                await self._update(job, row, content)
         return None
 
     async def _notify(self, job: Job) -> None:
@@ -353,7 +418,7 @@ class Delivery:
         content = alert_dm(loaded.card, reason)
         existing = next((m for m in loaded.messages if m.role == DM and m.recipient == user), None)
         if existing is not None:
-            await self._update(loaded.team, existing, content)
+            await self._update(job, existing, content)
             return
         channel = await self._dm_channel(user)
         await self._post_once(job, loaded.team, DM, user, channel, content)
@@ -426,9 +491,9 @@ class Delivery:
                 now=now,
             )
 
-        await asyncio.to_thread(self._write, remember)
+        job.writes.append(remember)
 
-    async def _update(self, team: str, row: SlackMessage, content: Message) -> None:
+    async def _update(self, job: Job, row: SlackMessage, content: Message) -> None:
         """Edit a posted message to show ``content``; nothing is sent when it already does."""
         digest = content_hash(content)
         if row.content_hash == digest:
@@ -438,11 +503,10 @@ class Delivery:
             lambda: self.services.slack.chat_update(channel=row.channel, ts=row.ts, **content),
         )
         message_id, now = row.id or 0, self.services.clock.now()
-        await asyncio.to_thread(
-            self._write,
+        job.writes.append(
             lambda session: note_update(
                 session=session, message_id=message_id, content_hash=digest, now=now
-            ),
+            )
         )
 
     async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
@@ -515,23 +579,19 @@ class Delivery:
 
     # ------------------------------------------------------------------ database
 
-    def _write(self, work: Callable[[Session], None]) -> None:
-        with session_scope(self.services.engine) as session:
-            work(session)
-
     async def _load(self, job: Job) -> _Loaded | None:
         alert_id = job.alert_id
         if alert_id is None:
             logger.error("alert delivery without an alert", extra={"outbox": job.id})
             return None
-        loaded = await asyncio.to_thread(self._load_alert, alert_id)
+        loaded = await self._in_db(self._load_alert, alert_id)
         if loaded is None:
             logger.error("alert delivery for an alert that is gone", extra={"alert": alert_id})
         return loaded
 
     def _load_alert(self, alert_id: int) -> _Loaded | None:
         plan = self.services.plans.current
-        with session_scope(self.services.engine) as session:
+        with read_scope(self.services.engine) as session:
             alert = alert_store.get_alert(session=session, alert_id=alert_id)
             if alert is None:
                 return None

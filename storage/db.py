@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "watchkeeper_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -51,21 +53,46 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Writers queue on the busy timeout instead of failing on a lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue on the busy timeout instead of failing on a lock upgrade; readers
+        # (read_scope) take no lock and read the last commit, as WAL lets them.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# SQLite has one writer at a time. Threads of this process that want to write queue here, in
+# order, rather than in SQLite's busy handler, which sleeps up to 100 ms between looks and so
+# turns a short wait into a long one. Other processes still meet the busy timeout.
+_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+
+
+def _writer_lock(engine: Engine) -> AbstractContextManager[Any]:
+    if not is_sqlite(engine):
+        return nullcontext()
+    return _SQLITE_WRITERS.setdefault(str(engine.url.database), threading.RLock())
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _writer_lock(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads: on SQLite it does not wait for, nor hold up, the writer."""
+    # Closing the session ends its transaction and keeps what was loaded (a rollback would
+    # expire it).
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+        yield session

@@ -154,6 +154,8 @@ class Outbox(SQLModel, table=True):
     """A Slack delivery to make; drained by a worker, retried until done."""
 
     __tablename__ = "outbox"
+    # Workers look for pending rows by due time: done rows, the many, stay out of the way.
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
     subject: str | None = Field(default=None, max_length=64, index=True)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, delete, literal, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Outbox
@@ -74,13 +75,29 @@ def claim(
     lease: timedelta = DEFAULT_LEASE,
     kinds: tuple[str, ...] | None = None,
 ) -> list[Outbox]:
-    """Take up to ``limit`` due deliveries under a lease; commit the session to make it stick."""
+    """Take up to ``limit`` due deliveries under a lease; commit the session to make it stick.
+
+    An alert's sync is not taken while another worker holds one of the same alert: two at once
+    would both find no card yet, and post two.
+    """
+    held = aliased(Outbox)
+    sync_held = (
+        select(held.id)
+        .where(
+            held.kind == ALERT_SYNC,
+            held.subject == Outbox.subject,
+            held.status == "pending",
+            col(held.locked_until) > now,
+        )
+        .exists()
+    )
     query = (
         select(Outbox)
         .where(
             Outbox.status == "pending",
             col(Outbox.next_attempt_at) <= now,
             or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= now),
+            or_(col(Outbox.kind) != ALERT_SYNC, ~sync_held),
         )
         .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
         .limit(limit)
@@ -97,6 +114,33 @@ def claim(
         session.add(row)
     session.flush()
     return rows
+
+
+def release_leases(*, session: Session, now: datetime) -> int:
+    """Free every row a worker holds, for a process that knows it is the only worker (SQLite)
+    and starts: what the dead process held is taken at once rather than when its lease ends."""
+    result = session.execute(
+        update(Outbox)
+        .where(col(Outbox.status) == "pending", col(Outbox.locked_until) > now)
+        .values(locked_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def any_due(*, session: Session, now: datetime) -> bool:
+    """Whether some delivery is due and free to take (a read: no lock is taken for it)."""
+    return (
+        session.exec(
+            select(Outbox.id)
+            .where(
+                Outbox.status == "pending",
+                col(Outbox.next_attempt_at) <= now,
+                or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= now),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def complete(*, session: Session, outbox_id: int, now: datetime) -> None:
