@@ -4,7 +4,8 @@ Each row is claimed under a lease, delivered, then marked done in the same trans
 records the message it posted; a failure puts it back for a later try (``Retry-After`` on a 429,
 growing waits otherwise) and a worker that dies loses its lease, so the row comes back. Nothing
 is dropped. An alert's messages are posted once and then updated in place (``chat.update``); a
-card updated a moment ago waits its turn, so a storm of repeats costs a bounded number of calls.
+card updated a moment ago waits its turn, so a storm of repeats costs a bounded number of calls,
+and the cards of one team channel keep to Slack's posting pace of about one a second.
 
 A worker killed between Slack's answer and its own commit, or a call whose answer was lost, cannot
 know whether the post went through; every post carries the outbox row's id in its metadata, and a
@@ -154,7 +155,8 @@ class ChannelPace:
 
 
 class Delivery:
-    """Delivers due outbox rows, batch after batch, about twice a second or at once when woken."""
+    """Delivers due outbox rows as they come due: it looks when woken (a new alert) and about
+    twice a second, and delivers up to PARALLEL rows at once."""
 
     def __init__(
         self,
