@@ -36,6 +36,7 @@ from bot.blocks.alert import (
     alert_dm,
     content_hash,
     leadership_dm,
+    steady,
 )
 from bot.metrics import count_relayed, count_slack_error
 from bot.users import directory
@@ -59,6 +60,8 @@ LEASE = timedelta(seconds=60)
 # Slack takes about one message a second per channel, with short bursts: a card is updated at
 # most this often, whatever the storm of repeats behind it.
 CARD_INTERVAL = timedelta(seconds=2)
+DM_INTERVAL = timedelta(seconds=10)
+HASH_LENGTH = 32  # content_hash's length: a stored fingerprint is two of them
 CHANNEL_RATE = 1.0  # card posts and updates a second in one channel, bursts of CHANNEL_BURST
 CHANNEL_BURST = 3
 BACKOFF_S = 1.0
@@ -394,21 +397,35 @@ class Delivery:
                     job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
                 )
         else:
-            if card_row.content_hash != content_hash(card_message):
+            if _full(card_row.content_hash) != _full(fingerprint(card_message, card_message)):
                 ready_at = self._pace.take(card_row.channel, now)
                 if ready_at is not None:
                     return Postpone(ready_at)
             await self._update(job, card_row, card_message)
+        # A DM follows a change of state at once, and a storm of sightings every DM_INTERVAL:
+        # Slack's budget goes to the card the whole team looks at.
+        later: list[datetime] = []
+        card, calm = loaded.card, steady(loaded.card)
         for row in loaded.messages:
             if row.role == DM:
                 reason = loaded.reasons.get(row.recipient, "paged")
-                await self._update(job, row, alert_dm(loaded.card, reason))
-            elif row.role == LEADERSHIP and loaded.card.leadership_at is not None:
-                content = leadership_dm(
-                    loaded.card, loaded.card.leadership_by, loaded.card.leadership_at
+                wait = await self._update(
+                    job, row, alert_dm(card, reason), alert_dm(calm, reason), DM_INTERVAL
                 )
-                await self._update(job, row, content)
-        return None
+            elif row.role == LEADERSHIP and card.leadership_at is not None:
+                by, at = card.leadership_by, card.leadership_at
+                wait = await self._update(
+                    job, row, leadership_dm(card, by, at), leadership_dm(calm, by, at), DM_INTERVAL
+                )
+            else:
+                continue
+            if wait is not None:
+                later.append(wait)
+        if not later:
+            return None
+        # Come back for the DMs, and before then for the card if more repeats arrive meanwhile
+        # (they fold into this row while it waits).
+        return Postpone(min([*later, now + self.card_interval]))
 
     async def _notify(self, job: Job) -> None:
         """DM the paged user the alert (once; a second page updates the same DM)."""
@@ -476,7 +493,7 @@ class Delivery:
             )
             posted = (str(answer["channel"]), str(answer["ts"]))
             count_relayed(self.services, team=team)
-        subject, digest = job.subject, content_hash(content)
+        subject, digest = job.subject, fingerprint(content, content)
         now = self.services.clock.now()
 
         def remember(session: Session) -> None:
@@ -495,11 +512,30 @@ class Delivery:
 
         job.writes.append(remember)
 
-    async def _update(self, job: Job, row: SlackMessage, content: Message) -> None:
-        """Edit a posted message to show ``content``; nothing is sent when it already does."""
-        digest = content_hash(content)
-        if row.content_hash == digest:
-            return
+    async def _update(
+        self,
+        job: Job,
+        row: SlackMessage,
+        content: Message,
+        calm: Message | None = None,
+        interval: timedelta | None = None,
+    ) -> datetime | None:
+        """Edit a posted message to show ``content``; nothing is sent when it already does.
+
+        With ``calm`` (the message without what repeats change) and ``interval``, a change of
+        repeats alone waits until ``interval`` after the last edit: returns when to try again.
+        """
+        digest = fingerprint(content, calm or content)
+        if _full(row.content_hash) == _full(digest):
+            return None
+        if (
+            calm is not None
+            and interval is not None
+            and _steady(row.content_hash) == _steady(digest)
+        ):
+            due = (row.updated_at or row.created_at) + interval
+            if self.services.clock.now() < due:
+                return due
         await self._call(
             "chat.update",
             lambda: self.services.slack.chat_update(channel=row.channel, ts=row.ts, **content),
@@ -510,6 +546,7 @@ class Delivery:
                 session=session, message_id=message_id, content_hash=digest, now=now
             )
         )
+        return None
 
     async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
         """The message this row posted on an earlier try, looked up by its metadata."""
@@ -629,6 +666,20 @@ class Delivery:
         )
         channel = team.channel if team is not None else None
         return _Loaded(card, alert.team, channel, messages, reasons)
+
+
+def fingerprint(content: Message, calm: Message) -> str:
+    """What a message shows, as stored with it: the hash of its calm form (without what repeats
+    change), then the hash of the whole."""
+    return content_hash(calm) + content_hash(content)
+
+
+def _steady(stored: str | None) -> str:
+    return (stored or "")[:HASH_LENGTH]
+
+
+def _full(stored: str | None) -> str:
+    return (stored or "")[HASH_LENGTH:]
 
 
 def _reasons(session: Session, subject: str) -> dict[str, str]:

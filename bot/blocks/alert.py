@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.blocks import (
@@ -234,6 +234,17 @@ def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
         line = f":rotating_light: Bad news now: a {card.severity} alert, {when(at)}."
         prefix = "Bad news now: "
     return message(_fallback(card, prefix), _body(card, [section(line)]))
+
+
+def steady(card: AlertCard) -> AlertCard:
+    """The card without what every repeat changes (the count, the last sighting, the repeat
+    line of the timeline): what tells a change of state from one more sighting."""
+    return replace(
+        card,
+        count=1,
+        last_seen=card.first_seen,
+        timeline=tuple(line for line in card.timeline if line.kind != "repeated"),
+    )
 
 
 def content_hash(content: Message) -> str:
