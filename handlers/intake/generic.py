@@ -22,8 +22,7 @@ from bot.alerts import (
 )
 from handlers.intake.parsing import (
     describe,
-    detail_text,
-    expect_object,
+    details_of,
     first_text,
     link,
     links,
@@ -62,7 +61,7 @@ def parse(body: bytes) -> ParsedBatch:
         links=links(link("Link", _with_scheme(optional_str(doc, link_field, link_field)))),
         runbook_url=http_url(runbook) if runbook else None,
         labels=scalar_map(doc, "labels", "labels"),
-        details=_details(doc),
+        details=details_of(doc),
         raw_kind=KIND,
     )
     return ParsedBatch(kind=KIND, alerts=[alert])
@@ -129,15 +128,3 @@ def _status(doc: dict[str, Any]) -> AlertStatus:
             "resolved",
         )
     return implied
-
-
-def _details(doc: dict[str, Any]) -> dict[str, str]:
-    """Opsgenie-style ``details``: any object, each value as text."""
-    value = doc.get("details")
-    if value is None:
-        return {}
-    return {
-        name: detail_text(item)
-        for name, item in expect_object(value, "details").items()
-        if item is not None
-    }

@@ -25,8 +25,7 @@ from bot.alerts import (
 from handlers.intake.parsing import (
     blank,
     describe,
-    detail_text,
-    expect_object,
+    details_of,
     first_text,
     link,
     links,
@@ -52,7 +51,7 @@ def parse(body: bytes) -> ParsedBatch:
     message = clean_text(required_str(doc, "message", "message"), one_line=True)
     title = trim(message, MESSAGE_LIMIT)
     description = optional_str(doc, "description", "description") or ""
-    details = _details(doc)
+    details = details_of(doc)
     alert = NormalizedAlert(
         dedup_key=_dedup_key(doc, message),
         title=title,
@@ -146,18 +145,6 @@ def _tags(doc: dict[str, Any]) -> dict[str, str]:
         if not blank(tag):
             tags.append(clean_text(tag, one_line=True))
     return {"tags": ", ".join(tags)} if tags else {}
-
-
-def _details(doc: dict[str, Any]) -> dict[str, str]:
-    """``details``, each value as text (Opsgenie's are text; Grafana sends any JSON value)."""
-    value = doc.get("details")
-    if value is None:
-        return {}
-    return {
-        name: detail_text(item)
-        for name, item in expect_object(value, "details").items()
-        if item is not None
-    }
 
 
 def _label_fields(doc: dict[str, Any]) -> dict[str, str]:

@@ -226,3 +226,15 @@ def links(*candidates: Link | None) -> list[Link]:
             seen.add(candidate.url)
             result.append(candidate)
     return result
+
+
+def details_of(doc: dict[str, Any]) -> dict[str, str]:
+    """Opsgenie-style ``details``: any object, each value as text (absent: none)."""
+    value = doc.get("details")
+    if value is None:
+        return {}
+    return {
+        name: detail_text(item)
+        for name, item in expect_object(value, "details").items()
+        if item is not None
+    }
