@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -115,6 +116,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[Any]] = []
+        # One HTTP session for every Slack call: connections (and their TLS handshakes with
+        # Slack) are kept and reused rather than made anew for each call.
+        slack_session = aiohttp.ClientSession()
+        services.slack.session = slack_session
         if start_background:
             for start in services.extras.get("startup", []):
                 await start()
@@ -130,6 +135,8 @@ def create_app(
             for stop in services.extras.get("shutdown", []):
                 with contextlib.suppress(Exception):
                     await stop()
+            services.slack.session = None
+            await slack_session.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
