@@ -107,7 +107,16 @@ def claim(
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = list(session.exec(query))
+    rows = []
+    syncing: set[str | None] = set()
+    for row in session.exec(query):
+        # Two syncs of one alert can both be due (one waited its turn while the other was
+        # queued): take one now, the other after it.
+        if row.kind == ALERT_SYNC:
+            if row.subject in syncing:
+                continue
+            syncing.add(row.subject)
+        rows.append(row)
     for row in rows:
         row.locked_until = now + lease
         row.claims += 1

@@ -102,3 +102,27 @@ def test_a_postponed_claim_is_not_counted_as_a_try(engine: sa.Engine) -> None:
         assert outbox.claim(session=session, now=NOW + timedelta(seconds=1)) == []
         (again,) = outbox.claim(session=session, now=NOW + timedelta(seconds=2))
         assert (again.claims, again.attempts) == (1, 0)
+
+
+def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) -> None:
+    """A sync that waited its turn and one queued meanwhile come due together: one is taken,
+    the other once the first is done (together, both would post or edit the card)."""
+    with session_scope(engine) as session:
+        first = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
+        assert first is not None and first.id is not None
+        first_id = first.id
+    with session_scope(engine) as session:
+        outbox.claim(session=session, now=NOW)
+        second = outbox.enqueue(
+            session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
+        )
+        assert second is not None
+        outbox.postpone(session=session, outbox_id=first_id, at=NOW + timedelta(seconds=2))
+    later = NOW + timedelta(seconds=3)
+    with session_scope(engine) as session:
+        taken = outbox.claim(session=session, now=later)
+        assert [(row.kind, row.subject) for row in taken] == [(outbox.ALERT_SYNC, "alert:1")]
+        outbox.complete(session=session, outbox_id=taken[0].id or 0, now=later)
+    with session_scope(engine) as session:
+        (other,) = outbox.claim(session=session, now=later)
+        assert other.id != taken[0].id
