@@ -201,8 +201,10 @@ class Delivery:
         running: set[asyncio.Task[None]] = set()
         pruned_at: datetime | None = None
         if is_sqlite(self.services.engine):
-            with contextlib.suppress(Exception):  # the first look at the outbox says why
+            try:
                 await self._in_db(self._release_leases)
+            except Exception:  # the rows then come back when their leases run out
+                logger.exception("delivery: taking over a stopped process's rows failed")
         try:
             while True:
                 self._wakeup.clear()
