@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.blocks import Message
 from bot.blocks.alert import (
@@ -39,11 +39,12 @@ from bot.blocks.alert import (
     steady,
 )
 from bot.metrics import count_relayed, count_slack_error
+from bot.slack_retry import retry_after
 from bot.users import directory
 from storage import alerts as alert_store
 from storage import outbox
 from storage.db import is_sqlite, read_scope, session_scope
-from storage.models import Outbox, SlackMessage
+from storage.models import SlackMessage
 from storage.slack_messages import find_message, messages_of, note_update, record_message
 
 if TYPE_CHECKING:
@@ -401,7 +402,7 @@ class Delivery:
                     job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
                 )
         else:
-            if _full(card_row.content_hash) != _full(fingerprint(card_message, card_message)):
+            if _full(card_row.content_hash) != content_hash(card_message):
                 ready_at = self._pace.take(card_row.channel, now)
                 if ready_at is not None:
                     return Postpone(ready_at)
@@ -608,7 +609,9 @@ class Delivery:
             code = str(error.response.get("error", "")) or f"HTTP {status}"
             count_slack_error(self.services, method=method, error=code)
             if status == 429:
-                at = now + timedelta(seconds=_retry_after(error.response.headers))
+                # At least a second: a 429 that names no wait still asks for one.
+                wait = max(retry_after(error.response.headers, 1.0), 1.0)
+                at = now + timedelta(seconds=wait)
                 self._blocked[method] = at
                 raise RetryLater(at, f"{method}: rate limited") from error
             raise RetryLater(None, f"{method}: {code}") from error
@@ -641,7 +644,7 @@ class Delivery:
             events = alert_store.list_events(session=session, alert_id=alert_id)
             subject = alert_store.subject_of(alert_id)
             messages = tuple(messages_of(session=session, subject=subject))
-            reasons = _reasons(session, subject)
+            reasons = alert_store.pages(session=session, alert_id=alert_id)
         team = plan.teams.get(alert.team)
         card = AlertCard(
             id=alert_id,
@@ -686,20 +689,6 @@ def _full(stored: str | None) -> str:
     return (stored or "")[HASH_LENGTH:]
 
 
-def _reasons(session: Session, subject: str) -> dict[str, str]:
-    """Why each user was paged about the alert, from the first page queued for them."""
-    reasons: dict[str, str] = {}
-    payloads = session.exec(
-        select(Outbox.payload)
-        .where(Outbox.kind == outbox.ALERT_NOTIFY, Outbox.subject == subject)
-        .order_by(col(Outbox.id))
-    )
-    for payload in payloads:
-        if isinstance(payload, dict) and payload.get("user"):
-            reasons.setdefault(str(payload["user"]), str(payload.get("reason") or "paged"))
-    return reasons
-
-
 def _metadata(job: Job, recipient: str) -> dict[str, Any]:
     return {
         "event_type": METADATA_EVENT,
@@ -718,16 +707,6 @@ def _instant(value: Any) -> datetime | None:
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(value)
     return None
-
-
-def _retry_after(headers: Any) -> float:
-    """The seconds Slack asks to wait before trying again (Retry-After), at least one."""
-    for name in ("Retry-After", "retry-after"):
-        value = headers.get(name) if headers else None
-        if value is not None:
-            with contextlib.suppress(TypeError, ValueError):
-                return max(float(value), 1.0)
-    return 1.0
 
 
 def register(services: Services) -> Delivery:

@@ -38,6 +38,7 @@ from bot.blocks.handover import (
 )
 from bot.metrics import metrics_of
 from bot.plan import Team
+from bot.slack_retry import retry_after
 from bot.users import directory
 from storage import alert_stats, claims
 from storage.db import session_scope
@@ -689,7 +690,7 @@ class HandoverPlanner:
                 status = getattr(error.response, "status_code", 0)
                 code = str(error.response.get("error", ""))
                 if status == 429:
-                    wait = _retry_after(error.response.headers, self.slack_backoff)
+                    wait = retry_after(error.response.headers, self.slack_backoff)
                 elif status >= 500 or code in _TRANSIENT:
                     wait = self.slack_backoff * 2 ** (attempt - 1)
                 else:
@@ -714,16 +715,6 @@ class HandoverPlanner:
         else:
             name = error.__class__.__name__
         metrics_of(self.services).slack_error(method=method, error=name)
-
-
-def _retry_after(headers: Any, default: float) -> float:
-    """The seconds Slack asks to wait before trying again (Retry-After), else ``default``."""
-    for name in ("Retry-After", "retry-after"):
-        value = headers.get(name) if headers else None
-        if value is not None:
-            with contextlib.suppress(TypeError, ValueError):
-                return max(float(value), 0.0)
-    return default
 
 
 def register(services: Services) -> HandoverPlanner:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -30,7 +29,7 @@ from bot.plan import Team
 from bot.roster import Roster, UnknownTeam
 from handlers.events import button_value, tell
 from handlers.oncall import find_team, unknown_team_text
-from storage.alerts import paged_users
+from storage.alerts import pages
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -172,8 +171,7 @@ def raise_alert(
 
 
 def _first_paged(session: Session, alert_id: int) -> str | None:
-    paged = sorted(paged_users(session=session, alert_id=alert_id))
-    return paged[0] if paged else None
+    return next(iter(pages(session=session, alert_id=alert_id)), None)
 
 
 def _raised_text(team: Team, what: str, first: str | None) -> str:
@@ -187,6 +185,24 @@ def _raised_text(team: Team, what: str, first: str | None) -> str:
         f"Alert raised for *{team.name}*: “{title}”. Paged <@{first}>; "
         f"the card is in <#{team.channel}>."
     )
+
+
+async def _raise(
+    services: Services,
+    team: Team,
+    user: str,
+    what: str,
+    *,
+    severity: Severity = Severity.error,
+    customer: str | None = None,
+) -> str:
+    """Raise the alert (off the event loop), start its delivery; what to tell the person."""
+    alert_id, first = await asyncio.to_thread(
+        raise_alert, services, team=team, user=user, what=what, severity=severity, customer=customer
+    )
+    logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
+    wake_delivery(services)
+    return _raised_text(team, what, first)
 
 
 async def _escalate_command(
@@ -210,12 +226,7 @@ async def _escalate_command(
         )
         await services.slack.views_open(trigger_id=command["trigger_id"], view=modal)
         return
-    alert_id, first = await asyncio.to_thread(
-        lambda: raise_alert(services, team=team, user=user, what=what)
-    )
-    logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
-    wake_delivery(services)
-    await respond(response_type="ephemeral", text=_raised_text(team, what, first))
+    await respond(response_type="ephemeral", text=await _raise(services, team, user, what))
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
@@ -254,15 +265,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         await ack()
         user = body["user"]["id"]
         team = services.roster.plan.teams[form.team]
-        raise_it: Callable[[], tuple[int, str | None]] = lambda: raise_alert(  # noqa: E731
-            services,
-            team=team,
-            user=user,
-            what=form.what,
-            severity=form.severity,
-            customer=form.customer,
+        raised = await _raise(
+            services, team, user, form.what, severity=form.severity, customer=form.customer
         )
-        alert_id, first = await asyncio.to_thread(raise_it)
-        logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
-        wake_delivery(services)
-        await tell(services, body, None, user, _raised_text(team, form.what, first))
+        await tell(services, body, None, user, raised)

@@ -117,14 +117,24 @@ def list_events(*, session: Session, alert_id: int) -> list[AlertEvent]:
     )
 
 
+def pages(*, session: Session, alert_id: int) -> dict[str, str]:
+    """Everyone a DM about the alert was queued for (delivered or not), in the order they were
+    paged, with why (from their first page)."""
+    payloads = session.exec(
+        select(Outbox.payload)
+        .where(Outbox.kind == ALERT_NOTIFY, Outbox.subject == subject_of(alert_id))
+        .order_by(col(Outbox.id))
+    )
+    paged: dict[str, str] = {}
+    for payload in payloads:
+        if isinstance(payload, dict) and payload.get("user"):
+            paged.setdefault(str(payload["user"]), str(payload.get("reason") or "paged"))
+    return paged
+
+
 def paged_users(*, session: Session, alert_id: int) -> set[str]:
     """Everyone a DM about the alert was queued for (delivered or not)."""
-    payloads = session.exec(
-        select(Outbox.payload).where(
-            Outbox.kind == ALERT_NOTIFY, Outbox.subject == subject_of(alert_id)
-        )
-    )
-    return {str(p["user"]) for p in payloads if isinstance(p, dict) and p.get("user")}
+    return set(pages(session=session, alert_id=alert_id))
 
 
 def list_alerts(*, session: Session, team: str | None = None) -> list[Alert]:
