@@ -136,10 +136,15 @@ def _mentions(users: Iterable[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-def _sync(session: Session, alert: Alert, now: datetime) -> None:
+def _sync(session: Session, alert: Alert, now: datetime, *, new: bool = False) -> None:
+    # A new alert has no sync waiting to fold this one into: no need to look for one.
     assert alert.id is not None
     enqueue(
-        session=session, kind=ALERT_SYNC, now=now, subject=store.subject_of(alert.id), coalesce=True
+        session=session,
+        kind=ALERT_SYNC,
+        now=now,
+        subject=store.subject_of(alert.id),
+        coalesce=not new,
     )
 
 
@@ -160,10 +165,10 @@ def _notify(
 def _responders(
     ctx: _Context, session: Session, team: Team, now: datetime
 ) -> escalation.Responders:
-    status = ctx.roster.status(team.id, now, session)
+    oncall, backup = ctx.roster.holders(team.id, now, session)
     return escalation.Responders(
-        oncall=status.oncall.user,
-        backup=status.backup.user if status.backup is not None else None,
+        oncall=oncall,
+        backup=backup,
         leadership=tuple(ctx.plan.leadership),
     )
 
@@ -316,7 +321,7 @@ def _create(
         actor=integration,
         detail=f"received from {integration}",
     )
-    _sync(session, row, now)
+    _sync(session, row, now, new=True)
 
     steps = escalation.steps_of(team, ctx.plan.leadership)
     choice = escalation.first_step(steps, responders)

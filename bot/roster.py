@@ -78,6 +78,16 @@ class Roster:
             next=schedule.next_shift(team, overrides, at),
         )
 
+    def holders(
+        self, team_id: str, at: datetime, session: Session | None = None
+    ) -> tuple[str | None, str | None]:
+        """Who holds the pager and who the backup at ``at`` (None: nobody); ``status`` without
+        the look ahead, for paging."""
+        team = self.team(team_id)
+        overrides = self.overrides(team_id, at, at, session)
+        backup = schedule.who(team, overrides, at, role="backup").user if team.backup else None
+        return schedule.who(team, overrides, at).user, backup
+
     def shifts(
         self,
         team_id: str,

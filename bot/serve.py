@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import TYPE_CHECKING
 
@@ -28,11 +29,24 @@ def serve(settings: Settings) -> int:
     services = build_services(settings)
     app = create_app(settings, services=services)
     server = uvicorn.Server(http_config(app, settings))
+    settle_memory()
     if settings.socket_mode:
         return asyncio.run(serve_with_socket_mode(server, app, settings))
     logger.info("serving", extra={"host": settings.host, "port": settings.port, "mode": "http"})
     server.run()
     return 0
+
+
+def settle_memory() -> None:
+    """Set aside what start-up made (modules, the plan, the app) from the garbage collector.
+
+    A full collection walks every tracked object; with the libraries' hundreds of thousands of
+    them it stalls the event loop for tens of milliseconds, several times a minute under load,
+    and every alert in flight waits. Frozen, they are never walked again, and a full collection
+    looks only at what was made since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def http_config(app: Starlette, settings: Settings) -> uvicorn.Config:

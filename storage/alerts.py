@@ -89,12 +89,11 @@ def add_event(
     actor: str | None = None,
     detail: str = "",
 ) -> AlertEvent:
-    """Append a line to the alert's timeline."""
+    """Append a line to the alert's timeline (written when the session next flushes)."""
     event = AlertEvent(
         alert_id=alert_id, at=at, kind=kind, actor=actor and actor[:64], detail=detail[:2000]
     )
     session.add(event)
-    session.flush()
     return event
 
 

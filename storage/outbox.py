@@ -38,7 +38,8 @@ def enqueue(
     not_before: datetime | None = None,
     coalesce: bool = False,
 ) -> Outbox | None:
-    """Queue a delivery in the caller's transaction.
+    """Queue a delivery in the caller's transaction (inserted, and given its id, when the
+    session next flushes: at the latest when it commits).
 
     With ``coalesce``, nothing is queued when a pending delivery of the same kind and subject
     waits unclaimed (a storm of repeats needs one card update, not one per repeat); returns None
@@ -63,7 +64,6 @@ def enqueue(
         created_at=now,
     )
     session.add(row)
-    session.flush()
     return row
 
 

@@ -407,6 +407,13 @@ class RosterWithABrokenTeam(Roster):
             raise RuntimeError("the schedule of billing cannot be computed")
         return super().status(team_id, at, session)
 
+    def holders(
+        self, team_id: str, at: datetime, session: Session | None = None
+    ) -> tuple[str | None, str | None]:
+        if team_id == "billing":
+            raise RuntimeError("the schedule of billing cannot be computed")
+        return super().holders(team_id, at, session)
+
 
 def test_an_alert_that_cannot_be_escalated_does_not_hold_up_the_others(engine: Engine) -> None:
     support = support_plan()

@@ -36,6 +36,7 @@ def _done(session: Session, kind: str, subject: str, at: datetime) -> None:
     row = outbox.enqueue(
         session=session, kind=kind, now=at, subject=subject, payload={"user": "U0B"}
     )
+    session.flush()
     assert row is not None and row.id is not None
     outbox.complete(session=session, outbox_id=row.id, now=at)
 
@@ -87,12 +88,14 @@ def test_a_claimed_sync_does_not_swallow_a_later_change(engine: sa.Engine) -> No
         second = outbox.enqueue(
             session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
         )
+        session.flush()
         assert second is not None and second.id != first.id
 
 
 def test_a_postponed_claim_is_not_counted_as_a_try(engine: sa.Engine) -> None:
     with session_scope(engine) as session:
         row = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
+        session.flush()
         assert row is not None and row.id is not None
         row_id = row.id
     with session_scope(engine) as session:
@@ -109,6 +112,7 @@ def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) 
     the other once the first is done (together, both would post or edit the card)."""
     with session_scope(engine) as session:
         first = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
+        session.flush()
         assert first is not None and first.id is not None
         first_id = first.id
     with session_scope(engine) as session:
