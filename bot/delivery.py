@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
 from bot.blocks import Message
 from bot.blocks.alert import (
@@ -43,11 +43,13 @@ from bot.slack_retry import retry_after
 from bot.users import directory
 from storage import alerts as alert_store
 from storage import outbox
+from storage.alerts import subject_of
 from storage.db import is_sqlite, read_scope, session_scope
-from storage.models import SlackMessage
-from storage.slack_messages import find_message, messages_of, note_update, record_message
+from storage.models import Alert, AlertEvent, SlackMessage
+from storage.slack_messages import Posted, messages_by_subject, note_update, record_posts
 
 if TYPE_CHECKING:
+    from bot.plan import Plan
     from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -95,7 +97,10 @@ class Job:
     created_at: datetime
     # What to record of the messages made for this row, written with its outcome: a retry of a
     # row that posted to some of its recipients finds those posts recorded.
-    writes: list[Callable[[Session], None]] = field(default_factory=list, compare=False)
+    posts: list[Posted] = field(default_factory=list, compare=False)
+    edits: list[Edited] = field(default_factory=list, compare=False)
+    # The alert as read just after the claim (with the others of its batch, in one read).
+    loaded: _Loaded | None = field(default=None, compare=False)
 
     @property
     def may_have_posted(self) -> bool:
@@ -109,6 +114,15 @@ class Job:
             with contextlib.suppress(ValueError):
                 return int(self.subject.removeprefix("alert:"))
         return None
+
+
+@dataclass(frozen=True)
+class Edited:
+    """A message edited to show the content hashed as ``content_hash``."""
+
+    message_id: int
+    content_hash: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -276,7 +290,7 @@ class Delivery:
                 return []
         with session_scope(self.services.engine) as session:
             rows = outbox.claim(session=session, now=now, limit=limit, lease=LEASE)
-            return [
+            jobs = [
                 Job(
                     id=row.id or 0,
                     kind=row.kind,
@@ -288,6 +302,12 @@ class Delivery:
                 )
                 for row in rows
             ]
+        # Read after the claim commits: what an earlier row of the same alert recorded is seen.
+        loaded = self._load_alerts({job.alert_id for job in jobs if job.alert_id is not None})
+        return [
+            dataclasses.replace(job, loaded=loaded.get(job.alert_id)) if job.alert_id else job
+            for job in jobs
+        ]
 
     async def _deliver(self, job: Job) -> None:
         async with self._gate:
@@ -342,9 +362,17 @@ class Delivery:
     def _settle_rows(self, rows: list[tuple[Job, Postpone | RetryLater | None]]) -> None:
         now = self.services.clock.now()
         with session_scope(self.services.engine) as session:
+            record_posts(session=session, posts=[post for job, _ in rows for post in job.posts])
+            for job, _ in rows:
+                for edit in job.edits:
+                    note_update(
+                        session=session,
+                        message_id=edit.message_id,
+                        content_hash=edit.content_hash,
+                        now=edit.at,
+                    )
+            done = []
             for job, outcome in rows:
-                for record in job.writes:
-                    record(session)
                 if isinstance(outcome, RetryLater):
                     at = outcome.at or now + self._wait(job.attempts)
                     outbox.retry_later(
@@ -353,7 +381,8 @@ class Delivery:
                 elif isinstance(outcome, Postpone):
                     outbox.postpone(session=session, outbox_id=job.id, at=outcome.at)
                 else:
-                    outbox.complete(session=session, outbox_id=job.id, now=now)
+                    done.append(job.id)
+            outbox.complete(session=session, outbox_ids=done, now=now)
 
     async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
         """Run blocking database work on the worker's own threads: a wait for SQLite's write
@@ -498,24 +527,17 @@ class Delivery:
             )
             posted = (str(answer["channel"]), str(answer["ts"]))
             count_relayed(self.services, team=team)
-        subject, digest = job.subject, fingerprint(content, content)
-        now = self.services.clock.now()
-
-        def remember(session: Session) -> None:
-            if find_message(session=session, subject=subject, role=role, recipient=recipient):
-                return
-            record_message(
-                session=session,
-                subject=subject,
+        job.posts.append(
+            Posted(
+                subject=job.subject,
                 role=role,
                 recipient=recipient,
                 channel=posted[0],
                 ts=posted[1],
-                content_hash=digest,
-                now=now,
+                content_hash=fingerprint(content, content),
+                at=self.services.clock.now(),
             )
-
-        job.writes.append(remember)
+        )
 
     async def _update(
         self,
@@ -545,12 +567,7 @@ class Delivery:
             "chat.update",
             lambda: self.services.slack.chat_update(channel=row.channel, ts=row.ts, **content),
         )
-        message_id, now = row.id or 0, self.services.clock.now()
-        job.writes.append(
-            lambda session: note_update(
-                session=session, message_id=message_id, content_hash=digest, now=now
-            )
-        )
+        job.edits.append(Edited(row.id or 0, digest, self.services.clock.now()))
         return None
 
     async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
@@ -630,49 +647,71 @@ class Delivery:
         if alert_id is None:
             logger.error("alert delivery without an alert", extra={"outbox": job.id})
             return None
+        if job.loaded is not None:
+            return job.loaded
         loaded = await self._in_db(self._load_alert, alert_id)
         if loaded is None:
             logger.error("alert delivery for an alert that is gone", extra={"alert": alert_id})
         return loaded
 
     def _load_alert(self, alert_id: int) -> _Loaded | None:
+        return self._load_alerts([alert_id]).get(alert_id)
+
+    def _load_alerts(self, alert_ids: Collection[int]) -> dict[int, _Loaded]:
+        """What delivering needs of some alerts, read in one go (four queries, however many)."""
+        if not alert_ids:
+            return {}
         plan = self.services.plans.current
         with read_scope(self.services.engine) as session:
-            alert = alert_store.get_alert(session=session, alert_id=alert_id)
-            if alert is None:
-                return None
-            events = alert_store.list_events(session=session, alert_id=alert_id)
-            subject = alert_store.subject_of(alert_id)
-            messages = tuple(messages_of(session=session, subject=subject))
-            reasons = alert_store.pages(session=session, alert_id=alert_id)
-        team = plan.teams.get(alert.team)
-        card = AlertCard(
-            id=alert_id,
-            team_name=team.name if team is not None else alert.team,
-            title=alert.title,
-            severity=alert.severity,
-            status=alert.status,
-            integration=alert.integration,
-            first_seen=alert.first_seen,
-            last_seen=alert.last_seen,
-            count=alert.count,
-            summary=alert.summary,
-            customer=alert.customer,
-            source=alert.source,
-            runbook_url=alert.runbook_url,
-            links=tuple((link.get("title", ""), link.get("url", "")) for link in alert.links),
-            labels=tuple(sorted((str(k), str(v)) for k, v in (alert.labels or {}).items())),
-            details=tuple((str(k), str(v)) for k, v in (alert.details or {}).items()),
-            acknowledged_at=alert.acknowledged_at,
-            acknowledged_by=alert.acknowledged_by,
-            resolved_at=alert.resolved_at,
-            resolved_by=alert.resolved_by,
-            leadership_at=alert.leadership_escalated_at,
-            leadership_by=alert.leadership_escalated_by,
-            timeline=tuple(TimelineLine(e.at, e.kind, e.actor, e.detail) for e in events),
-        )
-        channel = team.channel if team is not None else None
-        return _Loaded(card, alert.team, channel, messages, reasons)
+            alerts = alert_store.get_alerts(session=session, alert_ids=alert_ids)
+            events = alert_store.timelines(session=session, alert_ids=list(alerts))
+            subjects = [subject_of(alert_id) for alert_id in alerts]
+            messages = messages_by_subject(session=session, subjects=subjects)
+            reasons = alert_store.pages_of(session=session, alert_ids=list(alerts))
+        return {
+            alert_id: _loaded(
+                plan, alert, events[alert_id], messages[subject_of(alert_id)], reasons[alert_id]
+            )
+            for alert_id, alert in alerts.items()
+        }
+
+
+def _loaded(
+    plan: Plan,
+    alert: Alert,
+    events: list[AlertEvent],
+    messages: list[SlackMessage],
+    reasons: dict[str, str],
+) -> _Loaded:
+    assert alert.id is not None
+    team = plan.teams.get(alert.team)
+    card = AlertCard(
+        id=alert.id,
+        team_name=team.name if team is not None else alert.team,
+        title=alert.title,
+        severity=alert.severity,
+        status=alert.status,
+        integration=alert.integration,
+        first_seen=alert.first_seen,
+        last_seen=alert.last_seen,
+        count=alert.count,
+        summary=alert.summary,
+        customer=alert.customer,
+        source=alert.source,
+        runbook_url=alert.runbook_url,
+        links=tuple((link.get("title", ""), link.get("url", "")) for link in alert.links),
+        labels=tuple(sorted((str(k), str(v)) for k, v in (alert.labels or {}).items())),
+        details=tuple((str(k), str(v)) for k, v in (alert.details or {}).items()),
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        resolved_at=alert.resolved_at,
+        resolved_by=alert.resolved_by,
+        leadership_at=alert.leadership_escalated_at,
+        leadership_by=alert.leadership_escalated_by,
+        timeline=tuple(TimelineLine(e.at, e.kind, e.actor, e.detail) for e in events),
+    )
+    channel = team.channel if team is not None else None
+    return _Loaded(card, alert.team, channel, tuple(messages), reasons)
 
 
 def fingerprint(content: Message, calm: Message) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -42,6 +43,14 @@ def get_alert(*, session: Session, alert_id: int, lock: bool = False) -> Alert |
     if lock:
         query = _locked(session, query)
     return session.exec(query).first()
+
+
+def get_alerts(*, session: Session, alert_ids: Collection[int]) -> dict[int, Alert]:
+    """The alerts of these ids that exist, by id."""
+    if not alert_ids:
+        return {}
+    query = select(Alert).where(col(Alert.id).in_(alert_ids))
+    return {alert.id: alert for alert in session.exec(query) if alert.id is not None}
 
 
 def claim_due_escalations(*, session: Session, now: datetime, limit: int = 50) -> list[Alert]:
@@ -109,26 +118,44 @@ def last_event(*, session: Session, alert_id: int) -> AlertEvent | None:
 
 def list_events(*, session: Session, alert_id: int) -> list[AlertEvent]:
     """The alert's timeline, oldest first."""
-    return list(
-        session.exec(
-            select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(col(AlertEvent.id))
-        )
+    return timelines(session=session, alert_ids=[alert_id])[alert_id]
+
+
+def timelines(*, session: Session, alert_ids: Collection[int]) -> dict[int, list[AlertEvent]]:
+    """The timelines of several alerts in one query, each oldest first."""
+    found: dict[int, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
+    if not found:
+        return found
+    query = (
+        select(AlertEvent).where(col(AlertEvent.alert_id).in_(found)).order_by(col(AlertEvent.id))
     )
+    for event in session.exec(query):
+        found[event.alert_id].append(event)
+    return found
 
 
 def pages(*, session: Session, alert_id: int) -> dict[str, str]:
     """Everyone a DM about the alert was queued for (delivered or not), in the order they were
     paged, with why (from their first page)."""
-    payloads = session.exec(
-        select(Outbox.payload)
-        .where(Outbox.kind == ALERT_NOTIFY, Outbox.subject == subject_of(alert_id))
+    return pages_of(session=session, alert_ids=[alert_id])[alert_id]
+
+
+def pages_of(*, session: Session, alert_ids: Collection[int]) -> dict[int, dict[str, str]]:
+    """``pages`` of several alerts in one query."""
+    found: dict[int, dict[str, str]] = {alert_id: {} for alert_id in alert_ids}
+    if not found:
+        return found
+    subjects = {subject_of(alert_id): alert_id for alert_id in found}
+    rows = session.exec(
+        select(Outbox.subject, Outbox.payload)
+        .where(Outbox.kind == ALERT_NOTIFY, col(Outbox.subject).in_(subjects))
         .order_by(col(Outbox.id))
     )
-    paged: dict[str, str] = {}
-    for payload in payloads:
-        if isinstance(payload, dict) and payload.get("user"):
+    for subject, payload in rows:
+        if isinstance(payload, dict) and payload.get("user") and subject in subjects:
+            paged = found[subjects[subject]]
             paged.setdefault(str(payload["user"]), str(payload.get("reason") or "paged"))
-    return paged
+    return found
 
 
 def paged_users(*, session: Session, alert_id: int) -> set[str]:

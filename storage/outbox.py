@@ -8,6 +8,7 @@ write transaction (``BEGIN IMMEDIATE``) serialises claimers.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -152,13 +153,14 @@ def any_due(*, session: Session, now: datetime) -> bool:
     )
 
 
-def complete(*, session: Session, outbox_id: int, now: datetime) -> None:
-    """Mark a delivery done (in the same transaction that records what it posted)."""
-    session.execute(
-        update(Outbox)
-        .where(col(Outbox.id) == outbox_id)
-        .values(status="done", done_at=now, locked_until=None)
-    )
+def complete(*, session: Session, outbox_ids: Collection[int], now: datetime) -> None:
+    """Mark deliveries done (in the same transaction that records what they posted)."""
+    if outbox_ids:
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(outbox_ids))
+            .values(status="done", done_at=now, locked_until=None)
+        )
 
 
 def retry_later(

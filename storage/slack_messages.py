@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -12,53 +14,72 @@ from storage.models import SlackMessage
 
 def messages_of(*, session: Session, subject: str) -> list[SlackMessage]:
     """Every message posted for ``subject``, oldest first."""
-    return list(
+    return messages_by_subject(session=session, subjects=[subject])[subject]
+
+
+def messages_by_subject(
+    *, session: Session, subjects: Collection[str]
+) -> dict[str, list[SlackMessage]]:
+    """``messages_of`` several subjects in one query."""
+    found: dict[str, list[SlackMessage]] = {subject: [] for subject in subjects}
+    if not found:
+        return found
+    query = (
+        select(SlackMessage)
+        .where(col(SlackMessage.subject).in_(found))
+        .order_by(col(SlackMessage.id))
+    )
+    for message in session.exec(query):
+        found[message.subject].append(message)
+    return found
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message just posted, to remember."""
+
+    subject: str
+    role: str
+    recipient: str
+    channel: str
+    ts: str
+    content_hash: str
+    at: datetime
+
+
+def record_posts(*, session: Session, posts: Sequence[Posted]) -> int:
+    """Remember messages just posted, in one go; a message already remembered for the same
+    subject, role and recipient (by a row tried before) is kept. Returns how many were new."""
+    subjects = {post.subject for post in posts}
+    if not subjects:
+        return 0
+    known = set(
         session.exec(
-            select(SlackMessage)
-            .where(SlackMessage.subject == subject)
-            .order_by(col(SlackMessage.id))
+            select(SlackMessage.subject, SlackMessage.role, SlackMessage.recipient).where(
+                col(SlackMessage.subject).in_(subjects)
+            )
         )
     )
-
-
-def find_message(
-    *, session: Session, subject: str, role: str, recipient: str
-) -> SlackMessage | None:
-    """The message of ``role`` posted to ``recipient`` for ``subject``, if there is one."""
-    return session.exec(
-        select(SlackMessage).where(
-            SlackMessage.subject == subject,
-            SlackMessage.role == role,
-            SlackMessage.recipient == recipient,
+    added = 0
+    for post in posts:
+        key = (post.subject, post.role, post.recipient)
+        if key in known:
+            continue
+        known.add(key)
+        session.add(
+            SlackMessage(
+                subject=post.subject,
+                role=post.role,
+                recipient=post.recipient,
+                channel=post.channel,
+                ts=post.ts,
+                created_at=post.at,
+                updated_at=post.at,
+                content_hash=post.content_hash,
+            )
         )
-    ).first()
-
-
-def record_message(
-    *,
-    session: Session,
-    subject: str,
-    role: str,
-    recipient: str,
-    channel: str,
-    ts: str,
-    content_hash: str,
-    now: datetime,
-) -> SlackMessage:
-    """Remember a message just posted, to update it later."""
-    row = SlackMessage(
-        subject=subject,
-        role=role,
-        recipient=recipient,
-        channel=channel,
-        ts=ts,
-        created_at=now,
-        updated_at=now,
-        content_hash=content_hash,
-    )
-    session.add(row)
-    session.flush()
-    return row
+        added += 1
+    return added
 
 
 def note_update(*, session: Session, message_id: int, content_hash: str, now: datetime) -> None:

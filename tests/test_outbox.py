@@ -38,7 +38,7 @@ def _done(session: Session, kind: str, subject: str, at: datetime) -> None:
     )
     session.flush()
     assert row is not None and row.id is not None
-    outbox.complete(session=session, outbox_id=row.id, now=at)
+    outbox.complete(session=session, outbox_ids=[row.id], now=at)
 
 
 def test_prune_forgets_old_deliveries_but_keeps_pages_of_open_alerts(engine: sa.Engine) -> None:
@@ -126,7 +126,7 @@ def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) 
     with session_scope(engine) as session:
         taken = outbox.claim(session=session, now=later)
         assert [(row.kind, row.subject) for row in taken] == [(outbox.ALERT_SYNC, "alert:1")]
-        outbox.complete(session=session, outbox_id=taken[0].id or 0, now=later)
+        outbox.complete(session=session, outbox_ids=[taken[0].id or 0], now=later)
     with session_scope(engine) as session:
         (other,) = outbox.claim(session=session, now=later)
         assert other.id != taken[0].id

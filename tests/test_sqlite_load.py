@@ -58,7 +58,7 @@ def test_concurrent_read_then_write_transactions_from_two_processes_all_commit(
                     )
                 with session_scope(engine) as session:
                     for row in outbox.claim(session=session, now=NOW, limit=5):
-                        outbox.complete(session=session, outbox_id=row.id or 0, now=NOW)
+                        outbox.complete(session=session, outbox_ids=[row.id or 0], now=NOW)
         except BaseException as error:  # reported by the test thread below
             failures.append(error)
 
@@ -76,7 +76,7 @@ def test_concurrent_read_then_write_transactions_from_two_processes_all_commit(
             statuses = list(session.exec(select(Outbox.status)))
             assert len(statuses) == len(threads) * rounds
             for row in outbox.claim(session=session, now=NOW, limit=len(statuses)):
-                outbox.complete(session=session, outbox_id=row.id or 0, now=NOW)
+                outbox.complete(session=session, outbox_ids=[row.id or 0], now=NOW)
         with first.connect() as conn:
             pending = conn.execute(text("SELECT count(*) FROM outbox WHERE status != 'done'"))
             assert pending.scalar_one() == 0
