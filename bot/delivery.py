@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,7 +57,6 @@ EXTRAS_KEY = "delivery"
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when nobody wakes the worker
 BATCH = 50
 PARALLEL = 8  # rows delivered at once
-DB_THREADS = 3  # the worker's own threads for its database work
 LEASE = timedelta(seconds=60)
 # Slack takes about one message a second per channel, with short bursts: a card is updated at
 # most this often, whatever the storm of repeats behind it.
@@ -202,7 +200,6 @@ class Delivery:
         self._gate = asyncio.Semaphore(PARALLEL)
         self._settling: list[tuple[Job, Postpone | RetryLater | None, asyncio.Future[None]]] = []
         self._flushing: set[asyncio.Future[None]] = set()
-        self._db = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="delivery-db")
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll (call from the event loop)."""
@@ -221,6 +218,7 @@ class Delivery:
             except Exception:  # the rows then come back when their leases run out
                 logger.exception("delivery: taking over a stopped process's rows failed")
         try:
+            woken = False
             while True:
                 self._wakeup.clear()
                 jobs: list[Job] = []
@@ -229,7 +227,7 @@ class Delivery:
                     if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
                         pruned_at = now
                         await self._in_db(self.prune, now)
-                    jobs = await self._in_db(self._claim, self.batch)
+                    jobs = await self._in_db(self._claim, self.batch, not woken)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the database may be briefly away; the next look tries again
@@ -238,10 +236,12 @@ class Delivery:
                     task = asyncio.create_task(self._deliver(job), name=f"delivery-{job.id}")
                     running.add(task)
                     task.add_done_callback(running.discard)
-                if len(jobs) == self.batch:
-                    continue  # more may be due
+                woken = len(jobs) == self.batch  # more may be due
+                if woken:
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
+                woken = self._wakeup.is_set()
         finally:
             # Rows under way are left to their lease: another worker, or this one restarted,
             # takes them again and finds what they had posted.
@@ -282,12 +282,14 @@ class Delivery:
 
     # ------------------------------------------------------------------ one row
 
-    def _claim(self, limit: int) -> list[Job]:
+    def _claim(self, limit: int, look_first: bool = True) -> list[Job]:
         now = self.services.clock.now()
-        # Most looks find nothing: they need not queue for the write lock to learn it.
-        with read_scope(self.services.engine) as session:
-            if not outbox.any_due(session=session, now=now):
-                return []
+        # Most polls find nothing: they need not queue for the write lock to learn it (a look
+        # after a wake-up, for a new alert, skips this).
+        if look_first:
+            with read_scope(self.services.engine) as session:
+                if not outbox.any_due(session=session, now=now):
+                    return []
         with session_scope(self.services.engine) as session:
             rows = outbox.claim(session=session, now=now, limit=limit, lease=LEASE)
             jobs = [
@@ -385,10 +387,7 @@ class Delivery:
             outbox.complete(session=session, outbox_ids=done, now=now)
 
     async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
-        """Run blocking database work on the worker's own threads: a wait for SQLite's write
-        lock then holds up deliveries, never the intake's threads."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, functools.partial(work, *args))
+        return await self.services.in_database(work, *args)
 
     async def _handle(self, job: Job) -> Postpone | None:
         if job.kind == outbox.ALERT_SYNC:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
@@ -13,6 +16,11 @@ from bot.clock import Clock
 from bot.plans import PlanHolder
 from bot.roster import Roster
 from bot.settings import Settings
+from storage.db import is_sqlite
+
+T = TypeVar("T")
+# PostgreSQL answers several connections at once; the threads wait on the network in parallel.
+POSTGRES_THREADS = 8
 
 
 @dataclass
@@ -29,6 +37,21 @@ class Services:
     # Background tasks started with the app (workers): async functions run until cancelled.
     workers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # The threads that do the intake's and the delivery worker's database work. SQLite has one
+    # writer at a time: one thread doing every write and read in turn waits for no lock and
+    # leaves the event loop alone with the interpreter, where several would take turns at both.
+    database_threads: ThreadPoolExecutor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.database_threads = ThreadPoolExecutor(
+            max_workers=1 if is_sqlite(self.engine) else POSTGRES_THREADS,
+            thread_name_prefix="database",
+        )
+
+    async def in_database(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work on the database threads, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.database_threads, functools.partial(work, *args))
 
     async def plan_changed(self, team: str | None = None) -> None:
         """Tell every listener that the plan of ``team`` (None: every team) changed."""

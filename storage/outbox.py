@@ -118,11 +118,14 @@ def claim(
                 continue
             syncing.add(row.subject)
         rows.append(row)
-    for row in rows:
-        row.locked_until = now + lease
-        row.claims += 1
-        session.add(row)
-    session.flush()
+    if rows:
+        # One statement for the batch; the rows in hand are brought up to date with it.
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_([row.id for row in rows]))
+            .values(locked_until=now + lease, claims=Outbox.claims + 1)
+            .execution_options(synchronize_session="evaluate")
+        )
     return rows
 
 

@@ -8,7 +8,6 @@ Opsgenie's ``/v2/alerts`` routes live in ``opsgenie_api`` and share what is here
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from typing import TYPE_CHECKING
@@ -261,7 +260,7 @@ async def store_batch(
 ) -> IngestResult:
     """Ingest the batch in one transaction (in a worker thread); Unavailable on our trouble."""
     try:
-        result = await asyncio.to_thread(_store_blocking, services, integration, batch)
+        result = await services.in_database(_store_blocking, services, integration, batch)
     except _TRANSIENT as error:
         logger.warning(
             "alert intake: database unavailable",
