@@ -299,6 +299,7 @@ def start_bot(
         "DATABASE_URL": database_url,
         "WATCHKEEPER_CONFIG": str(setup),
         ALERT_TOKEN_ENV: ALERT_TOKEN,
+        **{k: v for k, v in os.environ.items() if k.startswith("WK_")},
     }
     for attempt in range(3):
         try:

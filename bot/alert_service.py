@@ -290,6 +290,8 @@ def _create(
     now: datetime,
 ) -> Alert:
     responders = _responders(ctx, session, team, now)
+    steps = escalation.steps_of(team, ctx.plan.leadership)
+    choice = escalation.first_step(steps, responders)
     row = Alert(
         team=team.id,
         integration=integration[:_INTEGRATION_WIDTH],
@@ -309,6 +311,9 @@ def _create(
         first_seen=now,
         last_seen=now,
         oncall_user=responders.oncall,
+        # Where escalation stands is known before the row is written: one insert, no update.
+        escalation_step=max(len(steps) - 1, 0) if choice is None else choice.index,
+        next_escalation_at=None if choice is None else choice.next_escalation_at(now),
     )
     session.add(row)
     session.flush()
@@ -322,12 +327,7 @@ def _create(
         detail=f"received from {integration}",
     )
     _sync(session, row, now, new=True)
-
-    steps = escalation.steps_of(team, ctx.plan.leadership)
-    choice = escalation.first_step(steps, responders)
     if choice is None:
-        row.escalation_step = max(len(steps) - 1, 0)
-        row.next_escalation_at = None
         store.add_event(
             session=session,
             alert_id=row.id,
@@ -348,8 +348,6 @@ def _create(
                 f"paged {_mentions(choice.users)}",
             )
         _notify(session, row, choice.users, choice.reason, now)
-        row.escalation_step = choice.index
-        row.next_escalation_at = choice.next_escalation_at(now)
     if str(alert.severity) in team.leadership_now:
         page_leadership(
             session=session,
@@ -359,7 +357,6 @@ def _create(
             now=now,
             reason="bad news now",
         )
-    session.add(row)
     return row
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -29,12 +30,16 @@ def _locked(
 
 def open_alert(*, session: Session, team: str, dedup_key: str, lock: bool = False) -> Alert | None:
     """The team's open (not resolved) alert with this dedup key, if any."""
-    query = select(Alert).where(
-        Alert.team == team, Alert.dedup_key == dedup_key, col(Alert.resolved_at).is_(None)
-    )
-    if lock:
-        query = _locked(session, query)
-    return session.exec(query).first()
+    query = _locked(session, _OPEN_ALERT) if lock else _OPEN_ALERT
+    return session.exec(query, params={"team": team, "dedup_key": dedup_key}).first()
+
+
+# Built once (every alert received asks it): building a statement costs more than running it.
+_OPEN_ALERT = select(Alert).where(
+    Alert.team == bindparam("team"),
+    Alert.dedup_key == bindparam("dedup_key"),
+    col(Alert.resolved_at).is_(None),
+)
 
 
 def get_alert(*, session: Session, alert_id: int, lock: bool = False) -> Alert | None:
@@ -97,13 +102,20 @@ def add_event(
     kind: str,
     actor: str | None = None,
     detail: str = "",
-) -> AlertEvent:
-    """Append a line to the alert's timeline (written when the session next flushes)."""
-    event = AlertEvent(
-        alert_id=alert_id, at=at, kind=kind, actor=actor and actor[:64], detail=detail[:2000]
-    )
-    session.add(event)
-    return event
+) -> None:
+    """Append a line to the alert's timeline."""
+    values = {
+        "alert_id": alert_id,
+        "at": at,
+        "kind": kind,
+        "actor": actor and actor[:64],
+        "detail": detail[:2000],
+    }
+    session.execute(_INSERT_EVENT, values)
+
+
+# Built once: building and compiling a statement costs several times what running it does.
+_INSERT_EVENT = insert(AlertEvent.__table__)  # type: ignore[attr-defined]
 
 
 def last_event(*, session: Session, alert_id: int) -> AlertEvent | None:

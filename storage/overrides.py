@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot import schedule
@@ -63,6 +64,10 @@ def list_overrides(
     role: str | None = None,
 ) -> list[Override]:
     """Live overrides of a team overlapping [start, end), oldest first (later ones win)."""
+    if start is not None and end is not None and role is None:
+        # The question asked for every alert received: a statement built once.
+        params = {"team": team, "start": start, "end": end}
+        return list(session.exec(_LIVE_BETWEEN, params=params))
     query = select(Override).where(Override.team == team, col(Override.cancelled_at).is_(None))
     if start is not None:
         query = query.where(col(Override.end) > start)
@@ -71,6 +76,18 @@ def list_overrides(
     if role is not None:
         query = query.where(Override.role == role)
     return list(session.exec(query.order_by(col(Override.id))))
+
+
+_LIVE_BETWEEN = (
+    select(Override)
+    .where(
+        Override.team == bindparam("team"),
+        col(Override.cancelled_at).is_(None),
+        col(Override.end) > bindparam("start"),
+        col(Override.start) < bindparam("end"),
+    )
+    .order_by(col(Override.id))
+)
 
 
 def cancel_override(*, session: Session, override_id: int, now: datetime) -> Override | None:

@@ -33,12 +33,11 @@ def _alert(session: Session, key: str, *, resolved: bool) -> int:
 
 
 def _done(session: Session, kind: str, subject: str, at: datetime) -> None:
-    row = outbox.enqueue(
+    row_id = outbox.enqueue(
         session=session, kind=kind, now=at, subject=subject, payload={"user": "U0B"}
     )
-    session.flush()
-    assert row is not None and row.id is not None
-    outbox.complete(session=session, outbox_ids=[row.id], now=at)
+    assert row_id is not None
+    outbox.complete(session=session, outbox_ids=[row_id], now=at)
 
 
 def test_prune_forgets_old_deliveries_but_keeps_pages_of_open_alerts(engine: sa.Engine) -> None:
@@ -88,16 +87,13 @@ def test_a_claimed_sync_does_not_swallow_a_later_change(engine: sa.Engine) -> No
         second = outbox.enqueue(
             session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
         )
-        session.flush()
-        assert second is not None and second.id != first.id
+        assert second is not None and second != first
 
 
 def test_a_postponed_claim_is_not_counted_as_a_try(engine: sa.Engine) -> None:
     with session_scope(engine) as session:
-        row = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
-        session.flush()
-        assert row is not None and row.id is not None
-        row_id = row.id
+        row_id = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
+        assert row_id is not None
     with session_scope(engine) as session:
         outbox.claim(session=session, now=NOW)
         outbox.postpone(session=session, outbox_id=row_id, at=NOW + timedelta(seconds=2))
@@ -111,10 +107,10 @@ def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) 
     """A sync that waited its turn and one queued meanwhile come due together: one is taken,
     the other once the first is done (together, both would post or edit the card)."""
     with session_scope(engine) as session:
-        first = outbox.enqueue(session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1")
-        session.flush()
-        assert first is not None and first.id is not None
-        first_id = first.id
+        first_id = outbox.enqueue(
+            session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1"
+        )
+        assert first_id is not None
     with session_scope(engine) as session:
         outbox.claim(session=session, now=NOW)
         second = outbox.enqueue(
