@@ -54,8 +54,8 @@ def get_alerts(*, session: Session, alert_ids: Collection[int]) -> dict[int, Ale
     """The alerts of these ids that exist, by id."""
     if not alert_ids:
         return {}
-    query = select(Alert).where(col(Alert.id).in_(alert_ids))
-    return {alert.id: alert for alert in session.exec(query) if alert.id is not None}
+    found = session.exec(_ALERTS, params={"ids": list(alert_ids)})
+    return {alert.id: alert for alert in found if alert.id is not None}
 
 
 def claim_due_escalations(*, session: Session, now: datetime, limit: int = 50) -> list[Alert]:
@@ -138,10 +138,7 @@ def timelines(*, session: Session, alert_ids: Collection[int]) -> dict[int, list
     found: dict[int, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
     if not found:
         return found
-    query = (
-        select(AlertEvent).where(col(AlertEvent.alert_id).in_(found)).order_by(col(AlertEvent.id))
-    )
-    for event in session.exec(query):
+    for event in session.exec(_TIMELINES, params={"ids": list(found)}):
         found[event.alert_id].append(event)
     return found
 
@@ -158,12 +155,7 @@ def pages_of(*, session: Session, alert_ids: Collection[int]) -> dict[int, dict[
     if not found:
         return found
     subjects = {subject_of(alert_id): alert_id for alert_id in found}
-    rows = session.exec(
-        select(Outbox.subject, Outbox.payload)
-        .where(Outbox.kind == ALERT_NOTIFY, col(Outbox.subject).in_(subjects))
-        .order_by(col(Outbox.id))
-    )
-    for subject, payload in rows:
+    for subject, payload in session.exec(_PAGES, params={"subjects": list(subjects)}):
         if isinstance(payload, dict) and payload.get("user") and subject in subjects:
             paged = found[subjects[subject]]
             paged.setdefault(str(payload["user"]), str(payload.get("reason") or "paged"))
@@ -181,3 +173,19 @@ def list_alerts(*, session: Session, team: str | None = None) -> list[Alert]:
     if team is not None:
         query = query.where(Alert.team == team)
     return list(session.exec(query))
+
+
+# What the delivery worker reads of a batch of alerts, built once.
+_ALERTS = select(Alert).where(col(Alert.id).in_(bindparam("ids", expanding=True)))
+_TIMELINES = (
+    select(AlertEvent)
+    .where(col(AlertEvent.alert_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(AlertEvent.id))
+)
+_PAGES = (
+    select(Outbox.subject, Outbox.payload)
+    .where(
+        Outbox.kind == ALERT_NOTIFY, col(Outbox.subject).in_(bindparam("subjects", expanding=True))
+    )
+    .order_by(col(Outbox.id))
+)

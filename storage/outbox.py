@@ -12,8 +12,9 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, insert, literal, or_, update
+from sqlalchemy import String, bindparam, cast, delete, insert, literal, or_, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Outbox
@@ -69,10 +70,6 @@ def enqueue(
     return int(session.execute(_INSERT, values).scalar_one())
 
 
-# Built once: building and compiling a statement costs several times what running it does.
-_INSERT = insert(Outbox.__table__).returning(Outbox.__table__.c.id)  # type: ignore[attr-defined]
-
-
 def claim(
     *,
     session: Session,
@@ -86,36 +83,12 @@ def claim(
     An alert's sync is not taken while another worker holds one of the same alert: two at once
     would both find no card yet, and post two.
     """
-    held = aliased(Outbox)
-    sync_held = (
-        select(held.id)
-        .where(
-            held.kind == ALERT_SYNC,
-            held.subject == Outbox.subject,
-            held.status == "pending",
-            col(held.locked_until) > now,
-        )
-        .exists()
-    )
-    query = (
-        select(Outbox)
-        .where(
-            Outbox.status == "pending",
-            col(Outbox.next_attempt_at) <= now,
-            or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= now),
-            or_(col(Outbox.kind) != ALERT_SYNC, ~sync_held),
-        )
-        .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
-        .limit(limit)
-    )
-    if kinds:
-        query = query.where(col(Outbox.kind).in_(kinds))
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    query = _DUE.where(col(Outbox.kind).in_(kinds)) if kinds else _DUE
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = []
     syncing: set[str | None] = set()
-    for row in session.exec(query):
+    for row in session.exec(query, params={"now": now, "limit": limit}):
         # Two syncs of one alert can both be due (one waited its turn while the other was
         # queued): take one now, the other after it.
         if row.kind == ALERT_SYNC:
@@ -124,14 +97,51 @@ def claim(
             syncing.add(row.subject)
         rows.append(row)
     if rows:
-        # One statement for the batch; the rows in hand are brought up to date with it.
-        session.execute(
-            update(Outbox)
-            .where(col(Outbox.id).in_([row.id for row in rows]))
-            .values(locked_until=now + lease, claims=Outbox.claims + 1)
-            .execution_options(synchronize_session="evaluate")
-        )
+        # One statement for the batch; the rows in hand are told what it wrote.
+        until = now + lease
+        session.execute(_TAKE, {"ids": [row.id for row in rows], "until": until})
+        for row in rows:
+            set_committed_value(row, "locked_until", until)
+            set_committed_value(row, "claims", row.claims + 1)
     return rows
+
+
+# The statements every look at the outbox runs, built once: building and compiling one costs
+# several times what running it does.
+_held = aliased(Outbox)
+_DUE = (
+    select(Outbox)
+    .where(
+        Outbox.status == "pending",
+        col(Outbox.next_attempt_at) <= bindparam("now"),
+        or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= bindparam("now")),
+        or_(
+            col(Outbox.kind) != ALERT_SYNC,
+            ~select(_held.id)
+            .where(
+                _held.kind == ALERT_SYNC,
+                _held.subject == Outbox.subject,
+                _held.status == "pending",
+                col(_held.locked_until) > bindparam("now"),
+            )
+            .exists(),
+        ),
+    )
+    .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+    .limit(bindparam("limit"))
+)
+_TABLE = Outbox.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_TAKE = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(locked_until=bindparam("until"), claims=_TABLE.c.claims + 1)
+)
+_DONE = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="done", done_at=bindparam("at"), locked_until=None)
+)
 
 
 def release_leases(*, session: Session, now: datetime) -> int:
@@ -164,11 +174,7 @@ def any_due(*, session: Session, now: datetime) -> bool:
 def complete(*, session: Session, outbox_ids: Collection[int], now: datetime) -> None:
     """Mark deliveries done (in the same transaction that records what they posted)."""
     if outbox_ids:
-        session.execute(
-            update(Outbox)
-            .where(col(Outbox.id).in_(outbox_ids))
-            .values(status="done", done_at=now, locked_until=None)
-        )
+        session.execute(_DONE, {"ids": list(outbox_ids), "at": now})
 
 
 def retry_later(

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from storage.models import SlackMessage
@@ -24,12 +24,7 @@ def messages_by_subject(
     found: dict[str, list[SlackMessage]] = {subject: [] for subject in subjects}
     if not found:
         return found
-    query = (
-        select(SlackMessage)
-        .where(col(SlackMessage.subject).in_(found))
-        .order_by(col(SlackMessage.id))
-    )
-    for message in session.exec(query):
+    for message in session.exec(_OF_SUBJECTS, params={"subjects": list(found)}):
         found[message.subject].append(message)
     return found
 
@@ -53,33 +48,28 @@ def record_posts(*, session: Session, posts: Sequence[Posted]) -> int:
     subjects = {post.subject for post in posts}
     if not subjects:
         return 0
-    known = set(
-        session.exec(
-            select(SlackMessage.subject, SlackMessage.role, SlackMessage.recipient).where(
-                col(SlackMessage.subject).in_(subjects)
-            )
-        )
-    )
-    added = 0
+    known = set(session.exec(_KEYS_OF_SUBJECTS, params={"subjects": list(subjects)}))
+    rows = []
     for post in posts:
         key = (post.subject, post.role, post.recipient)
         if key in known:
             continue
         known.add(key)
-        session.add(
-            SlackMessage(
-                subject=post.subject,
-                role=post.role,
-                recipient=post.recipient,
-                channel=post.channel,
-                ts=post.ts,
-                created_at=post.at,
-                updated_at=post.at,
-                content_hash=post.content_hash,
-            )
+        rows.append(
+            {
+                "subject": post.subject,
+                "role": post.role,
+                "recipient": post.recipient,
+                "channel": post.channel,
+                "ts": post.ts,
+                "created_at": post.at,
+                "updated_at": post.at,
+                "content_hash": post.content_hash,
+            }
         )
-        added += 1
-    return added
+    if rows:
+        session.execute(_INSERT, rows)
+    return len(rows)
 
 
 def note_update(*, session: Session, message_id: int, content_hash: str, now: datetime) -> None:
@@ -89,3 +79,16 @@ def note_update(*, session: Session, message_id: int, content_hash: str, now: da
         .where(col(SlackMessage.id) == message_id)
         .values(content_hash=content_hash, updated_at=now)
     )
+
+
+# Built once (the delivery worker asks them for every batch): building a statement costs more
+# than running it.
+_OF_SUBJECTS = (
+    select(SlackMessage)
+    .where(col(SlackMessage.subject).in_(bindparam("subjects", expanding=True)))
+    .order_by(col(SlackMessage.id))
+)
+_KEYS_OF_SUBJECTS = select(SlackMessage.subject, SlackMessage.role, SlackMessage.recipient).where(
+    col(SlackMessage.subject).in_(bindparam("subjects", expanding=True))
+)
+_INSERT = insert(SlackMessage.__table__)  # type: ignore[attr-defined]
