@@ -214,7 +214,7 @@ class Delivery:
         pruned_at: datetime | None = None
         if is_sqlite(self.services.engine):
             try:
-                await self._in_db(self._release_leases)
+                await self.services.in_database(self._release_leases)
             except Exception:  # the rows then come back when their leases run out
                 logger.exception("delivery: taking over a stopped process's rows failed")
         try:
@@ -226,8 +226,8 @@ class Delivery:
                     now = self.services.clock.now()
                     if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
                         pruned_at = now
-                        await self._in_db(self.prune, now)
-                    jobs = await self._in_db(self._claim, self.batch, not woken)
+                        await self.services.in_database(self.prune, now)
+                    jobs = await self.services.in_database(self._claim, self.batch, not woken)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the database may be briefly away; the next look tries again
@@ -250,7 +250,7 @@ class Delivery:
 
     async def run_once(self) -> int:
         """Deliver what is due now, all of it before returning; returns how many rows."""
-        jobs = await self._in_db(self._claim, self.batch)
+        jobs = await self.services.in_database(self._claim, self.batch)
         await asyncio.gather(*(self._deliver(job) for job in jobs))
         return len(jobs)
 
@@ -346,7 +346,9 @@ class Delivery:
 
         async def write() -> None:
             try:
-                await self._in_db(self._settle_rows, [(job, out) for job, out, _ in batch])
+                await self.services.in_database(
+                    self._settle_rows, [(job, out) for job, out, _ in batch]
+                )
             except Exception as error:  # the rows keep their lease and come back; say why
                 logger.exception("delivery: recording outcomes failed", extra={"rows": len(batch)})
                 for _, _, done in batch:
@@ -386,9 +388,6 @@ class Delivery:
                     done.append(job.id)
             outbox.complete(session=session, outbox_ids=done, now=now)
 
-    async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
-        return await self.services.in_database(work, *args)
-
     async def _handle(self, job: Job) -> Postpone | None:
         if job.kind == outbox.ALERT_SYNC:
             return await self._sync(job)
@@ -406,7 +405,7 @@ class Delivery:
 
     async def _sync(self, job: Job) -> Postpone | None:
         """Bring every message of the alert up to date; post the card if it has none yet."""
-        loaded = await self._load(job)
+        loaded = self._load(job)
         if loaded is None:
             return None
         now = self.services.clock.now()
@@ -464,7 +463,7 @@ class Delivery:
         """DM the paged user the alert (once; a second page updates the same DM)."""
         user = str(job.payload.get("user") or "")
         reason = str(job.payload.get("reason") or "paged")
-        loaded = await self._load(job)
+        loaded = self._load(job)
         if loaded is None or not user:
             return
         content = alert_dm(loaded.card, reason)
@@ -477,7 +476,7 @@ class Delivery:
 
     async def _leadership(self, job: Job) -> None:
         """DM each leader the alert with who escalated it and when (each once)."""
-        loaded = await self._load(job)
+        loaded = self._load(job)
         if loaded is None:
             return
         by = job.payload.get("by")
@@ -641,20 +640,13 @@ class Delivery:
 
     # ------------------------------------------------------------------ database
 
-    async def _load(self, job: Job) -> _Loaded | None:
-        alert_id = job.alert_id
-        if alert_id is None:
+    def _load(self, job: Job) -> _Loaded | None:
+        """The job's alert as read with its claim; None (and logged) when there is none."""
+        if job.alert_id is None:
             logger.error("alert delivery without an alert", extra={"outbox": job.id})
-            return None
-        if job.loaded is not None:
-            return job.loaded
-        loaded = await self._in_db(self._load_alert, alert_id)
-        if loaded is None:
-            logger.error("alert delivery for an alert that is gone", extra={"alert": alert_id})
-        return loaded
-
-    def _load_alert(self, alert_id: int) -> _Loaded | None:
-        return self._load_alerts([alert_id]).get(alert_id)
+        elif job.loaded is None:
+            logger.error("alert delivery for an alert that is gone", extra={"alert": job.alert_id})
+        return job.loaded
 
     def _load_alerts(self, alert_ids: Collection[int]) -> dict[int, _Loaded]:
         """What delivering needs of some alerts, read in one go (four queries, however many)."""

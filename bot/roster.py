@@ -67,13 +67,11 @@ class Roster:
 
     def status(self, team_id: str, at: datetime, session: Session | None = None) -> TeamStatus:
         """Who holds the pager and the backup at ``at``, and who is next."""
-        team = self.team(team_id)
-        overrides = self.overrides(team_id, at, at, session)
-        backup = schedule.who(team, overrides, at, role="backup") if team.backup else None
+        team, overrides, oncall, backup = self._holdings(team_id, at, session)
         return TeamStatus(
             team=team,
             at=at,
-            oncall=schedule.who(team, overrides, at),
+            oncall=oncall,
             backup=backup,
             next=schedule.next_shift(team, overrides, at),
         )
@@ -83,10 +81,16 @@ class Roster:
     ) -> tuple[str | None, str | None]:
         """Who holds the pager and who the backup at ``at`` (None: nobody); ``status`` without
         the look ahead, for paging."""
+        _, _, oncall, backup = self._holdings(team_id, at, session)
+        return oncall.user, backup.user if backup is not None else None
+
+    def _holdings(
+        self, team_id: str, at: datetime, session: Session | None
+    ) -> tuple[Team, list[schedule.Override], schedule.Holding, schedule.Holding | None]:
         team = self.team(team_id)
         overrides = self.overrides(team_id, at, at, session)
-        backup = schedule.who(team, overrides, at, role="backup").user if team.backup else None
-        return schedule.who(team, overrides, at).user, backup
+        backup = schedule.who(team, overrides, at, role="backup") if team.backup else None
+        return team, overrides, schedule.who(team, overrides, at), backup
 
     def shifts(
         self,
