@@ -6,9 +6,12 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,9 +22,24 @@ from tests.readme import SANDBOX_URL, curl_request, sandbox_curl
 TEAM_CHANNEL = "C0SUPPORT"
 
 
+class MiddayClock:
+    """Today's noon in Paris, then running with the wall clock. The example rotation hands the
+    pager over at 09:00 Paris and reminds the next holder an hour before: at midday neither a
+    reminder, a hand-off nor a late one caught up at start lands in a conversation the tests
+    read, whatever the hour they run at."""
+
+    def __init__(self) -> None:
+        paris = datetime.now(ZoneInfo("Europe/Paris"))
+        self._noon = paris.replace(hour=12, minute=0, second=0, microsecond=0)
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return (self._noon + timedelta(seconds=time.monotonic() - self._started)).astimezone(UTC)
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(port=0) as running:
+    with Sandbox(port=0, clock=MiddayClock()) as running:
         yield running
 
 

@@ -29,6 +29,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bot.app import build_services, create_app
+from bot.clock import Clock
 from bot.logs import setup_logging
 from bot.plans import PlanHolder
 from bot.sandbox.page import SandboxPage, track_spawned_tasks
@@ -96,9 +97,12 @@ def alert_curl(base_url: str) -> str:
 class Sandbox:
     """The sandbox, startable and stoppable: by `watchkeeper sandbox` and by the tests."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 3000) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 3000, clock: Clock | None = None
+    ) -> None:
         self.host = host
         self.requested_port = port
+        self.clock = clock  # None: the system clock
         self.standin = SlackStandIn(token=BOT_TOKEN)
         self._standin_server: RunningServer | None = None
         self._server: RunningServer | None = None
@@ -180,7 +184,7 @@ class Sandbox:
             },
             env_file=None,
         )
-        self._services = build_services(self.settings, plans=plans)
+        self._services = build_services(self.settings, plans=plans, clock=self.clock)
         bot = create_app(self.settings, services=self._services)
         slack = SlackSide.for_standin(self.standin, signing_secret, app=bot)
         page = SandboxPage(self.standin, slack, default_user=users[0].id if users else None)
