@@ -76,6 +76,9 @@ PRUNE_EVERY = timedelta(hours=1)
 METADATA_EVENT = "watchkeeper_delivery"
 HISTORY_LIMIT = 200  # messages per page of conversations.history
 HISTORY_PAGES = 10
+# Our clock and Slack's may disagree: an earlier try's post is looked for from this long before
+# its row was made (the row's id in the post's metadata says which post is ours).
+CLOCK_SKEW = timedelta(minutes=10)
 
 CARD, DM, LEADERSHIP = "card", "dm", "leadership"
 
@@ -570,7 +573,7 @@ class Delivery:
 
     async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
         """The message this row posted on an earlier try, looked up by its metadata."""
-        oldest = f"{job.created_at.timestamp() - 1:.6f}"
+        oldest = f"{(job.created_at - CLOCK_SKEW).timestamp():.6f}"
         cursor = None
         for _ in range(HISTORY_PAGES):
             answer = await self._call(

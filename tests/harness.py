@@ -22,7 +22,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 from starlette.applications import Starlette
 
 from bot.app import build_services, create_app
-from bot.clock import FixedClock
+from bot.clock import Clock, FixedClock
 from bot.plans import PlanHolder
 from bot.roster import Roster
 from bot.sandbox.slack_api import Message, SlackStandIn, ViewRecord
@@ -291,6 +291,16 @@ class Harness:
         return await self.send(self.slack.app_home_opened(user), settle=settle)
 
 
+class LaggingClock:
+    """Another clock, read that far behind: a machine whose time disagrees with ours."""
+
+    def __init__(self, base: Clock, behind: timedelta) -> None:
+        self.base, self.behind = base, behind
+
+    def now(self) -> datetime:
+        return self.base.now() - self.behind
+
+
 def _user_name(user_id: str) -> str:
     """A readable username for a Slack id: U0ALICE → alice."""
     return user_id[2:].lower() if user_id.startswith(("U0", "W0")) else user_id.lower()
@@ -308,15 +318,18 @@ async def slack_harness(
     database_url: str | None = None,
     start_background: bool = False,
     env: Mapping[str, str] | None = None,
+    slack_behind: timedelta = timedelta(0),
 ) -> AsyncIterator[Harness]:
     """The bot running on ``plan_yaml`` at the instant ``now``, with Slack stood in.
 
     Every member named in the plan (and ``extra_users``) exists in the stand-in workspace, in
     ``zones[user]`` or ``default_zone``; every team channel exists. ``start_background`` runs the
     app's startup hooks and workers (schedulers, delivery) as `watchkeeper serve` would.
+    ``slack_behind`` sets Slack's clock (its messages' ts) that far behind the bot's.
     """
     clock = FixedClock(now)
-    standin = SlackStandIn(token=BOT_TOKEN, clock=clock).start()
+    slack_clock = clock if not slack_behind else LaggingClock(clock, slack_behind)
+    standin = SlackStandIn(token=BOT_TOKEN, clock=slack_clock).start()
     try:
         setup = tmp_path / "oncall.yaml"
         setup.write_text(plan_yaml)
