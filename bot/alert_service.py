@@ -136,28 +136,28 @@ def _mentions(users: Iterable[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-def _sync(session: Session, alert: Alert, now: datetime, *, new: bool = False) -> None:
+def _sync(session: Session, alert_id: int | None, now: datetime, *, new: bool = False) -> None:
     # A new alert has no sync waiting to fold this one into: no need to look for one.
-    assert alert.id is not None
+    assert alert_id is not None
     enqueue(
         session=session,
         kind=ALERT_SYNC,
         now=now,
-        subject=store.subject_of(alert.id),
+        subject=store.subject_of(alert_id),
         coalesce=not new,
     )
 
 
 def _notify(
-    session: Session, alert: Alert, users: Iterable[str], reason: str, now: datetime
+    session: Session, alert_id: int | None, users: Iterable[str], reason: str, now: datetime
 ) -> None:
-    assert alert.id is not None
+    assert alert_id is not None
     for user in users:
         enqueue(
             session=session,
             kind=ALERT_NOTIFY,
             now=now,
-            subject=store.subject_of(alert.id),
+            subject=store.subject_of(alert_id),
             payload={"user": user, "reason": reason},
         )
 
@@ -189,22 +189,35 @@ def page_leadership(
     alert.leadership_escalated_at = now
     alert.leadership_escalated_by = by
     session.add(alert)
+    _queue_leadership(session, alert.id, leadership, by=by, now=now, reason=reason)
+    return True
+
+
+def _queue_leadership(
+    session: Session,
+    alert_id: int,
+    leadership: Sequence[str],
+    *,
+    by: str | None,
+    now: datetime,
+    reason: str,
+) -> None:
+    """Queue the leadership DMs of an alert marked as escalated to leadership, with its line."""
     enqueue(
         session=session,
         kind=ALERT_LEADERSHIP,
         now=now,
-        subject=store.subject_of(alert.id),
+        subject=store.subject_of(alert_id),
         payload={"users": list(leadership), "by": by, "at": now.isoformat(), "reason": reason},
     )
     store.add_event(
         session=session,
-        alert_id=alert.id,
+        alert_id=alert_id,
         at=now,
         kind="leadership",
         actor=by,
         detail=f"{reason}: paged leadership {_mentions(leadership)}",
     )
-    return True
 
 
 # --- ingest ------------------------------------------------------------------------------------
@@ -265,7 +278,7 @@ def _ingest_one(
     if action == "trigger":
         if existing is None:
             created = _create(ctx, session, team, integration, key, alert, now)
-            return IngestOutcome(key, "created", created.id)
+            return IngestOutcome(key, "created", created)
         _repeat(ctx, session, team, existing, alert, now)
         return IngestOutcome(key, "repeated", existing.id)
     if existing is None:
@@ -288,49 +301,56 @@ def _create(
     key: str,
     alert: NormalizedAlert,
     now: datetime,
-) -> Alert:
+) -> int:
     responders = _responders(ctx, session, team, now)
     steps = escalation.steps_of(team, ctx.plan.leadership)
     choice = escalation.first_step(steps, responders)
-    row = Alert(
-        team=team.id,
-        integration=integration[:_INTEGRATION_WIDTH],
-        dedup_key=key,
-        group_key=alert.group_key,
-        status="open",
-        title=alert.title,
-        summary=alert.summary,
-        severity=str(alert.severity),
-        customer=alert.customer,
-        source=alert.source,
-        runbook_url=alert.runbook_url,
-        links=_links(alert),
-        labels=dict(alert.labels),
-        details=dict(alert.details),
-        count=1,
-        first_seen=now,
-        last_seen=now,
-        oncall_user=responders.oncall,
-        # Where escalation stands is known before the row is written: one insert, no update.
-        escalation_step=max(len(steps) - 1, 0) if choice is None else choice.index,
-        next_escalation_at=None if choice is None else choice.next_escalation_at(now),
+    bad_news_now = str(alert.severity) in team.leadership_now and bool(ctx.plan.leadership)
+    # Everything about the new alert is known before its row is written: one insert, no update.
+    alert_id = store.insert_alert(
+        session=session,
+        values={
+            "team": team.id,
+            "integration": integration[:_INTEGRATION_WIDTH],
+            "dedup_key": key,
+            "group_key": alert.group_key,
+            "status": "open",
+            "title": alert.title,
+            "summary": alert.summary,
+            "severity": str(alert.severity),
+            "customer": alert.customer,
+            "source": alert.source,
+            "runbook_url": alert.runbook_url,
+            "links": _links(alert),
+            "labels": dict(alert.labels),
+            "details": dict(alert.details),
+            "count": 1,
+            "first_seen": now,
+            "last_seen": now,
+            "oncall_user": responders.oncall,
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "resolved_at": None,
+            "resolved_by": None,
+            "escalation_step": max(len(steps) - 1, 0) if choice is None else choice.index,
+            "next_escalation_at": None if choice is None else choice.next_escalation_at(now),
+            "leadership_escalated_at": now if bad_news_now else None,
+            "leadership_escalated_by": None,
+        },
     )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
     store.add_event(
         session=session,
-        alert_id=row.id,
+        alert_id=alert_id,
         at=now,
         kind="received",
         actor=integration,
         detail=f"received from {integration}",
     )
-    _sync(session, row, now, new=True)
+    _sync(session, alert_id, now, new=True)
     if choice is None:
         store.add_event(
             session=session,
-            alert_id=row.id,
+            alert_id=alert_id,
             at=now,
             kind="escalated",
             detail="nobody to page: every escalation step is empty right now",
@@ -340,24 +360,19 @@ def _create(
             # A gap (or no backup at this hour): the alert goes to the next step at once.
             store.add_event(
                 session=session,
-                alert_id=row.id,
+                alert_id=alert_id,
                 at=now,
                 kind="escalated",
                 detail=f"nobody on step {choice.skipped[0] + 1}: straight to step "
                 f"{choice.number} ({escalation.describe_target(choice.step)}), "
                 f"paged {_mentions(choice.users)}",
             )
-        _notify(session, row, choice.users, choice.reason, now)
-    if str(alert.severity) in team.leadership_now:
-        page_leadership(
-            session=session,
-            alert=row,
-            leadership=ctx.plan.leadership,
-            by=None,
-            now=now,
-            reason="bad news now",
+        _notify(session, alert_id, choice.users, choice.reason, now)
+    if bad_news_now:
+        _queue_leadership(
+            session, alert_id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
         )
-    return row
+    return alert_id
 
 
 def _links(alert: NormalizedAlert) -> list[dict[str, str]]:
@@ -398,7 +413,7 @@ def _repeat(
             now=now,
             reason="bad news now",
         )
-    _sync(session, row, now)
+    _sync(session, row.id, now)
 
 
 def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: datetime) -> bool:
@@ -412,7 +427,7 @@ def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: dat
     alert.next_escalation_at = None
     session.add(alert)
     store.add_event(session=session, alert_id=alert.id, at=now, kind="resolved", actor=actor)
-    _sync(session, alert, now)
+    _sync(session, alert.id, now)
     return True
 
 
@@ -492,7 +507,7 @@ def escalate_to_leadership(
         now=now,
         reason="escalated to leadership",
     )
-    _sync(session, alert, now)
+    _sync(session, alert.id, now)
     return ActionOutcome(
         alert_id, True, f"Leadership paged: {_mentions(ctx.plan.leadership)} got a DM."
     )
@@ -508,7 +523,7 @@ def _acknowledge(ctx: _Context, session: Session, row: Alert, actor: str, now: d
     row.next_escalation_at = None
     session.add(row)
     store.add_event(session=session, alert_id=row.id, at=now, kind="acknowledged", actor=actor)
-    _sync(session, row, now)
+    _sync(session, row.id, now)
     metrics, team, seconds = ctx.metrics, row.team, (now - row.first_seen).total_seconds()
     if metrics is not None:
         after_commit(session, lambda: metrics.acknowledged(team=team, seconds=seconds))
@@ -595,7 +610,7 @@ def _advance(
             actor=actor,
             detail=f"team {alert.team!r} is no longer in the setup file: escalation stopped",
         )
-        _sync(session, alert, now)
+        _sync(session, alert.id, now)
         return EscalationOutcome(
             alert.id, escalated=False, message=f"Team {alert.team} is no longer in the setup file."
         )
@@ -614,13 +629,13 @@ def _advance(
             actor=actor,
             detail=f"{why}: no further escalation step, everyone in the policy was paged",
         )
-        _sync(session, alert, now)
+        _sync(session, alert.id, now)
         return EscalationOutcome(
             alert.id,
             escalated=False,
             message="Nobody is left to escalate to: everyone in the escalation policy was paged.",
         )
-    _notify(session, alert, choice.users, choice.reason, now)
+    _notify(session, alert.id, choice.users, choice.reason, now)
     alert.escalation_step = choice.index
     # An acknowledged alert escalated by hand gets more help but no timer: someone is on it.
     alert.next_escalation_at = choice.next_escalation_at(now) if alert.status == "open" else None
@@ -634,7 +649,7 @@ def _advance(
         actor=actor,
         detail=f"{why}: step {choice.number} ({target}), paged {_mentions(choice.users)}",
     )
-    _sync(session, alert, now)
+    _sync(session, alert.id, now)
     metrics, team_id, number = ctx.metrics, team.id, choice.number
     if metrics is not None:
         after_commit(session, lambda: metrics.escalated(team=team_id, step=number))
