@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event
 from sqlmodel import Session
@@ -102,26 +102,26 @@ def _context(
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the session's transaction commits; drop it on a rollback."""
-    pending: list[Callable[[], None]] | None = session.info.get("wk_after_commit")
-    if pending is None:
-        pending = []
-        session.info["wk_after_commit"] = pending
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
-        def run(_: Session) -> None:
-            callbacks = list(pending)
-            pending.clear()
-            for callback in callbacks:
-                try:
-                    callback()
-                except Exception:  # the data is committed; a failed metric must not hide that
-                    logger.exception("after-commit callback failed")
 
-        def drop(_: Session, _previous: Any = None) -> None:
-            pending.clear()
+_AFTER_COMMIT = "wk_after_commit"
 
-        event.listen(session, "after_commit", run)
-        event.listen(session, "after_rollback", drop)
-    pending.append(callback)
+
+# Listened to once for every session, rather than per session: the intake asks for a callback
+# on every alert received, and adding a listener costs more than the rest of the bookkeeping.
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:  # the data is committed; a failed metric must not hide that
+            logger.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def wake_delivery(services: Services) -> None:
@@ -273,12 +273,17 @@ def _ingest_one(
     now: datetime,
 ) -> IngestOutcome:
     key = alert.dedup_key
-    existing = store.open_alert(session=session, team=team.id, dedup_key=key, lock=True)
+    existing_id = store.open_alert_id(session=session, team=team.id, dedup_key=key)
     action = str(alert.action)
+    if action == "trigger" and existing_id is None:
+        created = _create(ctx, session, team, integration, key, alert, now)
+        return IngestOutcome(key, "created", created)
+    # The look-up locked the row (PostgreSQL) for the rest of the transaction.
+    existing = (
+        None if existing_id is None else store.get_alert(session=session, alert_id=existing_id)
+    )
     if action == "trigger":
-        if existing is None:
-            created = _create(ctx, session, team, integration, key, alert, now)
-            return IngestOutcome(key, "created", created)
+        assert existing is not None
         _repeat(ctx, session, team, existing, alert, now)
         return IngestOutcome(key, "repeated", existing.id)
     if existing is None:

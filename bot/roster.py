@@ -57,17 +57,25 @@ class Roster:
         self, team_id: str, start: datetime, end: datetime, session: Session | None = None
     ) -> list[schedule.Override]:
         """Stored overrides of the team around [start, end), oldest first."""
+        return self._stored(team_id, start - OVERRIDE_MARGIN, end + OVERRIDE_MARGIN, session)
+
+    def _stored(
+        self, team_id: str, start: datetime, end: datetime, session: Session | None
+    ) -> list[schedule.Override]:
+        """Stored overrides of the team overlapping [start, end), oldest first."""
         if self._engine is None:
             return []
-        lo, hi = start - OVERRIDE_MARGIN, end + OVERRIDE_MARGIN
         if session is not None:
-            return schedule_overrides(session=session, team=team_id, start=lo, end=hi)
+            return schedule_overrides(session=session, team=team_id, start=start, end=end)
         with Session(self._engine) as own:
-            return schedule_overrides(session=own, team=team_id, start=lo, end=hi)
+            return schedule_overrides(session=own, team=team_id, start=start, end=end)
 
     def status(self, team_id: str, at: datetime, session: Session | None = None) -> TeamStatus:
         """Who holds the pager and the backup at ``at``, and who is next."""
-        team, overrides, oncall, backup = self._holdings(team_id, at, session)
+        team = self.team(team_id)
+        overrides = self.overrides(team_id, at, at, session)
+        backup = schedule.who(team, overrides, at, role="backup") if team.backup else None
+        oncall = schedule.who(team, overrides, at)
         return TeamStatus(
             team=team,
             at=at,
@@ -81,16 +89,11 @@ class Roster:
     ) -> tuple[str | None, str | None]:
         """Who holds the pager and who the backup at ``at`` (None: nobody); ``status`` without
         the look ahead, for paging."""
-        _, _, oncall, backup = self._holdings(team_id, at, session)
-        return oncall.user, backup.user if backup is not None else None
-
-    def _holdings(
-        self, team_id: str, at: datetime, session: Session | None
-    ) -> tuple[Team, list[schedule.Override], schedule.Holding, schedule.Holding | None]:
         team = self.team(team_id)
-        overrides = self.overrides(team_id, at, at, session)
-        backup = schedule.who(team, overrides, at, role="backup") if team.backup else None
-        return team, overrides, schedule.who(team, overrides, at), backup
+        # Only the overrides in force at the instant count: no margin to load.
+        overrides = self._stored(team_id, at, at + schedule.INSTANT, session)
+        backup = schedule.holder(team, overrides, at, role="backup") if team.backup else None
+        return schedule.holder(team, overrides, at), backup
 
     def shifts(
         self,

@@ -30,6 +30,7 @@ _LOOKS = (timedelta(days=2), timedelta(days=9), HORIZON)
 _MINUTES_PER_DAY = 24 * 60
 _WEEK = timedelta(weeks=1)
 _SLACK = timedelta(days=1)
+INSTANT = timedelta(microseconds=1)  # the finest step of a datetime
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,23 @@ def who(team: Team, overrides: Sequence[Override], at: datetime, role: Role = "o
                 source=shift.source,
             )
     raise AssertionError("the last look returns")  # pragma: no cover
+
+
+def holder(
+    team: Team, overrides: Sequence[Override], at: datetime, role: Role = "oncall"
+) -> str | None:
+    """Who holds ``role`` at ``at`` (None: a gap): who() without the shift's bounds, for paging,
+    which asks it for every alert received."""
+    at = _aware(at, "at")
+    # The latest override covering the instant wins, as in shifts().
+    covering = _relevant_overrides(overrides, role, at, at + INSTANT)
+    if covering:
+        return covering[-1][3].user
+    for layer in _layers(team, role):
+        user = layer_holder(layer, at)
+        if user is not None:
+            return user
+    return None
 
 
 def next_shift(

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import bindparam, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Alert, AlertEvent, Outbox
 from storage.outbox import ALERT_NOTIFY
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
+from storage.prepared import Prepared
 
 
 def subject_of(alert_id: int) -> str:
@@ -32,30 +31,35 @@ def _locked(
     return query
 
 
-def open_alert(*, session: Session, team: str, dedup_key: str, lock: bool = False) -> Alert | None:
-    """The team's open (not resolved) alert with this dedup key, if any."""
-    query = _locked(session, _OPEN_ALERT) if lock else _OPEN_ALERT
-    return session.exec(query, params={"team": team, "dedup_key": dedup_key}).first()
+def open_alert_id(*, session: Session, team: str, dedup_key: str) -> int | None:
+    """The id of the team's open alert with this dedup key, locked for update on PostgreSQL."""
+    row = _OPEN_ALERT_ID.first(session, {"team": team, "dedup_key": dedup_key})
+    return None if row is None else int(row[0])
 
 
-# Built once (every alert received asks it): building a statement costs more than running it.
-_OPEN_ALERT = select(Alert).where(
-    Alert.team == bindparam("team"),
-    Alert.dedup_key == bindparam("dedup_key"),
-    col(Alert.resolved_at).is_(None),
+_ALERT = Alert.__table__  # type: ignore[attr-defined]
+# Every alert received asks it. FOR UPDATE locks the row on PostgreSQL; SQLite has no row
+# locks to take (a writer holds the whole database).
+_OPEN_ALERT_ID = Prepared(
+    sa_select(_ALERT.c.id)
+    .where(
+        _ALERT.c.team == bindparam("team"),
+        _ALERT.c.dedup_key == bindparam("dedup_key"),
+        _ALERT.c.resolved_at.is_(None),
+    )
+    .with_for_update()
 )
 
 
 def insert_alert(*, session: Session, values: dict[str, Any]) -> int:
     """Insert a new alert, every column given in ``values`` but its id; returns the id."""
-    result = cast("CursorResult[Any]", session.execute(_INSERT_ALERT, values))
-    inserted = result.inserted_primary_key
-    assert inserted is not None and inserted[0] is not None
-    return int(inserted[0])
+    row = _INSERT_ALERT.first(session, values)
+    assert row is not None
+    return int(row[0])
 
 
 # An insert without the ORM's unit of work: the intake writes one for every new alert.
-_INSERT_ALERT = insert(Alert.__table__)  # type: ignore[attr-defined]
+_INSERT_ALERT = Prepared(insert(_ALERT).returning(_ALERT.c.id))
 
 
 def get_alert(*, session: Session, alert_id: int, lock: bool = False) -> Alert | None:
@@ -127,11 +131,11 @@ def add_event(
         "actor": actor and actor[:64],
         "detail": detail[:2000],
     }
-    session.execute(_INSERT_EVENT, values)
+    _INSERT_EVENT.execute(session, values)
 
 
-# Built once: building and compiling a statement costs several times what running it does.
-_INSERT_EVENT = insert(AlertEvent.__table__)  # type: ignore[attr-defined]
+# Every alert received writes at least one line.
+_INSERT_EVENT = Prepared(insert(AlertEvent.__table__))  # type: ignore[attr-defined]
 
 
 def last_event(*, session: Session, alert_id: int) -> AlertEvent | None:

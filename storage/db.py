@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -55,10 +55,18 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers queue on the busy timeout instead of failing on a lock upgrade; readers
         # (read_scope) take no lock and read the last commit, as WAL lets them.
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin(conn, "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def _begin(conn: Connection, sql: str) -> None:
+    # Straight on the driver: every write begins this way, and SQLAlchemy's execution of a
+    # statement costs more than SQLite's BEGIN. A lock not had in the busy timeout still comes
+    # out as SQLAlchemy's OperationalError ("database is locked"), which callers expect.
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except dbapi.Error as error:
+        raise exc.DBAPIError.instance(sql, (), error, dbapi.Error, dialect=conn.dialect) from error
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Outbox
+from storage.prepared import Prepared
 
 # Kinds of delivery (the payload each carries is documented where it is enqueued).
 ALERT_SYNC = "alert-sync"  # bring every Slack message of subject "alert:<id>" up to date
@@ -67,7 +68,9 @@ def enqueue(
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
-    return int(session.execute(_INSERT, values).scalar_one())
+    row = _INSERT.first(session, values)
+    assert row is not None
+    return int(row[0])
 
 
 def claim(
@@ -131,7 +134,7 @@ _DUE = (
     .limit(bindparam("limit"))
 )
 _TABLE = Outbox.__table__  # type: ignore[attr-defined]
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT = Prepared(insert(_TABLE).returning(_TABLE.c.id))  # every alert queues two or more
 _TAKE = (
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))

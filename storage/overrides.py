@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot import schedule
 from storage.models import Override
+from storage.prepared import Prepared
 
 KINDS = ("swap", "cover", "manual")
 
@@ -64,10 +66,6 @@ def list_overrides(
     role: str | None = None,
 ) -> list[Override]:
     """Live overrides of a team overlapping [start, end), oldest first (later ones win)."""
-    if start is not None and end is not None and role is None:
-        # The question asked for every alert received: a statement built once.
-        params = {"team": team, "start": start, "end": end}
-        return list(session.exec(_LIVE_BETWEEN, params=params))
     query = select(Override).where(Override.team == team, col(Override.cancelled_at).is_(None))
     if start is not None:
         query = query.where(col(Override.end) > start)
@@ -76,18 +74,6 @@ def list_overrides(
     if role is not None:
         query = query.where(Override.role == role)
     return list(session.exec(query.order_by(col(Override.id))))
-
-
-_LIVE_BETWEEN = (
-    select(Override)
-    .where(
-        Override.team == bindparam("team"),
-        col(Override.cancelled_at).is_(None),
-        col(Override.end) > bindparam("start"),
-        col(Override.start) < bindparam("end"),
-    )
-    .order_by(col(Override.id))
-)
 
 
 def cancel_override(*, session: Session, override_id: int, now: datetime) -> Override | None:
@@ -106,16 +92,40 @@ def schedule_overrides(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> list[schedule.Override]:
-    """The live overrides of a team as the schedule engine takes them."""
-    source = {"swap": "swap", "cover": "cover", "manual": "override"}
+    """The live overrides of a team overlapping [start, end), oldest first, as the schedule
+    engine takes them (every alert received asks this, to know whom to page)."""
+    params = {"team": team, "start": start or _EARLIEST, "end": end or _LATEST}
     return [
         schedule.Override(
-            user=row.user_id,
-            start=row.start,
-            end=row.end,
-            source=source[row.kind],
-            role="backup" if row.role == "backup" else "oncall",
-            id=row.id,
+            user=user,
+            start=o_start,
+            end=o_end,
+            source=_SOURCES[kind],
+            role="backup" if role == "backup" else "oncall",
+            id=override_id,
         )
-        for row in list_overrides(session=session, team=team, start=start, end=end)
+        for override_id, user, o_start, o_end, kind, role in _LIVE_BETWEEN.all(session, params)
     ]
+
+
+_SOURCES = {"swap": "swap", "cover": "cover", "manual": "override"}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_OVERRIDE = Override.__table__  # type: ignore[attr-defined]
+_LIVE_BETWEEN = Prepared(
+    sa_select(
+        _OVERRIDE.c.id,
+        _OVERRIDE.c.user_id,
+        _OVERRIDE.c.start,
+        _OVERRIDE.c.end,
+        _OVERRIDE.c.kind,
+        _OVERRIDE.c.role,
+    )
+    .where(
+        _OVERRIDE.c.team == bindparam("team"),
+        _OVERRIDE.c.cancelled_at.is_(None),
+        _OVERRIDE.c.end > bindparam("start"),
+        _OVERRIDE.c.start < bindparam("end"),
+    )
+    .order_by(_OVERRIDE.c.id)
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -453,6 +454,29 @@ async def test_a_failing_commit_answers_503_and_writes_nothing(intake: Intake) -
     again = await intake.post("prometheus", fixture_bytes("alertmanager/v0.25-firing.json"))
     assert again.status_code == 202
     assert intake.counts()[0] == 1
+
+
+async def test_a_database_another_process_keeps_locked_answers_503_and_writes_nothing(
+    sqlite_intake: Intake,
+) -> None:
+    # Another writer (the command line, a second process) holds SQLite's write lock for longer
+    # than the busy timeout: the intake says "try again", it does not fail or half-write.
+    engine = sqlite_intake.services.engine
+    engine.dispose()
+    event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=50"))
+    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        answer = await sqlite_intake.post("helpdesk", GENERIC)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "the database is unavailable; try again shortly"
+    assert int(answer.headers["retry-after"]) > 0
+    assert sqlite_intake.counts() == (0, 0, 0)
+    assert (await sqlite_intake.post("helpdesk", GENERIC)).status_code == 202
+    assert sqlite_intake.counts()[0] == 1
 
 
 async def test_a_database_that_is_away_answers_503(sqlite_intake: Intake) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from bot.schedule import (
     Override,
     Role,
     _estimate_index,
+    holder,
     layer_shift_at,
     next_change,
     shifts,
@@ -242,3 +243,25 @@ def test_shift_index_is_found_next_to_the_wall_clock_estimate(
     assert begins <= instant < ends
     assert begins == brute_resolve(layer.start + every.wall_delta(k), zone)
     assert ends == brute_resolve(layer.start + every.wall_delta(k + 1), zone)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios(), st.lists(st.floats(0, 1, exclude_max=True), max_size=10))
+def test_holder_at_an_instant_is_the_holder_of_its_shift(
+    scenario: tuple[Team, list[Override], datetime, datetime], samples: list[float]
+) -> None:
+    # Paging asks holder() alone; it must name whoever who() and shifts() name, at hand-offs,
+    # override edges and DST changes included, for the pager and for the backup.
+    team, overrides, start, end = scenario
+    team = replace(team, backup=team.rotations[-1:])
+    instants = [start + (end - start) * f for f in samples]
+    for shift in shifts(team, overrides, start, end):
+        instants += [shift.start, shift.end - TINY]
+    for override in overrides:
+        instants += [override.start - TINY, override.start, override.end - TINY, override.end]
+    backups = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.backup]
+    for instant in instants:
+        assert holder(team, overrides, instant) == who(team, overrides, instant).user, instant
+        assert holder(team, overrides, instant, "backup") == brute_holder(
+            backups, overrides, instant, "backup"
+        ), instant
