@@ -58,6 +58,10 @@ POLL_INTERVAL = 0.5  # seconds between looks at the outbox when nobody wakes the
 BATCH = 50
 PARALLEL = 8  # rows delivered at once
 LEASE = timedelta(seconds=60)
+# A worker renews the lease of the rows it still holds this often: a slow Slack (each call may
+# take CALL_TIMEOUT_S, a row makes several, and rows wait their turn among PARALLEL) must not
+# let another worker take a row that is still being delivered.
+RENEW_EVERY = LEASE / 3
 # Slack takes about one message a second per channel, with short bursts: a card is updated at
 # most this often, whatever the storm of repeats behind it.
 CARD_INTERVAL = timedelta(seconds=2)
@@ -203,6 +207,8 @@ class Delivery:
         self._gate = asyncio.Semaphore(PARALLEL)
         self._settling: list[tuple[Job, Postpone | RetryLater | None, asyncio.Future[None]]] = []
         self._flushing: set[asyncio.Future[None]] = set()
+        # Rows claimed and not yet settled: id -> the claim count our claim left them at.
+        self._held: dict[int, int] = {}
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll (call from the event loop)."""
@@ -215,6 +221,7 @@ class Delivery:
         self._wakeup = asyncio.Event()
         running: set[asyncio.Task[None]] = set()
         pruned_at: datetime | None = None
+        renewed_at = self.services.clock.now()
         if is_sqlite(self.services.engine):
             try:
                 await self.services.in_database(self._release_leases)
@@ -230,7 +237,10 @@ class Delivery:
                     if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
                         pruned_at = now
                         await self.services.in_database(self.prune, now)
-                    jobs = await self.services.in_database(self._claim, self.batch, not woken)
+                    if now - renewed_at >= RENEW_EVERY:
+                        renewed_at = now
+                        await self._renew(now)
+                    jobs = await self._take(self.batch, not woken)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the database may be briefly away; the next look tries again
@@ -253,7 +263,7 @@ class Delivery:
 
     async def run_once(self) -> int:
         """Deliver what is due now, all of it before returning; returns how many rows."""
-        jobs = await self.services.in_database(self._claim, self.batch)
+        jobs = await self._take(self.batch)
         await asyncio.gather(*(self._deliver(job) for job in jobs))
         return len(jobs)
 
@@ -285,6 +295,31 @@ class Delivery:
 
     # ------------------------------------------------------------------ one row
 
+    async def _take(self, limit: int, look_first: bool = True) -> list[Job]:
+        """Claim what is due and hold it (its lease renewed) until it is settled."""
+        jobs = await self.services.in_database(self._claim, limit, look_first)
+        self._held.update((job.id, job.claims) for job in jobs)
+        return jobs
+
+    async def _renew(self, now: datetime) -> None:
+        """Extend the leases of the rows still being delivered."""
+        held = dict(self._held)
+        if not held:
+            return
+        renewed = await self.services.in_database(self._renew_rows, held, now + LEASE)
+        lost = sorted(set(held) - renewed)
+        # Settled meanwhile, or (the database away longer than a lease) taken by another worker.
+        lost = [row for row in lost if row in self._held]
+        if lost:
+            logger.warning(
+                "delivery: rows still being delivered were taken over after their lease ran out",
+                extra={"outbox": lost},
+            )
+
+    def _renew_rows(self, held: dict[int, int], until: datetime) -> set[int]:
+        with session_scope(self.services.engine) as session:
+            return outbox.renew(session=session, held=held, until=until)
+
     def _claim(self, limit: int, look_first: bool = True) -> list[Job]:
         now = self.services.clock.now()
         # Most polls find nothing: they need not queue for the write lock to learn it (a look
@@ -315,9 +350,13 @@ class Delivery:
         ]
 
     async def _deliver(self, job: Job) -> None:
-        async with self._gate:
-            outcome = await self._outcome(job)
-        await self._settle(job, outcome)
+        try:
+            async with self._gate:
+                outcome = await self._outcome(job)
+            await self._settle(job, outcome)
+        finally:
+            # Settled, or its settling failed: either way it is no longer ours to keep.
+            self._held.pop(job.id, None)
 
     async def _outcome(self, job: Job) -> Postpone | RetryLater | None:
         """Deliver one row; what became of it: done (None), postponed, or to try again."""

@@ -1,18 +1,19 @@
 """The outbox: Slack deliveries committed with the change that caused them, drained by workers.
 
 Rows are claimed with a lease (``locked_until``): a worker that dies mid-delivery loses its
-lease and another worker (or the restarted process) picks the row up again. On PostgreSQL the
+lease and another worker (or the restarted process) picks the row up again; a live worker
+renews the lease of what it still holds, however long Slack keeps it. On PostgreSQL the
 claim uses ``FOR UPDATE SKIP LOCKED`` so that replicas never claim the same row; on SQLite the
 write transaction (``BEGIN IMMEDIATE``) serialises claimers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, insert, literal, or_, update
+from sqlalchemy import String, bindparam, cast, delete, insert, literal, or_, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -140,11 +141,30 @@ _TAKE = (
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
     .values(locked_until=bindparam("until"), claims=_TABLE.c.claims + 1)
 )
+_RENEW = (
+    update(_TABLE)
+    .where(
+        tuple_(_TABLE.c.id, _TABLE.c.claims).in_(bindparam("held", expanding=True)),
+        _TABLE.c.status == "pending",
+    )
+    .values(locked_until=bindparam("until"))
+    .returning(_TABLE.c.id)
+)
 _DONE = (
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
     .values(status="done", done_at=bindparam("at"), locked_until=None)
 )
+
+
+def renew(*, session: Session, held: Mapping[int, int], until: datetime) -> set[int]:
+    """Extend to ``until`` the lease of the rows a worker still holds (by id, with the claim count
+    its claim left them at); the ids renewed. A row taken over since (claimed again after its
+    lease ran out) or settled is not renewed."""
+    if not held:
+        return set()
+    rows = session.execute(_RENEW, {"held": list(held.items()), "until": until})
+    return {int(row_id) for (row_id,) in rows}
 
 
 def release_leases(*, session: Session, now: datetime) -> int:

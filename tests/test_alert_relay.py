@@ -359,6 +359,35 @@ async def test_a_worker_that_dies_after_posting_does_not_post_twice(
         assert pending == []
 
 
+async def test_a_row_slack_keeps_longer_than_its_lease_is_not_taken_again(
+    tmp_path: Path,
+) -> None:
+    # Slack takes seconds to open the DM while 75 s pass on the clock: the worker renews the
+    # lease of what it still holds, so neither it nor another worker takes the row again.
+    async with relay(tmp_path, start_background=True) as h:
+        h.standin.fail_rate(1.0, ["conversations.open"], kinds=("slow",), slow_seconds=4.0)
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        await asyncio.sleep(0.3)  # woken by the intake, the worker has claimed the rows
+        for _ in range(3):
+            h.clock.advance(timedelta(seconds=25))
+            await asyncio.sleep(0.7)  # the worker looks about twice a second
+        assert await asyncio.to_thread(Delivery(h.services)._claim, 50) == []
+        await h.standin.wait_for_async(lambda s: len(s.dms("U0BOB")) == 1, timeout=10)
+
+        def notify_row() -> Outbox:
+            with Session(h.services.engine) as session:
+                return session.exec(select(Outbox).where(Outbox.kind == "alert-notify")).one()
+
+        for _ in range(50):  # its outcome is written just after the post
+            if notify_row().status != "pending":
+                break
+            await asyncio.sleep(0.1)
+        assert (notify_row().status, notify_row().claims) == ("done", 1)
+        opened = [c for c in h.standin.calls_to("conversations.open") if "U0BOB" in str(c.args)]
+        assert len(opened) == 1
+        assert len(h.standin.dms("U0BOB")) == 1
+
+
 async def follow_real_time(clock: FixedClock) -> None:
     """Move the test clock with the wall clock (retries wait real seconds against the stand-in)."""
     started, base = time.monotonic(), clock.now()

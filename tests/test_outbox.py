@@ -126,3 +126,34 @@ def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) 
     with session_scope(engine) as session:
         (other,) = outbox.claim(session=session, now=later)
         assert other.id != taken[0].id
+
+
+def test_a_lease_is_renewed_only_for_its_holder(engine: sa.Engine) -> None:
+    with session_scope(engine) as session:
+        ids = [
+            outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject=f"s{n}")
+            for n in range(3)
+        ]
+    with session_scope(engine) as session:
+        held = {row.id: row.claims for row in outbox.claim(session=session, now=NOW, limit=3)}
+    assert set(held) == set(ids) and set(held.values()) == {1}
+    kept, taken, settled = ids
+    later = NOW + timedelta(minutes=2)  # every lease has run out
+    with session_scope(engine) as session:
+        # Another worker takes one row over; a third row is settled.
+        (over,) = outbox.claim(session=session, now=later, limit=1)
+        assert over.id == kept
+        outbox.complete(session=session, outbox_ids=[settled], now=later)
+    # Our worker renews: only what it still holds as it claimed it (none now: kept was taken).
+    with session_scope(engine) as session:
+        assert outbox.renew(session=session, held=held, until=later + timedelta(minutes=1)) == {
+            taken
+        }
+    with Session(engine) as session:
+        rows = {row.id: row for row in session.exec(select(Outbox))}
+    assert rows[taken].locked_until == later + timedelta(minutes=1)
+    assert rows[kept].locked_until == later + outbox.DEFAULT_LEASE  # the other worker's lease
+    assert rows[settled].locked_until is None
+    # A renewed row is not due for anyone else.
+    with session_scope(engine) as session:
+        assert outbox.claim(session=session, now=later, limit=3) == []
