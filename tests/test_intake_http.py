@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -134,6 +135,26 @@ async def sqlite_intake(sqlite_url: str) -> AsyncIterator[Intake]:
 
 
 # --- the real payloads -------------------------------------------------------------------------
+
+
+async def test_each_accepted_request_is_logged_once_with_its_integration_and_team(
+    sqlite_intake: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="handlers.intake")
+    body = fixture_bytes("alertmanager/v0.25-firing.json")
+    assert (await sqlite_intake.post("prometheus", body)).status_code == 202
+    assert (await sqlite_intake.post("prometheus", b"{", token="env")).status_code == 400
+    pd = await sqlite_intake.enqueue(fixture_bytes("pagerduty/trigger_openapi_example.json"))
+    assert pd.status_code == 202
+    lines = [
+        (r.getMessage(), getattr(r, "integration", None), getattr(r, "team", None))
+        for r in caplog.records
+        if r.getMessage().endswith("accepted")
+    ]
+    assert lines == [
+        ("alerts accepted", "prometheus", "support"),
+        ("pagerduty event accepted", "datapipe", None),
+    ]
 
 
 async def test_alertmanager_firing_then_resolved(intake: Intake) -> None:

@@ -30,6 +30,7 @@ from handlers.intake.routes import (
     TooLarge,
     Unavailable,
     integration_with_token,
+    log_after,
     parse_body,
     read_body,
     store_batch,
@@ -145,16 +146,15 @@ async def receive(
         result = await store_batch(services, integration, parsed)
     except Unavailable as trouble:
         return answer.unavailable(str(trouble))
-    logger.info(
+    return log_after(
+        answer.accepted(),
+        logger,
         "opsgenie request accepted",
-        extra={
-            "integration": integration.id,
-            "action": str(parsed.alerts[0].action),
-            "outcome": result.outcomes[0].action,
-            "request_id": answer.request_id,
-        },
+        integration=integration.id,
+        action=str(parsed.alerts[0].action),
+        outcome=result.outcomes[0].action,
+        request_id=answer.request_id,
     )
-    return answer.accepted()
 
 
 async def receive_alias_action(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import (
     DisconnectionError,
@@ -19,6 +19,7 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -77,6 +78,16 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/v2/enqueue", enqueue, methods=["POST"]),
         *opsgenie_api.routes(services),
     ]
+
+
+def log_after(response: Response, log: logging.Logger, message: str, **fields: Any) -> Response:
+    """The response, its log line written once it is sent: the sender does not wait for it."""
+
+    async def write() -> None:
+        log.info(message, extra=fields)
+
+    response.background = BackgroundTask(write)
+    return response
 
 
 def _error(status: int, message: str, field: str, **headers: str) -> JSONResponse:
@@ -164,12 +175,16 @@ async def receive_alerts(services: Services, request: Request) -> Response:
         result = await store_batch(services, integration, parsed)
     except Unavailable as trouble:
         return _unavailable(str(trouble))
-    logger.info(
-        "alerts accepted",
-        extra={"integration": name, "team": result.team, "alerts": len(parsed.alerts)},
-    )
-    return JSONResponse(
+    answer = JSONResponse(
         {"status": "accepted", "alerts": len(parsed.alerts), "ids": result.ids}, status_code=202
+    )
+    return log_after(
+        answer,
+        logger,
+        "alerts accepted",
+        integration=name,
+        team=result.team,
+        alerts=len(parsed.alerts),
     )
 
 
@@ -198,13 +213,16 @@ async def receive_pagerduty_event(services: Services, request: Request) -> Respo
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    logger.info(
-        "pagerduty event accepted",
-        extra={"integration": integration.id, "action": str(parsed.alerts[0].action)},
-    )
-    return JSONResponse(
+    answer = JSONResponse(
         {"status": "success", "message": "Event processed", "dedup_key": parsed.dedup_key},
         status_code=202,
+    )
+    return log_after(
+        answer,
+        logger,
+        "pagerduty event accepted",
+        integration=integration.id,
+        action=str(parsed.alerts[0].action),
     )
 
 
