@@ -57,10 +57,11 @@ EXTRAS_KEY = "delivery"
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when nobody wakes the worker
 BATCH = 50
 PARALLEL = 8  # rows delivered at once
-LEASE = timedelta(seconds=60)
-# A worker renews the lease of the rows it still holds this often: a slow Slack (each call may
-# take CALL_TIMEOUT_S, a row makes several, and rows wait their turn among PARALLEL) must not
-# let another worker take a row that is still being delivered.
+# A replica that dies leaves its rows to the others once this has passed: short, for the DMs
+# behind them. A live worker renews the lease of the rows it still holds every RENEW_EVERY: a
+# slow Slack (each call may take CALL_TIMEOUT_S, a row makes several, and rows wait their turn
+# among PARALLEL) must not let another worker take a row that is still being delivered.
+LEASE = timedelta(seconds=30)
 RENEW_EVERY = LEASE / 3
 # Slack takes about one message a second per channel, with short bursts: a card is updated at
 # most this often, whatever the storm of repeats behind it.

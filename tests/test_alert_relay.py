@@ -362,14 +362,15 @@ async def test_a_worker_that_dies_after_posting_does_not_post_twice(
 async def test_a_row_slack_keeps_longer_than_its_lease_is_not_taken_again(
     tmp_path: Path,
 ) -> None:
-    # Slack takes seconds to open the DM while 75 s pass on the clock: the worker renews the
-    # lease of what it still holds, so neither it nor another worker takes the row again.
+    # Slack takes seconds to open the DM while 80 s (more than two leases) pass on the clock:
+    # the worker renews the lease of what it still holds, so neither it nor another worker
+    # takes the row again.
     async with relay(tmp_path, start_background=True) as h:
-        h.standin.fail_rate(1.0, ["conversations.open"], kinds=("slow",), slow_seconds=4.0)
+        h.standin.fail_rate(1.0, ["conversations.open"], kinds=("slow",), slow_seconds=5.0)
         await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
         await asyncio.sleep(0.3)  # woken by the intake, the worker has claimed the rows
-        for _ in range(3):
-            h.clock.advance(timedelta(seconds=25))
+        for _ in range(4):
+            h.clock.advance(timedelta(seconds=20))
             await asyncio.sleep(0.7)  # the worker looks about twice a second
         assert await asyncio.to_thread(Delivery(h.services)._claim, 50) == []
         await h.standin.wait_for_async(lambda s: len(s.dms("U0BOB")) == 1, timeout=10)
@@ -626,7 +627,7 @@ async def test_on_sqlite_a_restart_takes_over_a_dead_process_rows_at_once(tmp_pa
         await dying._handle(next(job for job in jobs if job.kind == "alert-sync"))
         assert len(cards(h)) == 1
 
-        # The process restarts at once: its leases, a minute long, have not run out.
+        # The process restarts at once: its leases, 30 s long, have not run out.
         restarted = asyncio.create_task(Delivery(h.services).run())
         try:
             await asyncio.to_thread(

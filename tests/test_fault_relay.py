@@ -6,7 +6,7 @@ PostgreSQL database all come up.
 
 Everything runs on loopback: the servers are subprocesses on ports of their own, Slack is the
 stand-in, reached through SLACK_API_URL as the real Slack would be. A server killed while its
-posts are on the way leaves rows claimed under a lease (a minute); the survivor, or the server
+posts are on the way leaves rows claimed under a lease (30 s); the survivor, or the server
 started again, takes them once the lease runs out, so the tests with a kill wait that long.
 """
 
