@@ -84,21 +84,23 @@ def claim(
 ) -> list[Outbox]:
     """Take up to ``limit`` due deliveries under a lease; commit the session to make it stick.
 
-    An alert's sync is not taken while another worker holds one of the same alert: two at once
-    would both find no card yet, and post two.
+    An alert's sync is not taken while another worker holds one of the same alert, nor a DM of
+    an alert to a user while another of the same is held: two at once would both find no card
+    (or no DM) yet, and post two.
     """
     query = _DUE.where(col(Outbox.kind).in_(kinds)) if kinds else _DUE
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = []
-    syncing: set[str | None] = set()
+    taking: set[tuple[str, str | None, Any]] = set()
     for row in session.exec(query, params={"now": now, "limit": limit}):
         # Two syncs of one alert can both be due (one waited its turn while the other was
-        # queued): take one now, the other after it.
-        if row.kind == ALERT_SYNC:
-            if row.subject in syncing:
+        # queued), or two pages of one user: take one now, the other after it.
+        if row.kind in _ONE_AT_A_TIME:
+            key = (row.kind, row.subject, (row.payload or {}).get("user"))
+            if key in taking:
                 continue
-            syncing.add(row.subject)
+            taking.add(key)
         rows.append(row)
     if rows:
         # One statement for the batch; the rows in hand are told what it wrote.
@@ -110,6 +112,9 @@ def claim(
     return rows
 
 
+# Kinds of which one row at a time is delivered: of one alert (a sync), or of one alert to one
+# user (a DM).
+_ONE_AT_A_TIME = (ALERT_SYNC, ALERT_NOTIFY)
 # The statements every look at the outbox runs, built once: building and compiling one costs
 # several times what running it does.
 _held = aliased(Outbox)
@@ -120,13 +125,18 @@ _DUE = (
         col(Outbox.next_attempt_at) <= bindparam("now"),
         or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= bindparam("now")),
         or_(
-            col(Outbox.kind) != ALERT_SYNC,
+            col(Outbox.kind).not_in(_ONE_AT_A_TIME),
             ~select(_held.id)
             .where(
-                _held.kind == ALERT_SYNC,
+                _held.kind == Outbox.kind,
                 _held.subject == Outbox.subject,
                 _held.status == "pending",
                 col(_held.locked_until) > bindparam("now"),
+                or_(
+                    col(_held.kind) != ALERT_NOTIFY,
+                    col(_held.payload)["user"].as_string()
+                    == col(Outbox.payload)["user"].as_string(),
+                ),
             )
             .exists(),
         ),

@@ -22,6 +22,8 @@ from bot.delivery import CHANNEL_BURST, Delivery
 from bot.enums import Action, View
 from bot.escalator import Escalator
 from bot.sandbox.slack_api import Message
+from storage import outbox
+from storage.db import session_scope
 from storage.models import Alert, Outbox
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
@@ -354,6 +356,30 @@ async def test_a_worker_that_dies_after_posting_does_not_post_twice(
         titles = [t for t in titles if not t.startswith("chatter")]
         assert len(titles) == 2, titles  # one card per alert, the first one not posted again
         assert len(h.standin.dms("U0BOB")) == 2
+        with Session(h.services.engine) as session:
+            pending = session.exec(select(Outbox).where(Outbox.status == "pending")).all()
+        assert pending == []
+
+
+async def test_paged_twice_before_the_first_dm_went_makes_one_dm_that_says_the_latest(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        (alert,) = alerts(h)
+        # A second page of Bob is queued before the worker has sent the first.
+        with session_scope(h.services.engine) as session:
+            outbox.enqueue(
+                session=session,
+                kind=outbox.ALERT_NOTIFY,
+                now=h.now(),
+                subject=f"alert:{alert.id}",
+                payload={"user": "U0BOB", "reason": "escalated by <@U0ALICE>"},
+            )
+        await delivery_of(h).drain()
+
+        (dm,) = h.standin.dms("U0BOB")
+        assert "escalated by <@U0ALICE>" in message_text(dm)
         with Session(h.services.engine) as session:
             pending = session.exec(select(Outbox).where(Outbox.status == "pending")).all()
         assert pending == []

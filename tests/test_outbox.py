@@ -157,3 +157,40 @@ def test_a_lease_is_renewed_only_for_its_holder(engine: sa.Engine) -> None:
     # A renewed row is not due for anyone else.
     with session_scope(engine) as session:
         assert outbox.claim(session=session, now=later, limit=3) == []
+
+
+def test_two_pages_of_one_user_for_one_alert_are_never_taken_together(engine: sa.Engine) -> None:
+    """Paged twice before the first DM went (escalation and a click, say): the first DM is
+    posted, the second page updates it once the first is recorded; together, both would post."""
+
+    def page(session: Session, user: str, reason: str) -> int:
+        row_id = outbox.enqueue(
+            session=session,
+            kind=outbox.ALERT_NOTIFY,
+            now=NOW,
+            subject="alert:1",
+            payload={"user": user, "reason": reason},
+        )
+        assert row_id is not None
+        return row_id
+
+    with session_scope(engine) as session:
+        first = page(session, "U0BOB", "holds the pager")
+        second = page(session, "U0BOB", "escalated by U0ALICE")
+        lead = page(session, "U0LEAD", "backup")
+        other_alert = outbox.enqueue(
+            session=session,
+            kind=outbox.ALERT_NOTIFY,
+            now=NOW,
+            subject="alert:2",
+            payload={"user": "U0BOB", "reason": "holds the pager"},
+        )
+    with session_scope(engine) as session:
+        taken = [row.id for row in outbox.claim(session=session, now=NOW)]
+    assert taken == [first, lead, other_alert]
+    # While the first is held by its worker, nobody takes the second.
+    with session_scope(engine) as session:
+        assert outbox.claim(session=session, now=NOW) == []
+        outbox.complete(session=session, outbox_ids=[first], now=NOW)
+    with session_scope(engine) as session:
+        assert [row.id for row in outbox.claim(session=session, now=NOW)] == [second]
