@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event
+from sqlalchemy import event, orm
 from sqlmodel import Session
 
 from bot import escalation
@@ -108,9 +108,10 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 _AFTER_COMMIT = "wk_after_commit"
 
 
-# Listened to once for every session, rather than per session: the intake asks for a callback
-# on every alert received, and adding a listener costs more than the rest of the bookkeeping.
-@event.listens_for(Session, "after_commit")
+# Listened to once for every session (of every Session class), rather than per session: the
+# intake asks for a callback on every alert received, and adding a listener to a session costs
+# more than the rest of the bookkeeping.
+@event.listens_for(orm.Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop(_AFTER_COMMIT, ()):
         try:
@@ -119,7 +120,7 @@ def _run_after_commit(session: Session) -> None:
             logger.exception("after-commit callback failed")
 
 
-@event.listens_for(Session, "after_rollback")
+@event.listens_for(orm.Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
 

@@ -156,6 +156,8 @@ _RENEW = (
     .where(
         tuple_(_TABLE.c.id, _TABLE.c.claims).in_(bindparam("held", expanding=True)),
         _TABLE.c.status == "pending",
+        # Settled (put back for a retry, postponed, done) frees the row: not to be locked again.
+        _TABLE.c.locked_until.is_not(None),
     )
     .values(locked_until=bindparam("until"))
     .returning(_TABLE.c.id)
@@ -170,7 +172,7 @@ _DONE = (
 def renew(*, session: Session, held: Mapping[int, int], until: datetime) -> set[int]:
     """Extend to ``until`` the lease of the rows a worker still holds (by id, with the claim count
     its claim left them at); the ids renewed. A row taken over since (claimed again after its
-    lease ran out) or settled is not renewed."""
+    lease ran out) or settled (even if put back for a retry) is not renewed."""
     if not held:
         return set()
     rows = session.execute(_RENEW, {"held": list(held.items()), "until": until})

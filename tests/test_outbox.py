@@ -194,3 +194,21 @@ def test_two_pages_of_one_user_for_one_alert_are_never_taken_together(engine: sa
         outbox.complete(session=session, outbox_ids=[first], now=NOW)
     with session_scope(engine) as session:
         assert [row.id for row in outbox.claim(session=session, now=NOW)] == [second]
+
+
+def test_a_row_put_back_for_a_retry_is_not_locked_again_by_a_late_renewal(
+    engine: sa.Engine,
+) -> None:
+    with session_scope(engine) as session:
+        row_id = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="s")
+    with session_scope(engine) as session:
+        held = {row.id: row.claims for row in outbox.claim(session=session, now=NOW)}
+    retry_at = NOW + timedelta(seconds=2)
+    with session_scope(engine) as session:
+        assert row_id is not None
+        outbox.retry_later(session=session, outbox_id=row_id, at=retry_at, error="HTTP 500")
+    # The worker's renewal raced the settling, with the holdings it had read just before.
+    with session_scope(engine) as session:
+        assert outbox.renew(session=session, held=held, until=NOW + timedelta(minutes=1)) == set()
+    with session_scope(engine) as session:
+        assert [row.id for row in outbox.claim(session=session, now=retry_at)] == [row_id]
