@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -46,6 +47,22 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+class OneLineRetries(logging.Filter):
+    """Socket Mode's client logs a whole traceback at each failed attempt to reach Slack (every
+    ten seconds while Slack or the network is down); its message already says what failed, so
+    the attempt is one warning line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and _SOCKET_RETRY.match(str(record.msg)):
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_SOCKET_RETRY = re.compile(r"Failed to connect \(error: .*\); Retrying\.\.\.$", re.DOTALL)
+
+
 def setup_logging(level: str = "INFO") -> None:
     # What our lines never show is not gathered for every record: the caller's file and line
     # (a walk up the stack), the thread and the process (the logging HOWTO's "Optimization").
@@ -56,6 +73,7 @@ def setup_logging(level: str = "INFO") -> None:
     logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
+    handler.addFilter(OneLineRetries())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

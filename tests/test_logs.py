@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 import time
 
-from bot.logs import KeyValueFormatter
+from bot.logs import KeyValueFormatter, OneLineRetries
 
 
 def _record(created: float, **extra: object) -> logging.LogRecord:
@@ -42,3 +44,31 @@ def test_the_timestamp_follows_the_records_second_by_second() -> None:
         "ts=2026-11-30T00:53:21+0000",
         "ts=2026-11-30T00:53:20+0000",  # a late record keeps its own second
     ]
+
+
+def _failed(message: str) -> logging.LogRecord:
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 9)")
+    except ConnectionRefusedError:
+        record = logging.LogRecord("slack_bolt.AsyncApp", logging.ERROR, "", 0, message, (), None)
+        record.exc_info = sys.exc_info()
+    return record
+
+
+def test_a_failed_socket_mode_connection_is_one_warning_line_other_errors_keep_their_trace() -> (
+    None
+):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(KeyValueFormatter())
+    handler.addFilter(OneLineRetries())
+    handler.handle(
+        _failed(
+            "Failed to connect (error: Cannot connect to host wss-primary.slack.com:443); "
+            "Retrying..."
+        )
+    )
+    handler.handle(_failed("Failed to run a message listener: boom, session: s-1"))
+    retry, other = stream.getvalue().splitlines()
+    assert "level=warning" in retry and "Retrying..." in retry and "exc=" not in retry
+    assert "level=error" in other and "exc=" in other and "ConnectionRefusedError" in other
