@@ -31,7 +31,7 @@ test: lint
 	$(BIN)/pytest -q
 
 # Figures of this machine (several minutes); bench/README.md says what each prints.
-BENCHES := relay floor intake oncall storm
+BENCHES := relay floor intake outbox oncall storm
 
 bench: install
 	$(BIN)/python bench/schedule.py

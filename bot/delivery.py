@@ -419,6 +419,7 @@ class Delivery:
                         now=edit.at,
                     )
             done = []
+            postponed = []
             for job, outcome in rows:
                 if isinstance(outcome, RetryLater):
                     at = outcome.at or now + self._wait(job.attempts)
@@ -426,9 +427,10 @@ class Delivery:
                         session=session, outbox_id=job.id, at=at, error=outcome.error
                     )
                 elif isinstance(outcome, Postpone):
-                    outbox.postpone(session=session, outbox_id=job.id, at=outcome.at)
+                    postponed.append((job.id, outcome.at))
                 else:
                     done.append(job.id)
+            outbox.postpone_many(session=session, rows=postponed)
             outbox.complete(session=session, outbox_ids=done, now=now)
 
     async def _handle(self, job: Job) -> Postpone | None:

@@ -154,11 +154,15 @@ class Outbox(SQLModel, table=True):
     """A Slack delivery to make; drained by a worker, retried until done."""
 
     __tablename__ = "outbox"
-    # Workers look for pending rows by due time: done rows, the many, stay out of the way.
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    # Workers look for pending rows by due time: done rows, the many, stay out of the way; and,
+    # for each, for a pending row of the same subject that another worker holds.
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_subject_status", "subject", "status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
-    subject: str | None = Field(default=None, max_length=64, index=True)
+    subject: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     status: str = Field(default="pending", max_length=16)  # pending|done|dead
     attempts: int = 0

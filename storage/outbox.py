@@ -9,7 +9,7 @@ write transaction (``BEGIN IMMEDIATE``) serialises claimers.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -162,6 +162,11 @@ _RENEW = (
     .values(locked_until=bindparam("until"))
     .returning(_TABLE.c.id)
 )
+_POSTPONE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(next_attempt_at=bindparam("at"), locked_until=None, claims=_TABLE.c.claims - 1)
+)
 _DONE = (
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
@@ -231,11 +236,14 @@ def retry_later(
 def postpone(*, session: Session, outbox_id: int, at: datetime) -> None:
     """Put a delivery back, unfailed and untried, until ``at`` (a card updated a moment ago
     waits its turn): the claim that ends here called nobody, so it is not counted."""
-    session.execute(
-        update(Outbox)
-        .where(col(Outbox.id) == outbox_id)
-        .values(next_attempt_at=at, locked_until=None, claims=Outbox.claims - 1)
-    )
+    postpone_many(session=session, rows=[(outbox_id, at)])
+
+
+def postpone_many(*, session: Session, rows: Sequence[tuple[int, datetime]]) -> None:
+    """``postpone`` for several deliveries (id, until when) in one statement: a busy channel's
+    turn puts back many rows of each batch."""
+    if rows:
+        session.execute(_POSTPONE, [{"row_id": row_id, "at": at} for row_id, at in rows])
 
 
 def prune(*, session: Session, before: datetime) -> int:

@@ -74,11 +74,7 @@ def record_posts(*, session: Session, posts: Sequence[Posted]) -> int:
 
 def note_update(*, session: Session, message_id: int, content_hash: str, now: datetime) -> None:
     """Remember that a message now shows the content hashed as ``content_hash``."""
-    session.execute(
-        update(SlackMessage)
-        .where(col(SlackMessage.id) == message_id)
-        .values(content_hash=content_hash, updated_at=now)
-    )
+    session.execute(_NOTE_UPDATE, {"message_id": message_id, "hash": content_hash, "at": now})
 
 
 # Built once (the delivery worker asks them for every batch): building a statement costs more
@@ -92,3 +88,8 @@ _KEYS_OF_SUBJECTS = select(SlackMessage.subject, SlackMessage.role, SlackMessage
     col(SlackMessage.subject).in_(bindparam("subjects", expanding=True))
 )
 _INSERT = insert(SlackMessage.__table__)  # type: ignore[attr-defined]
+_NOTE_UPDATE = (
+    update(SlackMessage.__table__)  # type: ignore[attr-defined]
+    .where(SlackMessage.__table__.c.id == bindparam("message_id"))  # type: ignore[attr-defined]
+    .values(content_hash=bindparam("hash"), updated_at=bindparam("at"))
+)
