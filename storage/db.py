@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
+
+from storage.prepared import driver_error
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "watchkeeper_read_only"
@@ -66,7 +68,7 @@ def _begin(conn: Connection, sql: str) -> None:
     try:
         conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
     except dbapi.Error as error:
-        raise exc.DBAPIError.instance(sql, (), error, dbapi.Error, dialect=conn.dialect) from error
+        raise driver_error(conn.dialect, sql, (), error) from error
 
 
 def is_sqlite(engine: Engine) -> bool:

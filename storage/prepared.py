@@ -33,6 +33,21 @@ class _Compiled:
     results: tuple[Callable[[Any], Any] | None, ...]  # by result column
 
 
+def driver_error(
+    dialect: Dialect, sql: str, params: Any, error: Exception, *, invalidated: bool = False
+) -> exc.StatementError:
+    """A driver's error as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``...),
+    for statements run on the driver directly."""
+    return exc.DBAPIError.instance(
+        sql,
+        params,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )
+
+
 class Prepared:
     """A Core statement run straight on the session connection's DBAPI cursor."""
 
@@ -82,14 +97,7 @@ class Prepared:
             gone = dialect.is_disconnect(error, raw, cursor)
             if gone:
                 connection.invalidate(error)
-            raise exc.DBAPIError.instance(
-                compiled.sql,
-                arguments,
-                error,
-                dbapi.Error,
-                connection_invalidated=gone,
-                dialect=dialect,
-            ) from error
+            raise driver_error(dialect, compiled.sql, arguments, error, invalidated=gone) from error
         finally:
             cursor.close()
         results = compiled.results

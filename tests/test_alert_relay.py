@@ -118,6 +118,11 @@ def alerts(h: Harness) -> list[Alert]:
         return list(session.exec(select(Alert).order_by(col(Alert.id))))
 
 
+def pending_deliveries(h: Harness) -> list[Outbox]:
+    with Session(h.services.engine) as session:
+        return list(session.exec(select(Outbox).where(Outbox.status == "pending")))
+
+
 def card_of(h: Harness, alertname: str) -> Message:
     """The card of the alert with this alertname label (cards of one batch post in any order)."""
     (found,) = [c for c in cards(h) if f"`alertname={alertname}`" in message_text(c)]
@@ -356,9 +361,7 @@ async def test_a_worker_that_dies_after_posting_does_not_post_twice(
         titles = [t for t in titles if not t.startswith("chatter")]
         assert len(titles) == 2, titles  # one card per alert, the first one not posted again
         assert len(h.standin.dms("U0BOB")) == 2
-        with Session(h.services.engine) as session:
-            pending = session.exec(select(Outbox).where(Outbox.status == "pending")).all()
-        assert pending == []
+        assert pending_deliveries(h) == []
 
 
 async def test_paged_twice_before_the_first_dm_went_makes_one_dm_that_says_the_latest(
@@ -380,9 +383,7 @@ async def test_paged_twice_before_the_first_dm_went_makes_one_dm_that_says_the_l
 
         (dm,) = h.standin.dms("U0BOB")
         assert "escalated by <@U0ALICE>" in message_text(dm)
-        with Session(h.services.engine) as session:
-            pending = session.exec(select(Outbox).where(Outbox.status == "pending")).all()
-        assert pending == []
+        assert pending_deliveries(h) == []
 
 
 async def test_a_row_slack_keeps_longer_than_its_lease_is_not_taken_again(
