@@ -671,7 +671,9 @@ class Delivery:
             if status == 429:
                 # At least a second: a 429 that names no wait still asks for one.
                 wait = max(retry_after(error.response.headers, 1.0), 1.0)
-                at = now + timedelta(seconds=wait)
+                # Counted from Slack's answer, not from when the call left: a slow answer
+                # would otherwise bring the retry back before Slack allows it.
+                at = self.services.clock.now() + timedelta(seconds=wait)
                 self._blocked[method] = at
                 raise RetryLater(at, f"{method}: rate limited") from error
             raise RetryLater(None, f"{method}: {code}") from error

@@ -15,6 +15,11 @@ from storage.prepared import driver_error
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "watchkeeper_read_only"
+NO_WAIT = "watchkeeper_no_wait"
+
+
+class WriterBusy(Exception):
+    """Another thread or process is writing to the SQLite database right now."""
 
 
 def normalise_url(url: str) -> str:
@@ -56,8 +61,15 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers queue on the busy timeout instead of failing on a lock upgrade; readers
-        # (read_scope) take no lock and read the last commit, as WAL lets them.
-        _begin(conn, "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        # (read_scope) take no lock and read the last commit, as WAL lets them; a writer that
+        # must not wait (session_scope_now) gives up at once.
+        options = conn.get_execution_options()
+        if options.get(READ_ONLY):
+            _begin(conn, "BEGIN")
+        elif options.get(NO_WAIT):
+            _begin_or_give_up(conn)
+        else:
+            _begin(conn, "BEGIN IMMEDIATE")
 
 
 def _begin(conn: Connection, sql: str) -> None:
@@ -69,6 +81,21 @@ def _begin(conn: Connection, sql: str) -> None:
         conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
     except dbapi.Error as error:
         raise driver_error(conn.dialect, sql, (), error) from error
+
+
+def _begin_or_give_up(conn: Connection) -> None:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except conn.dialect.loaded_dbapi.OperationalError as error:
+        # SQLITE_BUSY: another process holds the write lock. Anything else is real trouble.
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise driver_error(conn.dialect, "BEGIN IMMEDIATE", (), error) from error
+        raise WriterBusy from None
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -97,6 +124,27 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def session_scope_now(engine: Engine) -> Iterator[Session]:
+    """``session_scope`` on SQLite that never waits for the write lock: ``WriterBusy`` at once,
+    before anything is read or written, when another thread or process holds it."""
+    lock = _SQLITE_WRITERS.setdefault(str(engine.url.database), threading.RLock())
+    if not lock.acquire(blocking=False):
+        raise WriterBusy
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            # Begin now, giving up at once when another process holds the write lock.
+            session.connection(execution_options={NO_WAIT: True})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        lock.release()
 
 
 @contextmanager

@@ -500,6 +500,30 @@ async def test_a_database_another_process_keeps_locked_answers_503_and_writes_no
     assert sqlite_intake.counts()[0] == 1
 
 
+async def test_an_alert_waits_for_another_writer_without_holding_up_the_server(
+    sqlite_intake: Intake,
+) -> None:
+    # The command line writes an override while an alert comes in: the alert waits for the
+    # write lock (and is stored once it is free), and meanwhile the server answers everything
+    # else: the wait is not done on the event loop.
+    engine = sqlite_intake.services.engine
+    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        posting = asyncio.create_task(sqlite_intake.post("helpdesk", GENERIC))
+        await asyncio.sleep(0.3)
+        health = await asyncio.wait_for(sqlite_intake.client.get("/healthz"), 5.0)
+        assert health.status_code == 200
+        assert not posting.done()
+        assert other.execute("SELECT count(*) FROM alert").fetchone() == (0,)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    answer = await asyncio.wait_for(posting, 10.0)
+    assert answer.status_code == 202
+    assert sqlite_intake.counts()[0] == 1
+
+
 async def test_a_database_that_is_away_answers_503(sqlite_intake: Intake) -> None:
     sqlite_intake.services.engine = make_engine(
         "postgresql://postgres@127.0.0.1:9/nowhere", connect_args={"connect_timeout": 2}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from storage.db import make_engine, session_scope
+from storage.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    WriterBusy,
+    make_engine,
+    session_scope,
+    session_scope_now,
+)
 from storage.migrate import downgrade, upgrade
 from storage.models import Alert, Claim
 from storage.overrides import (
@@ -50,6 +58,54 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
+
+
+def test_a_writer_that_must_not_wait_gives_up_at_once_and_writes_nothing(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    alert = {"team": "support", "integration": "helpdesk", "dedup_key": "k", "title": "t"}
+
+    def add_alert(session: Session) -> None:
+        session.add(Alert(**alert, first_seen=NOW, last_seen=NOW))
+
+    # Another thread of this process is writing.
+    writing, done = threading.Event(), threading.Event()
+
+    def write_slowly() -> None:
+        with session_scope(engine) as session:
+            session.connection()
+            writing.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    try:
+        assert writing.wait(10)
+        with pytest.raises(WriterBusy), session_scope_now(engine) as session:
+            add_alert(session)
+    finally:
+        done.set()
+        writer.join()
+    # Another process is writing: no wait for SQLite's busy timeout either.
+    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WriterBusy), session_scope_now(engine) as session:
+            add_alert(session)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with Session(engine) as session:
+        assert session.exec(sa.select(sa.func.count()).select_from(Alert)).one()[0] == 0
+        # The connection that gave up waits the usual busy timeout for its next writer.
+        timeouts = {
+            session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() for _ in range(2)
+        }
+    assert timeouts == {SQLITE_BUSY_TIMEOUT_MS}
+    with session_scope_now(engine) as session:
+        add_alert(session)
+    with Session(engine) as session:
+        assert session.exec(sa.select(sa.func.count()).select_from(Alert)).one()[0] == 1
 
 
 def test_instants_come_back_aware_in_utc(engine: sa.Engine) -> None:
