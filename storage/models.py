@@ -169,7 +169,7 @@ class Outbox(SQLModel, table=True):
     # Times a worker took the row. More than one, with no failure recorded, means a worker died
     # holding it: what it was posting may have reached Slack already.
     claims: int = 0
-    next_attempt_at: datetime = _instant(index=True)
+    next_attempt_at: datetime = _instant()
     locked_until: datetime | None = _instant(nullable=True)
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _instant()
