@@ -483,6 +483,19 @@ def pd(mutate: Callable[[dict[str, Any]], Any]) -> bytes:
     return dumps(raw)
 
 
+def test_a_body_behind_a_byte_order_mark_is_read_and_bad_bytes_are_placed() -> None:
+    body = dumps({"title": "Checkout fails for Acme", "severity": "error"})
+    assert PARSERS["generic"](b"\xef\xbb\xbf" + body).alerts[0].title == "Checkout fails for Acme"
+    # The position is the byte's in the body as sent, mark included.
+    for prefix in (b"", b"\xef\xbb\xbf"):
+        with pytest.raises(IntakeError) as refused:
+            PARSERS["generic"](prefix + b'{"title": "caf\xe9"}')
+        assert refused.value.unparseable
+        assert str(refused.value) == (
+            f"The body is not UTF-8 text (bad byte at position {len(prefix) + 14})."
+        )
+
+
 MALFORMED: list[tuple[str, str, bytes, str]] = [
     # (name, kind, body, the field the error names)
     ("empty body", "alertmanager", b"", "body"),
