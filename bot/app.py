@@ -135,6 +135,7 @@ def create_app(
             for stop in services.extras.get("shutdown", []):
                 with contextlib.suppress(Exception):
                     await stop()
+            services.close_writer()
             services.slack.session = None
             await slack_session.close()
 

@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.plans import PlanHolder
 from bot.roster import Roster
 from bot.settings import Settings
-from storage.db import is_sqlite
+from storage.db import NoWaitWriter, is_sqlite
 
 T = TypeVar("T")
 # PostgreSQL answers several connections at once; the threads wait on the network in parallel.
@@ -41,12 +41,29 @@ class Services:
     # writer at a time: one thread doing every write and read in turn waits for no lock and
     # leaves the event loop alone with the interpreter, where several would take turns at both.
     database_threads: ThreadPoolExecutor = field(init=False, repr=False)
+    _writer: NoWaitWriter | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.database_threads = ThreadPoolExecutor(
             max_workers=1 if is_sqlite(self.engine) else POSTGRES_THREADS,
             thread_name_prefix="database",
         )
+
+    def writer_now(self) -> NoWaitWriter | None:
+        """SQLite: the writer for short writes on the event loop, which never waits (None on
+        PostgreSQL, whose writes wait for their row locks on the database threads)."""
+        if not is_sqlite(self.engine):
+            return None
+        if self._writer is None or self._writer.engine is not self.engine:
+            self.close_writer()
+            self._writer = NoWaitWriter(self.engine)
+        return self._writer
+
+    def close_writer(self) -> None:
+        """Give the event loop's SQLite connection back (at shutdown)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     async def in_database(self, work: Callable[..., T], *args: Any) -> T:
         """Run blocking database work on the database threads, off the event loop."""

@@ -62,7 +62,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers queue on the busy timeout instead of failing on a lock upgrade; readers
         # (read_scope) take no lock and read the last commit, as WAL lets them; a writer that
-        # must not wait (session_scope_now) gives up at once.
+        # must not wait (NoWaitWriter) gives up at once.
         options = conn.get_execution_options()
         if options.get(READ_ONLY):
             _begin(conn, "BEGIN")
@@ -84,18 +84,15 @@ def _begin(conn: Connection, sql: str) -> None:
 
 
 def _begin_or_give_up(conn: Connection) -> None:
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    driver.execute("PRAGMA busy_timeout=0")
+    # The connection waits for no lock (its busy timeout is 0): SQLITE_BUSY is another process
+    # holding the write lock. Anything else is real trouble.
+    dbapi = conn.dialect.loaded_dbapi
     try:
-        driver.execute("BEGIN IMMEDIATE")
-    except conn.dialect.loaded_dbapi.OperationalError as error:
-        # SQLITE_BUSY: another process holds the write lock. Anything else is real trouble.
-        if "locked" not in str(error) and "busy" not in str(error):
-            raise driver_error(conn.dialect, "BEGIN IMMEDIATE", (), error) from error
-        raise WriterBusy from None
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    except dbapi.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise WriterBusy from None
+        raise driver_error(conn.dialect, "BEGIN IMMEDIATE", (), error) from error
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -126,25 +123,64 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-@contextmanager
-def session_scope_now(engine: Engine) -> Iterator[Session]:
-    """``session_scope`` on SQLite that never waits for the write lock: ``WriterBusy`` at once,
-    before anything is read or written, when another thread or process holds it."""
-    lock = _SQLITE_WRITERS.setdefault(str(engine.url.database), threading.RLock())
-    if not lock.acquire(blocking=False):
-        raise WriterBusy
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            # Begin now, giving up at once when another process holds the write lock.
-            session.connection(execution_options={NO_WAIT: True})
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-    finally:
-        lock.release()
+class NoWaitWriter:
+    """A SQLite connection for writes that must never wait: those done on the event loop.
+
+    Its transactions give up at once, with ``WriterBusy`` and before anything is read or written,
+    when another thread of this process or another process is writing; the caller then writes
+    where waiting is allowed. It is held open rather than taken from the pool for each write.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        if not is_sqlite(engine):
+            raise ValueError("NoWaitWriter is for SQLite: other databases have row locks")
+        self.engine = engine
+        self._lock = _SQLITE_WRITERS.setdefault(str(engine.url.database), threading.RLock())
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        if not self._lock.acquire(blocking=False):
+            raise WriterBusy
+        try:
+            with Session(self._connect(), expire_on_commit=False) as session:
+                session.connection()  # begins now: WriterBusy before the caller does anything
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except WriterBusy:
+            raise  # nothing was begun
+        except BaseException:
+            # A failed commit can leave the transaction open on the connection: back to the pool
+            # with it, which rolls back whatever is left; the next write takes another.
+            self.close()
+            raise
+        finally:
+            self._lock.release()
+
+    def _connect(self) -> Connection:
+        if self._connection is None or self._connection.invalidated:
+            self.close()
+            connection = self.engine.connect().execution_options(**{NO_WAIT: True})
+            _driver(connection).execute("PRAGMA busy_timeout=0")
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        """Give the connection back to the pool, waiting again (a later write takes a new one)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            if not connection.invalidated:
+                _driver(connection).execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            connection.close()
+
+
+def _driver(connection: Connection) -> Any:
+    return connection.connection.driver_connection
 
 
 @contextmanager

@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from storage.db import (
     SQLITE_BUSY_TIMEOUT_MS,
+    NoWaitWriter,
     WriterBusy,
     make_engine,
     session_scope,
-    session_scope_now,
 )
 from storage.migrate import downgrade, upgrade
 from storage.models import Alert, Claim
@@ -63,10 +63,15 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
 def test_a_writer_that_must_not_wait_gives_up_at_once_and_writes_nothing(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     upgrade(engine)
+    now_writer = NoWaitWriter(engine)
     alert = {"team": "support", "integration": "helpdesk", "dedup_key": "k", "title": "t"}
 
     def add_alert(session: Session) -> None:
         session.add(Alert(**alert, first_seen=NOW, last_seen=NOW))
+
+    def count() -> int:
+        with Session(engine) as session:
+            return int(session.exec(sa.select(sa.func.count()).select_from(Alert)).one()[0])
 
     # Another thread of this process is writing.
     writing, done = threading.Event(), threading.Event()
@@ -77,35 +82,44 @@ def test_a_writer_that_must_not_wait_gives_up_at_once_and_writes_nothing(sqlite_
             writing.set()
             done.wait(10)
 
-    writer = threading.Thread(target=write_slowly)
-    writer.start()
+    other_thread = threading.Thread(target=write_slowly)
+    other_thread.start()
     try:
         assert writing.wait(10)
-        with pytest.raises(WriterBusy), session_scope_now(engine) as session:
+        with pytest.raises(WriterBusy), now_writer.session() as session:
             add_alert(session)
     finally:
         done.set()
-        writer.join()
+        other_thread.join()
     # Another process is writing: no wait for SQLite's busy timeout either.
     other = sqlite3.connect(engine.url.database or "", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(WriterBusy), session_scope_now(engine) as session:
+        with pytest.raises(WriterBusy), now_writer.session() as session:
             add_alert(session)
     finally:
         other.execute("ROLLBACK")
         other.close()
-    with Session(engine) as session:
-        assert session.exec(sa.select(sa.func.count()).select_from(Alert)).one()[0] == 0
-        # The connection that gave up waits the usual busy timeout for its next writer.
-        timeouts = {
-            session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() for _ in range(2)
-        }
-    assert timeouts == {SQLITE_BUSY_TIMEOUT_MS}
-    with session_scope_now(engine) as session:
+    assert count() == 0
+    # Once the others are done, the same writer writes.
+    with now_writer.session() as session:
         add_alert(session)
+    assert count() == 1
+    now_writer.close()
+    engine.dispose()
+
+
+def test_the_connection_a_no_wait_writer_gives_back_waits_again(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url, pool_size=1, max_overflow=0)  # one connection, theirs
+    upgrade(engine)
+    now_writer = NoWaitWriter(engine)
+    with now_writer.session() as session:
+        assert session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() == 0
+    now_writer.close()
     with Session(engine) as session:
-        assert session.exec(sa.select(sa.func.count()).select_from(Alert)).one()[0] == 1
+        timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+    assert timeout == SQLITE_BUSY_TIMEOUT_MS
+    engine.dispose()
 
 
 def test_instants_come_back_aware_in_utc(engine: sa.Engine) -> None:

@@ -32,11 +32,10 @@ from bot.escalator import register as register_escalator
 from bot.plan import Integration
 from bot.roster import UnknownTeam
 from handlers.intake import PARSERS, Parser
-from storage.db import WriterBusy, is_sqlite, session_scope, session_scope_now
+from storage.db import WriterBusy, session_scope
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
-    from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
     from bot.services import Services
@@ -291,9 +290,10 @@ async def store_batch(
     """
     try:
         result = None
-        if len(batch.alerts) <= INLINE_ALERTS and is_sqlite(services.engine):
+        writer = services.writer_now() if len(batch.alerts) <= INLINE_ALERTS else None
+        if writer is not None:
             with suppress(WriterBusy):
-                result = _store_blocking(services, integration, batch, session_scope_now)
+                result = _store_blocking(services, integration, batch, writer.session)
         if result is None:
             result = await services.in_database(_store_blocking, services, integration, batch)
     except _TRANSIENT as error:
@@ -318,12 +318,12 @@ def _store_blocking(
     services: Services,
     integration: Integration,
     batch: ParsedBatch,
-    scope: Callable[[Engine], AbstractContextManager[Session]] = session_scope,
+    scope: Callable[[], AbstractContextManager[Session]] | None = None,
 ) -> IngestResult:
     now = services.clock.now()
     for attempt in (1, 2):
         try:
-            with scope(services.engine) as session:
+            with scope() if scope is not None else session_scope(services.engine) as session:
                 return ingest_batch(
                     session=session,
                     services_or_plan=services,
