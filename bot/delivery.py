@@ -72,8 +72,11 @@ CHANNEL_RATE = 1.0  # card posts and updates a second in one channel, bursts of 
 # One less than Slack's burst: our clock and Slack's never agree to the millisecond, and a call
 # that lands a moment early must still find a token there.
 CHANNEL_BURST = 2
+# A failed delivery is tried again after 1, 2, 4... seconds, then every half minute: a page must
+# not wait minutes for its next try because Slack failed a few times in a row. Slack's own
+# "slow down" (429) is honoured apart, for as long as its Retry-After says.
 BACKOFF_S = 1.0
-MAX_BACKOFF_S = 300.0
+MAX_BACKOFF_S = 30.0
 CALL_TIMEOUT_S = 10.0
 # Done deliveries are kept this long (to look into what was sent), then forgotten.
 KEEP_DONE = timedelta(days=14)

@@ -424,6 +424,30 @@ async def follow_real_time(clock: FixedClock) -> None:
         await asyncio.sleep(0.02)
 
 
+async def test_a_card_slack_keeps_refusing_is_tried_again_at_least_every_half_minute(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        worker = delivery_of(h)
+        h.standin.fail_next("chat.postMessage", 20, error="internal_error")
+        trigger = json.loads(fixture_bytes("pagerduty/trigger_devdocs.json"))
+        trigger.update(routing_key="routingkeyhere")
+        assert (await h.client.post("/v2/enqueue", json=trigger)).status_code == 202
+        waits = []
+        while not cards(h):
+            await worker.drain()
+            [sync] = [r for r in pending_deliveries(h) if r.kind == "alert-sync"] or [None]
+            if sync is None:
+                break
+            waits.append((sync.next_attempt_at - h.clock.now()).total_seconds())
+            h.clock.advance(sync.next_attempt_at - h.clock.now())
+        # Doubling from a second, then every half minute: a page is not left waiting for
+        # minutes because Slack failed a few times in a row.
+        assert waits[:7] == [1, 2, 4, 8, 16, 30, 30]
+        assert max(waits) == 30
+        assert len(cards(h)) == 1
+
+
 async def test_every_alert_arrives_through_failures_and_429s(tmp_path: Path) -> None:
     async with relay(tmp_path, start_background=True) as h:
         ticking = asyncio.create_task(follow_real_time(h.clock))

@@ -42,8 +42,10 @@ ALERT_TOKEN = "fault-alert-token"
 TEAMS = {"support": "U0BOB", "billing": "U0CAROL", "platform": "U0DAN", "data": "U0ERIN"}
 CHANNELS = {team: f"C0{team.upper()}" for team in TEAMS}
 TAG = re.compile(r"fault-(\d{4})\b")
-# Long enough for a lease of a dead server to run out and everything behind it to be delivered.
-DELIVERY_PATIENCE_S = 180.0
+# Long enough for a lease of a dead server to run out and everything behind it to be delivered,
+# and, with 30% of Slack's calls failing at random, for a row refused ten times in a row (its
+# tries half a minute apart by then) to get through.
+DELIVERY_PATIENCE_S = 300.0
 START_PATIENCE_S = 60.0
 # Posts are answered this late while the burst runs: a kill then always finds some posts made
 # whose answers the server has not read yet (the case that could post twice).
