@@ -106,8 +106,10 @@ _SQLITE_WRITERS: dict[str, threading.RLock] = {}
 
 
 def _writer_lock(engine: Engine) -> AbstractContextManager[Any]:
-    if not is_sqlite(engine):
-        return nullcontext()
+    return _sqlite_writers(engine) if is_sqlite(engine) else nullcontext()
+
+
+def _sqlite_writers(engine: Engine) -> threading.RLock:
     return _SQLITE_WRITERS.setdefault(str(engine.url.database), threading.RLock())
 
 
@@ -135,7 +137,7 @@ class NoWaitWriter:
         if not is_sqlite(engine):
             raise ValueError("NoWaitWriter is for SQLite: other databases have row locks")
         self.engine = engine
-        self._lock = _SQLITE_WRITERS.setdefault(str(engine.url.database), threading.RLock())
+        self._lock = _sqlite_writers(engine)
         self._connection: Connection | None = None
 
     @contextmanager
