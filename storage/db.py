@@ -117,12 +117,17 @@ def _sqlite_writers(engine: Engine) -> threading.RLock:
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on any error."""
     with _writer_lock(engine), Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        yield from _committed(session)
+
+
+def _committed(session: Session) -> Iterator[Session]:
+    # The body of a session scope: the session, then its commit, or its rollback on any error.
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 class NoWaitWriter:
@@ -148,12 +153,7 @@ class NoWaitWriter:
         try:
             with Session(self._connect(), expire_on_commit=False) as session:
                 session.connection()  # begins now: WriterBusy before the caller does anything
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+                yield from _committed(session)
         except WriterBusy:
             raise  # nothing was begun
         except BaseException:
