@@ -233,15 +233,10 @@ def retry_later(
     session.add(row)
 
 
-def postpone(*, session: Session, outbox_id: int, at: datetime) -> None:
-    """Put a delivery back, unfailed and untried, until ``at`` (a card updated a moment ago
-    waits its turn): the claim that ends here called nobody, so it is not counted."""
-    postpone_many(session=session, rows=[(outbox_id, at)])
-
-
 def postpone_many(*, session: Session, rows: Sequence[tuple[int, datetime]]) -> None:
-    """``postpone`` for several deliveries (id, until when) in one statement: a busy channel's
-    turn puts back many rows of each batch."""
+    """Put deliveries back (id, until when), unfailed and untried, in one statement: a card
+    updated a moment ago waits its turn, and a busy channel's turn puts back many rows of each
+    batch. The claims that end here called nobody, so they are not counted."""
     if rows:
         session.execute(_POSTPONE, [{"row_id": row_id, "at": at} for row_id, at in rows])
 

@@ -87,9 +87,10 @@ _OF_SUBJECTS = (
 _KEYS_OF_SUBJECTS = select(SlackMessage.subject, SlackMessage.role, SlackMessage.recipient).where(
     col(SlackMessage.subject).in_(bindparam("subjects", expanding=True))
 )
-_INSERT = insert(SlackMessage.__table__)  # type: ignore[attr-defined]
+_TABLE = SlackMessage.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)
 _NOTE_UPDATE = (
-    update(SlackMessage.__table__)  # type: ignore[attr-defined]
-    .where(SlackMessage.__table__.c.id == bindparam("message_id"))  # type: ignore[attr-defined]
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("message_id"))
     .values(content_hash=bindparam("hash"), updated_at=bindparam("at"))
 )

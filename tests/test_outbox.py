@@ -96,7 +96,7 @@ def test_a_postponed_claim_is_not_counted_as_a_try(engine: sa.Engine) -> None:
         assert row_id is not None
     with session_scope(engine) as session:
         outbox.claim(session=session, now=NOW)
-        outbox.postpone(session=session, outbox_id=row_id, at=NOW + timedelta(seconds=2))
+        outbox.postpone_many(session=session, rows=[(row_id, NOW + timedelta(seconds=2))])
     with session_scope(engine) as session:
         assert outbox.claim(session=session, now=NOW + timedelta(seconds=1)) == []
         (again,) = outbox.claim(session=session, now=NOW + timedelta(seconds=2))
@@ -117,7 +117,7 @@ def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) 
             session=session, kind=outbox.ALERT_SYNC, now=NOW, subject="alert:1", coalesce=True
         )
         assert second is not None
-        outbox.postpone(session=session, outbox_id=first_id, at=NOW + timedelta(seconds=2))
+        outbox.postpone_many(session=session, rows=[(first_id, NOW + timedelta(seconds=2))])
     later = NOW + timedelta(seconds=3)
     with session_scope(engine) as session:
         taken = outbox.claim(session=session, now=later)
