@@ -10,12 +10,11 @@ transaction commits, never for work that was rolled back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event, orm
 from sqlmodel import Session
 
 from bot import escalation
@@ -24,8 +23,10 @@ from bot.metrics import Metrics, metrics_of
 from bot.plan import Integration, Plan, Team
 from bot.roster import Roster
 from storage import alerts as store
+from storage.db import NeedsSession, after_commit
 from storage.models import Alert
 from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, enqueue
+from storage.prepared import Tx
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -89,40 +90,15 @@ class _Context:
 
 
 def _context(
-    services_or_plan: Services | Roster | Plan, session: Session, metrics: Metrics | None
+    services_or_plan: Services | Roster | Plan, session: Tx, metrics: Metrics | None
 ) -> _Context:
     if isinstance(services_or_plan, Plan):
         plan = services_or_plan
-        return _Context(plan, Roster(lambda: plan, session.get_bind()), metrics)  # type: ignore[arg-type]
+        return _Context(plan, Roster(lambda: plan, session.connection().engine), metrics)
     if isinstance(services_or_plan, Roster):
         return _Context(services_or_plan.plan, services_or_plan, metrics)
     services = services_or_plan
     return _Context(services.roster.plan, services.roster, metrics or metrics_of(services))
-
-
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the session's transaction commits; drop it on a rollback."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
-
-
-_AFTER_COMMIT = "wk_after_commit"
-
-
-# Listened to once for every session (of every Session class), rather than per session: the
-# intake asks for a callback on every alert received, and adding a listener to a session costs
-# more than the rest of the bookkeeping.
-@event.listens_for(orm.Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    for callback in session.info.pop(_AFTER_COMMIT, ()):
-        try:
-            callback()
-        except Exception:  # the data is committed; a failed metric must not hide that
-            logger.exception("after-commit callback failed")
-
-
-@event.listens_for(orm.Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
 
 
 def wake_delivery(services: Services) -> None:
@@ -137,7 +113,7 @@ def _mentions(users: Iterable[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-def _sync(session: Session, alert_id: int | None, now: datetime, *, new: bool = False) -> None:
+def _sync(session: Tx, alert_id: int | None, now: datetime, *, new: bool = False) -> None:
     # A new alert has no sync waiting to fold this one into: no need to look for one.
     assert alert_id is not None
     enqueue(
@@ -150,7 +126,7 @@ def _sync(session: Session, alert_id: int | None, now: datetime, *, new: bool = 
 
 
 def _notify(
-    session: Session, alert_id: int | None, users: Iterable[str], reason: str, now: datetime
+    session: Tx, alert_id: int | None, users: Iterable[str], reason: str, now: datetime
 ) -> None:
     assert alert_id is not None
     for user in users:
@@ -163,9 +139,7 @@ def _notify(
         )
 
 
-def _responders(
-    ctx: _Context, session: Session, team: Team, now: datetime
-) -> escalation.Responders:
+def _responders(ctx: _Context, session: Tx, team: Team, now: datetime) -> escalation.Responders:
     oncall, backup = ctx.roster.holders(team.id, now, session)
     return escalation.Responders(
         oncall=oncall,
@@ -195,7 +169,7 @@ def page_leadership(
 
 
 def _queue_leadership(
-    session: Session,
+    session: Tx,
     alert_id: int,
     leadership: Sequence[str],
     *,
@@ -226,7 +200,7 @@ def _queue_leadership(
 
 def ingest_batch(
     *,
-    session: Session,
+    session: Tx,
     services_or_plan: Services | Roster | Plan,
     integration: Integration | str,
     batch: ParsedBatch | Sequence[NormalizedAlert],
@@ -267,7 +241,7 @@ def ingest_batch(
 
 def _ingest_one(
     ctx: _Context,
-    session: Session,
+    session: Tx,
     team: Team,
     integration: str,
     alert: NormalizedAlert,
@@ -279,17 +253,17 @@ def _ingest_one(
     if action == "trigger" and existing_id is None:
         created = _create(ctx, session, team, integration, key, alert, now)
         return IngestOutcome(key, "created", created)
-    # The look-up locked the row (PostgreSQL) for the rest of the transaction.
-    existing = (
-        None if existing_id is None else store.get_alert(session=session, alert_id=existing_id)
-    )
-    if action == "trigger":
-        assert existing is not None
-        _repeat(ctx, session, team, existing, alert, now)
-        return IngestOutcome(key, "repeated", existing.id)
-    if existing is None:
+    if existing_id is None:
         # A resolve or acknowledge for an alert we never saw (or already closed): nothing to do.
         return IngestOutcome(key, "ignored", None)
+    if not isinstance(session, Session):
+        raise NeedsSession(f"a {action} of open alert {existing_id} changes it through the ORM")
+    # The look-up locked the row (PostgreSQL) for the rest of the transaction.
+    existing = store.get_alert(session=session, alert_id=existing_id)
+    assert existing is not None
+    if action == "trigger":
+        _repeat(ctx, session, team, existing, alert, now)
+        return IngestOutcome(key, "repeated", existing.id)
     if action == "resolve":
         resolve_alert(session=session, alert=existing, actor=integration, now=now)
         return IngestOutcome(key, "resolved", existing.id)
@@ -301,7 +275,7 @@ def _ingest_one(
 
 def _create(
     ctx: _Context,
-    session: Session,
+    session: Tx,
     team: Team,
     integration: str,
     key: str,

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot import schedule
 from bot.plan import Plan, Team
 from storage.overrides import schedule_overrides
+from storage.prepared import Tx
 
 # Overrides are loaded this far around the asked range, so that "since"/"until" of a shift
 # that began or ends outside the range still see them (matches the engine's look-around).
@@ -60,7 +61,7 @@ class Roster:
         return self._stored(team_id, start - OVERRIDE_MARGIN, end + OVERRIDE_MARGIN, session)
 
     def _stored(
-        self, team_id: str, start: datetime, end: datetime, session: Session | None
+        self, team_id: str, start: datetime, end: datetime, session: Tx | None
     ) -> list[schedule.Override]:
         """Stored overrides of the team overlapping [start, end), oldest first."""
         if self._engine is None:
@@ -85,7 +86,7 @@ class Roster:
         )
 
     def holders(
-        self, team_id: str, at: datetime, session: Session | None = None
+        self, team_id: str, at: datetime, session: Tx | None = None
     ) -> tuple[str | None, str | None]:
         """Who holds the pager and who the backup at ``at`` (None: nobody); ``status`` without
         the look ahead, for paging."""

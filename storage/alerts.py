@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Alert, AlertEvent, Outbox
 from storage.outbox import ALERT_NOTIFY
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Tx
 
 
 def subject_of(alert_id: int) -> str:
@@ -31,7 +31,7 @@ def _locked(
     return query
 
 
-def open_alert_id(*, session: Session, team: str, dedup_key: str) -> int | None:
+def open_alert_id(*, session: Tx, team: str, dedup_key: str) -> int | None:
     """The id of the team's open alert with this dedup key, locked for update on PostgreSQL."""
     row = _OPEN_ALERT_ID.first(session, {"team": team, "dedup_key": dedup_key})
     return None if row is None else int(row[0])
@@ -51,7 +51,7 @@ _OPEN_ALERT_ID = Prepared(
 )
 
 
-def insert_alert(*, session: Session, values: dict[str, Any]) -> int:
+def insert_alert(*, session: Tx, values: dict[str, Any]) -> int:
     """Insert a new alert, every column given in ``values`` but its id; returns the id."""
     row = _INSERT_ALERT.first(session, values)
     assert row is not None
@@ -116,7 +116,7 @@ def next_escalation_due(*, session: Session) -> datetime | None:
 
 def add_event(
     *,
-    session: Session,
+    session: Tx,
     alert_id: int,
     at: datetime,
     kind: str,

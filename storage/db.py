@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, orm
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
-from storage.prepared import driver_error
+from storage.prepared import Tx, driver_error
+
+logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "watchkeeper_read_only"
@@ -20,6 +23,10 @@ NO_WAIT = "watchkeeper_no_wait"
 
 class WriterBusy(Exception):
     """Another thread or process is writing to the SQLite database right now."""
+
+
+class NeedsSession(Exception):
+    """The work needs the ORM, which a ``DriverTransaction`` has not: do it again in a Session."""
 
 
 def normalise_url(url: str) -> str:
@@ -180,6 +187,67 @@ class NoWaitWriter:
                 _driver(connection).execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             connection.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[DriverTransaction]:
+        """A ``DriverTransaction``: committed on success, rolled back on any error."""
+        if not self._lock.acquire(blocking=False):
+            raise WriterBusy
+        try:
+            connection = self._connect()
+            _begin_or_give_up(connection)
+            tx = DriverTransaction(connection)
+            try:
+                yield tx
+            except BaseException:
+                self._end(connection, "ROLLBACK")
+                raise
+            self._end(connection, "COMMIT")
+        finally:
+            self._lock.release()
+        _run_after_commit(tx)
+
+    def _end(self, connection: Connection, sql: str) -> None:
+        dialect, driver = connection.dialect, _driver(connection)
+        try:
+            # The engine's listeners hear of it, as of any commit or rollback.
+            if sql == "COMMIT":
+                connection.dispatch.commit(connection)
+            else:
+                connection.dispatch.rollback(connection)
+            # SQLite rolls a transaction back by itself on some errors (a full disk...).
+            if sql == "COMMIT" or driver.in_transaction:
+                driver.execute(sql)
+        except BaseException as error:
+            # What is left of the transaction goes back to the pool with the connection, which
+            # rolls it back; the next write takes another.
+            self.close()
+            if isinstance(error, dialect.loaded_dbapi.Error):
+                raise driver_error(dialect, sql, (), error) from error
+            raise
+
+
+class DriverTransaction:
+    """A SQLite write transaction begun and ended on the driver, without a Session.
+
+    Beginning and committing a Session costs about four times the CPU that SQLite's own BEGIN
+    and COMMIT do, and the intake writes one transaction for every alert received. Only
+    prepared statements (``storage.prepared``) run in this one: work that needs the ORM raises
+    ``NeedsSession`` and is rolled back, and the caller does it again in a Session.
+    """
+
+    autoflush = False
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.info: dict[Any, Any] = {}
+
+    def flush(self) -> None:
+        """Nothing to flush: no ORM object lives in this transaction."""
+
+    def connection(self) -> Connection:
+        """The connection, inside this transaction."""
+        return self._connection
+
 
 def _driver(connection: Connection) -> Any:
     return connection.connection.driver_connection
@@ -192,3 +260,31 @@ def read_scope(engine: Engine) -> Iterator[Session]:
     # expire it).
     with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
         yield session
+
+
+# --------------------------------------------------------------------------- after the commit
+
+
+def after_commit(tx: Tx, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the transaction commits; drop it on a rollback."""
+    tx.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+_AFTER_COMMIT = "wk_after_commit"
+
+
+# Listened to once for every session (of every Session class), rather than per session: the
+# intake asks for a callback on every alert received, and adding a listener to a session costs
+# more than the rest of the bookkeeping.
+@event.listens_for(orm.Session, "after_commit")
+def _run_after_commit(tx: Tx) -> None:
+    for callback in tx.info.pop(_AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:  # the data is committed; a failed metric must not hide that
+            logger.exception("after-commit callback failed")
+
+
+@event.listens_for(orm.Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

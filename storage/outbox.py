@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Outbox
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Tx
 
 # Kinds of delivery (the payload each carries is documented where it is enqueued).
 ALERT_SYNC = "alert-sync"  # bring every Slack message of subject "alert:<id>" up to date
@@ -34,7 +34,7 @@ DEFAULT_LEASE = timedelta(seconds=60)
 
 def enqueue(
     *,
-    session: Session,
+    session: Tx,
     kind: str,
     now: datetime,
     subject: str | None = None,
@@ -49,15 +49,8 @@ def enqueue(
     then. One a worker holds does not count: it may have read the alert before this change.
     """
     if coalesce and subject is not None:
-        pending = session.exec(
-            select(Outbox.id).where(
-                Outbox.kind == kind,
-                Outbox.subject == subject,
-                Outbox.status == "pending",
-                or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) <= now),
-            )
-        ).first()
-        if pending is not None:
+        waiting = {"kind": kind, "subject": subject, "pending": "pending", "now": now}
+        if _WAITING.first(session, waiting) is not None:
             return None
     values = {
         "kind": kind,
@@ -146,6 +139,14 @@ _DUE = (
 )
 _TABLE = Outbox.__table__  # type: ignore[attr-defined]
 _INSERT = Prepared(insert(_TABLE).returning(_TABLE.c.id))  # every alert queues two or more
+_WAITING = Prepared(  # a pending delivery of this kind and subject nobody holds
+    select(_TABLE.c.id).where(
+        _TABLE.c.kind == bindparam("kind"),
+        _TABLE.c.subject == bindparam("subject"),
+        _TABLE.c.status == bindparam("pending"),
+        or_(_TABLE.c.locked_until.is_(None), _TABLE.c.locked_until <= bindparam("now")),
+    )
+)
 _TAKE = (
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))

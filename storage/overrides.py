@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot import schedule
 from storage.models import Override
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Tx
 
 KINDS = ("swap", "cover", "manual")
 
@@ -87,7 +87,7 @@ def cancel_override(*, session: Session, override_id: int, now: datetime) -> Ove
 
 def schedule_overrides(
     *,
-    session: Session,
+    session: Tx,
     team: str,
     start: datetime | None = None,
     end: datetime | None = None,

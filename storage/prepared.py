@@ -7,6 +7,9 @@ on the DBAPI cursor of the session's own connection, inside the session's transa
 through the columns' bind and result processors, as they would through SQLAlchemy, and driver
 errors come out as SQLAlchemy's (``IntegrityError``, ``OperationalError``...), and the session's
 pending changes are flushed first, as its own queries would: callers cannot tell the difference.
+
+They run in a ``Tx``: a Session, or the lighter ``storage.db.DriverTransaction`` the intake
+writes new alerts in on SQLite, which has no ORM to flush.
 """
 
 from __future__ import annotations
@@ -14,15 +17,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
-from sqlmodel import Session
 
 Row = tuple[Any, ...]
+
+
+class Tx(Protocol):
+    """A transaction prepared statements run in: a Session is one."""
+
+    autoflush: bool
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        """What the transaction's users keep in it (callbacks waiting for its commit...)."""
+
+    def flush(self) -> None:
+        """Write the pending ORM changes, before a statement that may depend on them."""
+
+    def connection(self) -> Connection:
+        """The connection, its transaction begun."""
 
 
 @dataclass(frozen=True)
@@ -56,20 +74,20 @@ class Prepared:
         self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
         self._lock = threading.Lock()
 
-    def all(self, session: Session, params: Mapping[str, Any]) -> list[Row]:
+    def all(self, session: Tx, params: Mapping[str, Any]) -> list[Row]:
         """Every row the statement returns, values as the columns' types give them."""
         return self._run(session, params, many=True)
 
-    def first(self, session: Session, params: Mapping[str, Any]) -> Row | None:
+    def first(self, session: Tx, params: Mapping[str, Any]) -> Row | None:
         """The first row, or None."""
         rows = self._run(session, params, many=False)
         return rows[0] if rows else None
 
-    def execute(self, session: Session, params: Mapping[str, Any]) -> None:
+    def execute(self, session: Tx, params: Mapping[str, Any]) -> None:
         """Run a statement that returns nothing."""
         self._run(session, params, many=False)
 
-    def _run(self, session: Session, params: Mapping[str, Any], *, many: bool) -> list[Row]:
+    def _run(self, session: Tx, params: Mapping[str, Any], *, many: bool) -> list[Row]:
         if session.autoflush:
             session.flush()  # what this statement reads or writes may depend on them
         connection = session.connection()  # begins the session's transaction if need be

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.app import build_services, create_app
 from bot.clock import FixedClock
+from bot.metrics import metrics_of
 from bot.plan import Plan
 from bot.plans import PlanHolder
 from bot.services import Services
@@ -554,6 +555,37 @@ async def test_two_hundred_repeats_make_one_alert_and_one_pending_card_update(
     ]
     assert len(pending_syncs) == 1
     assert [r.kind for r in sqlite_intake.outbox(row.id)].count("alert-notify") == 1
+
+
+async def test_a_batch_that_opens_one_alert_and_repeats_another_is_written_once(
+    intake: Intake,
+) -> None:
+    firing = fixture_bytes("alertmanager/v0.25-firing.json")
+    assert (await intake.post("prometheus", firing)).status_code == 202
+    # Alertmanager's next notification of the group: a new alert first, then the same one again.
+    batch = json.loads(firing)
+    seen_before = batch["alerts"][0]
+    newcomer = {
+        **seen_before,
+        "labels": {**seen_before["labels"], "instance": "web-2"},
+        "fingerprint": "5c1e4d7f2a9b3e60",
+    }
+    batch["alerts"] = [newcomer, seen_before]
+    intake.clock.advance(timedelta(minutes=1))
+    answer = await intake.post("prometheus", json.dumps(batch).encode())
+    assert answer.status_code == 202, answer.text
+    first, second = intake.alerts()
+    assert answer.json()["ids"] == [second.id, first.id]
+    assert (first.dedup_key, first.count) == ("b831258b13ac607a", 2)
+    assert (second.dedup_key, second.count) == ("5c1e4d7f2a9b3e60", 1)
+    assert second.first_seen == FRIDAY_NIGHT + timedelta(minutes=1)
+    assert [r.kind for r in intake.outbox(second.id)].count("alert-notify") == 1
+    assert intake.events(second.id)[0] == ("received", "prometheus")
+    labels = {"integration": "prometheus", "team": "support"}
+    received = metrics_of(intake.services).registry.get_sample_value(
+        "watchkeeper_alerts_received_total", labels
+    )
+    assert received == 3
 
 
 async def test_simultaneous_first_sightings_make_one_alert(intake: Intake) -> None:

@@ -5,28 +5,33 @@ from __future__ import annotations
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from storage.db import (
     SQLITE_BUSY_TIMEOUT_MS,
+    NeedsSession,
     NoWaitWriter,
     WriterBusy,
+    after_commit,
     make_engine,
     session_scope,
 )
 from storage.migrate import downgrade, upgrade
-from storage.models import Alert, Claim
+from storage.models import Alert, Claim, Outbox
+from storage.outbox import SLACK_POST, enqueue
 from storage.overrides import (
     cancel_override,
     create_override,
     list_overrides,
     schedule_overrides,
 )
+from storage.prepared import Tx
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TABLES = {
@@ -119,6 +124,84 @@ def test_the_connection_a_no_wait_writer_gives_back_waits_again(sqlite_url: str)
     with Session(engine) as session:
         timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert timeout == SQLITE_BUSY_TIMEOUT_MS
+    engine.dispose()
+
+
+def test_a_transaction_without_a_session_commits_then_runs_what_waited_for_the_commit(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    now_writer = NoWaitWriter(engine)
+    committed: list[str] = []
+    reader = sqlite3.connect(engine.url.database or "")
+    with now_writer.transaction() as tx:
+        row_id = enqueue(session=tx, kind=SLACK_POST, now=NOW, payload={"channel": "C0SUPPORT"})
+        after_commit(tx, lambda: committed.append("counted"))
+        # Nobody sees it, and nothing is counted, before the commit.
+        assert reader.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+        assert committed == []
+    assert committed == ["counted"]
+    assert reader.execute("SELECT id, status FROM outbox").fetchall() == [(row_id, "pending")]
+    reader.close()
+    with Session(engine) as session:
+        row = session.get(Outbox, row_id)
+        assert row is not None
+        assert (row.payload, row.next_attempt_at) == ({"channel": "C0SUPPORT"}, NOW)
+    now_writer.close()
+    engine.dispose()
+
+
+def test_a_transaction_without_a_session_that_fails_writes_nothing_and_runs_nothing(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    now_writer = NoWaitWriter(engine)
+    committed: list[str] = []
+
+    def write(tx: Tx) -> None:
+        enqueue(session=tx, kind=SLACK_POST, now=NOW, payload={"channel": "C0SUPPORT"})
+        after_commit(tx, lambda: committed.append("counted"))
+
+    def count() -> int:
+        with Session(engine) as session:
+            return len(session.exec(sa.select(Outbox.id)).all())
+
+    # The work finds it needs the ORM half-way.
+    with pytest.raises(NeedsSession), now_writer.transaction() as tx:
+        write(tx)
+        raise NeedsSession("a repeat")
+    assert (count(), committed) == (0, [])
+
+    # The commit itself fails.
+    def refuse_commit(_conn: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    sa.event.listen(engine, "commit", refuse_commit)
+    try:
+        with pytest.raises(OperationalError), now_writer.transaction() as tx:
+            write(tx)
+    finally:
+        sa.event.remove(engine, "commit", refuse_commit)
+    assert (count(), committed) == (0, [])
+
+    # Another process holds the write lock: it gives up before writing anything.
+    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WriterBusy), now_writer.transaction() as tx:
+            write(tx)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (count(), committed) == (0, [])
+
+    # And then it writes.
+    with now_writer.transaction() as tx:
+        write(tx)
+    assert (count(), committed) == (1, ["counted"])
+    now_writer.close()
     engine.dispose()
 
 

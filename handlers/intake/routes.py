@@ -32,13 +32,13 @@ from bot.escalator import register as register_escalator
 from bot.plan import Integration
 from bot.roster import UnknownTeam
 from handlers.intake import PARSERS, Parser
-from storage.db import WriterBusy, session_scope
+from storage.db import NeedsSession, WriterBusy, session_scope
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
-    from sqlmodel import Session
 
     from bot.services import Services
+    from storage.prepared import Tx
 
 logger = logging.getLogger(__name__)
 
@@ -287,13 +287,18 @@ async def store_batch(
     On SQLite a batch of a few alerts is written right here when nobody else is writing: it
     takes less than handing it to the database thread and back (two thread wake-ups). It never
     waits on the event loop: with the writer busy it goes to the database thread, which waits.
+    New alerts are written in a transaction without a Session; a batch that changes an open
+    alert is written again in one.
     """
     try:
         result = None
         writer = services.writer_now() if len(batch.alerts) <= INLINE_ALERTS else None
         if writer is not None:
             with suppress(WriterBusy):
-                result = _store_blocking(services, integration, batch, writer.session)
+                try:
+                    result = _store_blocking(services, integration, batch, writer.transaction)
+                except NeedsSession:
+                    result = _store_blocking(services, integration, batch, writer.session)
         if result is None:
             result = await services.in_database(_store_blocking, services, integration, batch)
     except _TRANSIENT as error:
@@ -318,7 +323,7 @@ def _store_blocking(
     services: Services,
     integration: Integration,
     batch: ParsedBatch,
-    scope: Callable[[], AbstractContextManager[Session]] | None = None,
+    scope: Callable[[], AbstractContextManager[Tx]] | None = None,
 ) -> IngestResult:
     now = services.clock.now()
     for attempt in (1, 2):
