@@ -34,6 +34,9 @@ from storage.overrides import (
 from storage.prepared import Tx
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+PARIS = ZoneInfo("Europe/Paris")
+NEW_YORK = ZoneInfo("America/New_York")
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14
 TABLES = {
     "override",
     "swap_request",
@@ -224,6 +227,51 @@ def test_instants_come_back_aware_in_utc(engine: sa.Engine) -> None:
         assert loaded.start == paris
         assert loaded.start.utcoffset() == timedelta(0)
         assert loaded.start.hour == 17
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        (datetime(2026, 11, 27, 18, 0, tzinfo=PARIS), "2026-11-27 17:00:00.000000"),
+        # The last microsecond before Paris springs forward, and the hour that repeats in autumn.
+        (datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=UTC), "2026-03-29 01:59:59.999999"),
+        (datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=PARIS), "2026-10-25 00:30:00.000000"),
+        (datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=PARIS), "2026-10-25 01:30:00.000000"),
+        (datetime(2027, 1, 1, 0, 0, 0, 1, tzinfo=NEW_YORK), "2027-01-01 05:00:00.000001"),
+        (datetime(2026, 12, 31, 23, 59, tzinfo=KIRITIMATI), "2026-12-31 09:59:00.000000"),
+        # The bounds of open-ended look-ups.
+        (datetime.min.replace(tzinfo=UTC), "0001-01-01 00:00:00.000000"),
+        (datetime.max.replace(tzinfo=UTC), "9999-12-31 23:59:59.999999"),
+    ],
+    ids=lambda value: str(value) if isinstance(value, datetime) else "",
+)
+def test_sqlite_keeps_instants_as_utc_text_that_sorts_as_time(
+    sqlite_url: str, instant: datetime, text: str
+) -> None:
+    # SQLite has no instant type: SQL compares these as text, so every row, whoever wrote it,
+    # must hold the same fixed-width UTC form for "due before now" to mean what it says.
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        row_id = enqueue(session=session, kind=SLACK_POST, now=instant)
+        session.add(Claim(team="support", kind="handover", instant=instant, claimed_at=instant))
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT created_at, next_attempt_at FROM outbox WHERE id = ?", (row_id,)
+        ).one()
+        assert tuple(stored) == (text, text)
+        assert conn.exec_driver_sql("SELECT instant FROM claim").scalar() == text
+        due = sa.select(sa.func.count()).select_from(Outbox.__table__)
+        assert conn.execute(due.where(Outbox.next_attempt_at <= instant)).scalar() == 1
+        if instant > datetime.min.replace(tzinfo=UTC):
+            moment_before = instant - timedelta(microseconds=1)
+            assert conn.execute(due.where(Outbox.next_attempt_at <= moment_before)).scalar() == 0
+    with Session(engine) as session:
+        row = session.get(Outbox, row_id)
+        # (An instant of an hour that repeats never equals one of another zone: PEP 495.)
+        assert row is not None and row.created_at == instant.astimezone(UTC)
+        assert row.created_at.utcoffset() == timedelta(0)
+    engine.dispose()
 
 
 def test_naive_instants_are_refused(engine: sa.Engine) -> None:
