@@ -248,22 +248,22 @@ def _ingest_one(
     now: datetime,
 ) -> IngestOutcome:
     key = alert.dedup_key
-    existing_id = store.open_alert_id(session=session, team=team.id, dedup_key=key)
+    found = store.open_alert(session=session, team=team.id, dedup_key=key)
     action = str(alert.action)
-    if action == "trigger" and existing_id is None:
+    if action == "trigger" and found is None:
         created = _create(ctx, session, team, integration, key, alert, now)
         return IngestOutcome(key, "created", created)
-    if existing_id is None:
+    if found is None:
         # A resolve or acknowledge for an alert we never saw (or already closed): nothing to do.
         return IngestOutcome(key, "ignored", None)
-    if not isinstance(session, Session):
-        raise NeedsSession(f"a {action} of open alert {existing_id} changes it through the ORM")
-    # The look-up locked the row (PostgreSQL) for the rest of the transaction.
-    existing = store.get_alert(session=session, alert_id=existing_id)
-    assert existing is not None
     if action == "trigger":
-        _repeat(ctx, session, team, existing, alert, now)
-        return IngestOutcome(key, "repeated", existing.id)
+        _repeat(ctx, session, team, found, alert, now)
+        return IngestOutcome(key, "repeated", found.id)
+    if not isinstance(session, Session):
+        raise NeedsSession(f"a {action} of open alert {found.id} changes it through the ORM")
+    # The look-up locked the row (PostgreSQL) for the rest of the transaction.
+    existing = store.get_alert(session=session, alert_id=found.id)
+    assert existing is not None
     if action == "resolve":
         resolve_alert(session=session, alert=existing, actor=integration, now=now)
         return IngestOutcome(key, "resolved", existing.id)
@@ -360,38 +360,46 @@ def _links(alert: NormalizedAlert) -> list[dict[str, str]]:
 
 
 def _repeat(
-    ctx: _Context, session: Session, team: Team, row: Alert, alert: NormalizedAlert, now: datetime
+    ctx: _Context,
+    session: Tx,
+    team: Team,
+    row: store.OpenAlert,
+    alert: NormalizedAlert,
+    now: datetime,
 ) -> None:
-    assert row.id is not None
-    row.count += 1
-    row.last_seen = max(row.last_seen, now)
+    count = row.count + 1
     # The newest sighting says best what is going on now.
-    row.title = alert.title
-    row.summary = alert.summary or row.summary
-    row.severity = str(alert.severity)
-    row.customer = alert.customer or row.customer
-    row.source = alert.source or row.source
-    row.runbook_url = alert.runbook_url or row.runbook_url
-    row.links = _links(alert) or row.links
-    row.labels = dict(alert.labels) or row.labels
-    row.details = dict(alert.details) or row.details
-    session.add(row)
+    changes = {
+        "count": count,
+        "last_seen": max(row.last_seen, now),
+        "title": alert.title,
+        "summary": alert.summary or row.summary,
+        "severity": str(alert.severity),
+        "customer": alert.customer or row.customer,
+        "source": alert.source or row.source,
+        "runbook_url": alert.runbook_url or row.runbook_url,
+        "links": _links(alert) or row.links,
+        "labels": dict(alert.labels) or row.labels,
+        "details": dict(alert.details) or row.details,
+    }
+    bad_news_now = (
+        str(alert.severity) in team.leadership_now
+        and row.leadership_escalated_at is None
+        and bool(ctx.plan.leadership)
+    )
+    if bad_news_now:
+        changes |= {"leadership_escalated_at": now, "leadership_escalated_by": None}
+    store.update_alert(session=session, alert_id=row.id, values=changes)
     # A storm of repeats is one line of the timeline that keeps count, not a line per repeat.
     last = store.last_event(session=session, alert_id=row.id)
-    detail = f"seen {row.count} times"
-    if last is not None and last.kind == "repeated":
-        last.at, last.detail = now, detail
-        session.add(last)
+    detail = f"seen {count} times"
+    if last is not None and last[1] == "repeated":
+        store.set_event(session=session, event_id=last[0], at=now, detail=detail)
     else:
         store.add_event(session=session, alert_id=row.id, at=now, kind="repeated", detail=detail)
-    if str(alert.severity) in team.leadership_now:
-        page_leadership(
-            session=session,
-            alert=row,
-            leadership=ctx.plan.leadership,
-            by=None,
-            now=now,
-            reason="bad news now",
+    if bad_news_now:
+        _queue_leadership(
+            session, row.id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
         )
     _sync(session, row.id, now)
 

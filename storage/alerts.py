@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -31,17 +32,35 @@ def _locked(
     return query
 
 
-def open_alert_id(*, session: Tx, team: str, dedup_key: str) -> int | None:
-    """The id of the team's open alert with this dedup key, locked for update on PostgreSQL."""
-    row = _OPEN_ALERT_ID.first(session, {"team": team, "dedup_key": dedup_key})
-    return None if row is None else int(row[0])
+@dataclass(frozen=True, slots=True)
+class OpenAlert:
+    """What a repeat of an open alert reads of it: its count, and what the repeat may keep."""
+
+    id: int
+    count: int
+    last_seen: datetime
+    summary: str
+    customer: str | None
+    source: str | None
+    runbook_url: str | None
+    links: list[dict[str, str]]
+    labels: dict[str, str]
+    details: dict[str, str] | None
+    leadership_escalated_at: datetime | None
+
+
+def open_alert(*, session: Tx, team: str, dedup_key: str) -> OpenAlert | None:
+    """The team's open alert with this dedup key, locked for update on PostgreSQL."""
+    row = _OPEN_ALERT.first(session, {"team": team, "dedup_key": dedup_key})
+    return None if row is None else OpenAlert(*row)
 
 
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
+_EVENT = AlertEvent.__table__  # type: ignore[attr-defined]
 # Every alert received asks it. FOR UPDATE locks the row on PostgreSQL; SQLite has no row
 # locks to take (a writer holds the whole database).
-_OPEN_ALERT_ID = Prepared(
-    sa_select(_ALERT.c.id)
+_OPEN_ALERT = Prepared(
+    sa_select(*(_ALERT.c[field.name] for field in fields(OpenAlert)))
     .where(
         _ALERT.c.team == bindparam("team"),
         _ALERT.c.dedup_key == bindparam("dedup_key"),
@@ -49,6 +68,14 @@ _OPEN_ALERT_ID = Prepared(
     )
     .with_for_update()
 )
+
+
+def update_alert(*, session: Tx, alert_id: int, values: dict[str, Any]) -> None:
+    """Set the columns of an alert that ``values`` names (a repeat sets a dozen)."""
+    _UPDATE_ALERT.execute(session, {**values, "alert_id": alert_id})
+
+
+_UPDATE_ALERT = Prepared(update(_ALERT).where(_ALERT.c.id == bindparam("alert_id")))
 
 
 def insert_alert(*, session: Tx, values: dict[str, Any]) -> int:
@@ -135,17 +162,26 @@ def add_event(
 
 
 # Every alert received writes at least one line.
-_INSERT_EVENT = Prepared(insert(AlertEvent.__table__))  # type: ignore[attr-defined]
+_INSERT_EVENT = Prepared(insert(_EVENT))
 
 
-def last_event(*, session: Session, alert_id: int) -> AlertEvent | None:
-    """The newest line of the alert's timeline."""
-    return session.exec(
-        select(AlertEvent)
-        .where(AlertEvent.alert_id == alert_id)
-        .order_by(col(AlertEvent.id).desc())
-        .limit(1)
-    ).first()
+def last_event(*, session: Tx, alert_id: int) -> tuple[int, str] | None:
+    """The id and kind of the newest line of the alert's timeline."""
+    row = _LAST_EVENT.first(session, {"alert_id": alert_id})
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def set_event(*, session: Tx, event_id: int, at: datetime, detail: str) -> None:
+    """Change the time and words of a line of a timeline (the repeats' counting line)."""
+    _UPDATE_EVENT.execute(session, {"event_id": event_id, "at": at, "detail": detail[:2000]})
+
+
+_LAST_EVENT = Prepared(  # read up to its first row: an alert's timeline is a few lines
+    sa_select(_EVENT.c.id, _EVENT.c.kind)
+    .where(_EVENT.c.alert_id == bindparam("alert_id"))
+    .order_by(_EVENT.c.id.desc())
+)
+_UPDATE_EVENT = Prepared(update(_EVENT).where(_EVENT.c.id == bindparam("event_id")))
 
 
 def list_events(*, session: Session, alert_id: int) -> list[AlertEvent]:

@@ -21,7 +21,7 @@ from bot.alert_service import (
     escalate_now,
     ingest_batch,
 )
-from bot.alerts import AlertAction, AlertStatus, NormalizedAlert, Severity
+from bot.alerts import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
 from bot.metrics import Metrics
 from bot.plan import (
     EscalationStep,
@@ -246,6 +246,48 @@ def test_two_hundred_repeats_are_one_alert_with_one_pending_sync(
     assert [(e.kind, e.detail) for e in events][1:] == [("repeated", "seen 200 times")]
     labels = {"integration": "prometheus", "team": "support"}
     assert metrics.registry.get_sample_value("watchkeeper_alerts_received_total", labels) == 200
+
+
+def test_a_repeat_brings_its_news_and_keeps_what_it_does_not_say(
+    engine: Engine, roster: Roster
+) -> None:
+    first = alert().model_copy(
+        update={
+            "summary": "5xx above 5% for 5 minutes",
+            "customer": "Acme",
+            "source": "web-1",
+            "runbook_url": "https://runbooks.example.com/checkout-5xx",
+            "links": [Link(title="Graph", url="https://grafana.example.com/d/checkout")],
+            "labels": {"service": "checkout"},
+            "details": {"value": "7.2"},
+        }
+    )
+    ingest(engine, roster, [first], FRIDAY_NIGHT)
+    # The next sighting says less, in other words, and arrives with an earlier clock (two
+    # replicas' clocks differ by a little).
+    terse = alert(title="Checkout error rate above 9%", severity=Severity.warning)
+    ingest(engine, roster, [terse], FRIDAY_NIGHT - timedelta(seconds=2))
+    [row], events, _ = rows(engine)
+    assert (row.count, row.title, row.severity) == (2, "Checkout error rate above 9%", "warning")
+    assert (row.summary, row.customer, row.source, row.runbook_url) == (
+        "5xx above 5% for 5 minutes",
+        "Acme",
+        "web-1",
+        "https://runbooks.example.com/checkout-5xx",
+    )
+    assert row.links == [{"title": "Graph", "url": "https://grafana.example.com/d/checkout"}]
+    assert (row.labels, row.details) == ({"service": "checkout"}, {"value": "7.2"})
+    assert (row.first_seen, row.last_seen) == (FRIDAY_NIGHT, FRIDAY_NIGHT)
+    assert [(e.kind, e.detail) for e in events][1:] == [("repeated", "seen 2 times")]
+    # A third sighting with facts of its own replaces them.
+    newer = alert().model_copy(update={"labels": {"service": "payments"}, "customer": "Globex"})
+    ingest(engine, roster, [newer], FRIDAY_NIGHT + timedelta(minutes=1))
+    [row], events, _ = rows(engine)
+    assert (row.count, row.customer, row.labels) == (3, "Globex", {"service": "payments"})
+    assert row.last_seen == FRIDAY_NIGHT + timedelta(minutes=1)
+    assert [(e.kind, e.detail, e.at) for e in events][1:] == [
+        ("repeated", "seen 3 times", FRIDAY_NIGHT + timedelta(minutes=1))
+    ]
 
 
 def test_a_batch_with_the_same_key_twice_is_one_alert_seen_twice(

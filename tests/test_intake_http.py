@@ -557,35 +557,55 @@ async def test_two_hundred_repeats_make_one_alert_and_one_pending_card_update(
     assert [r.kind for r in sqlite_intake.outbox(row.id)].count("alert-notify") == 1
 
 
-async def test_a_batch_that_opens_one_alert_and_repeats_another_is_written_once(
+async def test_batches_that_open_alerts_and_change_open_ones_are_written_once_whole(
     intake: Intake,
 ) -> None:
     firing = fixture_bytes("alertmanager/v0.25-firing.json")
     assert (await intake.post("prometheus", firing)).status_code == 202
-    # Alertmanager's next notification of the group: a new alert first, then the same one again.
-    batch = json.loads(firing)
-    seen_before = batch["alerts"][0]
-    newcomer = {
-        **seen_before,
-        "labels": {**seen_before["labels"], "instance": "web-2"},
-        "fingerprint": "5c1e4d7f2a9b3e60",
-    }
-    batch["alerts"] = [newcomer, seen_before]
+
+    def group(*alerts: dict[str, Any]) -> bytes:
+        body = json.loads(firing)
+        body["alerts"] = list(alerts)
+        return json.dumps(body).encode()
+
+    def another(instance: str, fingerprint: str) -> dict[str, Any]:
+        seen = json.loads(firing)["alerts"][0]
+        labels = {**seen["labels"], "instance": instance}
+        return {**seen, "labels": labels, "fingerprint": fingerprint}
+
+    # Alertmanager's next notifications of the group: a new alert first, then the open one
+    # again; then another new one, and the open one resolved.
+    [seen_again] = json.loads(firing)["alerts"]
+    [resolved] = json.loads(fixture_bytes("alertmanager/v0.25-resolved.json"))["alerts"]
     intake.clock.advance(timedelta(minutes=1))
-    answer = await intake.post("prometheus", json.dumps(batch).encode())
-    assert answer.status_code == 202, answer.text
-    first, second = intake.alerts()
-    assert answer.json()["ids"] == [second.id, first.id]
-    assert (first.dedup_key, first.count) == ("b831258b13ac607a", 2)
-    assert (second.dedup_key, second.count) == ("5c1e4d7f2a9b3e60", 1)
-    assert second.first_seen == FRIDAY_NIGHT + timedelta(minutes=1)
-    assert [r.kind for r in intake.outbox(second.id)].count("alert-notify") == 1
-    assert intake.events(second.id)[0] == ("received", "prometheus")
+    repeat = await intake.post(
+        "prometheus", group(another("web-2", "5c1e4d7f2a9b3e60"), seen_again)
+    )
+    intake.clock.advance(timedelta(minutes=1))
+    resolve = await intake.post("prometheus", group(another("web-3", "0a7d2c9e4b1f3568"), resolved))
+    assert (repeat.status_code, resolve.status_code) == (202, 202), (repeat.text, resolve.text)
+
+    first, second, third = intake.alerts()
+    assert repeat.json()["ids"] == [second.id, first.id]
+    assert resolve.json()["ids"] == [third.id, first.id]
+    assert (first.dedup_key, first.count, first.status) == ("b831258b13ac607a", 2, "resolved")
+    assert (second.dedup_key, second.count, second.status) == ("5c1e4d7f2a9b3e60", 1, "open")
+    assert (third.dedup_key, third.count, third.status) == ("0a7d2c9e4b1f3568", 1, "open")
+    assert third.first_seen == FRIDAY_NIGHT + timedelta(minutes=2)
+    assert intake.events(first.id) == [
+        ("received", "prometheus"),
+        ("leadership", None),
+        ("repeated", None),
+        ("resolved", "prometheus"),
+    ]
+    for opened in (second, third):
+        assert [r.kind for r in intake.outbox(opened.id)].count("alert-notify") == 1
+        assert intake.events(opened.id)[0] == ("received", "prometheus")
     labels = {"integration": "prometheus", "team": "support"}
     received = metrics_of(intake.services).registry.get_sample_value(
         "watchkeeper_alerts_received_total", labels
     )
-    assert received == 3
+    assert received == 4
 
 
 async def test_simultaneous_first_sightings_make_one_alert(intake: Intake) -> None:

@@ -91,8 +91,9 @@ def test_a_second_open_alert_with_one_key_is_an_integrity_error(engine: sa.Engin
         alerts.insert_alert(session=session, values=_alert(title="the same, again"))
     # The failed transaction left nothing behind, and the session machinery still works.
     with session_scope(engine) as session:
-        assert alerts.open_alert_id(session=session, team="support", dedup_key="refunds") == first
-        assert alerts.open_alert_id(session=session, team="sales", dedup_key="refunds") is None
+        found = alerts.open_alert(session=session, team="support", dedup_key="refunds")
+        assert found is not None and (found.id, found.count) == (first, 1)
+        assert alerts.open_alert(session=session, team="sales", dedup_key="refunds") is None
         row = session.get(Alert, first)
         assert row is not None and row.links[0]["title"] == "Ticket" and row.first_seen == NOW
 
@@ -107,14 +108,13 @@ def test_the_session_s_pending_changes_are_seen_and_its_transaction_is_kept(
         assert row is not None
         row.resolved_at = NOW  # not flushed yet: the look-up must still see it
         session.add(row)
-        assert alerts.open_alert_id(session=session, team="support", dedup_key="refunds") is None
+        assert alerts.open_alert(session=session, team="support", dedup_key="refunds") is None
         alerts.insert_alert(session=session, values=_alert(title="a new one"))
         raise RuntimeError("the request fails after its statements ran")
     # Rolled back together: the resolve and the insert.
     with session_scope(engine) as session:
-        assert (
-            alerts.open_alert_id(session=session, team="support", dedup_key="refunds") == alert_id
-        )
+        found = alerts.open_alert(session=session, team="support", dedup_key="refunds")
+        assert found is not None and found.id == alert_id
         assert len(session.exec(select(Alert)).all()) == 1
 
 
