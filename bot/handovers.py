@@ -5,7 +5,8 @@ Jobs live in memory and are re-planned from the schedule whenever the plan chang
 few minutes, for changes made by another replica); what has been sent lives in the database.
 Every send is claimed first under (team, kind, instant), so a restart or a second replica never
 sends one twice. At startup, a hand-off missed while the bot was down is posted late (saying so)
-if it is less than an hour old; older ones are logged and skipped.
+if it is less than an hour old; older ones are logged and skipped. One from before the bot's first
+start on the database was not missed: nothing is posted for it.
 """
 
 from __future__ import annotations
@@ -441,12 +442,20 @@ class HandoverPlanner:
 
     async def catch_up(self) -> None:
         """Send what was missed while the bot was down: hand-offs and the digest less than an
-        hour old go out late, saying so; older ones are logged and skipped."""
+        hour old go out late, saying so; older ones are logged and skipped. What came before
+        the bot's first start on this database was not missed, and is left alone."""
         now = self.services.clock.now()
         started = self.started_at or now
+        try:
+            watching_since = await asyncio.to_thread(self._first_start, now)
+        except Exception:
+            logger.exception("reading the bot's first start failed: no catching up")
+            return
         for team_id in list(self.services.plans.current.teams):
             try:
-                missed = await asyncio.to_thread(self._missed_handovers, team_id, now)
+                missed = await asyncio.to_thread(
+                    self._missed_handovers, team_id, now, watching_since
+                )
             except Exception:
                 logger.exception("looking for missed hand-offs failed", extra={"team": team_id})
                 continue
@@ -456,12 +465,19 @@ class HandoverPlanner:
         if plan.leadership:
             zone = digest.digest_zone(plan.digest, plan.timezone)
             last = digest.next_digest(plan.digest, zone, now - timedelta(days=7))
-            if last <= now and now - last <= CATCH_UP_LOOKBACK:
+            if watching_since < last <= now and now - last <= CATCH_UP_LOOKBACK:
                 await self.run_digest(last, late=last < started)
 
-    def _missed_handovers(self, team_id: str, now: datetime) -> list[datetime]:
-        """The team's hand-offs in the look-back up to ``now`` that nobody claimed (blocking)."""
-        start = now - CATCH_UP_LOOKBACK
+    def _first_start(self, now: datetime) -> datetime:
+        with session_scope(self.services.engine) as session:
+            return claims.first_start(session=session, now=now)
+
+    def _missed_handovers(
+        self, team_id: str, now: datetime, watching_since: datetime
+    ) -> list[datetime]:
+        """The team's hand-offs after ``watching_since``, in the look-back up to ``now``, that
+        nobody claimed (blocking)."""
+        start = min(max(now - CATCH_UP_LOOKBACK, watching_since), now)
         # Up to and including ``now``: a hand-off at this very instant is one the jobs,
         # planned for what comes after now, would not post.
         pieces = self.services.roster.shifts(team_id, start, now + _JUST_BEFORE)

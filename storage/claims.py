@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Claim
+from storage.models import Alert, Claim, Outbox
 
 # What became of a claimed send. A claim with no outcome yet is being sent (or its sender died
 # while sending; it is not sent again: a missed post is better than a doubled one).
@@ -25,6 +26,12 @@ OUTCOMES = (SENT, LATE, SKIPPED, FAILED)
 
 TEAM_WIDTH = 64
 KIND_WIDTH = 32
+
+# The bot's first start on a database is kept as a claim of its own, under a fixed key: the
+# first process to start takes it, and its time says since when the bot has been watching.
+FIRST_START_TEAM = "*"
+FIRST_START = "first-start"
+_FIRST_START_KEY = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _check_key(team: str, kind: str, instant: datetime) -> None:
@@ -120,3 +127,37 @@ def list_claims(
     if kind is not None:
         query = query.where(Claim.kind == kind)
     return list(session.exec(query.order_by(col(Claim.instant), col(Claim.id))))
+
+
+def first_start(*, session: Session, now: datetime) -> datetime:
+    """When the bot first started on this database; the first call records ``now``.
+
+    Before it nobody was watching, so nothing then was missed while the bot was down. A database
+    the bot used before this was recorded gives the earliest trace the bot left in it (a claim,
+    an alert, a delivery) instead. Commit the session to keep what was recorded.
+    """
+    recorded = get_claim(
+        session=session, team=FIRST_START_TEAM, kind=FIRST_START, instant=_FIRST_START_KEY
+    )
+    if recorded is not None:
+        return recorded.claimed_at
+    traces = [
+        session.exec(select(func.min(Claim.claimed_at))).one(),
+        session.exec(select(func.min(Alert.first_seen))).one(),
+        session.exec(select(func.min(Outbox.created_at))).one(),
+    ]
+    earliest = min((t for t in traces if t is not None), default=now)
+    taken = claim(
+        session=session,
+        team=FIRST_START_TEAM,
+        kind=FIRST_START,
+        instant=_FIRST_START_KEY,
+        now=min(earliest, now),
+    )
+    if taken is None:  # another process recorded it between our look and our insert
+        recorded = get_claim(
+            session=session, team=FIRST_START_TEAM, kind=FIRST_START, instant=_FIRST_START_KEY
+        )
+        assert recorded is not None
+        return recorded.claimed_at
+    return taken.claimed_at

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.handovers import HandoverPlanner
@@ -129,6 +130,12 @@ def claim_rows(h: Harness, kind: str | None = None) -> list[tuple[str, str, date
             (c.team, c.kind, c.instant, c.outcome)
             for c in claims.list_claims(session=session, kind=kind)
         ]
+
+
+def ran_since(h: Harness, at: datetime) -> None:
+    """The bot first started on this database at ``at``: what it missed since was missed."""
+    with session_scope(h.services.engine) as session:
+        assert claims.first_start(session=session, now=at) == at
 
 
 def handover_posts(h: Harness) -> list[str]:
@@ -321,6 +328,7 @@ async def test_the_weekly_digest_reaches_leadership_once(h: Harness) -> None:
 async def test_catch_up_posts_a_recent_missed_handover_late_and_skips_older_ones(
     h: Harness,
 ) -> None:
+    ran_since(h, FRIDAY_MORNING - timedelta(days=2))
     h.clock.set(FRIDAY_EVENING + timedelta(minutes=20))
     planner = planner_of(h)
     planner.started_at = h.now()
@@ -338,7 +346,56 @@ async def test_catch_up_posts_a_recent_missed_handover_late_and_skips_older_ones
     assert len(handover_posts(h)) == 1
 
 
+async def test_a_first_start_posts_nothing_from_before_it_and_a_restart_catches_up(
+    h: Harness,
+) -> None:
+    # A new install started 20 minutes after Friday evening's hand-off: it was not missed.
+    first = FRIDAY_EVENING + timedelta(minutes=20)
+    h.clock.set(first)
+    planner = planner_of(h)
+    planner.started_at = first
+    await planner.catch_up()
+    assert handover_posts(h) == []
+    assert claim_rows(h) == [("*", claims.FIRST_START, datetime(1970, 1, 1, tzinfo=UTC), None)]
+    # Down from Monday morning; back 20 minutes after Monday evening's hand-off.
+    back = MONDAY_EVENING + timedelta(minutes=20)
+    h.clock.set(back)
+    planner.started_at = back
+    await planner.catch_up()
+    (text,) = handover_posts(h)
+    assert text.startswith("Handover in Customer support: <@U0ERIN> → nobody (posted late)")
+    assert claim_rows(h, "handover") == [
+        ("support", "handover", utc(2026, 10, 26, 8, 0), "skipped"),
+        ("support", "handover", MONDAY_EVENING, "late"),
+    ]
+
+
+async def test_a_first_start_sends_no_digest_from_before_it(h: Harness) -> None:
+    h.clock.set(MONDAY_DIGEST + timedelta(minutes=10))
+    planner = planner_of(h)
+    planner.started_at = h.now()
+    await planner.catch_up()
+    assert h.dm_texts("U0CEO") == []
+    assert claim_rows(h, "digest") == []
+
+
+async def test_catch_up_that_cannot_read_the_first_start_posts_nothing_and_says_why(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def away(**_: object) -> datetime:
+        raise OperationalError("SELECT", {}, Exception("database is away"))
+
+    monkeypatch.setattr(claims, "first_start", away)
+    h.clock.set(FRIDAY_EVENING + timedelta(minutes=20))
+    planner = planner_of(h)
+    planner.started_at = h.now()
+    await planner.catch_up()
+    assert handover_posts(h) == []
+    assert "reading the bot's first start failed: no catching up" in caplog.text
+
+
 async def test_catch_up_skips_a_handover_more_than_an_hour_old(h: Harness) -> None:
+    ran_since(h, FRIDAY_MORNING - timedelta(days=2))
     h.clock.set(FRIDAY_EVENING + timedelta(hours=1, minutes=1))
     planner = planner_of(h)
     planner.started_at = h.now()
@@ -348,6 +405,7 @@ async def test_catch_up_skips_a_handover_more_than_an_hour_old(h: Harness) -> No
 
 
 async def test_catch_up_sends_a_missed_digest_late(h: Harness) -> None:
+    ran_since(h, FRIDAY_MORNING - timedelta(days=2))
     h.clock.set(MONDAY_DIGEST + timedelta(minutes=10))
     planner = planner_of(h)
     planner.started_at = h.now()

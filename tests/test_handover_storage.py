@@ -138,6 +138,53 @@ def test_racing_claimants_leave_exactly_one_winner(engine: Engine) -> None:
     assert sorted(won) == [False] * (contenders - 1) + [True]
 
 
+def test_the_first_start_is_recorded_once_and_kept(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert claims.first_start(session=session, now=T) == T
+    # Later starts, and another process, read it back rather than record their own.
+    with session_scope(engine) as session:
+        assert claims.first_start(session=session, now=T + timedelta(days=3)) == T
+    with Session(engine) as session:
+        (row,) = claims.list_claims(session=session, kind=claims.FIRST_START)
+        assert (row.team, row.claimed_at) == ("*", T)
+
+
+def test_a_database_the_bot_used_before_gives_its_earliest_trace_as_first_start(
+    engine: Engine,
+) -> None:
+    earliest = T - timedelta(days=40)
+    with session_scope(engine) as session:
+        claims.claim(session=session, team="support", kind="handover", instant=T, now=T)
+        add_alert(session, key="old", first_seen=earliest)
+    with session_scope(engine) as session:
+        assert claims.first_start(session=session, now=T + timedelta(days=1)) == earliest
+
+
+def test_racing_first_starts_agree_on_one(engine: Engine) -> None:
+    contenders = 4
+    barrier = threading.Barrier(contenders)
+    seen: list[datetime] = []
+    errors: list[BaseException] = []
+
+    def start(offset: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with session_scope(engine) as session:
+                seen.append(claims.first_start(session=session, now=T + timedelta(seconds=offset)))
+        except BaseException as error:  # reported below, with the others
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert len(seen) == contenders and len(set(seen)) == 1
+    with Session(engine) as session:
+        assert len(claims.list_claims(session=session, kind=claims.FIRST_START)) == 1
+
+
 # --- alert statistics ---------------------------------------------------------------------------
 
 
