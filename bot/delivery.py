@@ -5,7 +5,8 @@ records the message it posted; a failure puts it back for a later try (``Retry-A
 growing waits otherwise) and a worker that dies loses its lease, so the row comes back. Nothing
 is dropped. An alert's messages are posted once and then updated in place (``chat.update``); a
 card updated a moment ago waits its turn, so a storm of repeats costs a bounded number of calls,
-and the cards of one team channel keep to Slack's posting pace of about one a second.
+and the cards of one team channel keep to Slack's posting pace of about one a second (replicas
+sharing PostgreSQL keep it together: ``storage.pace``).
 
 A worker killed between Slack's answer and its own commit, or a call whose answer was lost, cannot
 know whether the post went through; every post carries the outbox row's id in its metadata, and a
@@ -41,7 +42,7 @@ from bot.metrics import count_relayed, count_slack_error
 from bot.slack_retry import retry_after
 from bot.users import directory
 from storage import alerts as alert_store
-from storage import outbox
+from storage import outbox, pace
 from storage.alerts import subject_of
 from storage.db import is_sqlite, read_scope, session_scope
 from storage.models import Alert, AlertEvent, SlackMessage
@@ -208,6 +209,8 @@ class Delivery:
         # holds for the method, whichever channel the next call is for.
         self._blocked: dict[str, datetime] = {}
         self._pace = ChannelPace()
+        # Replicas share PostgreSQL, and book each channel's turns there; SQLite is one process.
+        self._shared_pace = not is_sqlite(services.engine)
         self._gate = asyncio.Semaphore(PARALLEL)
         self._settling: list[tuple[Job, Postpone | RetryLater | None, asyncio.Future[None]]] = []
         self._flushing: set[asyncio.Future[None]] = set()
@@ -451,6 +454,21 @@ class Delivery:
 
     # ------------------------------------------------------------------ kinds
 
+    async def _turn(self, channel: str, now: datetime) -> datetime | None:
+        """The channel's posting turn: now (None), or the instant it comes."""
+        if not self._shared_pace:
+            return self._pace.take(channel, now)
+        return await self.services.in_database(
+            functools.partial(
+                pace.take_turn,
+                interval=timedelta(seconds=1 / CHANNEL_RATE),
+                burst=CHANNEL_BURST,
+            ),
+            self.services.engine,
+            channel,
+            now,
+        )
+
     async def _sync(self, job: Job) -> Postpone | None:
         """Bring every message of the alert up to date; post the card if it has none yet."""
         loaded = self._load(job)
@@ -470,7 +488,7 @@ class Delivery:
                     extra={"alert": loaded.card.id, "team": loaded.team},
                 )
             else:
-                ready_at = self._pace.take(loaded.channel, now)
+                ready_at = await self._turn(loaded.channel, now)
                 if ready_at is not None:
                     return Postpone(ready_at)
                 await self._post_once(
@@ -478,7 +496,7 @@ class Delivery:
                 )
         else:
             if _full(card_row.content_hash) != content_hash(card_message):
-                ready_at = self._pace.take(card_row.channel, now)
+                ready_at = await self._turn(card_row.channel, now)
                 if ready_at is not None:
                     return Postpone(ready_at)
             await self._update(job, card_row, card_message)

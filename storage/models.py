@@ -196,3 +196,11 @@ class SlackEventSeen(SQLModel, table=True):
     __tablename__ = "slack_event_seen"
     event_id: str = Field(primary_key=True, max_length=64)
     seen_at: datetime = _instant()
+
+
+class ChannelPace(SQLModel, table=True):
+    """How far ahead a Slack channel's posting turns are booked, shared by every replica."""
+
+    __tablename__ = "channel_pace"
+    channel: str = Field(primary_key=True, max_length=64)
+    booked_until: datetime = _instant()

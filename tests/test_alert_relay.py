@@ -670,6 +670,43 @@ async def test_card_updates_in_one_channel_keep_to_slacks_posting_pace(tmp_path:
         assert all("seen 2×" in message_text(c) for c in cards(h))
 
 
+async def test_two_replicas_on_postgresql_keep_one_channel_to_slacks_pace_together(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with relay(tmp_path / "a", database_url=postgres_url) as a:
+        # The second replica posts to the same Slack as the first.
+        to_a = {**TOKENS, "SLACK_API_URL": a.standin.base_url}
+        async with slack_harness(
+            PLAN, tmp_path=tmp_path / "b", now=FRIDAY_NIGHT, env=to_a, database_url=postgres_url
+        ) as b:
+            body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
+            body["alerts"][0]["labels"]["severity"] = "warning"
+            for n in range(8):
+                body["alerts"][0]["fingerprint"] = f"fp-{n}"
+                answer = await a.client.post(
+                    "/alerts/prometheus",
+                    json=body,
+                    headers={"Authorization": f"Bearer {TOKENS['PROMETHEUS_ALERT_TOKEN']}"},
+                )
+                assert answer.status_code == 202
+            # Each replica takes half of the cards to post, and both post at once.
+            replicas = [delivery_of(a), delivery_of(b)]
+            taken = [await asyncio.to_thread(r._claim, 8) for r in replicas]
+            assert [sum(j.kind == outbox.ALERT_SYNC for j in jobs) for jobs in taken] == [4, 4]
+            await asyncio.gather(
+                *(r._deliver(job) for r, jobs in zip(replicas, taken, strict=True) for job in jobs)
+            )
+            assert len(cards(a)) == CHANNEL_BURST  # one burst between them, not one each
+            for second in range(1, 9 - CHANNEL_BURST):
+                a.clock.advance(timedelta(seconds=1))
+                b.clock.advance(timedelta(seconds=1))
+                await asyncio.gather(*(r.drain() for r in replicas))
+                assert len(cards(a)) == CHANNEL_BURST + second
+            assert len({c.ts for c in cards(a)}) == 8
+
+
 async def test_on_sqlite_a_restart_takes_over_a_dead_process_rows_at_once(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
         await post_alert(h, "grafana", "grafana/webhook-docs-example.json")

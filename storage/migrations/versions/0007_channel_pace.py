@@ -1,0 +1,37 @@
+"""channel_pace: a channel's posting turns, booked by every replica in one place
+
+Slack takes about one message a second in a channel. Each process kept that pace for its own
+posts only, so two replicas posting into one channel went at twice it and drew 429s (whose
+Retry-After then held up that replica's posts to every channel). On PostgreSQL the turns are now
+booked in this table.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05 12:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import storage.types
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "channel_pace",
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("booked_until", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("channel_pace")
