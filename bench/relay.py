@@ -1,5 +1,6 @@
 """Benchmark of the alert relay: alerts at a steady rate through the HTTP intake of a real
-`watchkeeper serve` (SQLite, workers running) to the Slack stand-in, each in its own process.
+`watchkeeper serve` (SQLite, workers running) to the Slack stand-in, each in its own process; or
+through several replicas of it sharing a PostgreSQL database, the alerts sent to each in turn.
 
 Prints, for the same run: the time from each POST to the ``chat.postMessage`` of its card (and of
 the pager holder's DM) as the stand-in received it; the intake's answer time against ``GET
@@ -7,7 +8,8 @@ the pager holder's DM) as the stand-in received it; the intake's answer time aga
 under the load.
 
 Run: ``python bench/relay.py`` (50 alerts/s for 60 s over 100 team channels), ``--smoke`` for a
-few seconds. Prints figures only.
+few seconds; ``--postgres postgresql://127.0.0.1:5432/postgres --replicas 2`` for two replicas
+on a database made on that server for the run (and dropped after). Prints figures only.
 """
 
 from __future__ import annotations
@@ -56,13 +58,14 @@ async def _post_alert(
     session: aiohttp.ClientSession, rig: Rig, n: int, timings: Timings, due: float
 ) -> None:
     team = rig.space.teams[n % len(rig.space.teams)]
+    bot = rig.bots[n % len(rig.bots)]
     body = {"title": f"Checkout slow relay-{n:06d}", "severity": "warning", "dedup_key": f"r{n}"}
     began = time.monotonic()
     timings.lag.append(began - due)
     timings.sent[n] = began
     try:
         async with session.post(
-            f"{rig.bot.url}/alerts/{team}",
+            f"{bot.url}/alerts/{team}",
             json=body,
             headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
         ) as answer:
@@ -75,9 +78,11 @@ async def _post_alert(
         timings.intake.append(time.monotonic() - began)
 
 
-async def _get_health(session: aiohttp.ClientSession, rig: Rig, timings: Timings) -> None:
+async def _get_health(
+    session: aiohttp.ClientSession, rig: Rig, timings: Timings, k: int = 0
+) -> None:
     began = time.monotonic()
-    async with session.get(f"{rig.bot.url}/healthz") as answer:
+    async with session.get(f"{rig.bots[k % len(rig.bots)].url}/healthz") as answer:
         await answer.read()
         if answer.status == 200:
             timings.health.append(time.monotonic() - began)
@@ -97,8 +102,8 @@ async def load(rig: Rig, rate: float, seconds: float) -> Timings:
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(connector=connector) as session:
         # Warm up: the connections, and the server's first-request costs, out of the figures.
-        for _ in range(5):
-            await _get_health(session, rig, Timings())
+        for k in range(5 * len(rig.bots)):
+            await _get_health(session, rig, Timings(), k)
         start = time.monotonic() + 0.2
         for offset, kind, n in schedule:
             due = start + offset
@@ -108,13 +113,28 @@ async def load(rig: Rig, rate: float, seconds: float) -> Timings:
             if kind == "alert":
                 tasks.append(asyncio.create_task(_post_alert(session, rig, n, timings, due)))
             else:
-                tasks.append(asyncio.create_task(_get_health(session, rig, timings)))
+                tasks.append(asyncio.create_task(_get_health(session, rig, timings, n)))
         await asyncio.gather(*tasks)
     return timings
 
 
-def sqlite_state(rig: Rig) -> str:
-    """The database's journal mode and what the outbox holds, read from the file itself."""
+def database_state(rig: Rig) -> str:
+    """What the database holds after the run (and SQLite's journal mode, from the file itself)."""
+    if not rig.database_url.startswith("sqlite"):
+        from sqlalchemy import text
+
+        from storage.db import make_engine
+
+        engine = make_engine(rig.database_url)
+        try:
+            with engine.connect() as conn:
+                rows: dict[str, int] = dict(
+                    conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status")).all()
+                )
+                alerts = conn.execute(text("SELECT count(*) FROM alert")).scalar_one()
+        finally:
+            engine.dispose()
+        return f"PostgreSQL, {alerts} alerts stored, outbox rows by status {rows}"
     path = rig.folder / "watchkeeper.db"
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -123,8 +143,26 @@ def sqlite_state(rig: Rig) -> str:
     return f"journal_mode={mode}, {alerts} alerts stored, outbox rows by status {rows}"
 
 
+def postgres_trouble(server: str) -> str | None:
+    """Why the PostgreSQL server cannot be used, or None."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import make_engine
+
+    engine = make_engine(server, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        return error.__class__.__name__
+    finally:
+        engine.dispose()
+    return None
+
+
 def log_trouble(rig: Rig) -> dict[str, int]:
-    text = rig.bot.log.read_text(errors="replace")
+    text = "".join(bot.log.read_text(errors="replace") for bot in rig.bots)
     return {
         "errors logged": len(re.findall(r"level=(?:error|critical)", text)),
         "'database is locked'": text.count("database is locked"),
@@ -140,7 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the load lasts")
     parser.add_argument("--teams", type=int, default=100, help="teams (one channel each)")
     parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run on a database made on this PostgreSQL server"
+    )
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="processes sharing the database (PostgreSQL)"
+    )
     args = parser.parse_args(argv)
+    if args.replicas > 1 and not args.postgres:
+        parser.error("--replicas needs --postgres: replicas share a PostgreSQL database")
     if args.smoke:
         args.rate, args.seconds, args.teams = 20.0, 3.0, 40
 
@@ -152,7 +198,19 @@ def main(argv: list[str] | None = None) -> int:
         f"(Slack takes ~{SLACK_CHANNEL_RATE:g} msg/s per channel; the stand-in answers 429 "
         "past that)"
     )
-    with running(teams=args.teams, members=5, enforce_rate_limits=True) as rig:
+    if args.postgres:
+        unreachable = postgres_trouble(args.postgres)
+        if unreachable:
+            print(f"PostgreSQL at {args.postgres} cannot be reached ({unreachable}): run skipped")
+            return 0
+        print(f"database: PostgreSQL, {args.replicas} replica(s), alerts sent to each in turn")
+    with running(
+        teams=args.teams,
+        members=5,
+        enforce_rate_limits=True,
+        postgres=args.postgres,
+        replicas=args.replicas,
+    ) as rig:
         timings = asyncio.run(load(rig, args.rate, args.seconds))
         accepted = {n for n, status in timings.statuses.items() if 200 <= status < 300}
 
@@ -183,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             duplicates += n in target
             target.setdefault(n, call["at"])
         limits = rig.standin.rate_limits()
-        state = sqlite_state(rig)
+        state = database_state(rig)
         trouble = log_trouble(rig)
 
     relay = [cards[n] - timings.sent[n] for n in sorted(accepted) if n in cards]
@@ -198,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"POST -> card chat.postMessage:   {spread(relay)}")
     print(f"POST -> DM chat.postMessage:     {spread(relay_dm)}")
     print(f"intake POST answered (202):      {spread(timings.intake)}")
-    print(f"GET /healthz, same server & run: {spread(timings.health)}")
+    print(f"GET /healthz, same server(s), run: {spread(timings.health)}")
     print(f"intake p50 / healthz p50:        {intake_p50 / health_p50:7.2f}x")
     print(
         f"load generator lateness:         p99 {percentile(timings.lag, 99) * 1e3:.1f} ms, "
@@ -208,12 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         f"Slack stand-in: {len(calls)} calls, {limits['sent']} answered 429 "
         f"({limits['would']} over a channel's posting limit)"
     )
-    print(f"SQLite after the run: {state}")
+    print(f"database after the run: {state}")
     print("server log: " + ", ".join(f"{name}: {count}" for name, count in trouble.items()))
     print(f"posted twice: {duplicates}")
     p99 = percentile(relay, 99)
+    which = " (set for SQLite)" if args.postgres else ""
     print(
-        f"goals: relay p99 < 100 ms: {'met' if p99 < 0.1 else 'NOT met'} ({p99 * 1e3:.1f} ms); "
+        f"goals{which}: relay p99 < 100 ms: {'met' if p99 < 0.1 else 'NOT met'} "
+        f"({p99 * 1e3:.1f} ms); "
         f"intake p50 within 3x of /healthz: "
         f"{'met' if intake_p50 <= 3 * health_p50 else 'NOT met'} "
         f"({intake_p50 / health_p50:.2f}x)"

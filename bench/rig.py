@@ -352,11 +352,20 @@ class Rig:
     folder: Path
     space: Workspace
     standin: StandInProcess
-    bot: BotProcess
+    bots: list[BotProcess]  # replicas sharing one database; one on SQLite
+    database_url: str
+
+    @property
+    def bot(self) -> BotProcess:
+        return self.bots[0]
 
 
 class running:
-    """``with running(teams=..., members=...) as rig:`` the stand-in and the bot, stopped after."""
+    """``with running(teams=..., members=...) as rig:`` the stand-in and the bot, stopped after.
+
+    With ``postgres`` (a server's URL), the bot runs on a database of its own made there for the
+    run and dropped after it, as ``replicas`` processes sharing it; without, on SQLite.
+    """
 
     def __init__(
         self,
@@ -365,32 +374,86 @@ class running:
         members: int,
         enforce_rate_limits: bool = False,
         prepare: Callable[[str], None] | None = None,
+        postgres: str | None = None,
+        replicas: int = 1,
     ) -> None:
+        if replicas > 1 and postgres is None:
+            raise ValueError("several replicas share PostgreSQL: give its server's URL")
         self.space = workspace(teams, members)
         self.enforce = enforce_rate_limits
         self.prepare = prepare
+        self.postgres = postgres
+        self.replicas = replicas
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._standin: StandInProcess | None = None
-        self._bot: BotProcess | None = None
+        self._bots: list[BotProcess] = []
+        self._database: str | None = None
 
     def __enter__(self) -> Rig:
         self._tmp = tempfile.TemporaryDirectory(prefix="wk-bench-")
         folder = Path(self._tmp.name)
         try:
+            if self.postgres is not None:
+                self._database = create_postgres_database(self.postgres)
+            database_url = self._database or f"sqlite:///{folder / 'watchkeeper.db'}"
             self._standin = StandInProcess(self.space, enforce_rate_limits=self.enforce)
-            self._bot = start_bot(folder, self.space, self._standin, prepare=self.prepare)
+            for k in range(self.replicas):
+                # One after the other: the first applies the migrations the others find done.
+                home = folder if k == 0 else folder / f"replica-{k}"
+                home.mkdir(exist_ok=True)
+                self._bots.append(
+                    start_bot(
+                        home,
+                        self.space,
+                        self._standin,
+                        database_url=database_url,
+                        prepare=self.prepare if k == 0 else None,
+                    )
+                )
         except BaseException:
             self.__exit__()
             raise
-        return Rig(folder, self.space, self._standin, self._bot)
+        return Rig(folder, self.space, self._standin, self._bots, database_url)
 
     def __exit__(self, *exc: object) -> None:
-        if self._bot is not None:
-            self._bot.stop()
+        for bot in self._bots:
+            bot.stop()
         if self._standin is not None:
             self._standin.stop()
+        if self._database is not None:
+            drop_postgres_database(self.postgres or "", self._database)
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def create_postgres_database(server: str) -> str:
+    """A new empty database on the PostgreSQL server at ``server``; its URL."""
+    from sqlalchemy import make_url, text
+
+    from storage.db import make_engine
+
+    name = f"wk_bench_{os.getpid()}_{int(time.time())}"
+    admin = make_engine(server, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(server: str, url: str) -> None:
+    from sqlalchemy import make_url, text
+
+    from storage.db import make_engine
+
+    admin = make_engine(server, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    try:
+        with admin.connect() as connection:
+            name = make_url(url).database
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 # --------------------------------------------------------------------------- figures
