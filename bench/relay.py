@@ -262,8 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         f"load generator lateness:         p99 {percentile(timings.lag, 99) * 1e3:.1f} ms, "
         f"max {max(timings.lag) * 1e3:.1f} ms"
     )
+    methods: dict[str, int] = {}
+    for call in calls:
+        methods[call["method"]] = methods.get(call["method"], 0) + 1
+    by_method = ", ".join(f"{name} {count}" for name, count in sorted(methods.items()))
     print(
-        f"Slack stand-in: {len(calls)} calls, {limits['sent']} answered 429 "
+        f"Slack stand-in: {len(calls)} calls ({by_method}), {limits['sent']} answered 429 "
         f"({limits['would']} over a channel's posting limit)"
     )
     print(f"database after the run: {state}")
