@@ -136,28 +136,26 @@ def first_start(*, session: Session, now: datetime) -> datetime:
     the bot used before this was recorded gives the earliest trace the bot left in it (a claim,
     an alert, a delivery) instead. Commit the session to keep what was recorded.
     """
-    recorded = get_claim(
+    recorded = _first_start_claim(session)
+    if recorded is None:
+        traces = [
+            session.exec(select(func.min(Claim.claimed_at))).one(),
+            session.exec(select(func.min(Alert.first_seen))).one(),
+            session.exec(select(func.min(Outbox.created_at))).one(),
+        ]
+        earliest = min((t for t in traces if t is not None), default=now)
+        recorded = claim(
+            session=session,
+            team=FIRST_START_TEAM,
+            kind=FIRST_START,
+            instant=_FIRST_START_KEY,
+            now=min(earliest, now),
+        ) or _first_start_claim(session)  # another process recorded it since our look
+    assert recorded is not None
+    return recorded.claimed_at
+
+
+def _first_start_claim(session: Session) -> Claim | None:
+    return get_claim(
         session=session, team=FIRST_START_TEAM, kind=FIRST_START, instant=_FIRST_START_KEY
     )
-    if recorded is not None:
-        return recorded.claimed_at
-    traces = [
-        session.exec(select(func.min(Claim.claimed_at))).one(),
-        session.exec(select(func.min(Alert.first_seen))).one(),
-        session.exec(select(func.min(Outbox.created_at))).one(),
-    ]
-    earliest = min((t for t in traces if t is not None), default=now)
-    taken = claim(
-        session=session,
-        team=FIRST_START_TEAM,
-        kind=FIRST_START,
-        instant=_FIRST_START_KEY,
-        now=min(earliest, now),
-    )
-    if taken is None:  # another process recorded it between our look and our insert
-        recorded = get_claim(
-            session=session, team=FIRST_START_TEAM, kind=FIRST_START, instant=_FIRST_START_KEY
-        )
-        assert recorded is not None
-        return recorded.claimed_at
-    return taken.claimed_at
