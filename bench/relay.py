@@ -33,6 +33,7 @@ from rig import (  # noqa: E402
     machine,
     median,
     percentile,
+    postgres_trouble,
     running,
     spread,
     wait_until,
@@ -141,24 +142,6 @@ def database_state(rig: Rig) -> str:
         rows = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
         alerts = conn.execute("SELECT count(*) FROM alert").fetchone()[0]
     return f"journal_mode={mode}, {alerts} alerts stored, outbox rows by status {rows}"
-
-
-def postgres_trouble(server: str) -> str | None:
-    """Why the PostgreSQL server cannot be used, or None."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from storage.db import make_engine
-
-    engine = make_engine(server, pool_size=1, max_overflow=0)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        return error.__class__.__name__
-    finally:
-        engine.dispose()
-    return None
 
 
 def log_trouble(rig: Rig) -> dict[str, int]:

@@ -428,30 +428,40 @@ class running:
 
 def create_postgres_database(server: str) -> str:
     """A new empty database on the PostgreSQL server at ``server``; its URL."""
-    from sqlalchemy import make_url, text
-
-    from storage.db import make_engine
+    from sqlalchemy import make_url
 
     name = f"wk_bench_{os.getpid()}_{int(time.time())}"
-    admin = make_engine(server, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    _on_server(server, f'CREATE DATABASE "{name}"')
     return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_postgres_database(server: str, url: str) -> None:
-    from sqlalchemy import make_url, text
+    from sqlalchemy import make_url
+
+    _on_server(server, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def postgres_trouble(server: str) -> str | None:
+    """Why the PostgreSQL server at ``server`` cannot be used, or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        _on_server(server, "SELECT 1")
+    except SQLAlchemyError as error:
+        return error.__class__.__name__
+    return None
+
+
+def _on_server(server: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL server at ``server``, outside any transaction."""
+    from sqlalchemy import text
 
     from storage.db import make_engine
 
     admin = make_engine(server, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
     try:
         with admin.connect() as connection:
-            name = make_url(url).database
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(statement))
     finally:
         admin.dispose()
 
