@@ -109,6 +109,20 @@ async def post_alert(h: Harness, integration: str, fixture: str) -> None:
     assert answer.status_code == 202, answer.text
 
 
+async def post_warnings(h: Harness, count: int) -> None:
+    """Alertmanager's firing sample as ``count`` distinct warnings (fingerprints fp-0, fp-1...)."""
+    body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
+    body["alerts"][0]["labels"]["severity"] = "warning"
+    for n in range(count):
+        body["alerts"][0]["fingerprint"] = f"fp-{n}"
+        answer = await h.client.post(
+            "/alerts/prometheus",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKENS['PROMETHEUS_ALERT_TOKEN']}"},
+        )
+        assert answer.status_code == 202
+
+
 def cards(h: Harness) -> list[Message]:
     return h.standin.messages("C0SUPPORT")
 
@@ -632,20 +646,7 @@ async def test_a_button_whose_value_is_not_ours_changes_nothing(tmp_path: Path) 
 
 async def test_card_updates_in_one_channel_keep_to_slacks_posting_pace(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
-        body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
-        body["alerts"][0]["labels"]["severity"] = "warning"
-
-        async def send_all() -> None:
-            for n in range(10):
-                body["alerts"][0]["fingerprint"] = f"fp-{n}"
-                answer = await h.client.post(
-                    "/alerts/prometheus",
-                    json=body,
-                    headers={"Authorization": f"Bearer {TOKENS['PROMETHEUS_ALERT_TOKEN']}"},
-                )
-                assert answer.status_code == 202
-
-        await send_all()
+        await post_warnings(h, 10)
         await delivery_of(h).drain()
         assert len(cards(h)) == CHANNEL_BURST  # a burst; the others wait their turn
         for second in range(1, 11 - CHANNEL_BURST):
@@ -654,7 +655,7 @@ async def test_card_updates_in_one_channel_keep_to_slacks_posting_pace(tmp_path:
             assert len(cards(h)) == CHANNEL_BURST + second
         assert h.standin.calls_to("conversations.history") == []  # waiting is not failing
         h.clock.advance(timedelta(seconds=10))
-        await send_all()  # every card now says "seen 2×"
+        await post_warnings(h, 10)  # every card now says "seen 2×"
 
         def channel_updates() -> int:
             return sum(
@@ -681,16 +682,7 @@ async def test_two_replicas_on_postgresql_keep_one_channel_to_slacks_pace_togeth
         async with slack_harness(
             PLAN, tmp_path=tmp_path / "b", now=FRIDAY_NIGHT, env=to_a, database_url=postgres_url
         ) as b:
-            body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
-            body["alerts"][0]["labels"]["severity"] = "warning"
-            for n in range(8):
-                body["alerts"][0]["fingerprint"] = f"fp-{n}"
-                answer = await a.client.post(
-                    "/alerts/prometheus",
-                    json=body,
-                    headers={"Authorization": f"Bearer {TOKENS['PROMETHEUS_ALERT_TOKEN']}"},
-                )
-                assert answer.status_code == 202
+            await post_warnings(a, 8)
             # Each replica takes half of the cards to post, and both post at once.
             replicas = [delivery_of(a), delivery_of(b)]
             taken = [await asyncio.to_thread(r._claim, 8) for r in replicas]
