@@ -20,12 +20,16 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
 def fixtures_dir() -> Path:
-    """The shared real payloads (Slack, Alertmanager, Grafana, PagerDuty, ...), byte for byte."""
-    for candidate in (ROOT / "shared" / "fixtures", ROOT.parent / "shared" / "fixtures"):
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("the shared fixtures folder (shared/fixtures) is not next to the project")
+    """The real payloads (Slack, Alertmanager, Grafana, PagerDuty, ...), byte for byte.
+
+    They live in the repository (tests/fixtures, sources in its SOURCES.md), so a fresh clone
+    has every one; a missing file is an error, never a skip.
+    """
+    return FIXTURES
 
 
 def fixture_bytes(relative: str) -> bytes:
