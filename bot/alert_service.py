@@ -191,7 +191,7 @@ def _queue_leadership(
         at=now,
         kind="leadership",
         actor=by,
-        detail=f"{reason}: paged leadership {_mentions(leadership)}",
+        detail=f"{reason}: paged {_mentions(leadership)}",
     )
 
 
@@ -476,28 +476,32 @@ def escalate_to_leadership(
     actor: str,
     now: datetime,
 ) -> ActionOutcome:
-    """Page leadership about an alert (Escalate to CEO): once, however often it is clicked."""
+    """Page leadership about an alert ("Escalate to CEO"): once, however often it is clicked."""
     ctx = _context(services_or_plan, session, None)
     alert = _locked_alert(session, alert_id)
+    title = ctx.plan.leadership_title
     if not ctx.plan.leadership:
         return ActionOutcome(
-            alert_id, False, "Nobody is listed under `leadership` in the setup file."
+            alert_id,
+            False,
+            f"There is no {title} to escalate to: nobody is listed under `leadership` in the "
+            "setup file.",
         )
     if alert.leadership_escalated_at is not None:
         by = alert.leadership_escalated_by
         who = f"by <@{by}>" if by else "automatically (bad news now)"
-        return ActionOutcome(alert_id, False, f"Leadership was already paged about this {who}.")
+        return ActionOutcome(alert_id, False, f"Already escalated to the {title} {who}.")
     page_leadership(
         session=session,
         alert=alert,
         leadership=ctx.plan.leadership,
         by=actor,
         now=now,
-        reason="escalated to leadership",
+        reason=f"escalated to the {title}",
     )
     _sync(session, alert.id, now)
     return ActionOutcome(
-        alert_id, True, f"Leadership paged: {_mentions(ctx.plan.leadership)} got a DM."
+        alert_id, True, f"Escalated to the {title}: {_mentions(ctx.plan.leadership)} got a DM."
     )
 
 

@@ -21,6 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.plan import (
+    DEFAULT_LEADERSHIP_TITLE,
     Digest,
     DurationUnit,
     EscalationStep,
@@ -64,7 +65,7 @@ UNIT_MINUTES = {"m": 1, "h": 60, "d": DAY, "w": WEEK}
 DEFAULT_ZONE = "UTC"
 DEFAULT_WAIT = timedelta(minutes=15)
 
-TOP_KEYS = ("timezone", "leadership", "teams", "integrations", "digest")
+TOP_KEYS = ("timezone", "leadership", "leadership_title", "teams", "integrations", "digest")
 TEAM_KEYS = (
     "name",
     "channel",
@@ -81,6 +82,10 @@ STEP_KEYS = ("notify", "wait")
 INTEGRATION_KEYS = ("kind", "team", "token_env")
 DIGEST_KEYS = ("day", "at", "timezone")
 TIME_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
+# The title goes on buttons ("Escalate to CEO": Slack keeps 30 characters of a confirm button)
+# and into formatted text, where these characters would be read as markup.
+TITLE_MAX = 30 - len("Escalate to ")
+TITLE_MARKUP = "<>&*_~`|"
 
 # What a missing required key should have held, for the error that says it is missing.
 REQUIRED = {
@@ -470,7 +475,7 @@ class _Reader:
             _Value(root, "", _line(root)),
             TOP_KEYS,
             ("teams",),
-            "a mapping with timezone, leadership, teams, integrations and digest",
+            "a mapping with timezone, leadership, leadership_title, teams, integrations and digest",
         )
         if top is None:
             return None
@@ -478,6 +483,9 @@ class _Reader:
         leadership: tuple[str, ...] | None = ()
         if "leadership" in top and not _is_null(top["leadership"].node):
             leadership = self.leadership(top["leadership"])
+        title: str | None = DEFAULT_LEADERSHIP_TITLE
+        if "leadership_title" in top:
+            title = self.leadership_title(top["leadership_title"])
         teams = self.teams(top["teams"], zone, leadership) if "teams" in top else None
         integrations: dict[str, Integration] | None = {}
         if "integrations" in top and not _is_null(top["integrations"].node):
@@ -489,6 +497,7 @@ class _Reader:
         if (
             zone is None
             or leadership is None
+            or title is None
             or teams is None
             or integrations is None
             or digest is None
@@ -498,6 +507,7 @@ class _Reader:
             timezone=zone,
             teams=teams,
             leadership=leadership,
+            leadership_title=title,
             integrations=integrations,
             source=self.source,
             digest=digest,
@@ -544,6 +554,27 @@ class _Reader:
         if isinstance(value.node, SequenceNode) and not value.node.value:
             return ()
         return self.users(value)
+
+    def leadership_title(self, value: _Value) -> str | None:
+        """What Slack calls the people under ``leadership``: "Escalate to <title>"."""
+        expected = f"the role's name as buttons say it, like CEO (at most {TITLE_MAX} characters)"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        title = " ".join(text.split())
+        if not title or len(title) > TITLE_MAX or "\n" in text.strip():
+            self.expected(value, expected)
+            return None
+        markup = sorted({c for c in title if c in TITLE_MARKUP})
+        if markup:
+            self.report(
+                value.line,
+                value.field,
+                f"{' '.join(markup)} would be read as Slack formatting: leave "
+                f"{'it' if len(markup) == 1 else 'them'} out of {title!r}",
+            )
+            return None
+        return title
 
     def team_ids(self, value: _Value) -> set[str]:
         """The ids of the teams the file defines, valid or not (for references to them)."""

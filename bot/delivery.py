@@ -161,6 +161,7 @@ class _Loaded:
     channel: str | None
     messages: tuple[SlackMessage, ...]
     reasons: dict[str, str]  # why each paged user was paged
+    leaders: frozenset[str] = frozenset()  # whom "Escalate to CEO" pages: not offered to them
 
 
 class ChannelPace:
@@ -507,8 +508,13 @@ class Delivery:
         for row in loaded.messages:
             if row.role == DM:
                 reason = loaded.reasons.get(row.recipient, "paged")
+                leader = row.recipient in loaded.leaders
                 wait = await self._update(
-                    job, row, alert_dm(card, reason), alert_dm(calm, reason), DM_INTERVAL
+                    job,
+                    row,
+                    alert_dm(card, reason, to_leader=leader),
+                    alert_dm(calm, reason, to_leader=leader),
+                    DM_INTERVAL,
                 )
             elif row.role == LEADERSHIP and card.leadership_at is not None:
                 by, at = card.leadership_by, card.leadership_at
@@ -532,7 +538,7 @@ class Delivery:
         loaded = self._load(job)
         if loaded is None or not user:
             return
-        content = alert_dm(loaded.card, reason)
+        content = alert_dm(loaded.card, reason, to_leader=user in loaded.leaders)
         existing = next((m for m in loaded.messages if m.role == DM and m.recipient == user), None)
         if existing is not None:
             await self._update(job, existing, content)
@@ -768,9 +774,10 @@ def _loaded(
         leadership_at=alert.leadership_escalated_at,
         leadership_by=alert.leadership_escalated_by,
         timeline=tuple(TimelineLine(e.at, e.kind, e.actor, e.detail) for e in events),
+        leadership_title=plan.leadership_title,
     )
     channel = team.channel if team is not None else None
-    return _Loaded(card, alert.team, channel, tuple(messages), reasons)
+    return _Loaded(card, alert.team, channel, tuple(messages), reasons, frozenset(plan.leadership))
 
 
 def fingerprint(content: Message, calm: Message) -> str:

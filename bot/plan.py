@@ -115,11 +115,17 @@ class Digest:
     timezone: ZoneInfo | None = None  # None: the plan's zone
 
 
+# What Slack calls the people under ``leadership`` unless the setup file says otherwise.
+DEFAULT_LEADERSHIP_TITLE = "CEO"
+
+
 @dataclass(frozen=True)
 class Plan:
     timezone: ZoneInfo
     teams: dict[str, Team]
     leadership: tuple[str, ...] = ()
+    # The role's name in Slack: the "Escalate to CEO" button, its dialog and its answers.
+    leadership_title: str = DEFAULT_LEADERSHIP_TITLE
     integrations: dict[str, Integration] = field(default_factory=dict)
     source: str = "oncall.yaml"
     digest: Digest = field(default_factory=Digest)

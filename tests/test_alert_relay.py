@@ -167,13 +167,20 @@ async def test_alertmanager_firing_posts_a_card_and_dms_the_pager_holder(tmp_pat
             Action.alert_escalate,
             Action.alert_escalate_ceo,
         ]
+        # One name on the button, its dialog and its confirmation.
         ceo_button = card.blocks[-1]["elements"][-1]
-        assert ceo_button["confirm"]["confirm"]["text"] == "Page leadership"
+        assert ceo_button["text"]["text"] == "Escalate to CEO"
+        assert ceo_button["confirm"]["title"]["text"] == "Escalate to CEO?"
+        assert ceo_button["confirm"]["confirm"]["text"] == "Escalate to CEO"
+        assert "to the CEO now, by direct message" in ceo_button["confirm"]["text"]["text"]
         # Bob holds the weekend pager; a critical alert is also bad news for the CEO at once.
         (dm,) = h.standin.dms("U0BOB")
         assert "You are paged for *Customer support*: on call." in message_text(dm)
+        assert Action.alert_escalate_ceo in buttons(dm)
         (ceo_dm,) = h.standin.dms("U0CEO")
         assert "Bad news now" in message_text(ceo_dm)
+        # The CEO is not offered to page the CEO.
+        assert buttons(ceo_dm) == [Action.alert_ack, Action.alert_resolve, Action.alert_escalate]
         assert h.standin.dms("U0ALICE") == []
         h.assert_all_valid()
         scraped = (await h.client.get("/metrics")).text
@@ -211,18 +218,50 @@ async def test_escalate_to_ceo_pages_leadership_once_after_three_clicks(tmp_path
         await delivery_of(h).drain()
 
         (ceo_dm,) = h.standin.dms("U0CEO")
-        assert "<@U0BOB> escalated this to leadership" in message_text(ceo_dm)
-        assert "Leadership paged" in clicks[0].reply_text()
+        assert "<@U0BOB> escalated this to the CEO" in message_text(ceo_dm)
+        assert "Escalated to the CEO: <@U0CEO> got a DM." in clicks[0].reply_text()
         for later in clicks[1:]:
-            assert "already paged about this by <@U0BOB>" in later.reply_text()
+            assert "Already escalated to the CEO by <@U0BOB>." in later.reply_text()
         h.clock.advance(timedelta(seconds=5))
         await delivery_of(h).drain()
         card = h.standin.message("C0SUPPORT", first.ts)
         assert card is not None
-        assert "Escalated to leadership by <@U0BOB>" in message_text(card)
+        assert "Escalated to the CEO by <@U0BOB>" in message_text(card)
+        assert "escalated to the CEO: paged <@U0CEO> — <@U0BOB>" in message_text(card)
         # The other alert of the same Grafana batch was not escalated.
         other = card_of(h, "High CPU usage")
-        assert "Escalated to leadership" not in message_text(other)
+        assert "Escalated to the CEO" not in message_text(other)
+
+
+async def test_the_setup_names_the_role_and_leaders_are_not_offered_to_page_themselves(
+    tmp_path: Path,
+) -> None:
+    """Bob holds the pager and is one of the two leaders: his DMs page nobody above him."""
+    plan = PLAN.replace(
+        "leadership: [U0CEO]", "leadership: [U0CEO, U0BOB]\nleadership_title: Head of Ops"
+    )
+    async with slack_harness(plan, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS) as h:
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        await delivery_of(h).drain()
+        (card,) = cards(h)
+        ceo_button = card.blocks[-1]["elements"][-1]
+        assert ceo_button["action_id"] == Action.alert_escalate_ceo
+        assert ceo_button["text"]["text"] == "Escalate to Head of Ops"
+        assert ceo_button["confirm"]["title"]["text"] == "Escalate to Head of Ops?"
+        assert ceo_button["confirm"]["confirm"]["text"] == "Escalate to Head of Ops"
+        # Bob's DMs, as the pager holder and as a leader told of bad news, and the other leader's.
+        bob_dms = h.standin.dms("U0BOB")
+        assert len(bob_dms) == 2
+        for dm in [*bob_dms, *h.standin.dms("U0CEO")]:
+            assert Action.alert_escalate_ceo not in buttons(dm), message_text(dm)
+            assert Action.alert_escalate in buttons(dm)
+        # From the card, Alice escalates anyway: it is already done ("bad news now").
+        sent = await h.click(card, Action.alert_escalate_ceo, user="U0ALICE")
+        assert (
+            "Already escalated to the Head of Ops automatically (bad news now)."
+            in sent.reply_text()
+        )
+        h.assert_all_valid()
 
 
 async def test_acknowledge_stops_escalation_and_says_who(tmp_path: Path) -> None:

@@ -122,7 +122,13 @@ teams:
     assert ops.backup == () and ops.reminder is None and ops.usergroup is None
     assert [(s.notify, s.wait) for s in ops.escalation] == [(NotifyTarget.oncall, None)]
     assert plan.leadership == () and plan.integrations == {}
+    assert plan.leadership_title == "CEO"
     assert ops.rotations[0].every == Every(24, "h")
+
+
+def test_the_leadership_title_names_the_role_as_slack_shows_it() -> None:
+    text = edited("leadership: [U0CEO]", "leadership: [U0CEO]\nleadership_title: Head  of Ops")
+    assert parse_plan(text, "oncall.yaml").leadership_title == "Head of Ops"
 
 
 def test_the_digest_day_time_and_zone_are_configurable() -> None:
@@ -214,6 +220,18 @@ ERRORS = [
      "digest.at: expected a time of day like \"09:00\", got '25:00'"),
     (("integrations:", "digest: weekly\nintegrations:"), "digest: weekly",
      "digest: expected a mapping with day, at and timezone, got 'weekly'"),
+    (("leadership: [U0CEO]", "leadership: [U0CEO]\nleadership_title: Chief Executive Officer"),
+     "leadership_title",
+     "leadership_title: expected the role's name as buttons say it, like CEO (at most 18 "
+     "characters), got 'Chief Executive Officer'"),
+    (("leadership: [U0CEO]", "leadership: [U0CEO]\nleadership_title: [CEO, CTO]"),
+     "leadership_title",
+     "leadership_title: expected the role's name as buttons say it, like CEO (at most 18 "
+     "characters), got a list"),
+    (("leadership: [U0CEO]", "leadership: [U0CEO]\nleadership_title: '*the* <boss>'"),
+     "leadership_title",
+     "leadership_title: * < > would be read as Slack formatting: leave them out of "
+     "'*the* <boss>'"),
 ]  # fmt: skip
 
 
@@ -282,8 +300,8 @@ def test_an_empty_leadership_cannot_be_notified() -> None:
     ("text", "says"),
     [
         ("", "oncall.yaml:1: the file is empty; expected a mapping with at least 'teams'"),
-        ("- a\n- b\n", "oncall.yaml:1: expected a mapping with timezone, leadership, teams, "
-         "integrations and digest, got a list"),
+        ("- a\n- b\n", "oncall.yaml:1: expected a mapping with timezone, leadership, "
+         "leadership_title, teams, integrations and digest, got a list"),
         ("teams: {}\n", "oncall.yaml:1: teams: expected a mapping of team ids to teams, with at "
          "least one team, got an empty mapping"),
         ("timezone: UTC\nteams:\n\tops: 1\n", "oncall.yaml:3: YAML syntax error: a tab character "

@@ -73,22 +73,24 @@ def test_oncall_then_an_alert_escalated_to_the_ceo_reaches_her_dm(browser_page: 
         expect(escalate).to_have_text("Escalate to CEO")
         assert sandbox.standin.dms("U0CEO") == [], "an error-level alert waits for a click"
 
-        # Escalate to CEO asks first; confirming pages leadership.
+        # Escalate to CEO asks first; confirming pages the CEO.
         escalate.click()
         dialog = page.locator("#confirm")
         expect(dialog).to_be_visible()
         expect(dialog).to_contain_text("Escalate to CEO?")
         dialog.locator("[data-confirm=yes]").click()
         expect(page.locator("#confirm-backdrop")).to_be_hidden()
-        expect(card).to_contain_text("Escalated to leadership by @Bob Tanaka")
+        expect(card).to_contain_text("Escalated to the CEO by @Bob Tanaka")
 
         # The CEO opens her DM with Watchkeeper: the alert is there, with who escalated it.
         page.select_option("#user-select", "U0CEO")
         page.locator("#dm-list button.conv").click()
         expect(page.locator("#pane-title")).to_have_text("Watchkeeper")
         dm = page.locator("#messages .message", has_text="Checkout fails for Acme")
-        expect(dm).to_contain_text("@Bob Tanaka escalated this to leadership")
+        expect(dm).to_contain_text("@Bob Tanaka escalated this to the CEO")
         expect(dm.locator("button[data-action-id=alert-ack]")).to_be_visible()
+        # Her DM does not offer her to page herself.
+        expect(dm.locator("button[data-action-id=alert-escalate-ceo]")).to_have_count(0)
 
 
 def test_the_page_says_plainly_when_the_command_is_not_one_of_the_apps(

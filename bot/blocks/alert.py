@@ -29,6 +29,7 @@ from bot.blocks import (
 from bot.blocks.handover import SEVERITY_ICON
 from bot.enums import Action
 from bot.metadata import AlertRef, dump
+from bot.plan import DEFAULT_LEADERSHIP_TITLE
 
 # Timeline lines shown on a card; older ones are counted. Labels shown; the rest are counted.
 TIMELINE_MAX = 8
@@ -76,6 +77,7 @@ class AlertCard:
     leadership_at: datetime | None = None
     leadership_by: str | None = None
     timeline: tuple[TimelineLine, ...] = field(default_factory=tuple)
+    leadership_title: str = DEFAULT_LEADERSHIP_TITLE  # "Escalate to CEO"
 
 
 def when(at: datetime, style: str = "{date_short_pretty} {time}") -> str:
@@ -156,7 +158,12 @@ def _timeline(card: AlertCard) -> list[Block]:
     return [context("\n".join(texts))] if texts else []
 
 
-def _buttons(card: AlertCard) -> list[Block]:
+def escalate_up(title: str) -> str:
+    """The name of the button that pages leadership: "Escalate to CEO"."""
+    return f"Escalate to {title}"
+
+
+def _buttons(card: AlertCard, offer_escalate_up: bool) -> list[Block]:
     if card.status == "resolved":
         return []
     value = dump(AlertRef(alert_id=card.id))
@@ -165,20 +172,22 @@ def _buttons(card: AlertCard) -> list[Block]:
         elements.append(button("Acknowledge", Action.alert_ack, value, style="primary"))
     elements.append(button("Resolve", Action.alert_resolve, value))
     elements.append(button("Escalate", Action.alert_escalate, value))
-    confirm = {
-        "title": plain("Escalate to CEO?", 100),
-        "text": mrkdwn(
-            f"This sends *{cut(card.title, 200)}* to leadership now, by direct message, "
-            "saying you escalated it.",
-            300,
-        ),
-        "confirm": plain("Page leadership", 30),
-        "deny": plain("Cancel", 30),
-        "style": "danger",
-    }
-    elements.append(
-        button("Escalate to CEO", Action.alert_escalate_ceo, value, style="danger", confirm=confirm)
-    )
+    if offer_escalate_up:
+        name = escalate_up(card.leadership_title)
+        confirm = {
+            "title": plain(f"{name}?", 100),
+            "text": mrkdwn(
+                f"This sends *{cut(card.title, 200)}* to the {card.leadership_title} now, by "
+                "direct message, saying you escalated it.",
+                300,
+            ),
+            "confirm": plain(name, 30),
+            "deny": plain("Cancel", 30),
+            "style": "danger",
+        }
+        elements.append(
+            button(name, Action.alert_escalate_ceo, value, style="danger", confirm=confirm)
+        )
     return [actions(ACTIONS_BLOCK, *elements)]
 
 
@@ -189,7 +198,9 @@ def _title_line(card: AlertCard) -> str:
     return f"{icon} {card.severity.upper()} · {card.title}"
 
 
-def _body(card: AlertCard, lead: Sequence[Block] = ()) -> list[Block]:
+def _body(
+    card: AlertCard, lead: Sequence[Block] = (), offer_escalate_up: bool = True
+) -> list[Block]:
     blocks: list[Block] = [header(_title_line(card)), *lead]
     if card.summary:
         blocks.append(section(card.summary))
@@ -202,10 +213,13 @@ def _body(card: AlertCard, lead: Sequence[Block] = ()) -> list[Block]:
     if card.leadership_at is not None:
         by = f"by {who(card.leadership_by)}" if card.leadership_by else "at once (bad news now)"
         blocks.append(
-            context(f":rotating_light: Escalated to leadership {by}, {when(card.leadership_at)}")
+            context(
+                f":rotating_light: Escalated to the {card.leadership_title} {by}, "
+                f"{when(card.leadership_at)}"
+            )
         )
     blocks.extend(_timeline(card))
-    blocks.extend(_buttons(card))
+    blocks.extend(_buttons(card, offer_escalate_up))
     return blocks
 
 
@@ -219,21 +233,25 @@ def alert_card(card: AlertCard) -> Message:
     return message(_fallback(card), _body(card))
 
 
-def alert_dm(card: AlertCard, reason: str) -> Message:
-    """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step)."""
+def alert_dm(card: AlertCard, reason: str, *, to_leader: bool = False) -> Message:
+    """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step).
+    A leader's DM has no "Escalate to CEO": it would page the reader."""
     lead = [context(f"You are paged for *{card.team_name}*: {reason}.")]
-    return message(_fallback(card, "Paged: "), _body(card, lead))
+    return message(_fallback(card, "Paged: "), _body(card, lead, offer_escalate_up=not to_leader))
 
 
 def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
-    """The DM that puts the alert in front of leadership: who escalated it, and when."""
+    """The DM that puts the alert in front of leadership: who escalated it, and when (without
+    "Escalate to CEO", which would page its own readers)."""
     if by:
-        line = f":rotating_light: {who(by)} escalated this to leadership {when(at)}."
-        prefix = "Escalated to leadership: "
+        line = (
+            f":rotating_light: {who(by)} escalated this to the {card.leadership_title} {when(at)}."
+        )
+        prefix = f"Escalated to the {card.leadership_title}: "
     else:
         line = f":rotating_light: Bad news now: a {card.severity} alert, {when(at)}."
         prefix = "Bad news now: "
-    return message(_fallback(card, prefix), _body(card, [section(line)]))
+    return message(_fallback(card, prefix), _body(card, [section(line)], offer_escalate_up=False))
 
 
 def steady(card: AlertCard) -> AlertCard:
