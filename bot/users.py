@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ DEFAULT_TTL = timedelta(hours=1)
 # A failed look-up is retried sooner: a passing Slack error should not hide a zone for an hour.
 FAILURE_TTL = timedelta(minutes=1)
 LOOKUP_TIMEOUT_S = 2.0
+# A user mention in Slack's markup: <@U123>, or <@U123|bob> as commands with escaping send it.
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,17 @@ class UserDirectory:
     async def tz(self, user_id: str) -> ZoneInfo | None:
         """The user's zone from their Slack profile, or None when unknown."""
         return (await self.get(user_id)).tz
+
+    async def named(self, text: str) -> str:
+        """``text`` with each user mention replaced by the person's name, for the places Slack
+        shows as plain text (modal errors, labels, options, notifications), where a mention
+        reads as its raw id."""
+        ids = list(dict.fromkeys(MENTION.findall(text)))
+        if not ids:
+            return text
+        users = await asyncio.gather(*(self.get(user_id) for user_id in ids))
+        names = {user.id: user.name for user in users}
+        return MENTION.sub(lambda mention: names[mention[1]], text)
 
     def forget(self, user_id: str) -> None:
         self._cache.pop(user_id, None)

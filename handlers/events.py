@@ -79,8 +79,11 @@ async def safely(what: str, action: Awaitable[T]) -> T | None:
 
 async def send_dm(services: Services, user: str, message: Message) -> dict[str, Any] | None:
     """Post ``message`` in the app's DM with ``user``; returns Slack's answer (channel, ts)."""
-    channel = await directory(services).dm_channel(user)
-    answer = await services.slack.chat_postMessage(channel=channel, **message)
+    users = directory(services)
+    channel = await users.dm_channel(user)
+    # The notification of a DM shows its text as is: names read better there than mentions.
+    named = Message(text=await users.named(message["text"]), blocks=message["blocks"])
+    answer = await services.slack.chat_postMessage(channel=channel, **named)
     return {"channel": answer["channel"], "ts": answer["ts"]}
 
 

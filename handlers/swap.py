@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ from bot.swaps import (
     upcoming_shifts,
 )
 from bot.timefmt import UnreadableTime, parse_day
-from bot.users import directory
+from bot.users import MENTION, directory
 from handlers.events import button_value, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.db import session_scope
@@ -50,8 +49,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# With `should_escape` on, Slack sends a mention as <@U123|bob> (or <@U123> without a name).
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 ONE_LINE_HINT = (
     "write it as `/swap @teammate <a day of your shift> <a day of theirs>`, e.g. "
     "`/swap @bob 2026-11-28 2026-12-05`"
@@ -63,6 +60,7 @@ def parse_one_line(text: str) -> tuple[str, date, date]:
     words = text.split()
     if len(words) != 3:
         raise SwapProblem(f"I could not read “{text}”: {ONE_LINE_HINT}.")
+    # With `should_escape` on, Slack sends a mention as <@U123|bob> (or <@U123> without a name).
     mention = MENTION.fullmatch(words[0])
     if mention is None:
         raise SwapProblem(
@@ -263,9 +261,9 @@ def register(bolt: AsyncApp, services: Services) -> None:
                 services.clock.now(),
             )
         except SwapProblem as problem:
-            await ack(
-                response_action="errors", errors={problem.field or MY_SHIFT_BLOCK: str(problem)}
-            )
+            # Slack shows these errors as plain text: names, not mentions.
+            said = await directory(services).named(str(problem))
+            await ack(response_action="errors", errors={problem.field or MY_SHIFT_BLOCK: said})
             return
         await ack()
         swap = await _ask(services, plan)

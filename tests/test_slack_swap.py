@@ -218,10 +218,11 @@ async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path
                 Action.swap_their_shift: "2026-12-12",
             },
         )
+        # Slack shows field errors as plain text: the teammate's name, not a raw mention.
         assert outsider.response.json() == {
             "response_action": "errors",
             "errors": {
-                "teammate": "<@U0IVAN> is not in your team (Customer support), so you can't "
+                "teammate": "ivan is not in your team (Customer support), so you can't "
                 "swap shifts with them."
             },
         }
@@ -235,7 +236,7 @@ async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path
             },
         )
         assert no_shift.response.json()["errors"] == {
-            "their_shift": "<@U0BOB> has no shift in Customer support on Wed 9 Dec 2026."
+            "their_shift": "bob has no shift in Customer support on Wed 9 Dec 2026."
         }
         assert swaps(h) == [] and h.standin.dms("U0BOB") == []
 
@@ -255,6 +256,9 @@ async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path
         assert swap.target_end == datetime(2026, 12, 14, 8, 0, tzinfo=UTC)
         assert "asks to swap shifts with you" in message_text(request_dm(h))
         assert any("I asked <@U0BOB> to swap with you" in t for t in h.dm_texts("U0ALICE"))
+        # The DMs' notification texts name people.
+        assert request_dm(h).text.startswith("alice asks to swap shifts with you")
+        assert h.standin.dms("U0ALICE")[-1].text == "Swap request sent to bob"
         h.assert_all_valid()
 
 
