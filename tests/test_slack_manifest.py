@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from bot.blocks.commands import SUMMARIES
 from bot.enums import Command
 from tests.conftest import fixtures_dir
 
@@ -27,6 +28,10 @@ def test_every_command_is_declared_and_swap_gets_escaped_mentions() -> None:
     for command in commands.values():
         assert 0 < len(command["description"]) <= 100
         assert len(command.get("usage_hint", "")) <= 1000
+    # Slack's command list says what the bot's own help says, word for word.
+    assert {name: c["description"] for name, c in commands.items()} == {
+        command.value: summary for command, summary in SUMMARIES.items()
+    }
 
 
 def test_only_the_scopes_the_bot_uses() -> None:
@@ -48,8 +53,15 @@ def test_only_the_scopes_the_bot_uses() -> None:
 
 def test_home_tab_events_interactivity_and_socket_mode() -> None:
     found = manifest()
-    assert found["features"]["app_home"]["home_tab_enabled"] is True
-    assert found["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    app_home = found["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True
+    # A read-only Messages tab has no message box: the DM must take what people type.
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home["messages_tab_read_only_enabled"] is False
+    assert found["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "message.im",
+    ]
     assert found["settings"]["interactivity"]["is_enabled"] is True
     assert found["settings"]["socket_mode_enabled"] is True
 

@@ -143,7 +143,10 @@ async def test_help_and_an_unknown_team(tmp_path: Path) -> None:
         alone = (await h.command("/oncall", "me", user="U0ZOE")).reply_text()
         assert "You are not in any on-call team, so you have no shifts." in alone
         helped = (await h.command("/oncall", "help", user="U0BOB")).reply_text()
-        assert "*/oncall me*" in helped and "*/swap*" in helped and "*/cover" in helped
+        assert "`/oncall me` — your own next shifts." in helped
+        for command in ("/swap", "/cover", "/escalate"):
+            assert f"*{command}* — " in helped and f"`{command}` opens a form" in helped
+        assert "`/escalate [team] what happened`" in helped
         unknown = await h.command("/oncall", "billing", user="U0BOB")
         (reply,) = unknown.replies()
         assert reply["text"] == "I don't know a team called “billing”. Teams: `infra`, `support`."

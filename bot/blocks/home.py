@@ -1,4 +1,5 @@
-"""The App Home tab: my next shifts, who is on call now in my teams, my pending swaps."""
+"""The App Home tab: my next shifts, who is on call now in my teams, my pending swaps, and what
+each command does."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.blocks import (
     section,
     sections_of_lines,
 )
+from bot.blocks.commands import HELP_HINT, command_lines
 from bot.blocks.swap import pending_lines
 from bot.plan import Team
 from bot.roster import TeamStatus
@@ -64,12 +66,13 @@ def home_view(
     blocks += [divider(), header("Your swap requests")]
     pending = pending_lines(incoming, outgoing, teams, viewer)
     blocks.extend(pending or [section("No pending swap requests.")])
-    blocks.append(
-        context(
-            f"Times are {zone}; team time in brackets where it differs. "
-            "`/swap` trades a shift · `/cover` asks the team to take one · `/oncall help`"
-        )
-    )
+    blocks.append(context(f"Times are {zone}; team time in brackets where it differs."))
+    blocks += [
+        divider(),
+        header("Commands"),
+        section("\n".join(command_lines())),
+        context(HELP_HINT),
+    ]
     return {
         "type": "home",
         "blocks": capped(blocks, VIEW_BLOCKS_MAX, "… more left out: the page would be too long."),

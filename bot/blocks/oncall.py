@@ -18,6 +18,8 @@ from bot.blocks import (
     section,
     sections_of_lines,
 )
+from bot.blocks.commands import SUMMARIES
+from bot.enums import Command
 from bot.plan import Team
 from bot.roster import TeamStatus
 from bot.schedule import Shift
@@ -122,20 +124,27 @@ def my_shifts_message(shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> M
 
 
 def help_message(team_ids: Sequence[str]) -> Message:
-    """What /oncall, /swap and /cover understand."""
+    """Every way to type /oncall, /swap, /cover and /escalate."""
     teams = ", ".join(f"`{t}`" for t in team_ids) or "none yet"
+    said = {command: f"*{command.value}* — {summary}." for command, summary in SUMMARIES.items()}
     text = "\n".join(
         [
-            "*/oncall* — who holds the pager now, until when, the backup and who is next.",
-            "*/oncall <team>* — the same for one team. Teams: " + teams + ".",
-            "*/oncall [team] week* — the next seven days.",
-            "*/oncall me* — your own next shifts.",
-            "*/swap* — trade one of your shifts with a teammate (a form opens), or in one line: "
-            "`/swap @bob 2026-11-28 2026-12-05` (your shift on the first day for theirs on the "
-            "second).",
-            "*/cover [day or span]* — ask the team to take your shift: `/cover 2026-11-28`, "
-            "`/cover 2026-11-28..2026-11-30`, `/cover 2026-11-28 18:00 - 2026-11-29 09:00`, or "
-            "just `/cover` for your next shift. Days and times are read in team time.",
+            said[Command.oncall],
+            "• `/oncall` — who holds the pager now, until when, the backup and who is next.",
+            f"• `/oncall <team>` — the same for one team. Teams: {teams}.",
+            "• `/oncall [team] week` — the next seven days.",
+            "• `/oncall me` — your own next shifts.",
+            said[Command.swap],
+            "• `/swap` opens a form; in one line: `/swap @bob 2026-11-28 2026-12-05` (your shift "
+            "on the first day for theirs on the second).",
+            said[Command.cover],
+            "• `/cover` opens a form; in one line: `/cover 2026-11-28`, "
+            "`/cover 2026-11-28..2026-11-30` or `/cover 2026-11-28 18:00 - 2026-11-29 09:00` "
+            "(days and times in team time).",
+            said[Command.escalate],
+            "• `/escalate` opens a form; in one line: `/escalate [team] what happened`, e.g. "
+            "`/escalate support Acme says checkout fails` (the team can be left out when you are "
+            "in one).",
         ]
     )
-    return message("How to use /oncall, /swap and /cover", [section(text)])
+    return message("How to use /oncall, /swap, /cover and /escalate", [section(text)])

@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -683,6 +684,50 @@ class SlackSide:
         }
         if view is not None:
             event["view"] = dict(view)
+        return self.event_callback(event, event_id=event_id, timestamp=timestamp)
+
+    def direct_message(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        channel_id: str | None = None,
+        event_id: str | None = None,
+        timestamp: int | None = None,
+        **fields: Any,
+    ) -> SlackRequest:
+        """The `message.im` event: `user_id` wrote `text` in their DM with the app. `fields` add
+        to the event or override it (`bot_id`, `subtype`, `edited`...) as Slack sends others."""
+        _check_user(user_id)
+        channel = channel_id or (
+            self.workspace.dm_channel(user_id) if self.workspace else "D" + user_id[1:]
+        )
+        n = next(self._counter)
+        ts = f"{self._clock():.6f}"
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "user": user_id,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": "im",
+            "team": self.team_id,
+            "client_msg_id": str(uuid.UUID(hashlib.md5(f"{ts}:{n}".encode()).hexdigest())),
+            "blocks": [
+                {
+                    "type": "rich_text",
+                    "block_id": f"b{n:04d}",
+                    "elements": [
+                        {
+                            "type": "rich_text_section",
+                            "elements": [{"type": "text", "text": text}],
+                        }
+                    ],
+                }
+            ],
+            **fields,
+        }
         return self.event_callback(event, event_id=event_id, timestamp=timestamp)
 
     # ---------------------------------------------------------------- sending
