@@ -8,11 +8,11 @@ from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 
+from bot.metadata import ShiftRef
 from bot.plan import Team
 from bot.roster import Roster
-from bot.schedule import HORIZON
-from bot.swaps import TeamShift, holding_shift
-from bot.timefmt import parse_span, span
+from bot.swaps import TeamShift
+from bot.timefmt import UnreadableTime, parse_moment, parse_span, span
 from storage.covers import (
     claim_cover,
     close_cover,
@@ -30,7 +30,12 @@ MAX_PIECES = 10
 
 
 class CoverProblem(ValueError):
-    """A cover that cannot be asked for, in plain words."""
+    """A cover that cannot be asked for, in plain words; ``field`` names the form's input at
+    fault ("shift", "from" or "to"), when it came from the form."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _my_teams(roster: Roster, user: str) -> list[Team]:
@@ -38,22 +43,6 @@ def _my_teams(roster: Roster, user: str) -> list[Team]:
     if not teams:
         raise CoverProblem("You are not in any on-call team, so you have no shift to hand over.")
     return teams
-
-
-def next_shift_of(roster: Roster, user: str, now: datetime) -> TeamShift:
-    """The rest of the user's running shift, or else their next one, across their teams."""
-    found: list[TeamShift] = []
-    for team in _my_teams(roster, user):
-        for piece in roster.user_shifts(team.id, user, now, now + HORIZON):
-            held = holding_shift(roster, team, piece.start)
-            end = held.until if held.user == user and held.until is not None else piece.end
-            found.append(TeamShift(team, user, max(piece.start, now), end))
-            break
-    if not found:
-        raise CoverProblem(
-            "You have no shift in the next five weeks, so there is nothing to cover."
-        )
-    return min(found, key=lambda s: s.start)
 
 
 def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[TeamShift]:
@@ -82,7 +71,45 @@ def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[
     return sorted(found, key=lambda s: s.start)
 
 
-def open_request(engine: Engine, shift: TeamShift, now: datetime) -> CoverRequest:
+def _moment(text: str, field: str, team: Team, after: datetime, *, strictly: bool) -> datetime:
+    try:
+        return parse_moment(text, team.timezone, after, strictly=strictly)
+    except UnreadableTime as error:
+        raise CoverProblem(str(error), field) from None
+
+
+def part_of_shift(
+    roster: Roster, user: str, picked: ShiftRef, start: str, end: str, now: datetime
+) -> TeamShift:
+    """The part of a shift picked in the /cover form that the typed bounds (team time; empty:
+    the whole of what is left) ask to cover, refused in plain words against the input at fault."""
+    try:
+        team = roster.team(picked.team)
+    except LookupError:
+        raise CoverProblem(
+            "That team is no longer in the setup: pick another shift.", "shift"
+        ) from None
+    if picked.end_at <= now:
+        raise CoverProblem("That shift is over: pick another one.", "shift")
+    rest = max(picked.start_at, now)
+    held = roster.shifts(team.id, rest, picked.end_at)
+    if not (len(held) == 1 and held[0].user == user):
+        raise CoverProblem("That shift is no longer yours as it was: pick it again.", "shift")
+    left = span(rest, picked.end_at, None, team.timezone)
+    begin = _moment(start, "from", team, rest, strictly=False) if start else rest
+    if begin < now:
+        raise CoverProblem(f"“{start}” is in the past: a cover starts now at the earliest.", "from")
+    if begin < rest or begin >= picked.end_at:
+        raise CoverProblem(f"“{start}” is not within the shift, {left}.", "from")
+    finish = _moment(end, "to", team, begin, strictly=True) if end else picked.end_at
+    if finish <= begin:
+        raise CoverProblem(f"“{end}” is not after the start of the cover.", "to")
+    if finish > picked.end_at:
+        raise CoverProblem(f"“{end}” is after the end of the shift, {left}.", "to")
+    return TeamShift(team, user, begin, finish)
+
+
+def open_request(engine: Engine, shift: TeamShift, now: datetime, note: str = "") -> CoverRequest:
     """Store an open request for the shift; the channel post comes next."""
     with session_scope(engine) as session:
         return create_cover(
@@ -92,6 +119,7 @@ def open_request(engine: Engine, shift: TeamShift, now: datetime) -> CoverReques
             start=shift.start,
             end=shift.end,
             now=now,
+            note=note,
         )
 
 

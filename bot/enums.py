@@ -33,8 +33,13 @@ class Action(StrEnum):
     escalate_what = "escalate-what"
     escalate_severity = "escalate-severity"
     escalate_customer = "escalate-customer"
+    cover_shift = "cover-shift"
+    cover_from = "cover-from"
+    cover_to = "cover-to"
+    cover_note = "cover-note"
 
 
 class View(StrEnum):
     swap_request = "swap-request"
     escalate_request = "escalate-request"
+    cover_request = "cover-request"

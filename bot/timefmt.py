@@ -12,6 +12,7 @@ from bot.schedule import resolve_wall
 
 OPEN_END = "…"
 DATE_HINT = "write dates as YYYY-MM-DD, e.g. 2026-11-28"
+MOMENT_HINT = "write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)"
 SPAN_HINT = (
     "write a day (2026-11-28), a range of days (2026-11-28..2026-11-30) "
     "or a span with times (2026-11-28 18:00 - 2026-11-29 09:00)"
@@ -161,3 +162,38 @@ def parse_span(text: str, tz: ZoneInfo) -> TypedSpan:
             raise UnreadableTime(f"“{cleaned}” ends before it starts: put the earlier time first.")
         return TypedSpan(start, end)
     raise UnreadableTime(f"I could not read “{cleaned}” as a date or a span: {SPAN_HINT}.")
+
+
+# A weekday is typed as any start of its name from three letters on: sat, satur, saturday.
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = False) -> datetime:
+    """An instant typed as "2026-11-28 10:00", "sat 10:00" or "10:00", read as wall time in
+    ``tz``: a date names its day; a weekday or a time alone means the first such moment from
+    ``after`` on (after it, when ``strictly``)."""
+    cleaned = " ".join(text.split())
+    found = re.fullmatch(rf"(?:({_DAY})|([A-Za-z]{{3,9}}))?\s*(\d{{1,2}}):(\d{{2}})", cleaned)
+    if not found:
+        raise UnreadableTime(f"I could not read “{cleaned}” as a moment: {MOMENT_HINT}.")
+    hours, minutes = int(found[3]), int(found[4])
+    if hours > 23 or minutes > 59:
+        raise UnreadableTime(f"“{found[3]}:{found[4]}” is not a time of day: {MOMENT_HINT}.")
+    clock = time(hours, minutes)
+    if found[1]:
+        return resolve_wall(datetime.combine(parse_day(found[1]), clock), tz)
+    weekday = None
+    if found[2]:
+        word = found[2].lower()
+        weekday = next((i for i, name in enumerate(_WEEKDAYS) if name.startswith(word)), None)
+        if weekday is None:
+            raise UnreadableTime(f"“{found[2]}” is not a day of the week: {MOMENT_HINT}.")
+    first_day = after.astimezone(tz).date()
+    for offset in range(8):
+        day = first_day + timedelta(days=offset)
+        if weekday is not None and day.weekday() != weekday:
+            continue
+        at = resolve_wall(datetime.combine(day, clock), tz)
+        if at > after or (at == after and not strictly):
+            return at
+    raise AssertionError("eight days hold every weekday and time of day")  # pragma: no cover

@@ -6,21 +6,32 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.blocks import text_message
 from bot.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
+from bot.blocks.cover_form import (
+    FROM_BLOCK,
+    SHIFT_BLOCK,
+    TO_BLOCK,
+    cover_loading_modal,
+    cover_modal,
+    cover_unavailable_modal,
+    read_cover_form,
+)
 from bot.blocks.oncall import help_message
 from bot.covers import (
     CoverProblem,
     Outcome,
-    next_shift_of,
     open_request,
+    part_of_shift,
     remember_post,
     shifts_in_span,
     take,
 )
-from bot.enums import Action, Command
+from bot.enums import Action, Command, View
 from bot.metadata import CoverRef
-from bot.swaps import TeamShift
+from bot.swaps import TeamShift, upcoming_shifts
 from bot.timefmt import UnreadableTime
 from bot.users import directory
 from handlers.events import button_value, safely, send_dm, tell
@@ -36,11 +47,38 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _find_shifts(services: Services, user: str, text: str) -> list[TeamShift]:
+# The form's inputs, by the names the cover checks give them.
+FORM_BLOCKS = {"shift": SHIFT_BLOCK, "from": FROM_BLOCK, "to": TO_BLOCK}
+FORM_SHIFTS = 10
+
+
+async def _open_form(services: Services, user: str, trigger_id: str) -> None:
+    """Open the /cover form at once (the trigger dies 3 s after the command), then fill it with
+    the user's shifts."""
+    opened = await services.slack.views_open(trigger_id=trigger_id, view=cover_loading_modal())
     now = services.clock.now()
-    if not text:
-        return [next_shift_of(services.roster, user, now)]
-    return shifts_in_span(services.roster, user, text, now)
+    mine = await asyncio.to_thread(
+        upcoming_shifts, services.roster, user, now, FORM_SHIFTS, include_running=True
+    )
+    if mine:
+        view = cover_modal(mine, await directory(services).tz(user), now)
+    elif services.roster.teams_of(user):
+        view = cover_unavailable_modal(
+            "You have no shift in the next five weeks, so there is nothing to cover."
+        )
+    else:
+        view = cover_unavailable_modal(
+            "You are not in any on-call team, so you have no shift to hand over."
+        )
+    try:
+        await services.slack.views_update(
+            view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
+        )
+    except SlackApiError as error:
+        if error.response.get("error") != "not_found":
+            raise
+        # Closed before it was filled: nobody is waiting for it.
+        logger.info("cover form closed before it was filled", extra={"user": user})
 
 
 def _cancel(services: Services, cover_id: int) -> None:
@@ -48,9 +86,11 @@ def _cancel(services: Services, cover_id: int) -> None:
         close_cover(session=session, cover_id=cover_id, status="cancelled")
 
 
-async def _put_up(services: Services, shift: TeamShift) -> None:
+async def _put_up(services: Services, shift: TeamShift, note: str = "") -> None:
     """Store a request for the shift and post it in the team channel with its button."""
-    cover = await asyncio.to_thread(open_request, services.engine, shift, services.clock.now())
+    cover = await asyncio.to_thread(
+        open_request, services.engine, shift, services.clock.now(), note
+    )
     assert cover.id is not None
     try:
         posted = await services.slack.chat_postMessage(
@@ -118,27 +158,62 @@ async def _take(
     await services.plan_changed(team.id)
 
 
+async def _ask_for(services: Services, user: str, shifts: list[TeamShift], note: str = "") -> Any:
+    """Put each shift up for cover; the requester's confirmation, in their zone."""
+    for shift in shifts:
+        await _put_up(services, shift, note)
+    viewer = await directory(services).tz(user)
+    channels = {s.team.id: s.team.channel for s in shifts}
+    return cover_asked_notice(shifts, channels, viewer)
+
+
 def register(bolt: AsyncApp, services: Services) -> None:
     @bolt.command(Command.cover.value)
     async def cover_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
         user = command["user_id"]
         text = command.get("text", "").strip()
+        if not text:
+            await _open_form(services, user, command["trigger_id"])
+            return
         if text.lower() == "help":
             await respond(
                 response_type="ephemeral", **help_message(sorted(services.roster.plan.teams))
             )
             return
         try:
-            shifts = await asyncio.to_thread(_find_shifts, services, user, text)
+            shifts = await asyncio.to_thread(
+                shifts_in_span, services.roster, user, text, services.clock.now()
+            )
         except (CoverProblem, UnreadableTime) as problem:
             await respond(response_type="ephemeral", **text_message(str(problem)))
             return
-        for shift in shifts:
-            await _put_up(services, shift)
-        viewer = await directory(services).tz(user)
-        channels = {s.team.id: s.team.channel for s in shifts}
-        await respond(response_type="ephemeral", **cover_asked_notice(shifts, channels, viewer))
+        await respond(response_type="ephemeral", **await _ask_for(services, user, shifts))
+
+    @bolt.view(View.cover_request.value)
+    async def cover_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        # Checked before the ack: a refusal travels in the ack, next to the input at fault.
+        user = body["user"]["id"]
+        form = read_cover_form(view)
+        if form.shift is None:
+            await ack(response_action="errors", errors=form.errors)
+            return
+        try:
+            shift = await asyncio.to_thread(
+                part_of_shift,
+                services.roster,
+                user,
+                form.shift,
+                form.start,
+                form.end,
+                services.clock.now(),
+            )
+        except CoverProblem as problem:
+            block = FORM_BLOCKS.get(problem.field or "", SHIFT_BLOCK)
+            await ack(response_action="errors", errors={block: str(problem)})
+            return
+        await ack()
+        await send_dm(services, user, await _ask_for(services, user, [shift], form.note))
 
     @bolt.action(Action.cover_take.value)
     async def cover_take(

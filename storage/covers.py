@@ -15,13 +15,26 @@ STATUSES = ("open", "taken", "cancelled", "stale")
 
 
 def create_cover(
-    *, session: Session, team: str, requester: str, start: datetime, end: datetime, now: datetime
+    *,
+    session: Session,
+    team: str,
+    requester: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    note: str | None = None,
 ) -> CoverRequest:
     """Store an open call for a volunteer to hold the pager over [start, end)."""
     if end <= start:
         raise ValueError(f"a cover must end after it starts ({start} .. {end})")
     row = CoverRequest(
-        team=team, requester=requester, start=start, end=end, status=OPEN, created_at=now
+        team=team,
+        requester=requester,
+        start=start,
+        end=end,
+        status=OPEN,
+        created_at=now,
+        note=note or None,
     )
     session.add(row)
     session.flush()

@@ -72,6 +72,7 @@ class CoverRequest(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _instant()
+    note: str | None = Field(default=None, max_length=500)  # the requester's words to the team
 
 
 class Alert(SQLModel, table=True):

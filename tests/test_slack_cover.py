@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
-from bot.enums import Action
-from bot.sandbox.slack_api import Message
+from bot.enums import Action, View
+from bot.sandbox.slack_api import Message, ViewRecord
 from storage.models import CoverRequest, Override
 from tests.harness import Harness, message_text, slack_harness
 from tests.test_slack_oncall import PLAN
@@ -92,23 +94,71 @@ async def test_the_requester_and_outsiders_cannot_take_it(tmp_path: Path) -> Non
         assert h.plan_changes == []
 
 
-async def test_cover_without_a_date_offers_my_next_shift_and_a_span_is_clipped(
-    tmp_path: Path,
-) -> None:
+def form(h: Harness, user: str) -> ViewRecord:
+    """The /cover form as the user sees it now (opened, then filled)."""
+    view = h.standin.last_view(user)
+    assert view is not None and view.callback_id == View.cover_request
+    return view
+
+
+def shift_options(view: ViewRecord) -> list[dict[str, Any]]:
+    (block,) = [b for b in view.blocks if b.get("block_id") == "shift"]
+    return list(block["element"]["options"])
+
+
+async def test_cover_without_arguments_opens_a_form_then_fills_it(tmp_path: Path) -> None:
     async with slack_harness(
         PLAN, tmp_path=tmp_path, now=NOW, zones={"U0ALICE": "America/New_York"}
     ) as h:
-        asked = await h.command("/cover", user="U0ALICE")
-        assert (
-            "Fri 4 Dec 12:00 – Mon 7 Dec 03:00 (your time, New York; team time Paris: "
-            "Fri 4 Dec 18:00 – Mon 7 Dec 09:00)"
-        ) in asked.reply_text()
-        assert "*Fri 4 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(post(h))
+        opened = await h.command("/cover", user="U0ALICE")
+        assert opened.replies() == []
+        # The form opens before any look-up (a trigger dies 3 s after the command), then it is
+        # filled in place.
+        methods = [c.method for c in h.standin.calls]
+        assert methods.index("views.open") < methods.index("users.info")
+        assert methods.index("users.info") < methods.index("views.update")
+        loading, filled = h.standin.views("U0ALICE")
+        assert (loading.method, filled.method) == ("views.open", "views.update")
+        assert loading.id == filled.id and not loading.view.get("submit")
+        assert "Looking up your shifts" in message_text(Message("", "", "", loading.blocks))
+        view = form(h, "U0ALICE")
+        assert view.view["submit"]["text"] == "Ask the team"
+        # Her one weekend in the next five weeks, in her own time.
+        (weekend,) = shift_options(view)
+        assert weekend["text"]["text"] == "Fri 4 Dec 12:00 – Mon 7 Dec 03:00"
+        hints = message_text(Message("", "", "", view.blocks))
+        assert "Times are shown in New York." in hints
+        assert "When the cover starts, in team time (Paris): 2026-12-05 10:00" in hints
+        assert covers(h) == [] and h.standin.messages("C0SUPPORT") == []
 
-        # Sunday evening to Monday morning only: the part of her weekend inside the span.
-        await h.command("/cover", "2026-12-06 18:00 - 2026-12-07 12:00", user="U0ALICE")
+        # All of it: only the shift picked.
+        done = await h.submit(view, user="U0ALICE", answers={Action.cover_shift: weekend["value"]})
+        assert done.status == 200 and done.response.content in (b"", b"{}")
+        assert "*Fri 4 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(post(h))
+        (told,) = h.standin.dms("U0ALICE")
+        assert (
+            "I asked your team to cover:\n• Fri 4 Dec 12:00 – Mon 7 Dec 03:00 (your time, New York;"
+            " team time Paris: Fri 4 Dec 18:00 – Mon 7 Dec 09:00) in <#C0SUPPORT>"
+        ) in message_text(told)
+
+        # Part of it, with a note: from Sunday 18:00 to the Monday 09:00 after, team time.
+        await h.submit(
+            view,
+            user="U0ALICE",
+            answers={
+                Action.cover_shift: weekend["value"],
+                Action.cover_from: "sun 18:00",
+                Action.cover_to: "09:00",
+                Action.cover_note: "Family dinner & <b>cake</b>\nI can take yours in January",
+            },
+        )
         second = h.standin.messages("C0SUPPORT")[-1]
-        assert "*Sun 6 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(second)
+        shown = message_text(second)
+        assert "*Sun 6 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in shown
+        assert (
+            "> Family dinner &amp; &lt;b&gt;cake&lt;/b&gt;\n> I can take yours in January" in shown
+        )
+        assert covers(h)[-1].note == "Family dinner & <b>cake</b>\nI can take yours in January"
         taken = await h.click(second, Action.cover_take, user="U0CAROL")
         assert taken.replies() == []
         (override,) = cover_overrides(h)
@@ -117,10 +167,98 @@ async def test_cover_without_a_date_offers_my_next_shift_and_a_span_is_clipped(
             datetime(2026, 12, 6, 17, 0, tzinfo=UTC),
             datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
         )
-        assert h.roster.status("support", datetime(2026, 12, 6, 20, tzinfo=UTC)).oncall.user == (
-            "U0CAROL"
-        )
         assert h.roster.status("support", SATURDAY_NOON).oncall.user == "U0ALICE"
+        h.assert_all_valid()
+
+
+async def test_the_form_offers_the_rest_of_the_shift_under_way(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=SATURDAY_NOON) as h:
+        await h.command("/cover", user="U0ALICE")
+        view = form(h, "U0ALICE")
+        now_on, later = shift_options(view)
+        assert now_on["text"]["text"] == "The rest of your current shift, until Mon 7 Dec 09:00"
+        assert later["text"]["text"] == "Fri 1 Jan 18:00 – Mon 4 Jan 09:00"
+        await h.submit(view, user="U0ALICE", answers={Action.cover_shift: now_on["value"]})
+        (cover,) = covers(h)
+        assert (cover.start, cover.end) == (SATURDAY_NOON, datetime(2026, 12, 7, 8, tzinfo=UTC))
+        assert "*Sat 5 Dec 12:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(post(h))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "block", "says"),
+    [
+        ("25:00", "", "from", "“25:00” is not a time of day: write 2026-11-28 10:00, sat 10:00 "
+         "or 10:00 (24h, team time)."),
+        ("noon", "", "from", "I could not read “noon” as a moment: write 2026-11-28 10:00, sat "
+         "10:00 or 10:00 (24h, team time)."),
+        ("2026-11-20 10:00", "", "from", "“2026-11-20 10:00” is in the past: a cover starts now "
+         "at the earliest."),
+        ("2026-12-10 10:00", "", "from", "“2026-12-10 10:00” is not within the shift, Fri 4 Dec "
+         "18:00 – Mon 7 Dec 09:00 (team time, Paris)."),
+        ("", "mon 12:00", "to", "“mon 12:00” is after the end of the shift, Fri 4 Dec 18:00 – "
+         "Mon 7 Dec 09:00 (team time, Paris)."),
+        ("sat 10:00", "2026-12-05 09:00", "to", "“2026-12-05 09:00” is not after the start of "
+         "the cover."),
+    ],
+)  # fmt: skip
+async def test_the_form_refuses_bounds_it_cannot_use_next_to_the_input(
+    tmp_path: Path, start: str, end: str, block: str, says: str
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        await h.command("/cover", user="U0ALICE")
+        view = form(h, "U0ALICE")
+        (weekend,) = shift_options(view)
+        answers: dict[str, Any] = {Action.cover_shift: weekend["value"]}
+        if start:
+            answers[Action.cover_from] = start
+        if end:
+            answers[Action.cover_to] = end
+        refused = await h.submit(view, user="U0ALICE", answers=answers)
+        assert refused.response.json() == {"response_action": "errors", "errors": {block: says}}
+        assert covers(h) == [] and h.standin.messages("C0SUPPORT") == []
+        assert h.standin.dms("U0ALICE") == []
+
+
+async def test_the_form_refuses_a_shift_that_is_no_longer_yours(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        await h.command("/cover", user="U0ALICE")
+        view = form(h, "U0ALICE")
+        (weekend,) = shift_options(view)
+        # While the form is open, Alice swaps that weekend with Bob.
+        await h.command("/swap", "<@U0BOB|bob> 2026-12-05 2026-12-12", user="U0ALICE")
+        (dm,) = h.standin.dms("U0BOB")
+        await h.click(dm, Action.swap_accept, user="U0BOB")
+        refused = await h.submit(
+            view, user="U0ALICE", answers={Action.cover_shift: weekend["value"]}
+        )
+        assert refused.response.json()["errors"] == {
+            "shift": "That shift is no longer yours as it was: pick it again."
+        }
+        assert covers(h) == []
+
+
+async def test_someone_with_nothing_to_cover_is_told_in_the_form(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, extra_users=["U0ZOE"]) as h:
+        await h.command("/cover", user="U0ZOE")
+        view = form(h, "U0ZOE")
+        assert not view.view.get("submit")
+        assert "You are not in any on-call team, so you have no shift to hand over." in (
+            message_text(Message("", "", "", view.blocks))
+        )
+        # A backup lead holds no pager shift.
+        await h.command("/cover", user="U0LEAD1")
+        assert "You have no shift in the next five weeks, so there is nothing to cover." in (
+            message_text(Message("", "", "", form(h, "U0LEAD1").blocks))
+        )
+        h.assert_all_valid()
+
+
+async def test_a_span_typed_after_cover_is_clipped_to_my_shifts(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        # Sunday evening to Monday noon: the part of her weekend inside the span.
+        await h.command("/cover", "2026-12-06 18:00 - 2026-12-07 12:00", user="U0ALICE")
+        (offer,) = h.standin.messages("C0SUPPORT")
+        assert "*Sun 6 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(offer)
         h.assert_all_valid()
 
 

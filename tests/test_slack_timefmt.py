@@ -124,3 +124,53 @@ def test_days_are_iso_dates() -> None:
     assert timefmt.day_name(timefmt.parse_day("2026-12-05")) == "Sat 5 Dec 2026"
     with pytest.raises(UnreadableTime, match="write dates as YYYY-MM-DD"):
         timefmt.parse_day("Nov 28")
+
+
+@pytest.mark.parametrize(
+    ("text", "after", "strictly", "means"),
+    [
+        # From a weekend shift's start, Fri 27 Nov 18:00 Paris: a date, a weekday, a time alone.
+        ("2026-11-28 10:00", "2026-11-27T18:00+01:00", False, "2026-11-28T10:00+01:00"),
+        ("sat 10:00", "2026-11-27T18:00+01:00", False, "2026-11-28T10:00+01:00"),
+        ("Saturday  9:30", "2026-11-27T18:00+01:00", False, "2026-11-28T09:30+01:00"),
+        ("10:00", "2026-11-27T18:00+01:00", False, "2026-11-28T10:00+01:00"),
+        ("20:00", "2026-11-27T18:00+01:00", False, "2026-11-27T20:00+01:00"),
+        ("mon 09:00", "2026-11-27T18:00+01:00", False, "2026-11-30T09:00+01:00"),
+        # The reference itself counts, unless the moment must come after it (an end).
+        ("fri 18:00", "2026-11-27T18:00+01:00", False, "2026-11-27T18:00+01:00"),
+        ("18:00", "2026-11-27T18:00+01:00", True, "2026-11-28T18:00+01:00"),
+        ("fri 18:00", "2026-11-27T18:00+01:00", True, "2026-12-04T18:00+01:00"),
+        # Paris's 23-hour day: 02:30 does not exist, it means the change, 03:00.
+        ("02:30", "2026-03-28T18:00+01:00", False, "2026-03-29T03:00+02:00"),
+        ("sun 02:30", "2026-03-28T18:00+01:00", False, "2026-03-29T03:00+02:00"),
+        # Its 25-hour day: 02:30 happens twice and means the first.
+        ("02:30", "2026-10-24T18:00+02:00", False, "2026-10-25T02:30+02:00"),
+        # Later that night the first 02:30 is past: the next one is the next day's.
+        ("02:30", "2026-10-25T02:45+01:00", False, "2026-10-26T02:30+01:00"),
+    ],
+)
+def test_a_typed_moment_is_the_first_one_from_the_reference_on(
+    text: str, after: str, strictly: bool, means: str
+) -> None:
+    found = timefmt.parse_moment(text, PARIS, datetime.fromisoformat(after), strictly=strictly)
+    assert found == datetime.fromisoformat(means)
+
+
+MOMENT_ADVICE = "write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)"
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "advice"),
+    [
+        ("noon", "I could not read “noon” as a moment", MOMENT_ADVICE),
+        ("sat", "I could not read “sat” as a moment", MOMENT_ADVICE),
+        ("25:00", "“25:00” is not a time of day", MOMENT_ADVICE),
+        ("caturday 10:00", "“caturday” is not a day of the week", MOMENT_ADVICE),
+        ("2026-02-30 10:00", "“2026-02-30” is not a real date", "write dates as YYYY-MM-DD"),
+    ],
+)
+def test_an_unreadable_moment_says_what_to_write(text: str, says: str, advice: str) -> None:
+    with pytest.raises(UnreadableTime) as error:
+        timefmt.parse_moment(text, PARIS, datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+    assert says in str(error.value)
+    assert advice in str(error.value)

@@ -35,6 +35,11 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape(text: str) -> str:
+    """Text safe inside Slack mrkdwn: the three characters Slack asks to escape."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
     return {"type": "plain_text", "text": cut(text, limit), "emoji": True}
 

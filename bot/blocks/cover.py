@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import timefmt
-from bot.blocks import Message, actions, button, context, message, section
+from bot.blocks import Block, Message, actions, button, context, escape, message, section
 from bot.enums import Action
 from bot.metadata import CoverRef, dump
 from bot.plan import Team
@@ -24,6 +24,13 @@ def _team_span(cover: CoverRequest, team: Team) -> str:
     return timefmt.span(cover.start, cover.end, team.timezone, team.timezone)
 
 
+def _note(cover: CoverRequest) -> list[Block]:
+    """The requester's note, quoted as they typed it."""
+    if not cover.note:
+        return []
+    return [section("\n".join(f"> {line}" for line in escape(cover.note).splitlines()))]
+
+
 def cover_post(cover: CoverRequest, team: Team, reason: str = "") -> Message:
     """The channel post of a cover request, as its status now stands."""
     assert cover.id is not None
@@ -34,6 +41,7 @@ def cover_post(cover: CoverRequest, team: Team, reason: str = "") -> Message:
             f"<@{cover.requester}> needs someone to cover a shift",
             [
                 section(f":sos: {ask}"),
+                *_note(cover),
                 actions(
                     COVER_BLOCK,
                     button(

@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import timefmt
-from bot.blocks import Block, Message, context, divider, header, message, section
+from bot.blocks import Block, Message, context, divider, escape, header, message, section
 from bot.digest import AlertFacts, ShiftReport, TeamWeek, duration_text
 from bot.plan import Team
 from bot.schedule import Shift
@@ -84,11 +84,6 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _escape(text: str) -> str:
-    """Text safe inside Slack mrkdwn: the three characters Slack asks to escape."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _clock(at: datetime, tz: ZoneInfo) -> str:
     return f"{at.astimezone(tz):%H:%M}"
 
@@ -102,7 +97,7 @@ def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
     """One open alert: severity, title (linked), since when, and who acknowledged it."""
     alert = carried.alert
     icon = SEVERITY_ICON.get(alert.severity, ":white_circle:")
-    title = _escape(alert.title)
+    title = escape(alert.title)
     if carried.link and "|" not in carried.link and ">" not in carried.link:
         title = f"<{carried.link}|{title}>"
     state = (
@@ -110,7 +105,7 @@ def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
         if alert.acknowledged_at is not None
         else "*not acknowledged*"
     )
-    customer = f", customer {_escape(alert.customer)}" if alert.customer else ""
+    customer = f", customer {escape(alert.customer)}" if alert.customer else ""
     since = timefmt.day_time(alert.first_seen, tz)
     return f"• {icon} {title} — {alert.severity}{customer}, open since {since}, {state}"
 
@@ -245,7 +240,7 @@ def _team_week_text(week: TeamWeek) -> str:
         lines.append("Time to acknowledge: no alert was acknowledged this week")
     if week.repeat_customers:
         names = ", ".join(
-            f"*{_escape(c.name)}* ({_plural(c.alerts, 'alert')})" for c in week.repeat_customers
+            f"*{escape(c.name)}* ({_plural(c.alerts, 'alert')})" for c in week.repeat_customers
         )
         lines.append(f"Repeat contacts (more than two alerts): {names}")
     else:
