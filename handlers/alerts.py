@@ -27,6 +27,7 @@ from bot.enums import Action, Command, View
 from bot.metadata import AlertRef, EscalateContext, dump
 from bot.plan import Team
 from bot.roster import Roster, UnknownTeam
+from bot.users import directory
 from handlers.events import button_value, tell
 from handlers.oncall import find_team, unknown_team_text
 from storage.alerts import pages
@@ -138,13 +139,14 @@ def raise_alert(
     services: Services,
     *,
     team: Team,
-    user: str,
+    by: str,
     what: str,
     severity: Severity = Severity.error,
     customer: str | None = None,
 ) -> tuple[int, str | None]:
-    """Store an alert raised from Slack and page like the intake does; returns its id and the
-    person paged first (None: nobody, a gap with nobody further up either)."""
+    """Store an alert raised from Slack by the person named ``by`` and page like the intake
+    does; returns its id and the person paged first (None: nobody, a gap with nobody further up
+    either)."""
     first_line, _, rest = what.strip().partition("\n")
     alert = NormalizedAlert(
         dedup_key=f"slack-{uuid.uuid4().hex}",
@@ -152,7 +154,7 @@ def raise_alert(
         summary=rest.strip() or (what.strip() if len(first_line) > 150 else ""),
         severity=severity,
         customer=customer or None,
-        source=f"/escalate by {user}",
+        source=f"/escalate by {by}",
         raw_kind=SLACK_INTEGRATION,
     )
     now = services.clock.now()
@@ -197,8 +199,10 @@ async def _raise(
     customer: str | None = None,
 ) -> str:
     """Raise the alert (off the event loop), start its delivery; what to tell the person."""
+    # The card shows its source as written: the person's name, not their raw id.
+    by = (await directory(services).get(user)).name
     alert_id, first = await asyncio.to_thread(
-        raise_alert, services, team=team, user=user, what=what, severity=severity, customer=customer
+        raise_alert, services, team=team, by=by, what=what, severity=severity, customer=customer
     )
     logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
     wake_delivery(services)

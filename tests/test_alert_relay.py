@@ -563,7 +563,7 @@ async def test_escalate_command_pages_the_pager_holder(tmp_path: Path) -> None:
         await delivery_of(h).drain()
         (card,) = cards(h)
         assert "ERROR · Acme says checkout fails since 21:40" in message_text(card)
-        assert "/escalate by U0ALICE" in message_text(card)
+        assert "/escalate by alice" in message_text(card)
         (dm,) = h.standin.dms("U0BOB")
         assert "Acme says checkout fails" in message_text(dm)
 
