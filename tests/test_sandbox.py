@@ -181,7 +181,13 @@ def test_someone_outside_the_workspace_cannot_act(page: httpx.Client) -> None:
 
 
 def test_a_cover_request_is_taken_by_a_click_on_its_button(page: httpx.Client) -> None:
+    # /cover opens a form; Alice puts up her next shift, as it comes first.
     api(page, "command", {"user": "U0ALICE", "channel": None, "command": "/cover", "text": ""})
+    modal = api(page, "state?user=U0ALICE")["modal"]
+    shift = next(b for b in modal["blocks"] if b.get("block_id") == "shift")
+    picked = shift["element"]["initial_option"]
+    values = {"shift": {"cover-shift": {"type": "static_select", "selected_option": picked}}}
+    api(page, "submit", {"user": "U0ALICE", "view_id": modal["id"], "values": values})
     channel = conversation(api(page, "state?user=U0BOB"), TEAM_CHANNEL)
     (post,) = channel["messages"]
     assert "needs someone to cover" in texts(channel)
