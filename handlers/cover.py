@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import text_message
+from bot.blocks import Message, text_message
 from bot.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
 from bot.blocks.cover_form import (
     FROM_BLOCK,
@@ -158,7 +158,9 @@ async def _take(
     await services.plan_changed(team.id)
 
 
-async def _ask_for(services: Services, user: str, shifts: list[TeamShift], note: str = "") -> Any:
+async def _ask_for(
+    services: Services, user: str, shifts: list[TeamShift], note: str = ""
+) -> Message:
     """Put each shift up for cover; the requester's confirmation, in their zone."""
     for shift in shifts:
         await _put_up(services, shift, note)

@@ -158,11 +158,6 @@ def _timeline(card: AlertCard) -> list[Block]:
     return [context("\n".join(texts))] if texts else []
 
 
-def escalate_up(title: str) -> str:
-    """The name of the button that pages leadership: "Escalate to CEO"."""
-    return f"Escalate to {title}"
-
-
 def _buttons(card: AlertCard, offer_escalate_up: bool) -> list[Block]:
     if card.status == "resolved":
         return []
@@ -173,7 +168,7 @@ def _buttons(card: AlertCard, offer_escalate_up: bool) -> list[Block]:
     elements.append(button("Resolve", Action.alert_resolve, value))
     elements.append(button("Escalate", Action.alert_escalate, value))
     if offer_escalate_up:
-        name = escalate_up(card.leadership_title)
+        name = f"Escalate to {card.leadership_title}"
         confirm = {
             "title": plain(f"{name}?", 100),
             "text": mrkdwn(
