@@ -11,6 +11,7 @@ import yaml
 
 from bot.blocks.commands import SUMMARIES
 from bot.enums import Command
+from bot.sandbox.slack_api import BOT_SCOPES
 from tests.conftest import fixtures_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +45,19 @@ def test_only_the_scopes_the_bot_uses() -> None:
             "im:write",
             "users:read",
             "usergroups:write",
+            "channels:read",
+            "groups:read",
+            "usergroups:read",
             "channels:history",
             "groups:history",
             "im:history",
         ]
     )
+
+
+def test_the_slack_stand_in_grants_exactly_the_manifests_scopes() -> None:
+    """A call the real app could not make is refused by the stand-in too (missing_scope)."""
+    assert sorted(BOT_SCOPES) == sorted(manifest()["oauth_config"]["scopes"]["bot"])
 
 
 def test_home_tab_events_interactivity_and_socket_mode() -> None:

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from bot.clock import FixedClock
 from bot.sandbox.server import serve_in_thread, serving
-from bot.sandbox.slack_api import SlackStandIn
+from bot.sandbox.slack_api import BOT_SCOPES, SlackStandIn
 from bot.sandbox.slack_requests import SlackSide
 
 TOKEN = "xoxb-1-sandbox"
@@ -55,9 +55,13 @@ def populate(standin: SlackStandIn) -> SlackStandIn:
     return standin
 
 
+# The stand-in serves a few methods the bot's app has no scope for: these tests call them too.
+EXTRA_SCOPES = (*BOT_SCOPES, "im:read", "reactions:write")
+
+
 @pytest.fixture
 def standin() -> Iterator[SlackStandIn]:
-    running = populate(SlackStandIn()).start()
+    running = populate(SlackStandIn(scopes=EXTRA_SCOPES)).start()
     yield running
     running.stop()
 
@@ -202,7 +206,7 @@ async def test_posting_errors_match_slacks(standin: SlackStandIn) -> None:
     with pytest.raises(SlackApiError) as invalid:
         await client.chat_postMessage(channel="C0SUPPORT", text="x", blocks=[SECTION, long_text])
     (problem,) = invalid.value.response["response_metadata"]["messages"]
-    assert "3000" in problem and "json-pointer:/blocks/1" in problem
+    assert problem == "[ERROR] must be less than 3001 characters [json-pointer:/blocks/1/text/text]"
     assert standin.messages("C0SUPPORT") == []
 
 
@@ -851,3 +855,298 @@ async def test_a_bolt_app_understands_slack_side_and_is_answered_by_the_standin(
 
     forged = SlackSide.for_standin(standin, "wrong-secret", app=app)
     assert (await forged.send(forged.app_home_opened("U0ALICE"))).status_code == 401
+
+
+# --------------------------------------------------------------------------- what Slack refuses
+
+
+def _button(**changes: Any) -> dict[str, Any]:
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Acknowledge"},
+        "action_id": "alert-ack",
+        "value": '{"alert_id":1}',
+    }
+    return {"type": "actions", "elements": [{**button, **changes}]}
+
+
+def _options(n: int, value: str = "v") -> list[dict[str, Any]]:
+    return [
+        {"text": {"type": "plain_text", "text": f"team {i}"}, "value": f"{value}{i}"}
+        for i in range(n)
+    ]
+
+
+def _menu(**element: Any) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "label": {"type": "plain_text", "text": "Team"},
+        "element": {"type": "static_select", "action_id": "escalate-team", **element},
+    }
+
+
+# Each row breaks one of Block Kit's limits by one, with the message Slack answers.
+BLOCK_LIMITS = [
+    (
+        "button text, 75",
+        _button(text={"type": "plain_text", "text": "x" * 76}),
+        "[ERROR] must be less than 76 characters [json-pointer:/blocks/0/elements/0/text/text]",
+    ),
+    (
+        "button value, 2000",
+        _button(value="v" * 2001),
+        "[ERROR] must be less than 2001 characters [json-pointer:/blocks/0/elements/0/value]",
+    ),
+    (
+        "action_id, 255",
+        _button(action_id="a" * 256),
+        "[ERROR] must be less than 256 characters [json-pointer:/blocks/0/elements/0/action_id]",
+    ),
+    (
+        "section field text, 2000",
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]},
+        "[ERROR] must be less than 2001 characters [json-pointer:/blocks/0/fields/0/text]",
+    ),
+    (
+        "options in a select, 100",
+        _menu(options=_options(101)),
+        "[ERROR] no more than 100 items allowed [json-pointer:/blocks/0/element/options]",
+    ),
+    (
+        "option value, 150",
+        _menu(options=[{"text": {"type": "plain_text", "text": "a"}, "value": "v" * 151}]),
+        "[ERROR] must be less than 151 characters [json-pointer:/blocks/0/element/options/0/value]",
+    ),
+    (
+        "option groups, 100",
+        _menu(
+            option_groups=[
+                {"label": {"type": "plain_text", "text": f"g{i}"}, "options": _options(1)}
+                for i in range(101)
+            ]
+        ),
+        "[ERROR] no more than 100 items allowed [json-pointer:/blocks/0/element/option_groups]",
+    ),
+    (
+        "options in a group, 100",
+        _menu(
+            option_groups=[
+                {"label": {"type": "plain_text", "text": "A-Z"}, "options": _options(101)}
+            ]
+        ),
+        "[ERROR] no more than 100 items allowed "
+        "[json-pointer:/blocks/0/element/option_groups/0/options]",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("limit", "block", "message"), BLOCK_LIMITS, ids=[r[0] for r in BLOCK_LIMITS]
+)
+async def test_block_kit_limits_are_refused_in_messages_like_slack(
+    standin: SlackStandIn, limit: str, block: dict[str, Any], message: str
+) -> None:
+    client = client_for(standin)
+    if block["type"] == "input":  # inputs live in modals; a message shows a menu in a section
+        block = {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "Pick"},
+            "accessory": block["element"],
+        }
+        message = message.replace("/blocks/0/element/", "/blocks/0/accessory/")
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="C0SUPPORT", text="x", blocks=[block])
+    assert refused.value.response["error"] == "invalid_blocks"
+    assert refused.value.response["response_metadata"]["messages"] == [message]
+    assert standin.messages("C0SUPPORT") == []
+
+
+@pytest.mark.parametrize(
+    ("limit", "block", "message"), BLOCK_LIMITS, ids=[r[0] for r in BLOCK_LIMITS]
+)
+async def test_block_kit_limits_are_refused_in_modals_like_slack(
+    standin: SlackStandIn, limit: str, block: dict[str, Any], message: str
+) -> None:
+    view = dict(MODAL, blocks=[block])
+    with pytest.raises(SlackApiError) as refused:
+        await client_for(standin).views_open(trigger_id=standin.issue_trigger("U0ALICE"), view=view)
+    assert refused.value.response["error"] == "invalid_arguments"
+    expected = message.replace("json-pointer:/blocks/", "json-pointer:/view/blocks/")
+    assert refused.value.response["response_metadata"]["messages"] == [expected]
+    assert standin.last_view("U0ALICE") is None
+
+
+async def test_the_largest_values_slack_takes_are_taken(standin: SlackStandIn) -> None:
+    client = client_for(standin)
+    blocks = [
+        _button(
+            text={"type": "plain_text", "text": "x" * 75}, value="v" * 2000, action_id="a" * 255
+        ),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2000}]},
+    ]
+    await client.chat_postMessage(channel="C0SUPPORT", text="x", blocks=blocks)
+    view = dict(
+        MODAL,
+        private_metadata="m" * 3000,
+        blocks=[_menu(options=_options(99, value="v" * 148))],
+    )
+    await client.views_open(trigger_id=standin.issue_trigger("U0ALICE"), view=view)
+    assert len(standin.messages("C0SUPPORT")) == 1
+    assert standin.last_view("U0ALICE") is not None
+
+
+async def test_a_modal_keeps_3000_characters_of_metadata_and_24_of_title_and_buttons(
+    standin: SlackStandIn,
+) -> None:
+    client = client_for(standin)
+    cases = [
+        ({"private_metadata": "m" * 3001}, "/view/private_metadata", 3001),
+        ({"title": {"type": "plain_text", "text": "t" * 25}}, "/view/title/text", 25),
+        ({"submit": {"type": "plain_text", "text": "s" * 25}}, "/view/submit/text", 25),
+        ({"close": {"type": "plain_text", "text": "c" * 25}}, "/view/close/text", 25),
+        ({"callback_id": "c" * 256}, "/view/callback_id", 256),
+    ]
+    for change, pointer, length in cases:
+        with pytest.raises(SlackApiError) as refused:
+            await client.views_open(
+                trigger_id=standin.issue_trigger("U0ALICE"), view=dict(MODAL, **change)
+            )
+        assert refused.value.response["error"] == "invalid_arguments"
+        assert refused.value.response["response_metadata"]["messages"] == [
+            f"[ERROR] must be less than {length} characters [json-pointer:{pointer}]"
+        ]
+    assert standin.last_view("U0ALICE") is None
+
+
+async def test_a_trigger_dies_after_3_seconds_and_opens_one_view() -> None:
+    tick = FakeMonotonic()
+    with populate(SlackStandIn(monotonic=tick)) as standin:
+        client = client_for(standin)
+        trigger = standin.issue_trigger("U0ALICE")
+        tick.advance(3.0)
+        opened = await client.views_open(trigger_id=trigger, view=MODAL)
+        with pytest.raises(SlackApiError) as again:
+            await client.views_open(trigger_id=trigger, view=MODAL)
+        assert again.value.response["error"] == "exchanged_trigger_id"
+        late = standin.issue_trigger("U0ALICE")
+        tick.advance(3.01)
+        with pytest.raises(SlackApiError) as expired:
+            await client.views_open(trigger_id=late, view=MODAL)
+        assert expired.value.response["error"] == "expired_trigger_id"
+        assert [v["id"] for v in standin.open_views("U0ALICE")] == [opened["view"]["id"]]
+
+
+async def test_the_bot_posts_only_where_it_was_invited() -> None:
+    with populate(SlackStandIn()) as standin:
+        standin.add_channel("C0SALES", "sales", members=["U0ALICE"], bot_member=False)
+        standin.add_channel("G0SECRET", "secret", bot_member=False)
+        client = client_for(standin)
+        for channel, error in [("C0SALES", "not_in_channel"), ("G0SECRET", "channel_not_found")]:
+            with pytest.raises(SlackApiError) as refused:
+                await client.chat_postMessage(channel=channel, text="alert")
+            assert refused.value.response["error"] == error
+        with pytest.raises(SlackApiError) as history:
+            await client.conversations_history(channel="C0SALES")
+        assert history.value.response["error"] == "not_in_channel"
+        info = (await client.conversations_info(channel="C0SALES"))["channel"]
+        assert (info["is_member"], info["is_archived"], info["is_private"]) == (
+            False,
+            False,
+            False,
+        )
+        with pytest.raises(SlackApiError) as hidden:
+            await client.conversations_info(channel="G0SECRET")
+        assert hidden.value.response["error"] == "channel_not_found"
+
+        standin.invite_bot("C0SALES")
+        await client.chat_postMessage(channel="C0SALES", text="alert")
+        assert (await client.conversations_info(channel="C0SALES"))["channel"]["is_member"]
+        assert [m.text for m in standin.messages("#sales")] == ["alert"]
+        standin.remove_bot("#sales")
+        assert standin.is_bot_member("C0SALES") is False
+
+
+async def test_an_archived_channel_takes_no_post_and_no_edit(standin: SlackStandIn) -> None:
+    client = client_for(standin)
+    posted = await client.chat_postMessage(channel="C0SUPPORT", text="card")
+    standin.archive_channel("C0SUPPORT")
+    with pytest.raises(SlackApiError) as post:
+        await client.chat_postMessage(channel="C0SUPPORT", text="another")
+    assert post.value.response["error"] == "is_archived"
+    with pytest.raises(SlackApiError) as edit:
+        await client.chat_update(channel="C0SUPPORT", ts=posted["ts"], text="edited")
+    assert edit.value.response["error"] == "is_inactive"
+    assert (await client.conversations_info(channel="C0SUPPORT"))["channel"]["is_archived"]
+    assert [m.text for m in standin.messages("C0SUPPORT")] == ["card"]
+
+
+async def test_a_deactivated_user_is_deleted_and_cannot_be_messaged(standin: SlackStandIn) -> None:
+    client = client_for(standin)
+    standin.deactivate_user("U0BOB")
+    assert (await client.users_info(user="U0BOB"))["user"]["deleted"] is True
+    assert (await client.users_info(user="U0ALICE"))["user"]["deleted"] is False
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_open(users="U0BOB")
+    assert refused.value.response["error"] == "user_disabled"
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"plan": "free"}, "plan_upgrade_required"),
+        ({"usergroups_admins_only": True}, "permission_denied"),
+    ],
+)
+async def test_user_groups_cannot_be_written_on_a_free_or_locked_workspace(
+    settings: dict[str, Any], error: str
+) -> None:
+    with populate(SlackStandIn(**settings)) as standin:
+        client = client_for(standin)
+        with pytest.raises(SlackApiError) as refused:
+            await client.usergroups_users_update(usergroup="S0ONCALL", users=["U0ALICE"])
+        assert refused.value.response["error"] == error
+        assert standin.usergroup_users("S0ONCALL") == []
+        assert (await client.usergroups_users_list(usergroup="S0ONCALL"))["users"] == []
+        # A paid plan, or editing opened to everyone, and the same call goes through.
+        standin.plan, standin.usergroups_admins_only = "pro", False
+        await client.usergroups_users_update(usergroup="S0ONCALL", users=["U0ALICE"])
+        assert (await client.usergroups_users_list(usergroup="S0ONCALL"))["users"] == ["U0ALICE"]
+    with pytest.raises(ValueError, match="plan must be one of"):
+        SlackStandIn(plan="gold")
+
+
+async def test_chat_update_keeps_to_tier_3_per_workspace() -> None:
+    tick = FakeMonotonic()
+    with populate(SlackStandIn(monotonic=tick)) as standin:
+        standin.add_channel("C0OPS", "ops")
+        client = client_for(standin)
+        cards = [
+            await client.chat_postMessage(channel=channel, text="card")
+            for channel in ("C0SUPPORT", "C0OPS")
+        ]
+        # A burst of 50 edits, over two channels: Tier 3 counts them per workspace.
+        for i in range(50):
+            card = cards[i % 2]
+            await client.chat_update(channel=card["channel"], ts=card["ts"], text=f"seen {i}")
+        with pytest.raises(SlackApiError) as limited:
+            await client.chat_update(channel="C0OPS", ts=cards[1]["ts"], text="one too many")
+        assert limited.value.response.status_code == 429
+        assert limited.value.response["error"] == "ratelimited"
+        wait = int(limited.value.response.headers["Retry-After"])
+        assert wait == 2  # 50 a minute come back at one every 1.2 s
+        tick.advance(wait)
+        await client.chat_update(channel="C0OPS", ts=cards[1]["ts"], text="in time")
+        assert standin.messages("C0OPS")[0].text == "in time"
+        (event,) = standin.rate_limit_events
+        assert (event.method, event.reason, event.respected) == ("chat.update", "rate tier", True)
+
+
+async def test_a_method_outside_the_apps_scopes_is_refused_missing_scope() -> None:
+    with populate(SlackStandIn(scopes=["chat:write"])) as standin:
+        client = client_for(standin)
+        with pytest.raises(SlackApiError) as refused:
+            await client.conversations_info(channel="C0SUPPORT")
+        assert refused.value.response["error"] == "missing_scope"
+        assert refused.value.response["needed"] == "channels:read"
+        assert refused.value.response["provided"] == "chat:write"
+        await client.chat_postMessage(channel="C0SUPPORT", text="still allowed")

@@ -47,6 +47,53 @@ MAX_VIEW_BLOCKS = 100
 MAX_MODAL_TITLE = 24
 MAX_VIEW_STACK = 3
 MAX_TEXT = 40_000
+# A view's private_metadata, callback_id and external_id (docs.slack.dev, "Modals" and the
+# view object reference).
+MAX_PRIVATE_METADATA = 3000
+MAX_VIEW_ID_FIELD = 255
+# Block Kit's per-element limits (docs.slack.dev/reference/block-kit): characters of a field.
+MAX_ACTION_ID = 255
+MAX_BLOCK_ID = 255
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_URL = 3000
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_LABEL_TEXT = 2000
+MAX_PLACEHOLDER_TEXT = 150
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_OPTION_GROUP_LABEL = 75
+# ...and counts: options of one menu (each select's own cap), option groups, options per group.
+MAX_OPTIONS = {
+    "static_select": 100,
+    "multi_static_select": 100,
+    "overflow": 5,
+    "radio_buttons": 10,
+    "checkboxes": 10,
+}
+MAX_OPTION_GROUPS = 100
+MAX_CONFIRM = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+# Slack's rate tiers, per method per app per workspace (docs.slack.dev/apis/web-api/rate-limits):
+# calls a minute, with bursts of as many. Posting (chat.postMessage) is apart: per channel, below.
+TIER_PER_MINUTE = {
+    "chat.update": 50,  # Tier 3
+    "conversations.info": 50,  # Tier 3
+    "conversations.history": 50,  # Tier 3
+    "conversations.open": 50,  # Tier 3
+    "users.info": 100,  # Tier 4
+    "users.list": 20,  # Tier 2
+    "usergroups.list": 20,  # Tier 2
+    "usergroups.users.list": 20,  # Tier 2
+    "usergroups.users.update": 20,  # Tier 2
+    "views.open": 100,  # Tier 4
+    "views.update": 100,  # Tier 4
+    "views.push": 100,  # Tier 4
+    "views.publish": 100,  # Tier 4
+}
+# Workspace plans: user groups exist on every plan but the free one.
+PLANS = ("free", "pro", "business+", "enterprise")
 # Posting to one channel: about one message a second, with short bursts allowed.
 POSTING_RATE_PER_SECOND = 1.0
 POSTING_BURST = 3
@@ -54,10 +101,35 @@ POSTING_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update"})
 FAULT_KINDS = frozenset({"http_500", "error", "drop", "slow"})
 # Arguments that slack_sdk (and Slack) accept as JSON strings inside form bodies.
 JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
+# What the app's manifest (manifest.yml) grants the bot; a method needing another scope is
+# refused `missing_scope`, as Slack refuses it.
 BOT_SCOPES = (
-    "chat:write,chat:write.public,commands,im:write,users:read,"
-    "usergroups:read,usergroups:write,reactions:write,channels:history,groups:history,im:history"
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "usergroups:read",
+    "usergroups:write",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
 )
+# The scope each method needs (a conversation's kind decides between channels:, groups: and im:).
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.delete": "chat:write",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "users.list": "users:read",
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
+    "usergroups.users.update": "usergroups:write",
+    "reactions.add": "reactions:write",
+}
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -113,11 +185,13 @@ class SlackUser:
     display_name: str
     email: str | None = None
     is_bot: bool = False
+    deleted: bool = False  # deactivated: still known to users.info, answered `deleted: true`
 
 
 @dataclass
 class Channel:
-    """A conversation: a public channel, or the app's DM with one user."""
+    """A conversation: a channel (public, or private when its id starts with G), or the app's
+    DM with one user. The bot is a member when its user id is among ``members``."""
 
     id: str
     name: str
@@ -125,6 +199,12 @@ class Channel:
     is_im: bool = False
     user: str | None = None
     members: list[str] = field(default_factory=list)
+    archived: bool = False
+
+    @property
+    def is_private(self) -> bool:
+        """Whether only its members see it (Slack's older private channels have G ids)."""
+        return not self.is_im and self.id.startswith("G")
 
 
 @dataclass
@@ -330,6 +410,92 @@ class _DroppedResponse(Response):
         await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2]})
 
 
+# --------------------------------------------------------------------------- Block Kit limits
+
+
+class _Limits:
+    """Slack's answers to one block's breaches of Block Kit's limits, as it words them."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def text(self, value: Any, limit: int, where: str) -> None:
+        """A string (or a text object's text) of at most ``limit`` characters."""
+        if isinstance(value, dict):
+            value, where = value.get("text"), f"{where}/text"
+        if isinstance(value, str) and len(value) > limit:
+            self.problems.append(
+                f"[ERROR] must be less than {limit + 1} characters [json-pointer:{where}]"
+            )
+
+    def count(self, items: Any, limit: int, where: str) -> None:
+        if isinstance(items, list) and len(items) > limit:
+            self.problems.append(
+                f"[ERROR] no more than {limit} items allowed [json-pointer:{where}]"
+            )
+
+    def element(self, element: Any, where: str) -> None:
+        """An interactive element: its ids, texts, options and confirmation dialog."""
+        if not isinstance(element, dict):
+            return
+        kind = element.get("type")
+        self.text(element.get("action_id"), MAX_ACTION_ID, f"{where}/action_id")
+        self.text(element.get("placeholder"), MAX_PLACEHOLDER_TEXT, f"{where}/placeholder")
+        if kind == "button":
+            self.text(element.get("text"), MAX_BUTTON_TEXT, f"{where}/text")
+            self.text(element.get("value"), MAX_BUTTON_VALUE, f"{where}/value")
+            self.text(element.get("url"), MAX_URL, f"{where}/url")
+        if kind in MAX_OPTIONS:
+            self.count(element.get("options"), MAX_OPTIONS[kind], f"{where}/options")
+        for i, option in enumerate(_dicts(element.get("options"))):
+            self.option(option, f"{where}/options/{i}")
+        self.count(element.get("option_groups"), MAX_OPTION_GROUPS, f"{where}/option_groups")
+        for i, group in enumerate(_dicts(element.get("option_groups"))):
+            at = f"{where}/option_groups/{i}"
+            self.text(group.get("label"), MAX_OPTION_GROUP_LABEL, f"{at}/label")
+            self.count(group.get("options"), MAX_OPTIONS["static_select"], f"{at}/options")
+            for j, option in enumerate(_dicts(group.get("options"))):
+                self.option(option, f"{at}/options/{j}")
+        if isinstance(element.get("initial_option"), dict):
+            self.option(element["initial_option"], f"{where}/initial_option")
+        confirm = element.get("confirm")
+        if isinstance(confirm, dict):
+            for name, limit in MAX_CONFIRM.items():
+                self.text(confirm.get(name), limit, f"{where}/confirm/{name}")
+
+    def option(self, option: dict[str, Any], where: str) -> None:
+        self.text(option.get("text"), MAX_OPTION_TEXT, f"{where}/text")
+        self.text(option.get("value"), MAX_OPTION_VALUE, f"{where}/value")
+        self.text(option.get("description"), MAX_OPTION_TEXT, f"{where}/description")
+        self.text(option.get("url"), MAX_URL, f"{where}/url")
+
+
+def _dicts(items: Any) -> list[dict[str, Any]]:
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def block_limit_problems(block: dict[str, Any], where: str) -> list[str]:
+    """What Slack says about ``block``'s texts, ids and menus past Block Kit's limits."""
+    limits = _Limits()
+    kind = block.get("type")
+    limits.text(block.get("block_id"), MAX_BLOCK_ID, f"{where}/block_id")
+    if kind == "section":
+        limits.text(block.get("text"), MAX_SECTION_TEXT, f"{where}/text")
+        for i, item in enumerate(_dicts(block.get("fields"))):
+            limits.text(item, MAX_FIELD_TEXT, f"{where}/fields/{i}")
+        limits.element(block.get("accessory"), f"{where}/accessory")
+    elif kind == "header":
+        limits.text(block.get("text"), MAX_HEADER_TEXT, f"{where}/text")
+    elif kind == "actions":
+        for i, element in enumerate(_dicts(block.get("elements"))):
+            limits.element(element, f"{where}/elements/{i}")
+    elif kind == "input":
+        limits.text(block.get("label"), MAX_LABEL_TEXT, f"{where}/label")
+        limits.text(block.get("hint"), MAX_LABEL_TEXT, f"{where}/hint")
+        limits.element(block.get("element"), f"{where}/element")
+    return limits.problems
+
+
 # --------------------------------------------------------------------------- the stand-in
 
 
@@ -358,11 +524,19 @@ class SlackStandIn:
         enforce_rate_limits: bool = False,
         posting_rate: float = POSTING_RATE_PER_SECOND,
         posting_burst: int = POSTING_BURST,
+        enforce_tiers: bool = True,
+        scopes: Iterable[str] = BOT_SCOPES,
+        plan: str = "pro",
+        usergroups_admins_only: bool = False,
     ) -> None:
         if token is not None and not token.startswith("xoxb-"):
             raise ValueError(f"token must be a bot token starting with 'xoxb-', got {token[:5]!r}…")
         if posting_rate <= 0 or posting_burst < 1:
             raise ValueError("posting_rate must be > 0 and posting_burst >= 1")
+        self.enforce_tiers = enforce_tiers
+        self.scopes = frozenset(scopes)
+        self.plan = plan
+        self.usergroups_admins_only = usergroups_admins_only
         self.token = token
         self.team_id = team_id
         self.team_name = team_name
@@ -403,6 +577,7 @@ class SlackStandIn:
             "views.publish": self._views_publish,
             "usergroups.users.update": self._usergroups_users_update,
             "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
         }
         # The directory: kept by reset().
@@ -417,6 +592,23 @@ class SlackStandIn:
                 Route("/response/{key}", self._response_endpoint, methods=["POST"]),
             ]
         )
+
+    # ---------------------------------------------------------------- the workspace's settings
+
+    @property
+    def plan(self) -> str:
+        """The workspace's plan: on `free`, usergroups.users.update answers
+        `plan_upgrade_required` (user groups are a paid feature)."""
+        return self._plan
+
+    @plan.setter
+    def plan(self, value: str) -> None:
+        if value not in PLANS:
+            raise ValueError(f"plan must be one of {', '.join(PLANS)}; got {value!r}")
+        self._plan = value
+
+    # usergroups_admins_only: the workspace lets only admins edit user groups (the bot is not
+    # one), so usergroups.users.update answers `permission_denied`.
 
     # ---------------------------------------------------------------- serving
 
@@ -499,18 +691,77 @@ class SlackStandIn:
             self._changed()
         return copy.deepcopy(user)
 
-    def add_channel(self, id: str, name: str, members: Iterable[str] = ()) -> Channel:
-        """Add (or replace) a public channel the bot is a member of."""
+    def add_channel(
+        self,
+        id: str,
+        name: str,
+        members: Iterable[str] = (),
+        *,
+        bot_member: bool = True,
+        archived: bool = False,
+    ) -> Channel:
+        """Add (or replace) a channel (private when its id starts with G).
+
+        By default the bot was invited to it, as in a workspace set up for the bot; with
+        ``bot_member=False`` it never was, and posting there is refused `not_in_channel`.
+        """
         if not CHANNEL_ID.match(id):
             raise ValueError(f"channel id {id!r} must look like C0SUPPORT: C or G, then capitals")
         name = name.lstrip("#")
         if not name:
             raise ValueError(f"channel {id}: name must not be empty")
+        people = [m for m in dict.fromkeys(members) if m != self.bot_user_id]
+        if bot_member:
+            people.append(self.bot_user_id)
         with self._lock:
-            channel = Channel(id=id, name=name, created=self._now_int(), members=list(members))
+            channel = Channel(
+                id=id, name=name, created=self._now_int(), members=people, archived=archived
+            )
             self._channels[id] = channel
             self._changed()
             return copy.deepcopy(channel)
+
+    def invite_bot(self, channel: str) -> None:
+        """Someone typed `/invite @bot` in ``channel``."""
+        with self._lock:
+            found = self._known_channel(channel)
+            if self.bot_user_id not in found.members:
+                found.members.append(self.bot_user_id)
+            self._changed()
+
+    def remove_bot(self, channel: str) -> None:
+        """Someone removed the bot from ``channel`` (or it was never invited)."""
+        with self._lock:
+            found = self._known_channel(channel)
+            found.members = [m for m in found.members if m != self.bot_user_id]
+            self._changed()
+
+    def archive_channel(self, channel: str) -> None:
+        """Archive ``channel``: nothing can be posted or edited there any more."""
+        with self._lock:
+            self._known_channel(channel).archived = True
+            self._changed()
+
+    def deactivate_user(self, user: str) -> None:
+        """Deactivate a member's account: users.info then says `deleted: true`."""
+        with self._lock:
+            found = self._users.get(user)
+            if found is None:
+                raise KeyError(f"no user {user!r} in the stand-in workspace")
+            found.deleted = True
+            self._changed()
+
+    def is_bot_member(self, channel: str) -> bool:
+        """Whether the bot is in ``channel`` (always, for its DMs)."""
+        with self._lock:
+            found = self._known_channel(channel)
+            return found.is_im or self.bot_user_id in found.members
+
+    def _known_channel(self, ref: str) -> Channel:
+        found = self._channel_or_none(ref)
+        if found is None:
+            raise KeyError(f"no channel {ref!r} in the stand-in workspace")
+        return found
 
     def add_usergroup(
         self, id: str, handle: str, name: str | None = None, users: Iterable[str] = ()
@@ -911,6 +1162,16 @@ class SlackStandIn:
         if auth_error is not None:
             return self._finish(method, args, arrived, 200, {"ok": False, "error": auth_error}, {})
         args.pop("token", None)
+        with self._lock:
+            needed = self._needed_scope(method, args)
+        if needed is not None and needed not in self.scopes:
+            body = {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": needed,
+                "provided": ",".join(sorted(self.scopes)),
+            }
+            return self._finish(method, args, arrived, 200, body, {})
 
         with self._lock:
             self._note_retry(method, args, arrived)
@@ -963,10 +1224,21 @@ class SlackStandIn:
             headers=self._headers(headers),
         )
 
+    def _needed_scope(self, method: str, args: dict[str, Any]) -> str | None:
+        """The scope ``method`` needs for these arguments (None: no scope, or an unknown
+        conversation, which the method itself refuses)."""
+        if method not in ("conversations.info", "conversations.history"):
+            return METHOD_SCOPES.get(method)
+        channel = self._channel_or_none(str(args.get("channel") or ""))
+        if channel is None:
+            return None
+        kind = "im" if channel.is_im else "groups" if channel.is_private else "channels"
+        return f"{kind}:read" if method == "conversations.info" else f"{kind}:history"
+
     def _headers(self, extra: dict[str, str]) -> dict[str, str]:
         headers = {
             "content-type": "application/json; charset=utf-8",
-            "x-oauth-scopes": BOT_SCOPES,
+            "x-oauth-scopes": ",".join(sorted(self.scopes)),
         }
         headers.update(extra)
         return headers
@@ -1069,6 +1341,11 @@ class SlackStandIn:
                 self._would_rate_limit += 1
                 if self.enforce_rate_limits:
                     return self._too_many(method, channel, at, wait, "posting limit")
+        per_minute = TIER_PER_MINUTE.get(method)
+        if per_minute is not None and self.enforce_tiers:
+            wait = self._take_token(self._tier_buckets, method, at, per_minute / 60, per_minute)
+            if wait is not None:
+                return self._too_many(method, None, at, wait, "rate tier")
         return None
 
     def _too_many(
@@ -1087,17 +1364,22 @@ class SlackStandIn:
 
     def _take_posting_token(self, channel: str, at: float) -> int | None:
         """Spend a posting token for `channel`; when none is left, the seconds until one is."""
-        bucket = self._buckets.get(channel)
+        return self._take_token(self._buckets, channel, at, self.posting_rate, self.posting_burst)
+
+    @staticmethod
+    def _take_token(
+        buckets: dict[str, _Bucket], key: str, at: float, rate: float, burst: int
+    ) -> int | None:
+        """Spend a token of ``key``'s bucket; when none is left, the seconds until one is."""
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[channel] = _Bucket(float(self.posting_burst), at)
-        bucket.tokens = min(
-            float(self.posting_burst), bucket.tokens + (at - bucket.updated) * self.posting_rate
-        )
+            bucket = buckets[key] = _Bucket(float(burst), at)
+        bucket.tokens = min(float(burst), bucket.tokens + (at - bucket.updated) * rate)
         bucket.updated = at
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return None
-        return max(1, math.ceil((1.0 - bucket.tokens) / self.posting_rate))
+        return max(1, math.ceil((1.0 - bucket.tokens) / rate))
 
     # ---------------------------------------------------------------- HTTP: response_url
 
@@ -1206,6 +1488,7 @@ class SlackStandIn:
         self._external_ids: dict[str, str] = {}
         self._view_counter = 0
         self._triggers: dict[str, tuple[str, float]] = {}
+        self._exchanged: set[str] = set()
         self._trigger_counter = 0
         self._usergroup_updates: dict[str, list[list[str]]] = {}
         self._calls: list[Call] = []
@@ -1214,6 +1497,7 @@ class SlackStandIn:
         self._rate_limit_events: list[RateLimitEvent] = []
         self._would_rate_limit = 0
         self._buckets: dict[str, _Bucket] = {}
+        self._tier_buckets: dict[str, _Bucket] = {}
         self._fail_rate = None
         self._scripted_limits: dict[str, _ScriptedRateLimit] = {}
         self._scripted_failures: dict[str, list[_ScriptedFailure]] = {}
@@ -1399,6 +1683,11 @@ class SlackStandIn:
                         f"[ERROR] unsupported type: {block['type']} [json-pointer:{where}]"
                     )
                     continue
+                # slack_sdk checks a block's own fields, not the elements inside it.
+                over = block_limit_problems(block, where)
+                if over:
+                    problems.extend(over)
+                    continue
                 try:
                     parsed.validate_json()
                 except SlackObjectFormationError as problem:
@@ -1440,8 +1729,21 @@ class SlackStandIn:
             "is_enterprise_install": False,
         }
 
+    def _member_channel(self, ref: Any) -> Channel:
+        """The conversation ``ref`` names, refused as Slack refuses a bot outside it: a private
+        channel it is not in does not exist for it; a public one is `not_in_channel`."""
+        channel = self._channel(ref)
+        if channel.is_im or self.bot_user_id in channel.members:
+            return channel
+        if channel.is_private:
+            raise ApiError("channel_not_found")
+        raise ApiError("not_in_channel")
+
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel"))
+        if channel.archived:
+            raise ApiError("is_archived")
+        channel = self._member_channel(channel.id)
         text, blocks, attachments = self._content(args)
         thread_ts = args.get("thread_ts") or None
         metadata = args.get("metadata") if isinstance(args.get("metadata"), dict) else None
@@ -1462,6 +1764,8 @@ class SlackStandIn:
             raise ApiError("message_not_found")
         if msg.user != self.bot_user_id:
             raise ApiError("cant_update_message")
+        if channel.archived:
+            raise ApiError("is_inactive")
         text, blocks, attachments = self._content(args)
         self._edit(msg, text, blocks, attachments)
         self._changed()
@@ -1520,6 +1824,8 @@ class SlackStandIn:
             # Multi-person DMs are not something the bot opens; say so plainly.
             raise ApiError("method_not_supported_for_channel_type")
         user = self._user(ids[0])
+        if user.deleted:
+            raise ApiError("user_disabled")
         existed = user.id in self._dms and self._dms[user.id] in self._channels
         channel = self._dm_for(user.id)
         self._changed()
@@ -1548,7 +1854,7 @@ class SlackStandIn:
         }
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args.get("channel"))
+        channel = self._member_channel(args.get("channel"))
         oldest = float(args.get("oldest") or 0)
         latest = float(args.get("latest") or "inf")
         limit = max(1, min(int(args.get("limit") or 100), 999))
@@ -1584,6 +1890,9 @@ class SlackStandIn:
         channel = self._channels.get(ref)
         if channel is None:
             raise ApiError("channel_not_found")
+        member = channel.is_im or self.bot_user_id in channel.members
+        if channel.is_private and not member:
+            raise ApiError("channel_not_found")
         if channel.is_im:
             info: dict[str, Any] = {
                 "id": channel.id,
@@ -1602,14 +1911,14 @@ class SlackStandIn:
                 "is_group": False,
                 "is_im": False,
                 "is_mpim": False,
-                "is_private": False,
+                "is_private": channel.is_private,
                 "created": channel.created,
-                "is_archived": False,
+                "is_archived": channel.archived,
                 "is_general": False,
                 "name_normalized": channel.name,
                 "is_shared": False,
                 "is_org_shared": False,
-                "is_member": True,
+                "is_member": member,
                 "creator": self.bot_user_id,
                 "topic": {"value": "", "creator": "", "last_set": 0},
                 "purpose": {"value": "", "creator": "", "last_set": 0},
@@ -1651,7 +1960,7 @@ class SlackStandIn:
             "id": user.id,
             "team_id": self.team_id,
             "name": user.name,
-            "deleted": False,
+            "deleted": user.deleted,
             "color": hashlib.md5(user.name.encode()).hexdigest()[:6],
             "real_name": user.real_name,
             "tz": user.tz,
@@ -1712,15 +2021,16 @@ class SlackStandIn:
                 "invalid_arguments",
                 messages=[f"[ERROR] `view.type` must be {kind!r} here [json-pointer:/view/type]"],
             )
-        problems = []
         title = view.get("title") if isinstance(view.get("title"), dict) else None
+        limits = _Limits()
         if kind == "modal" and not title:
-            problems.append("[ERROR] missing required field: title [json-pointer:/view]")
-        if title and len(str(title.get("text", ""))) > MAX_MODAL_TITLE:
-            problems.append(
-                f"[ERROR] must be less than {MAX_MODAL_TITLE + 1} characters "
-                "[json-pointer:/view/title/text]"
-            )
+            limits.problems.append("[ERROR] missing required field: title [json-pointer:/view]")
+        for name in ("title", "submit", "close"):
+            limits.text(view.get(name), MAX_MODAL_TITLE, f"/view/{name}")
+        limits.text(view.get("private_metadata"), MAX_PRIVATE_METADATA, "/view/private_metadata")
+        for name in ("callback_id", "external_id"):
+            limits.text(view.get(name), MAX_VIEW_ID_FIELD, f"/view/{name}")
+        problems = limits.problems
         blocks = view.get("blocks") or []
         if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
             problems.append(
@@ -1779,7 +2089,14 @@ class SlackStandIn:
         user, at = issued
         if self._monotonic() - at > self.trigger_ttl:
             raise ApiError("expired_trigger_id")
+        # A trigger opens one view: the next views.open or views.push with it is refused.
+        if str(trigger) in self._exchanged:
+            raise ApiError("exchanged_trigger_id")
         return user
+
+    def _exchange(self, args: dict[str, Any]) -> None:
+        """Spend the call's trigger: it opened its view."""
+        self._exchanged.add(str(args.get("trigger_id") or args.get("interactivity_pointer")))
 
     def _record_view(self, view: dict[str, Any], user: str | None, method: str, args: Any) -> None:
         self._views[view["id"]] = view
@@ -1791,6 +2108,7 @@ class SlackStandIn:
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self._trigger_user(args)
         view = self._new_view(args, "modal")
+        self._exchange(args)
         self._record_view(view, user, "views.open", args)
         if user is not None:
             self._stacks[user] = [view["id"]]
@@ -1803,6 +2121,7 @@ class SlackStandIn:
         if len(stack) >= MAX_VIEW_STACK:
             raise ApiError("push_limit_reached")
         view = self._new_view(args, "modal")
+        self._exchange(args)
         if stack:
             view["previous_view_id"] = stack[-1]
             view["root_view_id"] = stack[0]
@@ -1850,6 +2169,11 @@ class SlackStandIn:
     def _usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("usergroup"):
             raise ApiError("missing_argument")
+        # User groups are a paid feature; a workspace may also keep their editing to admins.
+        if self.plan == "free":
+            raise ApiError("plan_upgrade_required")
+        if self.usergroups_admins_only:
+            raise ApiError("permission_denied")
         group = self._usergroups.get(str(args["usergroup"]))
         if group is None:
             raise ApiError("no_such_subteam")
@@ -1871,6 +2195,14 @@ class SlackStandIn:
         self._usergroup_updates.setdefault(group["id"], []).append(list(group["users"]))
         self._changed()
         return {"ok": True, "usergroup": copy.deepcopy(group)}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("usergroup"):
+            raise ApiError("missing_argument")
+        group = self._usergroups.get(str(args["usergroup"]))
+        if group is None:
+            raise ApiError("no_such_subteam")
+        return {"ok": True, "users": list(group["users"])}
 
     def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
         include_users = str(args.get("include_users", "")).lower() in ("1", "true")
