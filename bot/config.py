@@ -36,6 +36,9 @@ from bot.plan import (
 )
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# A team id rides in select options (/escalate's team, /swap's shifts), whose values Slack caps
+# at 150 characters; a shift's reference adds 46 to it.
+ID_MAX = 64
 USER_PATTERN = re.compile(r"[UW][A-Z0-9]+")
 CHANNEL_PATTERN = re.compile(r"[CG][A-Z0-9]+")
 USERGROUP_PATTERN = re.compile(r"S[A-Z0-9]+")
@@ -665,12 +668,18 @@ class _Reader:
 
     def identifier(self, value: _Value, key: str, what: str, example: str) -> bool:
         """Whether a team or integration id is usable in commands and URLs; reports it if not."""
-        if ID_PATTERN.fullmatch(key):
+        if ID_PATTERN.fullmatch(key) and len(key) <= ID_MAX:
             return True
-        message = (
-            f"expected a {what} of lowercase letters, digits, '-' and '_' (like {example}), "
-            f"got {key!r}"
-        )
+        if len(key) > ID_MAX:
+            message = (
+                f"expected a {what} of at most {ID_MAX} characters (it travels in Slack's "
+                f"menus and buttons, which keep 150), got {len(key)}: {key[:20]!r}…"
+            )
+        else:
+            message = (
+                f"expected a {what} of lowercase letters, digits, '-' and '_' (like {example}), "
+                f"got {key!r}"
+            )
         self.report(value.line, value.field, message)
         return False
 

@@ -14,6 +14,7 @@ from bot.blocks.swap import (
     TEAMMATE_BLOCK,
     THEIR_SHIFT_BLOCK,
     swap_channel_post,
+    swap_loading_modal,
     swap_modal,
     swap_outcome_dm,
     swap_request_dm,
@@ -117,8 +118,18 @@ async def _open_modal(services: Services, user: str, trigger_id: str, respond: A
         )
         await respond(response_type="ephemeral", **text_message(text))
         return
+    # The trigger dies 3 seconds after the command: the modal opens first, and is filled once
+    # users.info has told the person's time zone (it may take up to its own timeout).
+    opened = await services.slack.views_open(trigger_id=trigger_id, view=swap_loading_modal())
     viewer = await directory(services).tz(user)
-    await services.slack.views_open(trigger_id=trigger_id, view=swap_modal(mine, viewer))
+    await safely(
+        "fill the swap modal",
+        services.slack.views_update(
+            view_id=opened["view"]["id"],
+            hash=opened["view"]["hash"],
+            view=swap_modal(mine, viewer),
+        ),
+    )
 
 
 def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:

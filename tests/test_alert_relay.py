@@ -608,6 +608,50 @@ async def test_escalate_without_words_opens_a_form(tmp_path: Path) -> None:
         assert alert.oncall_user == "U0BOB"
 
 
+def many_teams(n: int) -> str:
+    """A setup with ``n`` teams, each with its own channel and pager holder."""
+    lines = ["timezone: Europe/Paris", "teams:"]
+    for i in range(1, n + 1):
+        lines += [
+            f"  team{i:03d}:",
+            f"    name: Team {i:03d}",
+            f"    channel: C0T{i:03d}",
+            "    rotations:",
+            "      - name: all week",
+            f"        members: [U0P{i:03d}]",
+            "        start: 2026-11-02 09:00",
+            "        every: 1w",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def test_escalate_offers_every_one_of_150_teams(tmp_path: Path) -> None:
+    async with slack_harness(many_teams(150), tmp_path=tmp_path, now=FRIDAY_NIGHT) as h:
+        await h.command("/escalate", "", user="U0P120")
+        view = h.standin.last_view("U0P120")
+        assert view is not None and view.callback_id == View.escalate_request
+        (menu,) = [b["element"] for b in view.blocks if b.get("block_id") == "escalate_team"]
+        offered = [o["value"] for g in menu["option_groups"] for o in g["options"]]
+        assert offered == [f"team{i:03d}" for i in range(1, 151)]
+        assert [g["label"]["text"] for g in menu["option_groups"]] == [
+            "Team 001 … Team 100",
+            "Team 101 … Team 150",
+        ]
+        assert menu["initial_option"]["value"] == "team120"  # the team of the person typing
+
+        await h.submit(
+            view,
+            user="U0P120",
+            answers={
+                Action.escalate_team: "team150",
+                Action.escalate_what: "Acme cannot log in",
+                Action.escalate_severity: "error",
+            },
+        )
+        (alert,) = alerts(h)
+        assert (alert.team, alert.oncall_user) == ("team150", "U0P150")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

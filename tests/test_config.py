@@ -243,6 +243,26 @@ def test_each_mistake_is_named_by_file_line_and_field(
     assert problems(text) == [f"oncall.yaml:{line_of(text, where)}: {says}"]
 
 
+def test_a_team_id_too_long_for_slacks_menus_is_refused() -> None:
+    long_id = "customer-support-for-the-enterprise-accounts-in-europe-and-the-americas"
+    text = EXAMPLE.replace("support:", f"{long_id}:", 1).replace(
+        "    team: support\n", f"    team: {long_id}\n"
+    )
+    assert problems(text) == [
+        f"oncall.yaml:{line_of(text, long_id)}: teams.{long_id}: expected a team id of at most "
+        f"64 characters (it travels in Slack's menus and buttons, which keep 150), got "
+        f"{len(long_id)}: 'customer-support-for'…"
+    ]
+    fits = long_id[:64]
+    plan = parse_plan(
+        EXAMPLE.replace("support:", f"{fits}:", 1).replace(
+            "    team: support\n", f"    team: {fits}\n"
+        ),
+        "oncall.yaml",
+    )
+    assert list(plan.teams) == [fits]
+
+
 def test_a_missing_required_field_says_what_it_should_hold() -> None:
     text = edited("    channel: C0SUPPORT          # alert cards and handover posts go here\n", "")
     assert problems(text) == [

@@ -247,3 +247,25 @@ def test_a_late_reminder_after_a_gap_says_so() -> None:
         texts
     )
     assert texts[-1] == "*Open alerts you will inherit:* none."
+
+
+def test_forty_open_alerts_with_links_keep_their_count_line_and_whole_links() -> None:
+    long_title = "Checkout fails for customers paying by card in the EU region " * 2
+    carried = tuple(
+        CarriedAlert(
+            facts(n, f"{long_title}#{n}", "critical", HANDOFF - timedelta(minutes=n)),
+            f"{CARD_LINK}{n:03d}",
+        )
+        for n in range(40)
+    )
+    texts = sections(dict(handover_message(summary(carried=carried))))
+    lines = texts[2].split("\n")
+    assert lines[0] == "*Open alerts carried over (40):*"
+    shown = lines[1:-1]
+    assert 0 < len(shown) <= CARRIED_MAX
+    assert lines[-1] == f"… and {40 - len(shown)} more open alerts."
+    assert len(texts[2]) <= 3000
+    for line in shown:  # each alert whole: its link opened and closed, its title intact
+        assert line.count("<") == line.count(">") == 1
+        assert line.startswith(f"• :red_circle: <{CARD_LINK}")
+        assert "… " not in line

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, Message
+from bot.blocks import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, Message, cut
 from bot.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
 from bot.blocks.home import home_view
 from bot.blocks.oncall import help_message, my_shifts_message, status_message, week_message
@@ -20,10 +21,12 @@ from bot.blocks.swap import (
     swap_requested_notice,
     swap_result_notice,
 )
+from bot.config import ID_MAX
 from bot.enums import Action, View
 from bot.metadata import CoverRef, MetadataError, ShiftRef, SwapRef, dump, load
 from bot.plan import Every, Layer, Team
 from bot.roster import TeamStatus
+from bot.sandbox.slack_api import block_limit_problems
 from bot.schedule import Holding, Shift
 from bot.swaps import TeamShift
 from storage.models import CoverRequest, SwapRequest
@@ -205,6 +208,20 @@ def test_swap_modal_lists_my_shifts_with_their_refs() -> None:
     assert (ref.team, ref.start_at, ref.end_at) == ("support", mine[1].start, mine[1].end)
 
 
+def test_swap_options_of_the_longest_team_id_fit_slacks_150_characters() -> None:
+    team = dataclasses.replace(TEAM, id="t" * ID_MAX, name="A team with a long id")
+    mine = [
+        TeamShift(t, "U0ALICE", T0 + timedelta(weeks=w), T0 + timedelta(weeks=w, hours=63))
+        for w in range(2)
+        for t in (TEAM, team)
+    ]
+    view = swap_modal(mine, NEW_YORK)
+    assert [p for i, b in enumerate(view["blocks"]) for p in block_limit_problems(b, f"/{i}")] == []
+    (select,) = [b["element"] for b in view["blocks"] if b.get("block_id") == "my_shift"]
+    assert max(len(o["value"]) for o in select["options"]) <= 150
+    assert {load(ShiftRef, o["value"]).team for o in select["options"]} == {"support", "t" * 64}
+
+
 def test_cover_post_open_then_taken() -> None:
     row = CoverRequest(
         id=3,
@@ -274,3 +291,22 @@ def test_metadata_round_trips_and_refuses_strangers() -> None:
         load(CoverRef, None)
     with pytest.raises(MetadataError, match="Slack keeps 150"):
         dump(ShiftRef(team="x" * 150, start=0, end=1))
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short", 10, "short"),
+        ("exactly ten", 11, "exactly ten"),
+        ("plain words cut here", 12, "plain words…"),
+        # A mention, a date, a link or an escape that the cut would split is left out whole.
+        ("paged <@U0ALICE> at once", 12, "paged …"),
+        ("since <!date^1764259320^{time}|21:42> today", 20, "since …"),
+        ("see <https://example.com/runbooks/refunds|the runbook>", 30, "see …"),
+        ("Queue &lt;7&gt; stuck", 8, "Queue …"),
+        ("ok <@U0BOB> then more words", 14, "ok <@U0BOB> t…"),
+    ],
+)
+def test_cut_never_splits_a_mention_link_or_escape(text: str, limit: int, expected: str) -> None:
+    assert cut(text, limit) == expected
+    assert len(cut(text, limit)) <= limit

@@ -196,6 +196,27 @@ async def test_bad_input_gets_a_plain_answer_and_changes_nothing(tmp_path: Path)
         assert h.standin.calls_to("chat.postMessage") == []
 
 
+async def test_the_swap_modal_opens_within_the_triggers_life_however_slow_users_info_is(
+    tmp_path: Path,
+) -> None:
+    zones = {"U0ALICE": "America/New_York"}
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, zones=zones) as h:
+        # Slack's 3 seconds, scaled down with users.info's delay so that the test stays short.
+        h.standin.trigger_ttl = 1.0
+        h.standin.fail_rate(1.0, ["users.info"], kinds=["slow"], slow_seconds=1.5)
+        await h.command("/swap", user="U0ALICE")
+        (opened,) = h.standin.calls_to("views.open")
+        assert opened.ok, opened.error
+        modal = h.standin.last_view("U0ALICE")
+        assert modal is not None and modal.id == opened.response["view"]["id"]
+        (select_block,) = [b for b in modal.blocks if b.get("block_id") == "my_shift"]
+        # Filled once Slack said where she is: her weekend in her own zone.
+        assert "Times are shown in New York." in str(select_block["hint"])
+        options = select_block["element"]["options"]
+        assert [o["text"]["text"] for o in options] == ["Fri 4 Dec 12:00 – Mon 7 Dec 03:00"]
+        assert [v["id"] for v in h.standin.open_views("U0ALICE")] == [modal.id]
+
+
 async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path: Path) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
         opened = await h.command("/swap", user="U0ALICE")

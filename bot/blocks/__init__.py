@@ -5,7 +5,8 @@ The pieces here keep every text within Slack's limits, so a long schedule is cut
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypedDict
 
 # Slack's limits (api.slack.com/reference/block-kit): texts, counts and lengths.
@@ -15,6 +16,7 @@ HEADER_TEXT_MAX = 150
 BUTTON_TEXT_MAX = 75
 OPTION_TEXT_MAX = 75
 OPTIONS_MAX = 100
+OPTION_GROUPS_MAX = 100  # of at most OPTIONS_MAX options each
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 VIEW_TITLE_MAX = 24
@@ -30,9 +32,46 @@ class Message(TypedDict):
     blocks: list[Block]
 
 
+# What Slack reads as one unit in mrkdwn: a mention, channel, date or link in angle brackets,
+# and the three escapes. Cut through, the rest shows as raw markup (or eats the text after it).
+_TOKEN = re.compile(r"<[^<>\n]*>|&(?:amp|lt|gt);")
+
+
 def cut(text: str, limit: int) -> str:
-    """``text`` shortened to ``limit`` characters, ending in "…" when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` shortened to ``limit`` characters, ending in "…" when cut; a mention, link or
+    escape that would be split is left out whole."""
+    if len(text) <= limit:
+        return text
+    end = limit - 1
+    for token in _TOKEN.finditer(text):
+        if token.start() >= end:
+            break
+        if token.end() > end:
+            end = token.start()
+            break
+    return text[:end] + "…"
+
+
+def fit_lines(
+    head: str,
+    lines: Sequence[str],
+    rest: Callable[[int], str],
+    *,
+    total: int | None = None,
+    limit: int = SECTION_TEXT_MAX,
+) -> str:
+    """``head`` then as many whole ``lines`` as fit in ``limit`` characters, then ``rest(n)``
+    for the ``n`` of ``total`` (default: the lines given) left out, when any are."""
+    total = len(lines) if total is None else total
+    shown: list[str] = []
+    for i, line in enumerate(lines):
+        left_after = total - i - 1
+        tail = [rest(left_after)] if left_after else []
+        if len("\n".join([head, *shown, line, *tail])) > limit:
+            break
+        shown.append(line)
+    left = total - len(shown)
+    return cut("\n".join([head, *shown, *([rest(left)] if left else [])]), limit)
 
 
 def escape(text: str) -> str:

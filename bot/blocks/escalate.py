@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.alerts import TITLE_LIMIT, Severity
-from bot.blocks import OPTION_TEXT_MAX, plain, section
+from bot.blocks import OPTION_GROUPS_MAX, OPTION_TEXT_MAX, OPTIONS_MAX, plain, section
 from bot.enums import Action, View
 from bot.plan import Team
 
@@ -29,10 +29,29 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(text, OPTION_TEXT_MAX), "value": value}
 
 
+def _team_menu(teams: Sequence[Team], selected: str) -> dict[str, Any]:
+    """The team select's options, the selected team first shown; past Slack's 100 options a
+    menu, the teams go in groups of 100 (a menu takes 100 groups), labelled by their range."""
+    options = [_option(team.name, team.id) for team in teams]
+    menu: dict[str, Any] = {
+        "initial_option": next((o for o in options if o["value"] == selected), options[0])
+    }
+    if len(options) <= OPTIONS_MAX:
+        menu["options"] = options
+        return menu
+    chunks = [options[i : i + OPTIONS_MAX] for i in range(0, len(options), OPTIONS_MAX)]
+    menu["option_groups"] = [
+        {
+            "label": plain(f"{chunk[0]['text']['text']} … {chunk[-1]['text']['text']}", 75),
+            "options": chunk,
+        }
+        for chunk in chunks[:OPTION_GROUPS_MAX]
+    ]
+    return menu
+
+
 def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> dict[str, Any]:
     """The form /escalate opens when typed without words."""
-    team_options = [_option(team.name, team.id) for team in teams]
-    initial_team = next((o for o in team_options if o["value"] == selected), team_options[0])
     severity_options = [_option(words, str(sev)) for sev, words in SEVERITY_WORDS.items()]
     return {
         "type": "modal",
@@ -53,8 +72,7 @@ def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> di
                 "element": {
                     "type": "static_select",
                     "action_id": Action.escalate_team.value,
-                    "options": team_options,
-                    "initial_option": initial_team,
+                    **_team_menu(teams, selected),
                 },
             },
             {

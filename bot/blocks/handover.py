@@ -9,7 +9,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import timefmt
-from bot.blocks import Block, Message, context, divider, escape, header, message, section
+from bot.blocks import (
+    Block,
+    Message,
+    context,
+    divider,
+    escape,
+    fit_lines,
+    header,
+    message,
+    section,
+)
 from bot.digest import AlertFacts, ShiftReport, TeamWeek, duration_text
 from bot.plan import Team
 from bot.schedule import Shift
@@ -110,22 +120,25 @@ def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
     return f"• {icon} {title} — {alert.severity}{customer}, open since {since}, {state}"
 
 
-def carried_lines(carried: Sequence[CarriedAlert], tz: ZoneInfo) -> list[str]:
-    """The open alerts, worst severity first, then oldest; the ones past the cap counted."""
+def _carried_text(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) -> str:
+    """The open alerts, worst severity first, then oldest, as many as fit in one section; the
+    ones past the cap (or past Slack's length) counted on a last line of their own."""
     ordered = sorted(
         carried,
         key=lambda c: (SEVERITY_ORDER.get(c.alert.severity, 9), c.alert.first_seen, c.alert.id),
     )
-    lines = [_alert_line(c, tz) for c in ordered[:CARRIED_MAX]]
-    if len(ordered) > CARRIED_MAX:
-        lines.append(f"… and {_plural(len(ordered) - CARRIED_MAX, 'more open alert')}.")
-    return lines
+    return fit_lines(
+        f"*{title} ({len(carried)}):*",
+        [_alert_line(c, tz) for c in ordered[:CARRIED_MAX]],
+        lambda left: f"… and {_plural(left, 'more open alert')}.",
+        total=len(ordered),
+    )
 
 
 def _carried_section(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) -> Block:
     if not carried:
         return section(f"*{title}:* none.")
-    return section("\n".join([f"*{title} ({len(carried)}):*", *carried_lines(carried, tz)]))
+    return section(_carried_text(title, carried, tz))
 
 
 def _report_text(report: ShiftReport) -> str:

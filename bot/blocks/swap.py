@@ -40,6 +40,21 @@ def _option_text(shift: TeamShift, viewer: ZoneInfo | None, with_team: bool) -> 
     return f"{shift.team.name} · {mine}" if with_team else mine
 
 
+SWAP_TITLE = "Swap a shift"
+
+
+def swap_loading_modal() -> dict[str, Any]:
+    """The /swap form while it is being filled in: Slack wants a modal within 3 seconds of the
+    command, before the person's time zone is known."""
+    return {
+        "type": "modal",
+        "callback_id": View.swap_request.value,
+        "title": plain(SWAP_TITLE, 24),
+        "close": plain("Cancel", 24),
+        "blocks": [section(":hourglass_flowing_sand: Finding your next shifts…")],
+    }
+
+
 def swap_modal(my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> dict[str, Any]:
     """The /swap form: one of my next shifts, a teammate, and a day of their shift."""
     with_team = len({s.team.id for s in my_shifts}) > 1
@@ -54,7 +69,7 @@ def swap_modal(my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> dict[
     return {
         "type": "modal",
         "callback_id": View.swap_request.value,
-        "title": plain("Swap a shift", 24),
+        "title": plain(SWAP_TITLE, 24),
         "submit": plain("Ask them", 24),
         "close": plain("Cancel", 24),
         "blocks": [
