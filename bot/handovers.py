@@ -40,6 +40,7 @@ from bot.blocks.handover import (
 from bot.metrics import metrics_of
 from bot.plan import Team
 from bot.slack_retry import retry_after
+from bot.usergroups import UsergroupRefusals, refusal_fix
 from bot.users import directory
 from storage import alert_stats, claims
 from storage.db import session_scope
@@ -152,6 +153,7 @@ class HandoverPlanner:
         self.planned: dict[str, datetime] = {}
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Task[Any]] = set()
+        self.usergroup_refusals = UsergroupRefusals()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -682,6 +684,9 @@ class HandoverPlanner:
             )
             return
         usergroup = team.usergroup
+        now = self.services.clock.now()
+        if not self.usergroup_refusals.may_try(team.id, usergroup, now):
+            return
         try:
             await self._retrying(
                 "usergroups.users.update",
@@ -690,10 +695,22 @@ class HandoverPlanner:
                 ),
             )
         except Exception as error:
+            fix = refusal_fix(error.error) if isinstance(error, SlackSendError) else None
+            if fix is None:
+                logger.error(
+                    "user group update failed",
+                    extra={"team": team.id, "usergroup": usergroup, "error": str(error)},
+                )
+                return
+            # Said once: the next handovers leave the group alone (bot.usergroups).
+            self.usergroup_refusals.refused(team.id, usergroup, now)
             logger.error(
-                "user group update failed",
-                extra={"team": team.id, "usergroup": usergroup, "error": str(error)},
+                "user group cannot be kept: Slack refuses it; not trying again for a day "
+                "or until the setup names another group",
+                extra={"team": team.id, "usergroup": usergroup, "error": str(error), "fix": fix},
             )
+        else:
+            self.usergroup_refusals.written(team.id, usergroup)
 
     async def _retrying(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
         """``call`` with a bounded retry: Retry-After honoured on 429, backoff on passing

@@ -413,3 +413,82 @@ async def test_catch_up_sends_a_missed_digest_late(h: Harness) -> None:
     (dm,) = h.dm_texts("U0CEO")
     assert "Sent late: the bot was down at 09:00 (Paris time)." in dm
     assert ("*", "digest", MONDAY_DIGEST, "late") in claim_rows(h)
+
+
+FOUR_HOURLY = """\
+timezone: Europe/Paris
+teams:
+  support:
+    name: Customer support
+    channel: C0SUPPORT
+    usergroup: S0ONCALL
+    rotations:
+      - name: round the clock
+        members: [U0ALICE, U0BOB, U0CAROL]
+        start: 2026-10-23 00:00
+        every: 4h
+"""
+# Every 4 hours from Fri 23 Oct 04:00 in Paris (summer time: UTC+2).
+HANDOFFS = [utc(2026, 10, 23, 2) + timedelta(hours=4 * k) for k in range(6)]
+
+
+def refusals(h: Harness, caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == "ERROR" and r.getMessage().startswith("user group")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("workspace", "error"),
+    [
+        ({"plan": "free"}, "plan_upgrade_required"),
+        ({"usergroups_admins_only": True}, "permission_denied"),
+    ],
+)
+async def test_a_refused_user_group_is_said_once_then_tried_after_a_reload_or_a_day(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    workspace: dict[str, object],
+    error: str,
+) -> None:
+    async with slack_harness(FOUR_HOURLY, tmp_path=tmp_path, now=HANDOFFS[0]) as h:
+        h.standin.add_usergroup("S0ONCALL", "oncall-support")
+        h.standin.add_usergroup("S0PAGER", "pager")
+        for name, value in workspace.items():
+            setattr(h.standin, name, value)
+        planner = planner_of(h)
+
+        async def handover(at: datetime) -> None:
+            h.clock.set(at)
+            assert await planner.run_handover("support", at) == "sent"
+
+        # Three handovers in a row: one try, one error line.
+        for at in HANDOFFS[:3]:
+            await handover(at)
+        assert len(h.standin.calls_to("usergroups.users.update")) == 1
+        (said,) = refusals(h, caplog)
+        assert said.startswith("user group cannot be kept: Slack refuses it")
+        (record,) = [r for r in caplog.records if r.getMessage() == said]
+        assert record.__dict__["error"].endswith(error)
+        assert len(handover_posts(h)) == 3  # the posts themselves go on
+
+        # The setup now names another group: tried at the next handover.
+        setup = tmp_path / "oncall.yaml"
+        setup.write_text(FOUR_HOURLY.replace("S0ONCALL", "S0PAGER"))
+        assert await h.services.extras["reloader"].reload("test") is None
+        await handover(HANDOFFS[3])
+        await handover(HANDOFFS[4])
+        calls = h.standin.calls_to("usergroups.users.update")
+        assert [c.args["usergroup"] for c in calls] == ["S0ONCALL", "S0PAGER"]
+        assert len(refusals(h, caplog)) == 2
+
+        # A day after that refusal: tried once more (the plan may have been upgraded).
+        h.standin.plan, h.standin.usergroups_admins_only = "pro", False
+        day_later = HANDOFFS[3] + timedelta(days=1)
+        await handover(day_later)
+        await handover(day_later + timedelta(hours=4))
+        assert len(h.standin.calls_to("usergroups.users.update")) == 4
+        assert h.standin.usergroup_history("S0PAGER") == [["U0BOB"], ["U0CAROL"]]
+        assert len(refusals(h, caplog)) == 2
