@@ -1,4 +1,4 @@
-"""The `watchkeeper` command line: check, who, shifts, serve, sandbox."""
+"""The `watchkeeper` command line: check, who, shifts, doctor, serve, sandbox."""
 
 from __future__ import annotations
 
@@ -177,6 +177,30 @@ def cmd_shifts(args: argparse.Namespace, settings_db: str | None) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.doctor import run_doctor, slack_client
+
+    plan = _load(args.config)
+    if not settings.slack_bot_token:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is not set: the doctor checks the workspace with the bot's token; "
+            "put it (xoxb-…) in the environment or .env"
+        )
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
+    # PUBLIC_URL is not a setting yet: pass it here (public_url=settings.public_url) once the
+    # acknowledge links bring it, and the doctor checks that it answers.
+    report = run_doctor(plan, client, api_url=settings.slack_api_url, public_url=None)
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        for problem in report.problems:
+            print(problem.line)
+        for note in report.notes:
+            print(f"note: {note}")
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.serve import serve
 
@@ -224,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     shifts.add_argument("--role", choices=["oncall", "backup"], default="oncall")
     shifts.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the Slack workspace against the setup file: token, channels, people, groups",
+        description="Check the live Slack workspace against the setup file, changing nothing: "
+        "the token works, the bot is in every team channel, every person exists and is active, "
+        "every user group can be written. Prints one line per problem with how to fix it; "
+        "exits 1 when anything is wrong. Uses SLACK_BOT_TOKEN and SLACK_API_URL.",
+    )
+    doctor.add_argument(
+        "--config", help="the setup file (default: WATCHKEEPER_CONFIG or oncall.yaml)"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
     sub.add_parser("serve", help="run the bot: HTTP server, workers and scheduler")
 
     sandbox = sub.add_parser("sandbox", help="run the bot against a local stand-in of Slack")
@@ -236,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        args.config = settings.config_path
+        args.config = getattr(args, "config", None) or settings.config_path
         if args.command == "check":
             args.file = args.file or settings.config_path
             return cmd_check(args)
@@ -244,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_who(args, settings.database_url)
         if args.command == "shifts":
             return cmd_shifts(args, settings.database_url)
+        if args.command == "doctor":
+            return cmd_doctor(args, settings)
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "sandbox":
