@@ -323,8 +323,9 @@ async def slack_harness(
     """The bot running on ``plan_yaml`` at the instant ``now``, with Slack stood in.
 
     Every member named in the plan (and ``extra_users``) exists in the stand-in workspace, in
-    ``zones[user]`` or ``default_zone``; every team channel exists. ``start_background`` runs the
-    app's startup hooks and workers (schedulers, delivery) as `watchkeeper serve` would.
+    ``zones[user]`` or ``default_zone``; every team channel exists, the bot in it.
+    ``start_background`` runs the app's startup hooks and workers (schedulers, delivery) as
+    `watchkeeper serve` would.
     ``slack_behind`` sets Slack's clock (its messages' ts) that far behind the bot's.
     """
     clock = FixedClock(now)
@@ -348,8 +349,12 @@ async def slack_harness(
         people |= set(plans.current.leadership) | set(extra_users)
         for user in sorted(people):
             standin.add_user(user, _user_name(user), tz=zones.get(user, default_zone))
+        # A workspace set up for the bot: it was invited to every team channel (a test takes it
+        # out with standin.remove_bot).
         for team in plans.current.teams.values():
-            standin.add_channel(team.channel, team.id, members=sorted(team.members))
+            standin.add_channel(
+                team.channel, team.id, members=sorted(team.members), bot_member=True
+            )
 
         services = build_services(settings, plans=plans, clock=clock)
         harness_changes: list[str | None] = []

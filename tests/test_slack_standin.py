@@ -1015,6 +1015,12 @@ async def test_a_modal_keeps_3000_characters_of_metadata_and_24_of_title_and_but
         assert refused.value.response["response_metadata"]["messages"] == [
             f"[ERROR] must be less than {length} characters [json-pointer:{pointer}]"
         ]
+    huge = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}
+    with pytest.raises(SlackApiError) as too_large:
+        await client.views_open(
+            trigger_id=standin.issue_trigger("U0ALICE"), view=dict(MODAL, blocks=[huge] * 90)
+        )
+    assert too_large.value.response["error"] == "view_too_large"
     assert standin.last_view("U0ALICE") is None
 
 

@@ -167,8 +167,11 @@ class Sandbox:
         named = {m for team in plan.teams.values() for m in team.members} | set(plan.leadership)
         for member in sorted(named - known):
             self.standin.add_user(member, member[2:].lower() or member)
+        # The bot was invited to every team channel, as the README asks.
         for team in plan.teams.values():
-            self.standin.add_channel(team.channel, team.id, members=sorted(team.members))
+            self.standin.add_channel(
+                team.channel, team.id, members=sorted(team.members), bot_member=True
+            )
 
         signing_secret = secrets.token_hex(16)
         self.settings = load_settings(

@@ -3,6 +3,12 @@
 The bot talks to it through slack_sdk's real client pointed at `base_url`, over real HTTP, so
 nothing in the bot knows it is not Slack. Tests and the sandbox read what the bot did through the
 query methods (`messages`, `dms`, `last_view`, `calls_to`, ...) and wait for it with `wait_for`.
+
+It refuses what Slack refuses, with Slack's error names: Block Kit's limits (`invalid_blocks`,
+or `invalid_arguments` in views, with `response_metadata.messages`), posting where the bot was
+never invited (`not_in_channel`) or in an archived channel, a trigger used late or twice, user
+groups on a free or locked workspace, calls past a method's rate tier (429, Retry-After), and
+methods outside the app's scopes (`missing_scope`).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ MAX_TEXT = 40_000
 # A view's private_metadata, callback_id and external_id (docs.slack.dev, "Modals" and the
 # view object reference).
 MAX_PRIVATE_METADATA = 3000
+MAX_VIEW_BYTES = 250_000  # a whole view, as JSON
 MAX_VIEW_ID_FIELD = 255
 # Block Kit's per-element limits (docs.slack.dev/reference/block-kit): characters of a field.
 MAX_ACTION_ID = 255
@@ -536,6 +543,8 @@ class SlackStandIn:
         self.enforce_tiers = enforce_tiers
         self.scopes = frozenset(scopes)
         self.plan = plan
+        # The workspace lets only admins edit user groups (the bot is not one), so
+        # usergroups.users.update answers `permission_denied`.
         self.usergroups_admins_only = usergroups_admins_only
         self.token = token
         self.team_id = team_id
@@ -606,9 +615,6 @@ class SlackStandIn:
         if value not in PLANS:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}; got {value!r}")
         self._plan = value
-
-    # usergroups_admins_only: the workspace lets only admins edit user groups (the bot is not
-    # one), so usergroups.users.update answers `permission_denied`.
 
     # ---------------------------------------------------------------- serving
 
@@ -2016,6 +2022,8 @@ class SlackStandIn:
         view = args.get("view")
         if not isinstance(view, dict):
             raise ApiError("invalid_arguments", messages=["[ERROR] missing required field: view"])
+        if len(json.dumps(view, ensure_ascii=False).encode()) > MAX_VIEW_BYTES:
+            raise ApiError("view_too_large")
         if view.get("type") != kind:
             raise ApiError(
                 "invalid_arguments",
