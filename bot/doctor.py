@@ -22,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.plan import NotifyTarget, Plan
+from bot.plan import NotifyTarget, Plan, Team
 from bot.usergroups import refusal_fix
 
 # Slack answers 429 with Retry-After; the client waits that long, this many times per call.
@@ -188,10 +188,7 @@ class _Doctor:
     def channels(self) -> None:
         """conversations.info, once per team channel: there, not archived, the bot in it."""
         invite = f"/invite @{self.report.bot or 'watchkeeper'}"
-        by_channel: dict[str, list[str]] = {}
-        for team in self.plan.teams.values():
-            by_channel.setdefault(team.channel, []).append(team.id)
-        for channel, teams in by_channel.items():
+        for channel, teams in self._teams_by(lambda team: team.channel).items():
             self.report.checked["channels"] += 1
             of_teams = f"channel of team {', '.join(teams)}"
             answer = self.call("conversations.info", channel=channel)
@@ -247,11 +244,7 @@ class _Doctor:
 
     def usergroups(self) -> None:
         """Each team's user group: its members read, then written back unchanged."""
-        by_group: dict[str, list[str]] = {}
-        for team in self.plan.teams.values():
-            if team.usergroup is not None:
-                by_group.setdefault(team.usergroup, []).append(team.id)
-        for group, teams in by_group.items():
+        for group, teams in self._teams_by(lambda team: team.usergroup).items():
             self.report.checked["usergroups"] += 1
             subject = f"{group} (user group of team {', '.join(teams)})"
             members = self.call("usergroups.users.list", usergroup=group)
@@ -286,6 +279,15 @@ class _Doctor:
                     )
                 else:
                     self._failed("usergroup", subject, "usergroups.users.update", written)
+
+    def _teams_by(self, key: Callable[[Team], str | None]) -> dict[str, list[str]]:
+        """The ids of the teams sharing each channel (or user group), in the file's order."""
+        found: dict[str, list[str]] = {}
+        for team in self.plan.teams.values():
+            value = key(team)
+            if value is not None:
+                found.setdefault(value, []).append(team.id)
+        return found
 
     def _failed(self, check: str, subject: str, method: str, error: str) -> None:
         if error == "missing_scope":

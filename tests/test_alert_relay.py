@@ -568,35 +568,49 @@ async def test_escalate_command_pages_the_pager_holder(tmp_path: Path) -> None:
         assert "Acme says checkout fails" in message_text(dm)
 
 
+async def fill_escalate_form(
+    h: Harness,
+    view: Any,
+    *,
+    user: str,
+    team: str,
+    what: str,
+    severity: str = "error",
+    customer: str | None = None,
+) -> Any:
+    """``user`` fills in and submits the /escalate form."""
+    answers = {
+        Action.escalate_team: team,
+        Action.escalate_what: what,
+        Action.escalate_severity: severity,
+    }
+    if customer is not None:
+        answers[Action.escalate_customer] = customer
+    return await h.submit(view, user=user, answers=answers)
+
+
 async def test_escalate_without_words_opens_a_form(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
         await h.command("/escalate", "", user="U0ALICE")
         view = h.standin.last_view("U0ALICE")
         assert view is not None and view.callback_id == View.escalate_request
 
-        refused = await h.submit(
-            view,
-            user="U0ALICE",
-            answers={
-                Action.escalate_team: "support",
-                Action.escalate_what: "   ",
-                Action.escalate_severity: "critical",
-            },
+        refused = await fill_escalate_form(
+            h, view, user="U0ALICE", team="support", what="   ", severity="critical"
         )
         assert refused.response.json()["errors"] == {
             "escalate_what": "Say what happened, in a few words."
         }
         assert alerts(h) == []
 
-        await h.submit(
+        await fill_escalate_form(
+            h,
             view,
             user="U0ALICE",
-            answers={
-                Action.escalate_team: "support",
-                Action.escalate_what: "Acme cannot log in\nThree tickets in ten minutes.",
-                Action.escalate_severity: "critical",
-                Action.escalate_customer: "Acme",
-            },
+            team="support",
+            what="Acme cannot log in\nThree tickets in ten minutes.",
+            severity="critical",
+            customer="Acme",
         )
         (alert,) = alerts(h)
         assert (alert.title, alert.severity, alert.customer) == (
@@ -639,15 +653,7 @@ async def test_escalate_offers_every_one_of_150_teams(tmp_path: Path) -> None:
         ]
         assert menu["initial_option"]["value"] == "team120"  # the team of the person typing
 
-        await h.submit(
-            view,
-            user="U0P120",
-            answers={
-                Action.escalate_team: "team150",
-                Action.escalate_what: "Acme cannot log in",
-                Action.escalate_severity: "error",
-            },
-        )
+        await fill_escalate_form(h, view, user="U0P120", team="team150", what="Acme cannot log in")
         (alert,) = alerts(h)
         assert (alert.team, alert.oncall_user) == ("team150", "U0P150")
 

@@ -17,24 +17,17 @@ from bot.cli import main
 from bot.doctor import Problem, check_public_url
 from bot.sandbox.server import serve_in_thread
 from bot.sandbox.slack_api import SlackStandIn
+from tests.test_cli import PLAN as CLI_PLAN
 
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    usergroup: S0ONCALL
-    rotations:
-      - name: weekend
-        members: [U0ALICE, U0BOB, U0GHOST]
-        start: 2026-11-06 18:00
-        every: 1w
-    escalation:
-      - notify: oncall
-        wait: 10m
-      - notify: [U0LEAD]
+# The command line tests' setup, with a user group, someone who never existed, and two more
+# teams.
+PLAN = (
+    CLI_PLAN.replace(
+        "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    usergroup: S0ONCALL\n"
+    )
+    .replace("U0CAROL, U0CEO]", "U0CAROL, U0CEO, U0GHOST]")
+    .replace("      - notify: leadership\n", "      - notify: [U0LEAD]\n")
+    + """\
   sales:
     name: Sales
     channel: C0SALES
@@ -52,7 +45,8 @@ teams:
         start: 2026-11-02 09:00
         every: 1w
 """
-PEOPLE = ["U0CEO", "U0ALICE", "U0BOB", "U0DAN", "U0ERIN", "U0LEAD"]
+)
+PEOPLE = ["U0CEO", "U0ALICE", "U0BOB", "U0CAROL", "U0DAN", "U0ERIN", "U0LEAD1", "U0LEAD2", "U0LEAD"]
 
 
 def workspace(**settings: object) -> SlackStandIn:
@@ -126,7 +120,7 @@ def test_each_problem_is_one_line_saying_how_to_fix_it(
         "(plan_upgrade_required): this workspace's plan has no user groups (a paid Slack plan "
         "has them): remove `usergroup:` from the team in the setup file, or upgrade the "
         "workspace",
-        "5 problems in Watchkeeper Sandbox (3 channel(s), 7 person(s) and 1 user group(s) "
+        "5 problems in Watchkeeper Sandbox (3 channel(s), 10 person(s) and 1 user group(s) "
         "checked): fix them, then run `watchkeeper doctor` again.",
     ]
     # Nothing changed: the group keeps its members, nothing was posted.
@@ -144,7 +138,7 @@ def test_a_workspace_in_order_passes_with_few_calls_and_no_change(
     code, lines, err = doctor(capsys, "--config", str(setup_file))
     assert (code, err) == (0, "")
     assert lines == [
-        "All good in Watchkeeper Sandbox: the token works; 2 channel(s), 6 person(s) and "
+        "All good in Watchkeeper Sandbox: the token works; 2 channel(s), 9 person(s) and "
         "1 user group(s) checked."
     ]
     assert len(clean.calls_to("conversations.info")) == 2
@@ -172,7 +166,7 @@ def test_json_and_a_workspace_that_keeps_user_groups_to_admins(
     assert problem["problem"] == "Slack will not let the bot write it (permission_denied)"
     assert "Roles & permissions" in problem["fix"]
     assert problem["line"] == f"{problem['subject']}: {problem['problem']}: {problem['fix']}"
-    assert document["checked"] == {"channels": 3, "users": 6, "usergroups": 1}
+    assert document["checked"] == {"channels": 3, "users": 9, "usergroups": 1}
 
 
 def test_an_empty_group_is_not_written_and_says_why(
