@@ -6,8 +6,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.blocks import Message, text_message
 from bot.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
 from bot.blocks.cover_form import (
@@ -34,7 +32,7 @@ from bot.metadata import CoverRef
 from bot.swaps import TeamShift, upcoming_shifts
 from bot.timefmt import UnreadableTime
 from bot.users import directory
-from handlers.events import button_value, safely, send_dm, tell
+from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.covers import close_cover
 from storage.db import session_scope
@@ -70,15 +68,7 @@ async def _open_form(services: Services, user: str, trigger_id: str) -> None:
         view = cover_unavailable_modal(
             "You are not in any on-call team, so you have no shift to hand over."
         )
-    try:
-        await services.slack.views_update(
-            view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
-        )
-    except SlackApiError as error:
-        if error.response.get("error") != "not_found":
-            raise
-        # Closed before it was filled: nobody is waiting for it.
-        logger.info("cover form closed before it was filled", extra={"user": user})
+    await fill_view(services, opened, view, user=user, what="cover")
 
 
 def _cancel(services: Services, cover_id: int) -> None:

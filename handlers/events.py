@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -75,6 +76,23 @@ async def safely(what: str, action: Awaitable[T]) -> T | None:
     except Exception:
         logger.exception("slack call failed", extra={"what": what})
         return None
+
+
+async def fill_view(
+    services: Services, opened: Any, view: dict[str, Any], *, user: str, what: str
+) -> None:
+    """Put ``view`` in place of the modal ``opened`` a moment ago (views.update with its hash):
+    a modal opens at once, as the trigger dies 3 s after the command, and is filled once its
+    look-ups are done. One the person closed meanwhile is left alone."""
+    try:
+        await services.slack.views_update(
+            view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
+        )
+    except SlackApiError as error:
+        if error.response.get("error") != "not_found":
+            raise
+        # Closed before it was filled: nobody is waiting for it.
+        logger.info("form closed before it was filled", extra={"user": user, "form": what})
 
 
 async def send_dm(services: Services, user: str, message: Message) -> dict[str, Any] | None:

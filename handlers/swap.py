@@ -37,7 +37,7 @@ from bot.swaps import (
 )
 from bot.timefmt import UnreadableTime, parse_day
 from bot.users import MENTION, directory
-from handlers.events import button_value, safely, send_dm, tell
+from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.db import session_scope
 from storage.models import SwapRequest
@@ -122,14 +122,7 @@ async def _open_modal(services: Services, user: str, trigger_id: str, respond: A
     # users.info has told the person's time zone (it may take up to its own timeout).
     opened = await services.slack.views_open(trigger_id=trigger_id, view=swap_loading_modal())
     viewer = await directory(services).tz(user)
-    await safely(
-        "fill the swap modal",
-        services.slack.views_update(
-            view_id=opened["view"]["id"],
-            hash=opened["view"]["hash"],
-            view=swap_modal(mine, viewer),
-        ),
-    )
+    await fill_view(services, opened, swap_modal(mine, viewer), user=user, what="swap")
 
 
 def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
