@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ EXAMPLE = (ROOT / "oncall.example.yaml").read_text(encoding="utf-8")
 INSTALL_AND_START_S = 900
 CARD_S = 30
 STOP_S = 30
+COLLECT_S = 300
 
 
 def env_example_names() -> list[str]:
@@ -122,10 +124,20 @@ def fresh_clone(tmp_path: Path) -> Path:
     return clone
 
 
+def _newcomer_env() -> dict[str, str]:
+    """The environment of someone who just cloned: no Slack credentials, no virtual environment
+    or import path of this checkout."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS"))
+    }
+
+
 @pytest.fixture
 def make_run(fresh_clone: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "VIRTUAL_ENV"))}
+    env = _newcomer_env()
     env.update(PORT=str(port), HOST="127.0.0.1")
     log = (tmp_path / "make-run.log").open("wb")
     process = subprocess.Popen(
@@ -168,7 +180,24 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, tmp_path: Pa
     pytest.fail(f"make run did not answer /healthz in {INSTALL_AND_START_S}s:\n{log}")
 
 
-def test_make_run_in_a_fresh_clone_serves_the_sandbox_and_takes_the_readme_curl(
+def _collect(python: Path | str, cwd: Path) -> tuple[list[str], list[str]]:
+    """The test ids pytest collects in ``cwd`` with that interpreter, and its other lines that
+    speak of an error (a module that fails to import, a missing file)."""
+    done = subprocess.run(
+        [str(python), "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=cwd,
+        env=_newcomer_env(),
+        capture_output=True,
+        text=True,
+        timeout=COLLECT_S,
+    )
+    lines = (done.stdout + done.stderr).splitlines()
+    assert done.returncode == 0, "\n".join(lines[-40:])
+    ids = [line for line in lines if "::" in line]
+    return ids, [line for line in lines if "::" not in line and "error" in line.lower()]
+
+
+def test_a_fresh_clone_runs_the_sandbox_takes_the_readme_curl_and_collects_the_suite(
     fresh_clone: Path, make_run: tuple[subprocess.Popen[bytes], int], tmp_path: Path
 ) -> None:
     process, port = make_run
@@ -200,3 +229,13 @@ def test_make_run_in_a_fresh_clone_serves_the_sandbox_and_takes_the_readme_curl(
     assert process.wait(STOP_S) in (0, -signal.SIGINT), _log_tail(tmp_path)
     assert "Watchkeeper sandbox: open" in _log_tail(tmp_path)
     assert "sandbox stopped" in _log_tail(tmp_path)
+
+    # `make test` in the same clone: its test suite is all there and imports with the clone's
+    # own virtual environment (running it twice would take too long; collecting it does not).
+    collected, errors = _collect(fresh_clone / ".venv" / "bin" / "python", fresh_clone)
+    assert errors == []
+    expected, _ = _collect(sys.executable, ROOT)
+    missing, extra = sorted(set(expected) - set(collected)), sorted(set(collected) - set(expected))
+    # A difference here may also be tests changed in this checkout and not yet committed.
+    assert (missing, extra) == ([], [])
+    assert len(collected) == len(expected) > 0
