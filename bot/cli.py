@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from argparse import ArgumentParser
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -16,7 +17,9 @@ from bot import schedule
 from bot.clock import SystemClock
 from bot.config import ConfigError, load_plan
 from bot.plan import Plan, Team
+from bot.roster import Roster, TeamStatus
 from bot.settings import Settings, SettingsError, load_settings
+from storage.read_only import SchemaMismatch, open_read_only
 
 GAP_HORIZON = timedelta(weeks=4)
 
@@ -55,17 +58,17 @@ def _load(path: str) -> Plan:
     return load_plan(path)
 
 
-def _open_roster(plan: Plan, database_url: str | None) -> Any:
-    from bot.roster import Roster
-
-    engine = None
-    if database_url:
-        from storage.db import make_engine
-        from storage.migrate import upgrade
-
-        engine = make_engine(database_url)
-        upgrade(engine)
-    return Roster(lambda: plan, engine)
+def _open_roster(plan: Plan, database_url: str) -> Roster:
+    """The plan with the overrides stored at ``database_url``, read without creating, migrating
+    or writing the database; where it holds nothing yet, the plan alone (said on stderr)."""
+    stored = open_read_only(database_url)
+    if stored.nothing_because:
+        print(
+            f"watchkeeper: {stored.nothing_because}: the setup file alone, "
+            "without swaps, covers or overrides",
+            file=sys.stderr,
+        )
+    return Roster(lambda: plan, stored.engine)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -88,64 +91,75 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _team_ids(plan: Plan, team: str | None) -> list[str]:
+    """The teams asked for: the one named by --team, or every team of the setup file."""
     if team is None:
         return sorted(plan.teams)
     if team not in plan.teams:
         raise UsageError(
-            f"--team: no team {team!r} in the setup file; teams: {', '.join(sorted(plan.teams))}"
+            f"--team: no team {team!r} in {plan.source}; teams: {', '.join(sorted(plan.teams))}"
         )
     return [team]
 
 
-def cmd_who(args: argparse.Namespace, settings_db: str | None) -> int:
+def _one_team(plan: Plan, team: str | None) -> str:
+    """The team named by --team, or the setup file's only team when it has one."""
+    if team is not None:
+        return _team_ids(plan, team)[0]
+    if len(plan.teams) == 1:
+        return next(iter(plan.teams))
+    raise UsageError(
+        f"--team: {plan.source} has {len(plan.teams)} teams, say which one: "
+        f"{', '.join(sorted(plan.teams)) or 'none'}"
+    )
+
+
+def cmd_who(args: argparse.Namespace, database_url: str) -> int:
     plan = _load(args.config)
     team_ids = _team_ids(plan, args.team)
     zone = plan.teams[team_ids[0]].timezone if args.team else plan.timezone
     at = parse_instant(args.at, zone, flag="--at") if args.at else SystemClock().now()
-    roster = _open_roster(plan, settings_db)
-    rows = []
-    for team_id in team_ids:
-        status = roster.status(team_id, at)
-        tz = status.team.timezone
-        rows.append(
-            {
-                "team": team_id,
-                "oncall": status.oncall.user,
-                "since": iso(status.oncall.since, tz),
-                "until": iso(status.oncall.until, tz),
-                "source": status.oncall.source,
-                "backup": status.backup.user if status.backup else None,
-                "next": (
-                    {"user": status.next.user, "start": iso(status.next.start, tz)}
-                    if status.next
-                    else None
-                ),
-            }
-        )
+    roster = _open_roster(plan, database_url)
+    statuses = [roster.status(team_id, at) for team_id in team_ids]
     if args.json:
-        print(json.dumps({"at": iso(at, zone), "teams": rows}))
+        print(json.dumps({"at": iso(at, zone), "teams": [_who_row(s) for s in statuses]}))
         return 0
     print(f"at {_human(at, zone)}")
-    for row, team_id in zip(rows, team_ids, strict=True):
-        tz = plan.teams[team_id].timezone
-        holder = row["oncall"] or "nobody (gap)"
-        print(f"  {team_id}: {holder}", end="")
-        if row["oncall"]:
-            since = datetime.fromisoformat(row["since"]) if row["since"] else None
-            until = datetime.fromisoformat(row["until"]) if row["until"] else None
-            print(f" since {_human(since, tz)} until {_human(until, tz)} [{row['source']}]", end="")
-        print()
-        if row["backup"] is not None or plan.teams[team_id].backup:
-            print(f"    backup: {row['backup'] or 'nobody'}")
-        if row["next"]:
-            start = datetime.fromisoformat(row["next"]["start"])
-            print(f"    next: {row['next']['user']} from {_human(start, tz)}")
+    for status in statuses:
+        tz, held = status.team.timezone, status.oncall
+        if held.user is None:
+            print(f"  {status.team.id}: nobody (gap)")
+        else:
+            print(
+                f"  {status.team.id}: {held.user} since {_human(held.since, tz)} "
+                f"until {_human(held.until, tz)} [{held.source}]"
+            )
+        if status.backup is not None:
+            backup = status.backup.user
+            print(f"    backup: {backup}" if backup else "    no backup")
+        if status.next is not None:
+            print(f"    next: {status.next.user} from {_human(status.next.start, tz)}")
     return 0
 
 
-def cmd_shifts(args: argparse.Namespace, settings_db: str | None) -> int:
+def _who_row(status: TeamStatus) -> dict[str, Any]:
+    """One team of `who --json`: the pager holder, the backup and who is next."""
+    tz, held = status.team.timezone, status.oncall
+    return {
+        "team": status.team.id,
+        "oncall": held.user,
+        "since": iso(held.since, tz),
+        "until": iso(held.until, tz),
+        "source": held.source,
+        "backup": status.backup.user if status.backup else None,
+        "next": (
+            {"user": status.next.user, "start": iso(status.next.start, tz)} if status.next else None
+        ),
+    }
+
+
+def cmd_shifts(args: argparse.Namespace, database_url: str) -> int:
     plan = _load(args.config)
-    (team_id,) = _team_ids(plan, args.team)
+    team_id = _one_team(plan, args.team)
     team: Team = plan.teams[team_id]
     zone = team.timezone
     now = SystemClock().now()
@@ -153,7 +167,7 @@ def cmd_shifts(args: argparse.Namespace, settings_db: str | None) -> int:
     end = parse_instant(args.end, zone, flag="--to") if args.end else start + GAP_HORIZON
     if end <= start:
         raise UsageError(f"--to ({iso(end, zone)}) must be after --from ({iso(start, zone)})")
-    roster = _open_roster(plan, settings_db)
+    roster = _open_roster(plan, database_url)
     shifts = roster.shifts(team_id, start, end, role=args.role)
     if args.json:
         doc = {
@@ -218,52 +232,152 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+CHECK_EXAMPLES = """\
+examples:
+  watchkeeper check                      # WATCHKEEPER_CONFIG, else oncall.yaml
+  watchkeeper check staging/oncall.yaml
+"""
+
+WHO_EXAMPLES = """\
+examples:
+  watchkeeper who                        # every team, now
+  watchkeeper who --team support --at 2026-11-28T21:00:00+01:00 --json
+  watchkeeper who --config staging/oncall.yaml --at 2026-11-28T21:00
+"""
+
+SHIFTS_EXAMPLES = """\
+examples:
+  watchkeeper shifts                     # the only team, the next four weeks
+  watchkeeper shifts --team support --from 2026-11-27 --to 2026-12-07
+  watchkeeper shifts --team support --role backup --json
+"""
+
+DOCTOR_DOES = """\
+Checks the live Slack workspace against the setup file, changing nothing: the
+token works, the bot is in every team channel, every person exists and is
+active, every user group can be written. Prints one line per problem with how
+to fix it; exits 1 when anything is wrong. Uses SLACK_BOT_TOKEN and SLACK_API_URL.
+
+"""
+
+DOCTOR_EXAMPLES = """\
+examples:
+  watchkeeper doctor                     # right after installing the app in Slack
+  watchkeeper doctor --config staging/oncall.yaml --json
+"""
+
+SERVE_EXAMPLES = """\
+examples:
+  watchkeeper serve                      # settings from the environment and .env
+  DATABASE_URL=postgresql://watchkeeper:secret@db.internal:5432/watchkeeper watchkeeper serve
+"""
+
+SANDBOX_EXAMPLES = """\
+examples:
+  watchkeeper sandbox                    # then open http://127.0.0.1:3000/
+  watchkeeper sandbox --port 3001
+"""
+
+READS_THE_DATABASE = """\
+Swaps, covers and overrides come from the database at DATABASE_URL, which this
+command only reads: it never creates, migrates nor writes it.
+
+"""
+
+MAIN_EXAMPLES = """\
+examples:
+  watchkeeper check                      # is the setup file sound, where are its gaps
+  watchkeeper who --team support         # who holds the pager now
+  watchkeeper shifts --help              # each command's options, with examples
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="watchkeeper", description="Who holds the pager, handovers, alert relay, in Slack."
+        prog="watchkeeper",
+        description="Who holds the pager, handovers, alert relay, in Slack.",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser(
-        "check", help="validate the setup file and list the gaps of the next four weeks"
+    def command(name: str, help_text: str, examples: str, more: str = "") -> ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=f"{help_text[0].upper()}{help_text[1:]}.",
+            epilog=more + examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    def config_option(command: ArgumentParser) -> None:
+        command.add_argument(
+            "--config",
+            metavar="FILE",
+            help="the setup file (default: WATCHKEEPER_CONFIG, else oncall.yaml)",
+        )
+
+    check = command(
+        "check", "validate the setup file and list the gaps of the next four weeks", CHECK_EXAMPLES
     )
     check.add_argument(
         "file",
         nargs="?",
         default=None,
-        help="the setup file (default: WATCHKEEPER_CONFIG or oncall.yaml)",
+        help="the setup file (default: WATCHKEEPER_CONFIG, else oncall.yaml)",
     )
 
-    who = sub.add_parser("who", help="who holds the pager (and the backup) at an instant")
+    who = command(
+        "who",
+        "who holds the pager (and the backup) at an instant",
+        WHO_EXAMPLES,
+        READS_THE_DATABASE,
+    )
+    config_option(who)
     who.add_argument("--team", help="one team's id (default: every team)")
-    who.add_argument("--at", help="ISO-8601 instant (default: now)")
+    who.add_argument(
+        "--at",
+        help="ISO-8601 instant or date; without an offset, in team time (default: now)",
+    )
     who.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
-    shifts = sub.add_parser("shifts", help="the final schedule of a team, one row per shift")
-    shifts.add_argument("--team", required=True, help="the team's id")
+    shifts = command(
+        "shifts",
+        "the final schedule of a team, one row per shift",
+        SHIFTS_EXAMPLES,
+        READS_THE_DATABASE,
+    )
+    config_option(shifts)
+    shifts.add_argument("--team", help="the team's id (needed when the setup has several)")
     shifts.add_argument("--from", dest="start", help="date or ISO-8601 instant (default: now)")
     shifts.add_argument(
         "--to", dest="end", help="date or ISO-8601 instant (default: four weeks later)"
     )
-    shifts.add_argument("--role", choices=["oncall", "backup"], default="oncall")
+    shifts.add_argument(
+        "--role",
+        choices=["oncall", "backup"],
+        default="oncall",
+        help="whose shifts: the pager holder's (default) or the backup's",
+    )
     shifts.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
-    doctor = sub.add_parser(
+    doctor = command(
         "doctor",
-        help="check the Slack workspace against the setup file: token, channels, people, groups",
-        description="Check the live Slack workspace against the setup file, changing nothing: "
-        "the token works, the bot is in every team channel, every person exists and is active, "
-        "every user group can be written. Prints one line per problem with how to fix it; "
-        "exits 1 when anything is wrong. Uses SLACK_BOT_TOKEN and SLACK_API_URL.",
+        "check the Slack workspace against the setup file: token, channels, people, groups",
+        DOCTOR_EXAMPLES,
+        DOCTOR_DOES,
     )
-    doctor.add_argument(
-        "--config", help="the setup file (default: WATCHKEEPER_CONFIG or oncall.yaml)"
-    )
+    config_option(doctor)
     doctor.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
-    sub.add_parser("serve", help="run the bot: HTTP server, workers and scheduler")
+    command(
+        "serve",
+        "run the bot: HTTP server, workers and scheduler",
+        SERVE_EXAMPLES,
+        "It brings the database to this version's schema before it starts.\n\n",
+    )
 
-    sandbox = sub.add_parser("sandbox", help="run the bot against a local stand-in of Slack")
+    sandbox = command("sandbox", "run the bot against a local stand-in of Slack", SANDBOX_EXAMPLES)
     sandbox.add_argument("--host", help="where to listen (default: HOST or 127.0.0.1)")
     sandbox.add_argument("--port", type=int, help="where to listen (default: PORT or 3000)")
     return parser
@@ -273,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+        # A --config given on the command line wins over WATCHKEEPER_CONFIG.
         args.config = getattr(args, "config", None) or settings.config_path
         if args.command == "check":
             args.file = args.file or settings.config_path
@@ -292,6 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (SettingsError, UsageError) as error:
         print(f"watchkeeper: {error}", file=sys.stderr)
+        return 2
+    except SchemaMismatch as error:
+        print(f"watchkeeper: DATABASE_URL: {error}", file=sys.stderr)
         return 2
     except OperationalError as error:
         # The database named by DATABASE_URL is unreachable or refuses us: say so in one line.

@@ -6,7 +6,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import event, orm
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -51,14 +53,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def make_read_only_engine(url: str) -> Engine:
+    """An engine that can only read the database at the URL: a SQLite file is opened read-only
+    (never created: opening a missing one fails), PostgreSQL transactions are read-only."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "").resolve()
+        # SQLite's own URI form: mode=ro never creates the file nor writes to it.
+        uri = parsed.set(database=f"file:{quote(str(path))}").update_query_dict(
+            {"mode": "ro", "uri": "true"}
+        )
+        engine = create_engine(
+            uri,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            execution_options={READ_ONLY: True},
+        )
+        _configure_sqlite(engine, read_only=True)
+        return engine
+    return create_engine(
+        parsed,
+        connect_args={"options": "-c default_transaction_read_only=on"},
+        pool_size=1,
+        max_overflow=0,
+    )
+
+
+def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN; take control so that
         # BEGIN IMMEDIATE can be used for writes and the lock is taken up front.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if engine.url.database not in (None, "", ":memory:"):
+        if read_only:
+            # Setting the journal mode would be a write; a reader takes the file as it is.
+            cursor.execute("PRAGMA query_only=ON")
+        elif engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sqlite3
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import inspect
 
 from bot.cli import main
 from storage.db import make_engine, session_scope
-from storage.migrate import upgrade
+from storage.migrate import stored_revision, upgrade
 from storage.overrides import create_override
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -294,3 +297,260 @@ def test_an_unreachable_database_is_one_line_naming_the_variable(
     assert out == ""
     assert err.startswith("watchkeeper: DATABASE_URL: cannot use the database: connection ")
     assert err.count("\n") == 1 and "s3cret" not in err
+
+
+# --------------------------------------------------------------------------- the setup file
+
+
+OPS = """\
+timezone: America/New_York
+teams:
+  ops:
+    name: Operations
+    channel: C0OPS
+    rotations:
+      - name: weekly
+        members: [U0IVAN, U0JUDY]
+        start: 2026-11-02 09:00
+        every: 1w
+"""
+
+
+def test_config_names_the_setup_file_and_wins_over_the_environment(
+    setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WATCHKEEPER_CONFIG names the support file; --config names another one.
+    other = tmp_path / "ops.yaml"
+    other.write_text(OPS)
+    code, out, _ = run(
+        capsys, "who", "--config", str(other), "--at", "2026-11-28T21:00:00-05:00", "--json"
+    )
+    assert code == 0
+    (team,) = json.loads(out)["teams"]
+    # Week 4 from Monday 2 November: Judy's.
+    assert (team["team"], team["oncall"]) == ("ops", "U0JUDY")
+
+    code, out, _ = run(
+        capsys,
+        "shifts",
+        "--config",
+        str(other),
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--json",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["team"] == "ops"
+    assert [s["user"] for s in doc["shifts"]] == ["U0IVAN"]
+
+    # Without the flag, the environment's file.
+    code, out, _ = run(capsys, "who", "--at", "2026-11-28T21:00:00+01:00", "--json")
+    assert [t["team"] for t in json.loads(out)["teams"]] == ["support"]
+
+
+def test_a_missing_config_file_is_named(
+    setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "shifts", "--config", str(tmp_path / "nowhere.yaml"))
+    assert code == 1
+    assert out == ""
+    assert "nowhere.yaml" in err
+
+
+def test_shifts_needs_no_team_when_the_setup_has_one(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "shifts", "--from", "2026-11-28", "--to", "2026-11-29", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["team"] == "support"
+    assert [s["user"] for s in doc["shifts"]] == ["U0CEO"]
+
+
+def test_shifts_with_several_teams_asks_which_naming_them(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_file.write_text(PLAN + OPS.split("teams:\n", 1)[1])
+    code, out, err = run(capsys, "shifts")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("watchkeeper: --team: ")
+    assert "2 teams" in err and "ops, support" in err
+
+    code, out, _ = run(capsys, "shifts", "--team", "ops", "--json")
+    assert code == 0
+    assert json.loads(out)["team"] == "ops"
+
+
+# --------------------------------------------------------------------------- the database
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_the_reading_commands_create_no_database(
+    setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # DATABASE_URL names wk.db in tmp_path, which does not exist.
+    before = _files(tmp_path)
+    assert "wk.db" not in before
+
+    code, out, err = run(capsys, "who", "--at", "2026-11-28T21:00:00+01:00", "--json")
+    assert code == 0
+    assert json.loads(out)["teams"][0]["oncall"] == "U0CEO"  # the plan alone
+    assert err == (
+        f"watchkeeper: no database at {tmp_path / 'wk.db'} yet: the setup file alone, "
+        "without swaps, covers or overrides\n"
+    )
+    code, out, _ = run(capsys, "shifts", "--from", "2026-11-28", "--to", "2026-11-29")
+    assert code == 0 and "U0CEO" in out
+    code, _, err = run(capsys, "check", str(setup_file))
+    assert code == 0 and err == ""
+
+    assert _files(tmp_path) == before
+
+
+def _stamp(path: Path) -> tuple[bytes, str | None]:
+    """The database file's bytes and its schema revision, read without a write."""
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        revision = stored_revision(connection)
+    engine.dispose()
+    return path.read_bytes(), revision
+
+
+def _migrated(path: Path, revision: str = "head") -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine, revision)
+    engine.dispose()
+
+
+def test_an_existing_database_is_read_and_left_as_it_was(
+    setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "wk.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        create_override(
+            session=session,
+            team="support",
+            user_id="U0DAN",
+            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
+            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
+            kind="swap",
+            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
+        )
+    engine.dispose()
+    before = _stamp(db)
+
+    code, out, err = run(
+        capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json"
+    )
+    assert code == 0 and err == ""
+    assert json.loads(out)["teams"][0]["oncall"] == "U0DAN"
+    code, out, _ = run(capsys, "shifts", "--from", "2026-11-28", "--to", "2026-11-30", "--json")
+    assert code == 0
+    assert "swap" in [s["source"] for s in json.loads(out)["shifts"]]
+
+    assert _stamp(db) == before
+
+
+@pytest.mark.parametrize(
+    ("revision", "says"),
+    [
+        ("0005", "the schema of an older version (revision 0005; this version reads "),
+        ("9999", "the schema of a newer version (revision 9999; this version reads "),
+    ],
+)
+def test_a_database_of_another_schema_is_named_not_migrated(
+    setup_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    revision: str,
+    says: str,
+) -> None:
+    db = tmp_path / "wk.db"
+    if revision == "9999":
+        # What a later version of Watchkeeper leaves behind.
+        _migrated(db)
+        with sqlite3.connect(db) as connection:
+            connection.execute("UPDATE alembic_version SET version_num = '9999'")
+        connection.close()
+    else:
+        _migrated(db, revision)
+    before = _stamp(db)
+    for argv in (["who"], ["shifts"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2
+        assert out == ""
+        assert err.startswith(f"watchkeeper: DATABASE_URL: the database sqlite:///{db} has ")
+        assert says in err and err.count("\n") == 1
+    assert _stamp(db) == before
+
+
+def test_postgresql_is_read_in_read_only_transactions(
+    setup_file: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    # A database nobody migrated yet: nothing to read, and it stays empty.
+    code, out, err = run(capsys, "who", "--at", "2026-11-28T21:00:00+01:00", "--json")
+    assert code == 0
+    assert json.loads(out)["teams"][0]["oncall"] == "U0CEO"
+    assert "holds no Watchkeeper data yet" in err
+    engine = make_engine(postgres_url)
+    assert inspect(engine).get_table_names() == []
+
+    upgrade(engine)
+    with session_scope(engine) as session:
+        create_override(
+            session=session,
+            team="support",
+            user_id="U0DAN",
+            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
+            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
+            kind="swap",
+            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
+        )
+    engine.dispose()
+    code, out, err = run(capsys, "who", "--at", "2026-11-28T21:00:00+01:00", "--json")
+    assert code == 0 and err == ""
+    assert json.loads(out)["teams"][0]["oncall"] == "U0DAN"
+
+
+# --------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("command", ["check", "who", "shifts", "doctor", "serve", "sandbox"])
+def test_the_help_of_each_command_shows_examples(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    examples = out[out.index("\nexamples:\n") :].splitlines()[2:]
+    assert examples, out
+    assert all(line.startswith("  ") and "watchkeeper " + command in line for line in examples)
+
+
+def test_the_help_examples_of_who_and_shifts_run(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("who", "shifts"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        for line in out[out.index("\nexamples:\n") :].splitlines()[2:]:
+            argv = shlex.split(line, comments=True)[1:]
+            if "--config" in argv:
+                continue  # names a file of the reader's
+            code, _, err = run(capsys, *argv)
+            assert code == 0, (line, err)
