@@ -11,6 +11,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +26,8 @@ DAY = 1440
 
 
 def design_team() -> Team:
-    """Four layers in Paris: weekends, weekdays, 12-hour nights, and an always-on fallback."""
+    """Four layers in Paris: weekends, weekdays, 12-hour nights, and an always-on fallback; a
+    weekly backup."""
     layers = (
         Layer(
             "weekend",
@@ -53,8 +55,17 @@ def design_team() -> Team:
         ),
         Layer("fallback", ("U0LEAD1", "U0LEAD2"), datetime(2026, 11, 2, 9), Every(1, "w"), PARIS),
     )
+    # The backup: the leads, who also hold the fallback layer (so they often meet the pager).
+    backup = (
+        Layer("leads", ("U0LEAD1", "U0LEAD2"), datetime(2026, 11, 2, 9), Every(1, "w"), PARIS),
+    )
     return Team(
-        id="support", name="Customer support", channel="C0SUPPORT", timezone=PARIS, rotations=layers
+        id="support",
+        name="Customer support",
+        channel="C0SUPPORT",
+        timezone=PARIS,
+        rotations=layers,
+        backup=backup,
     )
 
 
@@ -100,6 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"who(), one week after start:   {early:9.1f} µs per lookup ({lookups} lookups)")
     print(f"who(), ten years after start:  {late:9.1f} µs per lookup ({lookups} lookups)")
     print(f"ratio ten years / one week:    {late / early:9.2f}")
+    # The backup is worked out apart from the pager holder: over every span when its people
+    # also hold a rotation (the leads here), not at all when they hold none.
+    backup = mean_microseconds(lambda at: who(team, [], at, role="backup"), week)
+    print(f"who(role='backup'), leads also on the pager:  {backup:9.1f} µs per lookup")
+    apart = replace(team, backup=(replace(team.backup[0], members=("U0LEAD3", "U0LEAD4")),))
+    backup = mean_microseconds(lambda at: who(apart, [], at, role="backup"), week)
+    print(f"who(role='backup'), leads never on the pager: {backup:9.1f} µs per lookup")
 
     year_start = start + timedelta(days=30)
     year = timedelta(days=365)

@@ -82,10 +82,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         found = schedule.gaps(team, [], now, now + GAP_HORIZON)
         if not found:
             print("    no gaps in the next four weeks")
-            continue
-        print(f"    {len(found)} gap(s) in the next four weeks (nobody holds the pager):")
-        for gap in found:
-            print(f"    - {_human(gap.start, zone)} → {_human(gap.end, zone)}")
+        else:
+            print(f"    {len(found)} gap(s) in the next four weeks (nobody holds the pager):")
+            for gap in found:
+                print(f"    - {_human(gap.start, zone)} → {_human(gap.end, zone)}")
+        clashes = schedule.backup_clashes(team, [], now, now + GAP_HORIZON) if team.backup else []
+        if clashes:
+            print(
+                f"    warning: {len(clashes)} time(s) in the next four weeks the backup's turn "
+                "falls to the pager holder:"
+            )
+        for clash in clashes:
+            instead = f"{clash.backup} backs up instead" if clash.backup else "no backup then"
+            print(
+                f"    - {_human(clash.start, zone)} → {_human(clash.end, zone)}: "
+                f"{clash.user} holds the pager; {instead}"
+            )
     print("(gaps are computed from the setup file alone; overrides can fill them)")
     return 0
 

@@ -215,11 +215,9 @@ def _window_edges(layer: Layer, start: datetime, end: datetime) -> set[datetime]
     return edges
 
 
-def _layer_timeline(
-    layer: Layer, start: datetime, end: datetime
-) -> list[tuple[datetime, str | None]]:
-    """The holder changes of one layer over [start, end): (instant, holder or None when idle),
-    the first at ``start``."""
+def _layer_turns(layer: Layer, start: datetime, end: datetime) -> list[tuple[datetime, int | None]]:
+    """The turns of one layer over [start, end): (instant, index k of the shift under way, or
+    None while the layer is idle), at every change, the first at ``start``."""
     begin = _shift_start(layer, 0)
     # (instant, k) of every shift start in the range, the first being the shift under way.
     starts: list[tuple[datetime, int]] = []
@@ -239,18 +237,29 @@ def _layer_timeline(
     if layer.only:
         points |= _window_edges(layer, start, end)
 
-    timeline: list[tuple[datetime, str | None]] = []
+    turns: list[tuple[datetime, int | None]] = []
     index = 0
     for point in sorted(points):
-        holder: str | None = None
+        turn: int | None = None
         if point >= begin:
             while index + 1 < len(starts) and starts[index + 1][0] <= point:
                 index += 1
             if _in_windows(layer, point):
-                holder = layer.members[starts[index][1] % len(layer.members)]
-        if not timeline or timeline[-1][1] != holder:
-            timeline.append((point, holder))
-    return timeline
+                turn = starts[index][1]
+        if not turns or turns[-1][1] != turn:
+            turns.append((point, turn))
+    return turns
+
+
+def _stand_in(layer: Layer, k: int, busy: str) -> str | None:
+    """Who of the layer backs up ``busy``, the pager holder, in turn k: the first member from
+    the one whose turn it is, in the layer's order, who is not ``busy`` (None: only they)."""
+    members = layer.members
+    for step in range(len(members)):
+        member = members[(k + step) % len(members)]
+        if member != busy:
+            return member
+    return None
 
 
 # --- a team ----------------------------------------------------------------------------------
@@ -283,14 +292,42 @@ def _relevant_overrides(
     return found
 
 
-def shifts(
-    team: Team,
-    overrides: Sequence[Override],
-    start: datetime,
-    end: datetime,
-    role: Role = "oncall",
-) -> list[Shift]:
-    """The final schedule of ``role`` over [start, end): maximal shifts, gaps included."""
+@dataclass(frozen=True)
+class Clash:
+    """A span in which the backup's turn falls to the pager holder, and who backs them up
+    instead (None: nobody)."""
+
+    user: str
+    start: datetime  # UTC-aware
+    end: datetime  # UTC-aware, exclusive
+    backup: str | None
+
+
+# One elementary piece of a schedule: start, end, who, where from, and the pager holder the
+# backup's turn fell to (None: no clash).
+_Piece = tuple[datetime, datetime, str | None, str, str | None]
+# One piece of the layers and overrides alone: start, end, who, where from, and the layer in
+# force with the index of its turn (None: every layer idle).
+_Layered = tuple[datetime, datetime, str | None, str, tuple[Layer, int] | None]
+
+
+def _pieces(
+    team: Team, overrides: Sequence[Override], start: datetime, end: datetime, role: Role
+) -> list[_Piece]:
+    """The schedule of ``role`` over [start, end) in pieces within which nothing changes.
+
+    The backup is never the pager holder: where the backup's turn (or a backup override) falls
+    to them, the next member of the backup layer in force who is not holds it, or nobody."""
+    layered = _layered(team, overrides, start, end, role)
+    if role == "backup":
+        return _apart_from_the_pager(team, overrides, layered)
+    return [(s, e, user, source, None) for s, e, user, source, _ in layered]
+
+
+def _layered(
+    team: Team, overrides: Sequence[Override], start: datetime, end: datetime, role: Role
+) -> list[_Layered]:
+    """The pieces of [start, end) as the layers and overrides of ``role`` alone make them."""
     start = _aware(start, "start")
     end = _aware(end, "end")
     if end < start:
@@ -301,9 +338,9 @@ def shifts(
     if end == start:
         return []
 
-    timelines = [_layer_timeline(layer, start, end) for layer in layers]
+    turns = [_layer_turns(layer, start, end) for layer in layers]
     relevant = _relevant_overrides(overrides, role, start, end)
-    points = {instant for timeline in timelines for instant, _ in timeline}
+    points = {instant for layer_turns in turns for instant, _ in layer_turns}
     for _, o_start, o_end, _ in relevant:
         points.update(p for p in (o_start, o_end) if start <= p < end)
     ordered = sorted(points)
@@ -312,8 +349,7 @@ def shifts(
     next_override = 0
     active: dict[int, tuple[datetime, Override]] = {}
     cursors = [0] * len(layers)
-    # Working pieces: [user, start, end, sources in order of appearance].
-    pieces: list[tuple[str | None, datetime, datetime, list[str]]] = []
+    pieces: list[_Layered] = []
     for i, point in enumerate(ordered):
         piece_end = ordered[i + 1] if i + 1 < len(ordered) else end
         while next_override < len(by_start) and by_start[next_override][1] <= point:
@@ -322,6 +358,15 @@ def shifts(
             next_override += 1
         for position in [p for p, (o_end, _) in active.items() if o_end <= point]:
             del active[position]
+        # The layer in force: the first active one, with the index of its turn.
+        in_force: tuple[Layer, int] | None = None
+        for j, layer_turns in enumerate(turns):
+            while cursors[j] + 1 < len(layer_turns) and layer_turns[cursors[j] + 1][0] <= point:
+                cursors[j] += 1
+            turn = layer_turns[cursors[j]][1]
+            if turn is not None:
+                in_force = (layers[j], turn)
+                break
 
         user: str | None = None
         source = "gap"
@@ -329,23 +374,95 @@ def shifts(
             # Callers pass overrides in creation order: the latest one wins.
             override = active[max(active)][1]
             user, source = override.user, override.source
-        else:
-            for j, timeline in enumerate(timelines):
-                while cursors[j] + 1 < len(timeline) and timeline[cursors[j] + 1][0] <= point:
-                    cursors[j] += 1
-                holder = timeline[cursors[j]][1]
-                if holder is not None:
-                    user, source = holder, f"rotation:{layers[j].name}"
-                    break
+        elif in_force is not None:
+            layer, turn = in_force
+            user, source = layer.members[turn % len(layer.members)], f"rotation:{layer.name}"
+        pieces.append((point, piece_end, user, source, in_force))
+    return pieces
 
-        if pieces and pieces[-1][0] == user:
-            last = pieces[-1]
+
+def _apart_from_the_pager(
+    team: Team, overrides: Sequence[Override], backup: list[_Layered]
+) -> list[_Piece]:
+    """The backup's pieces, where they fall to the pager holder handed to the next member of
+    the backup layer in force who is not (or nobody)."""
+    if not backup:
+        return []
+    # The pager's schedule costs more than the backup's: it is worked out only over the spans
+    # whose backup could hold the pager (a member of a rotation, or of an override).
+    could_hold = {m for layer in team.rotations for m in layer.members}
+    could_hold |= {
+        o.user for *_, o in _relevant_overrides(overrides, "oncall", backup[0][0], backup[-1][1])
+    }
+    pieces: list[_Piece] = []
+    i = 0
+    while i < len(backup):
+        run = i
+        while run < len(backup) and backup[run][2] in could_hold:
+            run += 1
+        if run == i:
+            start, end, user, source, _ = backup[i]
+            pieces.append((start, end, user, source, None))
+            i += 1
+            continue
+        pager = shifts(team, overrides, backup[i][0], backup[run - 1][1])
+        k = 0
+        for start, end, user, source, in_force in backup[i:run]:
+            cut = start
+            while cut < end:
+                while pager[k].end <= cut:
+                    k += 1
+                piece_end = min(end, pager[k].end)
+                if user is None or user != pager[k].user:
+                    pieces.append((cut, piece_end, user, source, None))
+                else:
+                    stand_in = _stand_in(*in_force, user) if in_force else None
+                    instead = (
+                        f"rotation:{in_force[0].name}:next" if in_force and stand_in else "gap"
+                    )
+                    pieces.append((cut, piece_end, stand_in, instead, user))
+                cut = piece_end
+        i = run
+    return pieces
+
+
+def shifts(
+    team: Team,
+    overrides: Sequence[Override],
+    start: datetime,
+    end: datetime,
+    role: Role = "oncall",
+) -> list[Shift]:
+    """The final schedule of ``role`` over [start, end): maximal shifts, gaps included (the
+    backup never being the pager holder)."""
+    # Working pieces: [user, start, end, sources in order of appearance].
+    merged: list[tuple[str | None, datetime, datetime, list[str]]] = []
+    for point, piece_end, user, source, _ in _pieces(team, overrides, start, end, role):
+        if merged and merged[-1][0] == user:
+            last = merged[-1]
             if source not in last[3]:
                 last[3].append(source)
-            pieces[-1] = (user, last[1], piece_end, last[3])
+            merged[-1] = (user, last[1], piece_end, last[3])
         else:
-            pieces.append((user, point, piece_end, [source]))
-    return [Shift(user, s, e, "+".join(sources)) for user, s, e, sources in pieces]
+            merged.append((user, point, piece_end, [source]))
+    return [Shift(user, s, e, "+".join(sources)) for user, s, e, sources in merged]
+
+
+def backup_clashes(
+    team: Team, overrides: Sequence[Override], start: datetime, end: datetime
+) -> list[Clash]:
+    """The spans of [start, end) in which the backup's turn falls to the pager holder, with who
+    backs them up instead; adjacent spans of the same two people are one."""
+    found: list[Clash] = []
+    for point, piece_end, user, _, clash in _pieces(team, overrides, start, end, "backup"):
+        if clash is None:
+            continue
+        last = found[-1] if found else None
+        if last and last.end == point and (last.user, last.backup) == (clash, user):
+            found[-1] = Clash(clash, last.start, piece_end, user)
+        else:
+            found.append(Clash(clash, point, piece_end, user))
+    return found
 
 
 def _containing(shift_list: list[Shift], at: datetime) -> Shift:
@@ -382,12 +499,27 @@ def holder(
     at = _aware(at, "at")
     # The latest override covering the instant wins, as in shifts().
     covering = _relevant_overrides(overrides, role, at, at + INSTANT)
+    in_force = None if covering else _in_force(_layers(team, role), at)
     if covering:
-        return covering[-1][3].user
-    for layer in _layers(team, role):
-        user = layer_holder(layer, at)
-        if user is not None:
-            return user
+        user = covering[-1][3].user
+    elif in_force is not None:
+        layer, turn = in_force
+        user = layer.members[turn % len(layer.members)]
+    else:
+        return None
+    if role == "backup" and user == holder(team, overrides, at):
+        # Never the pager holder's own backup, as in shifts().
+        in_force = in_force or _in_force(team.backup, at)
+        return None if in_force is None else _stand_in(*in_force, user)
+    return user
+
+
+def _in_force(layers: Sequence[Layer], at: datetime) -> tuple[Layer, int] | None:
+    """The first of ``layers`` active at ``at``, with the index of its turn (None: all idle)."""
+    for layer in layers:
+        found = layer_shift_at(layer, at)
+        if found is not None and _in_windows(layer, at):
+            return layer, found[0]
     return None
 
 

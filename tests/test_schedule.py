@@ -9,9 +9,12 @@ import pytest
 
 from bot.plan import Every, Layer, Team, Window
 from bot.schedule import (
+    Clash,
     Override,
     Shift,
+    backup_clashes,
     gaps,
+    holder,
     layer_holder,
     layer_shift_at,
     next_change,
@@ -313,6 +316,166 @@ def test_backup_role_uses_the_backup_layers() -> None:
     assert holding.user == "U0LEAD2"
     assert holding.since == at("2026-11-23T09:00:00+01:00")
     assert holding.until == at("2026-11-30T09:00:00+01:00")
+
+
+# --- the backup is never the pager holder ----------------------------------------------------
+
+# Lead 1 holds every third weekend, and is the backup every third week: the two meet on the
+# weekends of 27-30 March (spring forward: 62 hours) and 23-26 October 2026 (fall back: 64 hours),
+# among others, and Lead 2, next in the backup's order, backs up instead.
+WEEKENDS_WITH_A_LEAD = layer(
+    "weekend",
+    ("U0ALICE", "U0BOB", "U0LEAD1"),
+    "2026-03-13T18:00",
+    "1w",
+    only=(window(FRI, 18, 0, MON, 9, 0),),
+)
+SPRING_WEEKDAYS = layer(
+    "weekdays",
+    ("U0DAN", "U0ERIN"),
+    "2026-03-09T09:00",
+    "1d",
+    only=tuple(window(d, 9, 0, d, 18, 0) for d in (MON, TUE, WED, THU, FRI)),
+)
+THREE_LEADS = layer("leads", ("U0LEAD2", "U0LEAD3", "U0LEAD1"), "2026-03-09T09:00", "1w")
+LEADS_MEET = team(WEEKENDS_WITH_A_LEAD, SPRING_WEEKDAYS, backup=(THREE_LEADS,))
+
+
+@pytest.mark.parametrize(
+    ("instant", "pager", "backup"),
+    [
+        ("2026-03-21T12:00:00+01:00", "U0BOB", "U0LEAD3"),
+        ("2026-03-27T17:59:59+01:00", "U0DAN", "U0LEAD1"),
+        ("2026-03-27T18:00:00+01:00", "U0LEAD1", "U0LEAD2"),
+        ("2026-03-29T01:59:59+01:00", "U0LEAD1", "U0LEAD2"),  # the clock springs forward...
+        ("2026-03-29T03:00:00+02:00", "U0LEAD1", "U0LEAD2"),  # ...an hour later
+        ("2026-03-30T08:59:59+02:00", "U0LEAD1", "U0LEAD2"),
+        ("2026-03-30T09:00:00+02:00", "U0ERIN", "U0LEAD2"),  # Lead 2's own week
+        ("2026-10-23T17:59:59+02:00", "U0DAN", "U0LEAD1"),
+        ("2026-10-25T02:30:00+02:00", "U0LEAD1", "U0LEAD2"),  # the first 02:30...
+        ("2026-10-25T02:30:00+01:00", "U0LEAD1", "U0LEAD2"),  # ...and the second
+        ("2026-10-26T09:00:00+01:00", "U0ERIN", "U0LEAD2"),
+    ],
+)
+def test_the_backup_is_the_next_lead_when_it_is_the_pager_holder(
+    instant: str, pager: str, backup: str
+) -> None:
+    assert holder(LEADS_MEET, [], at(instant)) == pager
+    assert holder(LEADS_MEET, [], at(instant), "backup") == backup
+    assert who(LEADS_MEET, [], at(instant), "backup").user == backup
+
+
+def test_the_backup_schedule_hands_over_when_the_pager_does() -> None:
+    found = shifts(
+        LEADS_MEET,
+        [],
+        at("2026-03-23T00:00:00+01:00"),
+        at("2026-04-07T00:00:00+02:00"),
+        role="backup",
+    )
+    assert rows(found) == [
+        ("U0LEAD3", "2026-03-23T00:00:00+01:00", "2026-03-23T09:00:00+01:00", "rotation:leads"),
+        ("U0LEAD1", "2026-03-23T09:00:00+01:00", "2026-03-27T18:00:00+01:00", "rotation:leads"),
+        # Lead 2 backs up Lead 1's weekend, then holds the backup's own week after it.
+        (
+            "U0LEAD2",
+            "2026-03-27T18:00:00+01:00",
+            "2026-04-06T09:00:00+02:00",
+            "rotation:leads:next+rotation:leads",
+        ),
+        ("U0LEAD3", "2026-04-06T09:00:00+02:00", "2026-04-07T00:00:00+02:00", "rotation:leads"),
+    ]
+    holding = who(LEADS_MEET, [], at("2026-03-28T12:00:00+01:00"), "backup")
+    assert (holding.user, holding.since, holding.until) == (
+        "U0LEAD2",
+        at("2026-03-27T18:00:00+01:00"),
+        at("2026-04-06T09:00:00+02:00"),
+    )
+
+
+def test_where_backup_and_pager_meet_over_a_year_dst_weekends_included() -> None:
+    found = backup_clashes(
+        LEADS_MEET, [], at("2026-03-01T00:00:00+01:00"), at("2026-11-01T00:00:00+01:00")
+    )
+    # Every third weekend from 27 March to 23 October: eleven, each the whole weekend.
+    assert {(c.user, c.backup) for c in found} == {("U0LEAD1", "U0LEAD2")}
+    assert [c.start.astimezone(PARIS).date().isoformat() for c in found] == [
+        f"2026-{day}"
+        for day in (
+            "03-27", "04-17", "05-08", "05-29", "06-19", "07-10",
+            "07-31", "08-21", "09-11", "10-02", "10-23",
+        )
+    ]  # fmt: skip
+    lengths = [hours(c.start, c.end) for c in found]
+    assert lengths == [62, *[63] * 9, 64]
+    assert found[0] == Clash(
+        "U0LEAD1", at("2026-03-27T18:00:00+01:00"), at("2026-03-30T09:00:00+02:00"), "U0LEAD2"
+    )
+
+
+def test_after_a_cover_the_backup_is_the_lead_after_the_one_who_covers() -> None:
+    # Lead 3, the backup that week, covers Bob's weekend of 20-23 March.
+    cover = [
+        Override(
+            "U0LEAD3", at("2026-03-20T18:00:00+01:00"), at("2026-03-23T09:00:00+01:00"), "cover"
+        )
+    ]
+    saturday = at("2026-03-21T12:00:00+01:00")
+    assert holder(LEADS_MEET, cover, saturday) == "U0LEAD3"
+    assert holder(LEADS_MEET, cover, saturday, "backup") == "U0LEAD1"
+    holding = who(LEADS_MEET, cover, saturday, "backup")
+    assert (holding.user, holding.since, holding.until, holding.source) == (
+        "U0LEAD1",
+        at("2026-03-20T18:00:00+01:00"),
+        at("2026-03-27T18:00:00+01:00"),
+        "rotation:leads:next+rotation:leads",
+    )
+
+
+def test_a_backup_override_naming_the_pager_holder_gives_way_to_the_backup_layer() -> None:
+    # Alice holds her weekend of 13-16 March; someone made her the backup on Saturday too.
+    saturday = [
+        Override(
+            "U0ALICE",
+            at("2026-03-14T00:00:00+01:00"),
+            at("2026-03-15T00:00:00+01:00"),
+            "override",
+            role="backup",
+        )
+    ]
+    noon = at("2026-03-14T12:00:00+01:00")
+    assert holder(LEADS_MEET, saturday, noon) == "U0ALICE"
+    # The backup layer's own turn that week: Lead 2.
+    assert holder(LEADS_MEET, saturday, noon, "backup") == "U0LEAD2"
+    assert who(LEADS_MEET, saturday, noon, "backup").user == "U0LEAD2"
+
+
+def test_a_backup_of_one_person_covering_the_pager_leaves_no_backup() -> None:
+    # The sandbox's team: Alice, Bob and Carol every morning, Dan the only backup; Dan covers.
+    daily = layer("daily", ("U0ALICE", "U0BOB", "U0CAROL"), "2026-03-02T09:00", "1d")
+    dan = layer("leads", ("U0DAN",), "2026-03-02T09:00", "1w")
+    sandbox = team(daily, backup=(dan,))
+    cover = [
+        Override("U0DAN", at("2026-03-28T09:00:00+01:00"), at("2026-03-29T09:00:00+02:00"), "cover")
+    ]
+    night = at("2026-03-29T03:30:00+02:00")
+    assert holder(sandbox, cover, night) == "U0DAN"
+    assert holder(sandbox, cover, night, "backup") is None
+    holding = who(sandbox, cover, night, "backup")
+    since, until = at("2026-03-28T09:00:00+01:00"), at("2026-03-29T09:00:00+02:00")
+    assert (holding.user, holding.since, holding.until, holding.source) == (
+        None,
+        since,
+        until,
+        "gap",
+    )
+    # A 23-hour day of no backup, and Dan again once the cover ends.
+    assert hours(since, until) == 23
+    assert holder(sandbox, cover, until, "backup") == "U0DAN"
+    found = backup_clashes(
+        sandbox, cover, at("2026-03-28T00:00:00+01:00"), at("2026-03-30T00:00:00+02:00")
+    )
+    assert found == [Clash("U0DAN", since, until, None)]
 
 
 # --- hand-offs keep local time across DST ----------------------------------------------------

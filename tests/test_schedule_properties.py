@@ -96,6 +96,25 @@ def brute_holder(
     return None
 
 
+def brute_backup(
+    pager: list[BruteLayer], backup: list[BruteLayer], overrides: list[Override], at: datetime
+) -> str | None:
+    """Who backs up the pager holder at ``at``: the backup's holder, unless that is the pager
+    holder, then the next member of the backup layer in force who is not, from the one whose
+    turn it is."""
+    user = brute_holder(backup, overrides, at, "backup")
+    busy = brute_holder(pager, overrides, at)
+    if user is None or user != busy:
+        return user
+    for layer in backup:
+        k = layer.index(at)
+        if k is not None and layer.holder(at) is not None:
+            members = layer.layer.members
+            turns = [members[(k + step) % len(members)] for step in range(len(members))]
+            return next((m for m in turns if m != busy), None)
+    return None
+
+
 @st.composite
 def layers(draw: st.DrawFn, zone: ZoneInfo, anchor: datetime) -> Layer:
     unit = draw(st.sampled_from(["h", "d", "w"]))
@@ -259,9 +278,44 @@ def test_holder_at_an_instant_is_the_holder_of_its_shift(
         instants += [shift.start, shift.end - TINY]
     for override in overrides:
         instants += [override.start - TINY, override.start, override.end - TINY, override.end]
+    pager = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.rotations]
     backups = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.backup]
     for instant in instants:
         assert holder(team, overrides, instant) == who(team, overrides, instant).user, instant
-        assert holder(team, overrides, instant, "backup") == brute_holder(
-            backups, overrides, instant, "backup"
+        assert holder(team, overrides, instant, "backup") == brute_backup(
+            pager, backups, overrides, instant
         ), instant
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios(), st.lists(st.floats(0, 1, exclude_max=True), max_size=10), st.booleans())
+def test_the_backup_is_never_the_pager_holder(
+    scenario: tuple[Team, list[Override], datetime, datetime],
+    samples: list[float],
+    shared: bool,
+) -> None:
+    # A backup layer of the same people as a pager layer (or one of them) meets the pager
+    # often; the backup's schedule then names the next of its members, or nobody.
+    team, overrides, start, end = scenario
+    backup = team.rotations[-1] if shared else replace(team.rotations[0], members=("U0A", "U0B"))
+    team = replace(team, backup=(backup,))
+    found = shifts(team, overrides, start, end, "backup")
+    assert found[0].start == start and found[-1].end == end
+    assert all(
+        a.end == b.start and a.user != b.user for a, b in zip(found, found[1:], strict=False)
+    )
+
+    pager = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.rotations]
+    backups = [BruteLayer.build(backup, end + timedelta(days=36))]
+    instants = [min(start + (end - start) * f, end - TINY) for f in samples]
+    for shift in found:
+        instants += [shift.start, shift.end - TINY]
+    for instant in instants:
+        shift = next(s for s in found if s.start <= instant < s.end)
+        assert shift.user == brute_backup(pager, backups, overrides, instant), instant
+        if shift.user is not None:
+            assert shift.user != brute_holder(pager, overrides, instant), instant
+        holding = who(team, overrides, instant, "backup")
+        assert holding.user == shift.user
+        if holding.since is not None:
+            assert brute_backup(pager, backups, overrides, holding.since - TINY) != shift.user

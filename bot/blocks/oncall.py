@@ -59,7 +59,8 @@ def _status_blocks(status: TeamStatus, viewer: ZoneInfo | None) -> tuple[str, li
         summary = f"{team.name}: <@{now.user}> is on call now"
     lines = [headline]
     if status.backup is not None:
-        lines.append(f"Backup: {_who(status.backup.user)}.")
+        backup = status.backup.user
+        lines.append(f"Backup: <@{backup}>." if backup else "No backup.")
     if status.next is not None and status.next.user is not None:
         lines.append(
             f"Next: <@{status.next.user}> from {timefmt.instant(status.next.start, viewer, tz)}."
