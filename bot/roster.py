@@ -108,6 +108,11 @@ class Roster:
         team = self.team(team_id)
         return schedule.shifts(team, self.overrides(team_id, start, end, session), start, end, role)
 
+    def whole_shifts(self, team_id: str, start: datetime, end: datetime) -> list[schedule.Shift]:
+        """The team's shifts that overlap [start, end), the first and last ones whole."""
+        team = self.team(team_id)
+        return schedule.whole_shifts(team, self.overrides(team_id, start, end), start, end)
+
     def user_shifts(
         self, team_id: str, user: str, start: datetime, end: datetime
     ) -> list[schedule.Shift]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -446,6 +446,25 @@ def shifts(
         else:
             merged.append((user, point, piece_end, [source]))
     return [Shift(user, s, e, "+".join(sources)) for user, s, e, sources in merged]
+
+
+def whole_shifts(
+    team: Team,
+    overrides: Sequence[Override],
+    start: datetime,
+    end: datetime,
+    role: Role = "oncall",
+) -> list[Shift]:
+    """The shifts that overlap [start, end), whole: the first from its real start, the last to
+    its real end (as far as who() sees them, within the horizon)."""
+    found = shifts(team, overrides, start, end, role)
+    if not found:
+        return found
+    first = who(team, overrides, found[0].start, role)
+    found[0] = replace(found[0], start=first.since or found[0].start, source=first.source)
+    last = who(team, overrides, found[-1].end - INSTANT, role)
+    found[-1] = replace(found[-1], end=last.until or found[-1].end, source=last.source)
+    return found
 
 
 def backup_clashes(

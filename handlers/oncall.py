@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -45,13 +44,9 @@ def unknown_team_text(error: UnknownTeam) -> str:
 
 
 def _week(roster: Roster, team: Team, now: datetime, viewer: ZoneInfo | None) -> Message:
-    shifts = roster.shifts(team.id, now, now + WEEK)
-    if shifts:
-        # The shift under way is shown from its real start, not from now.
-        since = roster.status(team.id, now).oncall.since
-        if since is not None and shifts[0].user is not None:
-            shifts[0] = replace(shifts[0], start=since)
-    return week_message(team, shifts, viewer, now)
+    # Whole shifts: the one under way from its real start, the last one to its real end, not
+    # cut at now or seven days later (which would read like hand-offs at those minutes).
+    return week_message(team, roster.whole_shifts(team.id, now, now + WEEK), viewer, now)
 
 
 def answer(roster: Roster, user: str, text: str, now: datetime, viewer: ZoneInfo | None) -> Message:

@@ -23,6 +23,7 @@ from bot.schedule import (
     shifts,
     user_shifts,
     who,
+    whole_shifts,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -476,6 +477,36 @@ def test_a_backup_of_one_person_covering_the_pager_leaves_no_backup() -> None:
         sandbox, cover, at("2026-03-28T00:00:00+01:00"), at("2026-03-30T00:00:00+02:00")
     )
     assert found == [Clash("U0DAN", since, until, None)]
+
+
+def test_whole_shifts_are_not_cut_at_the_ends_of_the_range() -> None:
+    # Saturday noon to Sunday noon of the spring-forward weekend: Lead 1's whole weekend, 62
+    # hours, and the backup Lead 2 from Friday 18:00 to the end of their own week.
+    start, end = at("2026-03-28T12:00:00+01:00"), at("2026-03-29T12:00:00+02:00")
+    assert rows(whole_shifts(LEADS_MEET, [], start, end)) == [
+        ("U0LEAD1", "2026-03-27T18:00:00+01:00", "2026-03-30T09:00:00+02:00", "rotation:weekend")
+    ]
+    assert rows(whole_shifts(LEADS_MEET, [], start, end, "backup")) == [
+        (
+            "U0LEAD2",
+            "2026-03-27T18:00:00+01:00",
+            "2026-04-06T09:00:00+02:00",
+            "rotation:leads:next+rotation:leads",
+        )
+    ]
+    # Friday 12:00 to Tuesday 12:00 of the fall-back week: the weekday shifts at both ends are
+    # whole, those in between as they are.
+    found = whole_shifts(
+        LEADS_MEET, [], at("2026-10-23T12:00:00+02:00"), at("2026-10-27T12:00:00+01:00")
+    )
+    assert rows(found) == [
+        ("U0DAN", "2026-10-23T09:00:00+02:00", "2026-10-23T18:00:00+02:00", "rotation:weekdays"),
+        ("U0LEAD1", "2026-10-23T18:00:00+02:00", "2026-10-26T09:00:00+01:00", "rotation:weekend"),
+        ("U0ERIN", "2026-10-26T09:00:00+01:00", "2026-10-26T18:00:00+01:00", "rotation:weekdays"),
+        (None, "2026-10-26T18:00:00+01:00", "2026-10-27T09:00:00+01:00", "gap"),
+        ("U0DAN", "2026-10-27T09:00:00+01:00", "2026-10-27T18:00:00+01:00", "rotation:weekdays"),
+    ]
+    assert hours(found[1].start, found[1].end) == 64
 
 
 # --- hand-offs keep local time across DST ----------------------------------------------------

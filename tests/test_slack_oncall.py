@@ -122,9 +122,9 @@ async def test_the_next_seven_days_and_my_own_shifts(tmp_path: Path) -> None:
             "• Mon 30 Nov 12:00 – Tue 1 Dec 03:00 _(Mon 30 Nov 18:00 – Tue 1 Dec 09:00)_  *nobody*"
             in week
         )
-        assert (
-            "• Fri 4 Dec 12:00 – Sat 5 Dec 15:00 _(Fri 4 Dec 18:00 – Sat 5 Dec 21:00)_  <@U0ALICE>"
-            in week
+        # The last shift starts within the week and is shown whole, to Monday 09:00.
+        assert week.endswith(
+            "• Fri 4 Dec 12:00 – Mon 7 Dec 03:00 _(Fri 4 Dec 18:00 – Mon 7 Dec 09:00)_  <@U0ALICE>"
         )
 
         mine = (await h.command("/oncall", "me", user="U0ALICE")).reply_text()
@@ -134,6 +134,28 @@ async def test_the_next_seven_days_and_my_own_shifts(tmp_path: Path) -> None:
             "— Customer support" in mine
         )
         assert "Fri 1 Jan" in mine  # every fourth weekend, within five weeks
+
+
+async def test_the_week_shows_whole_shifts_not_cut_at_now_or_seven_days_later(
+    tmp_path: Path,
+) -> None:
+    # Wednesday 25 November, 02:49 in Paris: a weekday night, nobody on call.
+    night = datetime(2026, 11, 25, 1, 49, tzinfo=UTC)
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=night) as h:
+        week = (await h.command("/oncall", "support week", user="U0DAN")).reply_text()
+        rows = [line for line in week.splitlines() if line.startswith("• ")]
+        # The gap under way from its start, Tuesday 18:00; the last row the gap that starts
+        # Tuesday 1 December at 18:00 and ends Wednesday 09:00: nothing ends at 02:49.
+        assert rows[0] == "• Tue 24 Nov 18:00 – Wed 25 Nov 09:00  *nobody*"
+        assert rows[1] == "• Wed 25 Nov 09:00 – 18:00  <@U0DAN>"
+        assert "• Fri 27 Nov 18:00 – Mon 30 Nov 09:00  <@U0CEO>" in rows
+        assert rows[-2:] == [
+            "• Tue 1 Dec 09:00 – 18:00  <@U0DAN>",
+            "• Tue 1 Dec 18:00 – Wed 2 Dec 09:00  *nobody*",
+        ]
+        assert "02:49" not in week
+        # One row a shift: five weekdays and their nights, the weekend between.
+        assert len(rows) == len(set(rows)) == 11
 
 
 async def test_help_and_an_unknown_team(tmp_path: Path) -> None:
