@@ -52,7 +52,9 @@ class Shift:
     user: str | None
     start: datetime  # UTC-aware
     end: datetime  # UTC-aware, exclusive
-    source: str  # "rotation:<name>" | "swap" | "cover" | "override" | "gap"
+    # "rotation:<name>" | "swap" | "cover" | "override" | "gap", joined by "+" where a shift has
+    # several; "rotation:<name>:next" where the backup's turn fell to the pager holder.
+    source: str
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,8 @@ def _in_windows(layer: Layer, at: datetime) -> bool:
 def layer_holder(layer: Layer, at: datetime) -> str | None:
     """Who the layer puts on the pager at ``at``; None when idle (before start, outside its
     windows)."""
-    found = layer_shift_at(layer, at)
-    if found is None or not _in_windows(layer, at):
-        return None
-    return layer.members[found[0] % len(layer.members)]
+    found = _in_force((layer,), at)
+    return None if found is None else layer.members[found[1] % len(layer.members)]
 
 
 def _window_edges(layer: Layer, start: datetime, end: datetime) -> set[datetime]:
