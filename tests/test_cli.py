@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
 
 from bot.cli import main
 from storage.db import make_engine, session_scope
@@ -60,6 +61,21 @@ def setup_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WATCHKEEPER_CONFIG", str(path))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
     return path
+
+
+def store_dans_swap(engine: Engine) -> None:
+    """Migrate the database and store a swap: Dan took Saturday night of the CEO's weekend."""
+    upgrade(engine)
+    with session_scope(engine) as session:
+        create_override(
+            session=session,
+            team="support",
+            user_id="U0DAN",
+            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
+            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
+            kind="swap",
+            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
+        )
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -190,18 +206,9 @@ def test_who_and_shifts_include_the_overrides_in_the_database(
     setup_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'wk.db'}")
-    upgrade(engine)
+    store_dans_swap(engine)
     with session_scope(engine) as session:
-        # Dan took Saturday night of the CEO's weekend in a swap; Erin one hour on Sunday.
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0DAN",
-            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
-            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
-            kind="swap",
-            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
-        )
+        # And Erin one hour on Sunday.
         create_override(
             session=session,
             team="support",
@@ -434,17 +441,7 @@ def test_an_existing_database_is_read_and_left_as_it_was(
 ) -> None:
     db = tmp_path / "wk.db"
     engine = make_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    with session_scope(engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0DAN",
-            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
-            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
-            kind="swap",
-            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
-        )
+    store_dans_swap(engine)
     engine.dispose()
     before = _stamp(db)
 
@@ -508,17 +505,7 @@ def test_postgresql_is_read_in_read_only_transactions(
     engine = make_engine(postgres_url)
     assert inspect(engine).get_table_names() == []
 
-    upgrade(engine)
-    with session_scope(engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0DAN",
-            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
-            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
-            kind="swap",
-            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
-        )
+    store_dans_swap(engine)
     engine.dispose()
     code, out, err = run(capsys, "who", "--at", "2026-11-28T21:00:00+01:00", "--json")
     assert code == 0 and err == ""
