@@ -31,6 +31,19 @@ def curl_commands(root: Path = ROOT) -> list[str]:
     return found
 
 
+def shown_runs(root: Path = ROOT) -> list[tuple[str, str]]:
+    """Each `$ command` of the README's shell blocks, with the output shown under it."""
+    runs: list[tuple[str, str]] = []
+    for block in fenced("sh", root):
+        for line in block.splitlines(keepends=True):
+            if line.startswith("$ "):
+                runs.append((line[2:].strip(), ""))
+            elif runs:
+                command, shown = runs[-1]
+                runs[-1] = (command, shown + line)
+    return runs
+
+
 def sandbox_curl(root: Path = ROOT) -> str:
     """The one command the README gives to send an alert into the sandbox."""
     commands = [c for c in curl_commands(root) if f"{SANDBOX_URL}/alerts/" in c]

@@ -23,7 +23,14 @@ import yaml
 from bot.config import parse_plan
 from tests.conftest import ROOT
 from tests.harness import slack_harness
-from tests.readme import SANDBOX_URL, curl_commands, curl_request, fenced, readme_text
+from tests.readme import (
+    SANDBOX_URL,
+    curl_commands,
+    curl_request,
+    fenced,
+    readme_text,
+    shown_runs,
+)
 
 EXAMPLE = (ROOT / "oncall.example.yaml").read_text(encoding="utf-8")
 # pip installs everything from the index the first time; the rest takes seconds.
@@ -50,6 +57,24 @@ def intake_integrations() -> str:
 def test_the_setup_file_shown_is_the_example_file() -> None:
     assert EXAMPLE in readme_text()
     parse_plan(EXAMPLE, "oncall.example.yaml")
+
+
+def test_the_who_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    # As a reader runs it: the example copied to oncall.yaml, in a folder of its own.
+    [(command, shown)] = [run for run in shown_runs() if run[0].startswith("watchkeeper who ")]
+    assert shown, "the README shows what `watchkeeper who` prints"
+    shutil.copy(ROOT / "oncall.example.yaml", tmp_path / "oncall.yaml")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "WATCHKEEPER_", "DATABASE_URL"))
+    }
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown
 
 
 def test_every_variable_of_env_example_is_explained_in_the_readme() -> None:
