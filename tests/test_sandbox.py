@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +20,7 @@ import httpx
 import pytest
 
 from bot.sandbox.run import Sandbox, alert_curl
+from tests.conftest import ROOT
 from tests.readme import SANDBOX_URL, curl_request, sandbox_curl
 
 TEAM_CHANNEL = "C0SUPPORT"
@@ -90,6 +94,29 @@ def texts(conv: dict[str, Any]) -> str:
     return "\n".join(found)
 
 
+def bot_shortcodes() -> set[str]:
+    """The `:shortcode:` emoji in the strings of the bot's code (docstrings left out)."""
+    found: set[str] = set()
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
+                found.update(re.findall(r":([a-z][a-z0-9_+-]*):", node.value))
+    return found
+
+
 def send_readme_curl(base_url: str) -> httpx.Response:
     """Send the README's sandbox alert, as its curl would, to the sandbox at ``base_url``."""
     sent = curl_request(sandbox_curl())
@@ -108,6 +135,45 @@ def test_the_page_and_its_assets_are_served_next_to_the_bot(page: httpx.Client) 
     assert script.status_code == 200 and "/sandbox/api/" in script.text
     # The same port serves the bot itself.
     assert page.get("/healthz").json() == {"status": "ok"}
+
+
+def test_everything_the_page_links_to_is_served(page: httpx.Client) -> None:
+    index = page.get("/").text
+    linked = re.findall(r'(?:href|src)="(/[^"]*)"', index)
+    assert "/sandbox/assets/app.js" in linked and any("emoji" in url for url in linked)
+    for url in linked:
+        assert page.get(url).status_code == 200, url
+
+
+def test_every_emoji_the_bot_writes_has_a_picture_the_page_serves(page: httpx.Client) -> None:
+    codes = page.get("/sandbox/assets/emoji/shortcodes.json").json()
+    written = bot_shortcodes()
+    assert {"rotating_light", "white_check_mark", "bell"} <= written
+    assert sorted(written - set(codes)) == []
+    for name in sorted(written):
+        picture = page.get(f"/sandbox/assets/emoji/{codes[name]}.svg")
+        assert picture.status_code == 200, name
+        assert picture.headers["content-type"].startswith("image/svg+xml")
+        assert picture.text.startswith("<svg ")
+
+
+def test_the_wheel_carries_every_file_the_page_serves() -> None:
+    # setuptools takes package-data globs as Path.glob does: "*" does not go into folders.
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        globs = tomllib.load(file)["tool"]["setuptools"]["package-data"]["bot"]
+    package = ROOT / "bot"
+    carried = {path for pattern in globs for path in package.glob(pattern) if path.is_file()}
+    served = {p for p in (package / "sandbox" / "assets").rglob("*") if p.is_file()}
+    assert served and sorted(str(p.relative_to(package)) for p in served - carried) == []
+
+
+def test_the_page_knows_the_names_mentions_stand_for(page: httpx.Client) -> None:
+    assert api(page, "users")["commands"] == ["/oncall", "/swap", "/cover", "/escalate"]
+    directory = api(page, "state?user=U0BOB")["directory"]
+    assert directory["channels"] == {TEAM_CHANNEL: "support"}
+    assert directory["usergroups"] == {"S0ONCALL": "support-oncall"}
+    assert directory["users"]["U0CEO"] == "Erin Weiss (CEO)"
+    assert directory["users"]["U0WKBOT"] == "Watchkeeper"
 
 
 def test_the_example_workspace_lists_its_people_with_their_time_zones(page: httpx.Client) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime
 from importlib.resources import files
 from typing import Any
@@ -84,10 +84,19 @@ async def _settle(spawned: set[asyncio.Task[Any]]) -> None:
 class SandboxPage:
     """The page's routes over one stand-in workspace and the bot that Slack's side talks to."""
 
-    def __init__(self, standin: SlackStandIn, slack: SlackSide, *, default_user: str | None):
+    def __init__(
+        self,
+        standin: SlackStandIn,
+        slack: SlackSide,
+        *,
+        default_user: str | None,
+        usergroups: Mapping[str, str] | None = None,
+    ):
         self.standin = standin
         self.slack = slack
         self.default_user = default_user
+        # User group id → @handle, for drawing <!subteam^S…> as Slack does.
+        self.usergroups = dict(usergroups or {})
         self._modal_errors: dict[str, dict[str, str]] = {}
 
     def routes(self) -> list[BaseRoute]:
@@ -126,8 +135,12 @@ class SandboxPage:
     # ---------------------------------------------------------------- what a user sees
 
     async def users(self, _: Request) -> dict[str, Any]:
-        """`GET users`: whom one can act as, and whom the page starts as."""
-        return {"users": self.people(), "default_user": self.default_user}
+        """`GET users`: whom one can act as, whom the page starts as, the app's commands."""
+        return {
+            "users": self.people(),
+            "default_user": self.default_user,
+            "commands": [c.value for c in Command],
+        }
 
     def people(self) -> list[dict[str, str]]:
         """The workspace's people (not the bot, not Slackbot): id, name and time zone."""
@@ -171,11 +184,19 @@ class SandboxPage:
         modal = stack[-1] if stack else None
         return {
             "users": self.people(),
+            "directory": self.directory(),
             "conversations": conversations,
             "home": None if home is None else {"id": home.id, "blocks": home.blocks},
             "modal": modal,
             "modal_errors": self._modal_errors.get(modal["id"], {}) if modal else {},
         }
+
+    def directory(self) -> dict[str, dict[str, str]]:
+        """What mentions name: every user (the bot too), channel and user group, by id."""
+        users = {u.id: u.real_name or u.name for u in self.standin.users()}
+        users[self.standin.bot_user_id] = self.standin.bot_name.capitalize()
+        channels = {c.id: c.name for c in self.standin.channels() if not c.is_im}
+        return {"users": users, "channels": channels, "usergroups": dict(self.usergroups)}
 
     def _message(self, m: Message, names: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
         from_bot = m.bot_id is not None or m.user in (None, self.standin.bot_user_id)

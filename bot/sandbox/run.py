@@ -190,7 +190,12 @@ class Sandbox:
         self._services = build_services(self.settings, plans=plans, clock=self.clock)
         bot = create_app(self.settings, services=self._services)
         slack = SlackSide.for_standin(self.standin, signing_secret, app=bot)
-        page = SandboxPage(self.standin, slack, default_user=users[0].id if users else None)
+        page = SandboxPage(
+            self.standin,
+            slack,
+            default_user=users[0].id if users else None,
+            usergroups={group["id"]: group["handle"] for group in groups},
+        )
 
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:

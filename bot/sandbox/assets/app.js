@@ -1,7 +1,13 @@
 // The sandbox page: acts as one Slack user at a time, renders Block Kit, sends commands and clicks.
 "use strict";
 
-const state = { user: null, users: [], conv: null, data: null, seen: {}, modal: null, busy: false };
+const state = {
+  user: null, users: [], commands: [], conv: null, data: null, seen: {}, modal: null,
+  emoji: {}, drawn: null, drawnAt: 0,
+};
+const ASSETS = "/sandbox/assets/";
+// Redraw what has not changed this often all the same: "today", "5 minutes ago" move on.
+const REDRAW_MS = 30000;
 const $ = (id) => document.getElementById(id);
 
 async function api(path, body) {
@@ -28,34 +34,67 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Names as the workspace knows them now: Slack draws a mention from its id, the label is only
+// a fallback for what the reader's workspace does not know.
+function known(kind, id) {
+  return state.data?.directory?.[kind]?.[id];
+}
+
 function userName(id) {
-  const user = (state.data?.users || state.users).find((u) => u.id === id);
-  return user ? user.name : id;
+  const user = state.users.find((u) => u.id === id);
+  return known("users", id) || (user ? user.name : undefined);
 }
 
 // Slack's mrkdwn: *bold*, _italic_, ~strike~, `code`, <url|label>, <@U…>, <#C…>, <!here>,
 // <!date^…>, :emoji:, newlines. Markers count only at word edges, as in Slack: snake_case stays.
 const MRKDWN = new RegExp([
-  "<([^>]+)>", "`([^`]+)`", ":([a-z0-9_+-]+):",
+  "<([^>]+)>", "`([^`]+)`", ":([a-z0-9_+'-]+):",
   "(?<![\\w*])\\*([^*\\n]+)\\*(?![\\w*])",
   "(?<![\\w_])_([^_\\n]+)_(?![\\w_])",
   "(?<![\\w~])~([^~\\n]+)~(?![\\w~])",
 ].join("|"), "g");
 
+// A text: ```code blocks``` and "> " quoted lines first, then the inline markup of each part.
 function mrkdwn(text) {
+  const out = document.createDocumentFragment();
+  const parts = text.split(/```/);
+  parts.forEach((part, i) => {
+    if (i % 2 === 1 && i < parts.length - 1) {
+      out.append(el("pre", {}, unescape(part.replace(/^\n|\n$/g, ""))));
+      return;
+    }
+    const chunk = i % 2 === 1 ? "```" + part : part;
+    let quote = null;
+    chunk.split("\n").forEach((line, n, lines) => {
+      const quoted = /^(&gt;|>) ?/.exec(line);
+      if (quoted) {
+        quote = quote || out.appendChild(el("blockquote"));
+        if (quote.childNodes.length) quote.append("\n");
+        quote.append(inline(line.slice(quoted[0].length)));
+        return;
+      }
+      quote = null;
+      out.append(inline(line));
+      if (n < lines.length - 1 && !/^(&gt;|>)/.test(lines[n + 1] ?? "")) out.append("\n");
+    });
+  });
+  return out;
+}
+
+function inline(text) {
   const out = document.createDocumentFragment();
   let last = 0;
   for (const match of text.matchAll(MRKDWN)) {
-    out.append(document.createTextNode(unescape(text.slice(last, match.index))));
+    out.append(plainText(unescape(text.slice(last, match.index))));
     last = match.index + match[0].length;
     if (match[1] !== undefined) out.append(link(match[1]));
     else if (match[2] !== undefined) out.append(el("code", {}, unescape(match[2])));
-    else if (match[3] !== undefined) out.append(document.createTextNode(emojify(match[0])));
-    else if (match[4] !== undefined) out.append(el("strong", {}, mrkdwn(match[4])));
-    else if (match[5] !== undefined) out.append(el("em", {}, mrkdwn(match[5])));
-    else if (match[6] !== undefined) out.append(el("s", {}, mrkdwn(match[6])));
+    else if (match[3] !== undefined) out.append(emoji(match[3]));
+    else if (match[4] !== undefined) out.append(el("strong", {}, inline(match[4])));
+    else if (match[5] !== undefined) out.append(el("em", {}, inline(match[5])));
+    else if (match[6] !== undefined) out.append(el("s", {}, inline(match[6])));
   }
-  out.append(document.createTextNode(unescape(text.slice(last))));
+  out.append(plainText(unescape(text.slice(last))));
   return out;
 }
 
@@ -63,16 +102,56 @@ function unescape(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
-// The shortcodes the bot writes, and a few common ones; Slack draws them as emoji.
-const EMOJI = {
-  white_check_mark: "✅", rotating_light: "🚨", hourglass: "⌛", white_circle: "⚪", bell: "🔔",
-  warning: "⚠️", sos: "🆘", repeat: "🔁", red_circle: "🔴", large_yellow_circle: "🟡",
-  large_orange_circle: "🟠", large_blue_circle: "🔵", eyes: "👀", x: "❌", calendar: "📅",
-  wave: "👋", tada: "🎉", pager: "📟", fire: "🔥", information_source: "ℹ️", arrows_counterclockwise: "🔄",
-};
+// Emoji are pictures shipped with the page (assets/emoji), as Slack draws them: they show on a
+// machine with no emoji font. A shortcode without a picture stays text, as in Slack.
+function emojiPicture(code, name) {
+  return el("img", { class: "emoji", src: `${ASSETS}emoji/${code}.svg`, alt: `:${name}:`, title: `:${name}:`, draggable: "false" });
+}
 
-function emojify(text) {
-  return text.replace(/:([a-z0-9_+-]+):/g, (all, name) => EMOJI[name] || all);
+function emoji(name) {
+  const code = state.emoji.codes?.[name];
+  return code ? emojiPicture(code, name) : document.createTextNode(`:${name}:`);
+}
+
+// Text with no markup, its emoji characters drawn as the pictures we have.
+function plainText(text) {
+  const chars = state.emoji.chars;
+  if (!chars || !text) return document.createTextNode(text);
+  const out = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(chars)) {
+    const code = [...match[0].replace(/\uFE0F/g, "")].map((c) => c.codePointAt(0).toString(16)).join("-");
+    out.append(text.slice(last, match.index), emojiPicture(code, state.emoji.names[code]));
+    last = match.index + match[0].length;
+  }
+  out.append(text.slice(last));
+  return out;
+}
+
+// A plain_text object: shortcodes become emoji unless it says "emoji": false.
+function plainObject(obj) {
+  const text = obj.text || "";
+  if (obj.emoji === false) return document.createTextNode(text);
+  const out = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(/:([a-z0-9_+'-]+):/g)) {
+    out.append(plainText(text.slice(last, match.index)), emoji(match[1]));
+    last = match.index + match[0].length;
+  }
+  out.append(plainText(text.slice(last)));
+  return out;
+}
+
+async function loadEmoji() {
+  const answer = await fetch(ASSETS + "emoji/shortcodes.json");
+  const codes = await answer.json();
+  const names = {};
+  for (const [name, code] of Object.entries(codes)) names[code] ??= name;
+  const glyphs = Object.keys(names)
+    .map((code) => String.fromCodePoint(...code.split("-").map((hex) => parseInt(hex, 16))))
+    .sort((a, b) => b.length - a.length)
+    .map((glyph) => glyph.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "\uFE0F?");
+  state.emoji = { codes, names, chars: new RegExp(glyphs.join("|"), "gu") };
 }
 
 function viewerZone() {
@@ -106,20 +185,37 @@ function slackDate(seconds, format) {
   return format.replace(/\{(\w+)\}/g, (all, name) => tokens[name] ?? all);
 }
 
+// What Slack draws for <…>: dates, mentions of people, channels and groups, special mentions, links.
 function link(inner) {
-  const [target, label] = inner.split("|", 2);
+  const bar = inner.indexOf("|");
+  const target = bar < 0 ? inner : inner.slice(0, bar);
+  const label = bar < 0 ? "" : unescape(inner.slice(bar + 1));
   const date = /^!date\^(\d+)\^([^^]*)/.exec(target);
-  if (date) return el("time", { title: label || "" }, slackDate(Number(date[1]), date[2]));
-  if (target.startsWith("@")) return el("span", { class: "mention" }, "@" + (label || userName(target.slice(1))));
-  if (target.startsWith("#")) return el("span", { class: "mention" }, "#" + (label || target.slice(1)));
-  if (target.startsWith("!")) return el("span", { class: "mention" }, "@" + (label || target.slice(1).split("^")[0]));
-  if (/^https?:\/\//.test(target)) return el("a", { href: target, target: "_blank", rel: "noopener" }, unescape(label || target));
-  return document.createTextNode("<" + inner + ">");
+  if (date) return el("time", { title: label }, slackDate(Number(date[1]), date[2]));
+  const mention = (text, kind) => el("span", { class: "mention", "data-mention": kind }, text);
+  if (target.startsWith("@")) {
+    const id = target.slice(1);
+    return mention("@" + (userName(id) || label || id), "user");
+  }
+  if (target.startsWith("#")) {
+    const id = target.slice(1);
+    return mention("#" + (known("channels", id) || label || id), "channel");
+  }
+  if (target.startsWith("!subteam^")) {
+    const id = target.slice("!subteam^".length);
+    return mention("@" + (known("usergroups", id) || label.replace(/^@/, "") || id), "usergroup");
+  }
+  if (["!here", "!channel", "!everyone"].includes(target)) return mention("@" + target.slice(1), "special");
+  if (/^(https?:\/\/|mailto:)/.test(target)) {
+    return el("a", { href: unescape(target), target: "_blank", rel: "noopener" },
+      label ? plainText(label) : unescape(target.replace(/^mailto:/, "")));
+  }
+  return document.createTextNode("<" + unescape(inner) + ">");
 }
 
 function textObject(obj) {
   if (!obj) return document.createTextNode("");
-  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : document.createTextNode(emojify(obj.text || ""));
+  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : plainObject(obj);
 }
 
 function renderBlocks(blocks, context) {
@@ -134,7 +230,7 @@ function renderBlock(block, context) {
       return el("hr", { class: "block divider" });
     case "context":
       return el("div", { class: "block context" },
-        (block.elements || []).map((e) => el("span", {}, e.type === "image" ? "🖼" : textObject(e))));
+        (block.elements || []).map((e) => el("span", {}, e.type === "image" ? emoji("frame_with_picture") : textObject(e))));
     case "section": {
       const fields = block.fields ? el("div", { class: "fields" }, block.fields.map((f) => el("div", {}, textObject(f)))) : null;
       const accessory = block.accessory ? renderElement(block.accessory, block, context) : null;
@@ -206,12 +302,13 @@ function confirmDialog(confirm) {
 function renderInput(block, context) {
   const element = block.element || {};
   const id = `in-${block.block_id}-${element.action_id}`;
-  const errors = context.errors || {};
   let control;
   switch (element.type) {
     case "plain_text_input":
       control = element.multiline ? el("textarea", { id, rows: 3 }) : el("input", { id, type: "text" });
       if (element.initial_value) control.value = element.initial_value;
+      if (element.max_length) control.maxLength = element.max_length;
+      if (element.placeholder) control.placeholder = element.placeholder.text;
       break;
     case "datepicker":
       control = el("input", { id, type: "date" });
@@ -235,24 +332,67 @@ function renderInput(block, context) {
   control.dataset.blockId = block.block_id;
   control.dataset.actionId = element.action_id;
   control.dataset.type = element.type;
-  return el("div", { class: "input" },
-    el("label", { for: id }, textObject(block.label)), control,
+  if (block.optional) control.dataset.optional = "";
+  return el("div", { class: "input", "data-input-block": block.block_id },
+    el("label", { for: id }, textObject(block.label), block.optional ? el("span", { class: "optional" }, " (optional)") : null),
+    control,
     block.hint ? el("div", { class: "hint" }, textObject(block.hint)) : null,
-    errors[block.block_id] ? el("div", { class: "error" }, errors[block.block_id]) : null);
+    el("div", { class: "error", role: "alert" }));
 }
 
 function openModal(view, errors) {
   const form = $("modal");
-  const context = { viewId: view.id, errors: errors || {} };
   form.replaceChildren(
     el("h2", {}, textObject(view.title)),
-    ...renderBlocks(view.blocks || [], context),
+    ...renderBlocks(view.blocks || [], { viewId: view.id }),
     el("div", { class: "buttons" },
       el("button", { type: "button", class: "bk", onclick: closeModal }, textObject(view.close || { text: "Cancel" })),
       view.submit ? el("button", { type: "submit", class: "bk primary" }, textObject(view.submit)) : null));
   form.onsubmit = (event) => { event.preventDefault(); submitModal(view); };
+  showModalErrors(errors || {});
   state.modal = view.id;
+  state.modalHash = view.hash;
   $("modal-backdrop").hidden = false;
+}
+
+// What the open form's inputs hold, by block and action id.
+function typedValues() {
+  const typed = {};
+  for (const control of $("modal").querySelectorAll("[data-block-id]")) {
+    const key = control.dataset.blockId + "/" + control.dataset.actionId;
+    typed[key] = control.multiple ? [...control.selectedOptions].map((o) => o.value) : control.value;
+  }
+  return typed;
+}
+
+// After views.update Slack keeps what was typed in inputs whose block and action ids stayed.
+function restoreTyped(typed) {
+  for (const control of $("modal").querySelectorAll("[data-block-id]")) {
+    const value = typed[control.dataset.blockId + "/" + control.dataset.actionId];
+    if (value === undefined) continue;
+    if (control.multiple) for (const option of control.options) option.selected = value.includes(option.value);
+    else if (control.tagName !== "SELECT" || [...control.options].some((o) => o.value === value)) control.value = value;
+  }
+}
+
+// Errors go next to their inputs; what was typed stays, as in Slack.
+function showModalErrors(errors) {
+  for (const input of $("modal").querySelectorAll("[data-input-block]")) {
+    const error = input.querySelector(".error");
+    error.textContent = errors[input.dataset.inputBlock] || "";
+    input.classList.toggle("has-error", Boolean(error.textContent));
+  }
+}
+
+// Slack's own client refuses an empty required input before the app hears of it.
+function missingInputs() {
+  const missing = {};
+  for (const control of $("modal").querySelectorAll("[data-block-id]")) {
+    if ("optional" in control.dataset) continue;
+    const empty = control.multiple ? control.selectedOptions.length === 0 : !String(control.value || "").trim();
+    if (empty) missing[control.dataset.blockId] = "Please complete this required field.";
+  }
+  return missing;
 }
 
 async function closeModal() {
@@ -278,9 +418,11 @@ async function submitModal(view) {
     else continue;
     values[blockId] = { ...(values[blockId] || {}), [actionId]: value };
   }
+  const missing = missingInputs();
+  if (Object.keys(missing).length) { showModalErrors(missing); return; }
   try {
     const answer = await api("submit", { user: state.user, view_id: view.id, values });
-    if (answer.errors) { openModal(view, answer.errors); return; }
+    if (answer.errors) { showModalErrors(answer.errors); return; }
     $("modal-backdrop").hidden = true;
     state.modal = null;
     status("");
@@ -323,6 +465,7 @@ function renderPane() {
   if (!conv) { pane.replaceChildren(); $("pane-title").textContent = ""; return; }
   $("pane-title").textContent = conv.kind === "dm" ? conv.name : "#" + conv.name;
   state.seen[conv.id] = conv.messages.length;
+  if (!conv.messages.length) { pane.replaceChildren(firstVisit(conv)); return; }
   const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
   pane.replaceChildren(...conv.messages.map((m) => el("div", {
     class: "message" + (m.ephemeral ? " ephemeral" : ""), "data-ts": m.ts,
@@ -333,7 +476,22 @@ function renderPane() {
   if (atBottom) pane.scrollTop = pane.scrollHeight;
 }
 
+// What an empty conversation shows: where one is, and the command to start with.
+function firstVisit(conv) {
+  const where = conv.kind === "dm" ? `your direct messages with ${conv.name}` : `the #${conv.name} channel`;
+  const command = (text) => el("button", {
+    type: "button", class: "command", onclick: () => { $("command-input").value = text; $("command-input").focus(); },
+  }, text);
+  return el("div", { class: "first-visit", id: "first-visit" },
+    el("p", {}, el("strong", {}, `This is the very beginning of ${where}.`)),
+    el("p", {}, "Type ", command("/oncall"), " below to see who holds the pager now, or ",
+      command("/oncall help"), " for every command: ",
+      state.commands.flatMap((c, i) => [i ? ", " : "", el("code", {}, c)]), "."));
+}
+
 function render() {
+  state.drawn = JSON.stringify(state.data);
+  state.drawnAt = Date.now();
   renderSidebar();
   renderPane();
 }
@@ -354,14 +512,23 @@ async function refresh() {
   if (state.conv !== "home" && !conversations().some((c) => c.id === state.conv)) {
     state.conv = conversations()[0]?.id || "home";
   }
-  if (state.data.modal && state.modal !== state.data.modal.id) openModal(state.data.modal, state.data.modal_errors);
+  const modal = state.data.modal;
+  if (modal && (state.modal !== modal.id || state.modalHash !== modal.hash)) {
+    const typed = state.modal === modal.id ? typedValues() : null;
+    openModal(modal, state.data.modal_errors);
+    if (typed) restoreTyped(typed);
+  }
   if (!state.data.modal && state.modal) { $("modal-backdrop").hidden = true; state.modal = null; }
-  render();
+  // Redraw only what changed: a picture or a menu drawn anew every second flickers.
+  if (JSON.stringify(data) !== state.drawn || Date.now() - state.drawnAt > REDRAW_MS) render();
 }
 
 async function start() {
+  await loadEmoji().catch((error) => status("emoji: " + error.message));
+  $("home-icon").replaceChildren(emoji("house"));
   const doc = await api("users");
   state.users = doc.users;
+  state.commands = doc.commands;
   const select = $("user-select");
   select.replaceChildren(...doc.users.map((u) => el("option", { value: u.id }, `${u.name} (${u.tz})`)));
   state.user = doc.default_user || doc.users[0].id;
@@ -389,6 +556,11 @@ async function start() {
     const space = line.indexOf(" ");
     const command = space < 0 ? line : line.slice(0, space);
     const text = space < 0 ? "" : line.slice(space + 1);
+    // Slack's client knows the workspace's commands and refuses others without sending them.
+    if (!state.commands.includes(command)) {
+      status(`${command} is not a command of this app: try ${state.commands.join(", ")}`);
+      return;
+    }
     const channel = conversations().some((c) => c.id === state.conv) ? state.conv : null;
     try {
       await api("command", { user: state.user, channel, command, text });
