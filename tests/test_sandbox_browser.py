@@ -217,6 +217,39 @@ def test_a_form_the_bot_refuses_keeps_what_was_typed_with_the_error_beside_it(
     assert browser.problems == []
 
 
+def test_a_form_the_bot_updates_while_open_keeps_what_was_typed(browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    with Sandbox(port=0) as sandbox:
+        page = open_as(browser, sandbox, "U0CAROL")
+        command(page, "/escalate")
+        form = page.locator("#modal")
+        what = form.locator("textarea")
+        what.fill("Acme says refunds hang")
+        (view,) = sandbox.standin.open_views("U0CAROL")
+
+        # The bot changes the form (views.update): same inputs, one more line of text.
+        blocks = [
+            *view["blocks"],
+            {"type": "section", "text": {"type": "mrkdwn", "text": "Updated :bell:"}},
+        ]
+        WebClient(token=BOT_TOKEN, base_url=sandbox.standin.base_url).views_update(
+            view_id=view["id"],
+            view={
+                "type": "modal",
+                "callback_id": view["callback_id"],
+                "title": view["title"],
+                "submit": view["submit"],
+                "close": view["close"],
+                "private_metadata": view["private_metadata"],
+                "blocks": blocks,
+            },
+        )
+        expect(form).to_contain_text("Updated")
+        expect(what).to_have_value("Acme says refunds hang")
+    assert browser.problems == []
+
+
 def test_mentions_links_and_emoji_are_drawn_as_slack_draws_them(browser: Browser) -> None:
     from playwright.sync_api import expect
 
@@ -231,7 +264,8 @@ def test_mentions_links_and_emoji_are_drawn_as_slack_draws_them(browser: Browser
         expect(answer).not_to_contain_text("<@")
 
         # What another app may post: group and special mentions, labelled links, emoji.
-        WebClient(token=BOT_TOKEN, base_url=sandbox.standin.base_url).chat_postMessage(
+        client = WebClient(token=BOT_TOKEN, base_url=sandbox.standin.base_url)
+        client.chat_postMessage(
             channel=TEAM_CHANNEL,
             text=(
                 "<!here> <!subteam^S0ONCALL|@oncall> see <https://wiki.example.com/refunds|the "
@@ -250,6 +284,12 @@ def test_mentions_links_and_emoji_are_drawn_as_slack_draws_them(browser: Browser
             "href", "mailto:ops@example.com"
         )
         expect(posted.locator("img.emoji[alt=':rotating_light:']")).to_be_visible()
+        client.chat_postMessage(
+            channel=TEAM_CHANNEL, text="Steps:\n&gt; restart the *worker*\n```kill -HUP 1```"
+        )
+        steps = page.locator(".message", has_text="Steps:")
+        expect(steps.locator("blockquote strong")).to_have_text("worker")
+        expect(steps.locator("pre")).to_have_text("kill -HUP 1")
 
         # The alert card's own emoji are pictures that loaded, on a machine with no emoji font.
         assert send_readme_curl(sandbox.url).status_code == 202
