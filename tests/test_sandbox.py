@@ -27,10 +27,10 @@ TEAM_CHANNEL = "C0SUPPORT"
 
 
 class MiddayClock:
-    """Today's noon in Paris, then running with the wall clock. The example rotation hands the
-    pager over at 09:00 Paris and reminds the next holder an hour before: at midday neither a
-    reminder, a hand-off nor a late one caught up at start lands in a conversation the tests
-    read, whatever the hour they run at."""
+    """Today's noon in Paris, then running with the wall clock. The example team hands the
+    pager over at 09:00 Paris (and at 18:00 on Fridays) and reminds the next holder an hour
+    before: at midday neither a reminder, a hand-off nor a late one caught up at start lands in
+    a conversation the tests read, whatever the hour they run at."""
 
     def __init__(self) -> None:
         paris = datetime.now(ZoneInfo("Europe/Paris"))
