@@ -489,8 +489,13 @@ function firstVisit(conv) {
       state.commands.flatMap((c, i) => [i ? ", " : "", el("code", {}, c)]), "."));
 }
 
+// What the page shows is drawn from these alone.
+function drawnFrom() {
+  return JSON.stringify([state.user, state.conv, state.data]);
+}
+
 function render() {
-  state.drawn = JSON.stringify(state.data);
+  state.drawn = drawnFrom();
   state.drawnAt = Date.now();
   renderSidebar();
   renderPane();
@@ -520,7 +525,7 @@ async function refresh() {
   }
   if (!state.data.modal && state.modal) { $("modal-backdrop").hidden = true; state.modal = null; }
   // Redraw only what changed: a picture or a menu drawn anew every second flickers.
-  if (JSON.stringify(data) !== state.drawn || Date.now() - state.drawnAt > REDRAW_MS) render();
+  if (drawnFrom() !== state.drawn || Date.now() - state.drawnAt > REDRAW_MS) render();
 }
 
 async function start() {
