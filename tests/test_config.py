@@ -1,5 +1,5 @@
-"""The setup file: the DESIGN example read into a plan, and every mistake named by file, line and
-field with what was expected."""
+"""The setup file: the example (oncall.example.yaml, DESIGN's shape) read into a plan, and every
+mistake named by file, line and field with what was expected."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def line_of(text: str, snippet: str) -> int:
 
 
 def edited(old: str, new: str) -> str:
-    """The DESIGN example with one edit."""
+    """The example setup file with one edit."""
     assert old in EXAMPLE, old
     return EXAMPLE.replace(old, new, 1)
 
@@ -56,16 +56,16 @@ def test_the_design_example_reads_into_the_plan_it_describes() -> None:
     weekend, weekdays = support.rotations
     assert weekend.name == "weekend"
     assert weekend.members == ("U0ALICE", "U0BOB", "U0CAROL", "U0CEO")
-    assert weekend.start.isoformat() == "2026-11-06T18:00:00"  # a wall time, in team time
+    assert weekend.start.isoformat() == "2025-01-17T18:00:00"  # a wall time, in team time
     assert weekend.every == Every(1, "w")
     assert weekend.timezone == PARIS
     # Friday 18:00 to Monday 09:00: one window wrapping the end of the week.
     assert weekend.only == (Window(4 * DAY + 18 * 60, 9 * 60),)
     assert weekdays.every == Every(1, "d")
-    # "mon-fri 09:00 - 18:00": one window per day.
-    assert weekdays.only == tuple(Window(d * DAY + 9 * 60, d * DAY + 18 * 60) for d in range(5))
-    (leads,) = support.backup
-    assert (leads.name, leads.members, leads.only) == ("leads", ("U0LEAD1", "U0LEAD2"), ())
+    # No window: the weekday layer holds whatever the weekend leaves.
+    assert (weekdays.members, weekdays.only) == (("U0ALICE", "U0BOB", "U0CAROL"), ())
+    (backup,) = support.backup
+    assert (backup.name, backup.members, backup.only) == ("backup", ("U0DAN",), ())
     assert [(s.notify, s.wait) for s in support.escalation] == [
         (NotifyTarget.oncall, timedelta(minutes=10)),
         (NotifyTarget.backup, timedelta(minutes=20)),
@@ -99,8 +99,8 @@ def test_the_design_example_reads_into_the_plan_it_describes() -> None:
 def test_windows_in_the_forms_people_write_them(
     window: str, expected: list[tuple[int, int]]
 ) -> None:
-    plan = parse_plan(edited('"mon-fri 09:00 - 18:00"', f'"{window}"'), "oncall.yaml")
-    only = plan.teams["support"].rotations[1].only
+    plan = parse_plan(edited('"fri 18:00 - mon 09:00"', f'"{window}"'), "oncall.yaml")
+    only = plan.teams["support"].rotations[0].only
     assert [(w.start, w.end) for w in only] == expected
 
 
@@ -162,27 +162,27 @@ ERRORS = [
     (("channel: C0SUPPORT", "channel: '#support'"), "channel: '#support'",
      "teams.support.channel: expected a Slack channel id like C0123ABCD (C… or G…), got "
      "'#support' (the id at the bottom of the channel's details, not its name)"),
-    (("members: [U0DAN, U0ERIN]", "members: [dan, U0ERIN]"), "members: [dan",
+    (("members: [U0ALICE, U0BOB, U0CAROL]", "members: [dan, U0BOB]"), "members: [dan",
      "teams.support.rotations[1].members[0]: expected a Slack user id like U0123ABCD, got 'dan' "
      "(a member id from the user's Slack profile, not a name)"),
-    (("members: [U0DAN, U0ERIN]", "members: []"), "members: []",
+    (("members: [U0ALICE, U0BOB, U0CAROL]", "members: []"), "members: []",
      "teams.support.rotations[1].members: expected a list of Slack user ids, like "
      "[U0ALICE, U0BOB], got an empty list"),
-    (("start: 2026-11-09 09:00", "start: 2026-02-30 09:00"), "start: 2026-02-30",
+    (("start: 2025-01-13 09:00", "start: 2026-02-30 09:00"), "start: 2026-02-30",
      "teams.support.rotations[1].start: expected a real date and time, got '2026-02-30 09:00' "
      "(day is out of range for month)"),
-    (("start: 2026-11-09 09:00", "start: next monday"), "start: next monday",
+    (("start: 2025-01-13 09:00", "start: next monday"), "start: next monday",
      "teams.support.rotations[1].start: expected a start like 2026-11-06 18:00 "
      "(YYYY-MM-DD HH:MM, team time), got 'next monday'"),
-    (('"mon-fri 09:00 - 18:00"', '"weekdays"'), '"weekdays"',
-     "teams.support.rotations[1].only[0]: expected a window like \"fri 18:00 - mon 09:00\", "
-     "\"mon-fri 09:00 - 18:00\", \"sat 10:00 - 14:00\" or \"09:00 - 17:00\", got 'weekdays'"),
-    (('"mon-fri 09:00 - 18:00"', '"mon-fri 25:00 - 18:00"'), "25:00",
-     "teams.support.rotations[1].only[0]: '25:00' is not a time of day (00:00 to 24:00) "
-     "(in 'mon-fri 25:00 - 18:00')"),
-    (('"mon-fri 09:00 - 18:00"', '"mon-fry 09:00 - 18:00"'), "mon-fry",
-     "teams.support.rotations[1].only[0]: unknown day 'fry', expected one of mon, tue, wed, thu, "
-     "fri, sat, sun (in 'mon-fry 09:00 - 18:00')"),
+    (('"fri 18:00 - mon 09:00"', '"weekends"'), '"weekends"',
+     "teams.support.rotations[0].only[0]: expected a window like \"fri 18:00 - mon 09:00\", "
+     "\"mon-fri 09:00 - 18:00\", \"sat 10:00 - 14:00\" or \"09:00 - 17:00\", got 'weekends'"),
+    (('"fri 18:00 - mon 09:00"', '"fri 25:00 - mon 09:00"'), "25:00",
+     "teams.support.rotations[0].only[0]: '25:00' is not a time of day (00:00 to 24:00) "
+     "(in 'fri 25:00 - mon 09:00')"),
+    (('"fri 18:00 - mon 09:00"', '"fry 18:00 - mon 09:00"'), "fry 18:00",
+     "teams.support.rotations[0].only[0]: unknown day 'fry', expected one of mon, tue, wed, thu, "
+     "fri, sat, sun (in 'fry 18:00 - mon 09:00')"),
     (('"fri 18:00 - mon 09:00"', '"fri 18:00 - fri 18:00"'), "fri 18:00 - fri 18:00",
      "teams.support.rotations[0].only[0]: empty window: it ends where it starts "
      "(in 'fri 18:00 - fri 18:00')"),
