@@ -23,6 +23,7 @@ from bot.plans import PlanHolder
 from bot.roster import Roster
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_verification import SlackRequestVerifier
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -81,12 +82,38 @@ def create_app(
     handovers.register(services)
     reload.register(services)
     slack_handler = AsyncSlackRequestHandler(bolt)
+    verifier = (
+        None if settings.socket_mode else SlackRequestVerifier(settings.slack_signing_secret or "")
+    )
 
     async def slack_events(request: Request) -> Response:
+        assert verifier is not None  # the route exists in HTTP mode only
+        body = await request.body()
+        refusal = verifier.check(body, request.headers)
+        if refusal is not None:
+            # Say why, never what was sent: the body and the signature stay out of the log.
+            logger.warning(
+                "slack request refused",
+                extra={
+                    "why": refusal.reason,
+                    "age_s": refusal.age_s,
+                    "client": request.client.host if request.client else None,
+                    "retry": request.headers.get("x-slack-retry-num"),
+                },
+            )
+            return JSONResponse({"error": f"refused: {refusal.reason}"}, status_code=401)
         try:
-            return await slack_handler.handle(request)
+            response = await slack_handler.handle(request)
         except UnicodeDecodeError:
-            return JSONResponse({"error": "request body is not UTF-8"}, status_code=400)
+            response = JSONResponse({"error": "request body is not UTF-8"}, status_code=400)
+        except BaseException:
+            verifier.forget(request.headers)
+            raise
+        if response.status_code >= 500:
+            # We failed it: should Slack send the very same request again, it is taken (an
+            # event still runs once per event_id).
+            verifier.forget(request.headers)
+        return response
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -105,10 +132,13 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     routes: list[BaseRoute] = [
-        Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if verifier is not None:
+        # In Socket Mode, Slack's traffic comes over the websocket: a /slack/events on the port
+        # that alert senders reach would take anyone's word for who they are.
+        routes.insert(0, Route("/slack/events", slack_events, methods=["POST"]))
     from handlers import http_routes
 
     routes.extend(http_routes(services))

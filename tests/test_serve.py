@@ -357,6 +357,15 @@ async def test_socket_mode_connects_with_the_app_token_and_answers_a_slash_comma
         assert "<@U0CEO> is on call now" in reply["text"]
         # The HTTP server runs beside it: health, and the intake routes behind the same app.
         assert await healthy(port)
+        # ...but no /slack/events: over Socket Mode, a request there could only be forged.
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(
+                f"http://127.0.0.1:{port}/slack/events",
+                content=b"command=%2Fescalate&text=support+down&user_id=U0CEO",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        assert forged.status_code == 404
+        assert len(fake.responses) == 1
 
 
 async def test_socket_mode_still_serves_http_while_slack_cannot_be_reached(

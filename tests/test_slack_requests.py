@@ -431,6 +431,10 @@ def test_event_callback_is_json_and_a_retry_repeats_it_with_retry_headers() -> N
 
     again = side.retried(first, 1)
     assert again.body == first.body
+    # Slack retries after its 3-second timeout, signing the retry anew: never the same signature.
+    stamp = int(first.headers["X-Slack-Request-Timestamp"])
+    assert int(again.headers["X-Slack-Request-Timestamp"]) >= stamp + 3
+    assert again.headers["X-Slack-Signature"] != first.headers["X-Slack-Signature"]
     assert again.headers["X-Slack-Retry-Num"] == "1"
     assert again.headers["X-Slack-Retry-Reason"] == "http_timeout"
     assert verifies(again)

@@ -27,6 +27,8 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 EVENTS_PATH = "/slack/events"
+# When Slack retries an event after the first delivery: its 3-second timeout, 1 and 5 minutes.
+RETRY_DELAYS_S = (3, 60, 300)
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
@@ -644,9 +646,17 @@ class SlackSide:
         reason: str = "http_timeout",
         timestamp: int | None = None,
     ) -> SlackRequest:
-        """Slack's redelivery of `request`: the same body, signed anew, with retry headers."""
+        """Slack's redelivery of `request`: the same body, signed anew, with retry headers.
+
+        Unless told, the retry is stamped as Slack sends it: 3 seconds after the first delivery
+        for the first retry (its timeout), then 1 and 5 minutes after; never before now.
+        """
         if not retry_num or retry_num < 1:
             raise ValueError("retried: retry_num must be 1 or more")
+        if timestamp is None:
+            first = int(request.headers["X-Slack-Request-Timestamp"])
+            later = first + RETRY_DELAYS_S[min(retry_num, len(RETRY_DELAYS_S)) - 1]
+            timestamp = max(int(self._clock()), later)
         headers = self._sign(request.body, timestamp, request.headers["Content-Type"])
         headers["X-Slack-Retry-Num"] = str(retry_num)
         headers["X-Slack-Retry-Reason"] = reason
