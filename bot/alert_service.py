@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot import escalation
 from bot.alerts import NormalizedAlert, ParsedBatch
+from bot.blocks.escaping import escape, who
 from bot.metrics import Metrics, metrics_of
 from bot.plan import Integration, Plan, Team
 from bot.roster import Roster
@@ -324,7 +325,7 @@ def _create(
         at=now,
         kind="received",
         actor=integration,
-        detail=f"received from {integration}",
+        detail=f"received from {escape(integration)}",
     )
     _sync(session, alert_id, now, new=True)
     if choice is None:
@@ -452,7 +453,7 @@ def acknowledge_now(
         return ActionOutcome(alert_id, False, "This alert is already resolved.")
     if alert.acknowledged_at is not None:
         return ActionOutcome(
-            alert_id, False, f"<@{alert.acknowledged_by}> already acknowledged this alert."
+            alert_id, False, f"{who(alert.acknowledged_by)} already acknowledged this alert."
         )
     _acknowledge(ctx, session, alert, actor, now)
     return ActionOutcome(
@@ -479,7 +480,7 @@ def escalate_to_leadership(
     """Page leadership about an alert ("Escalate to CEO"): once, however often it is clicked."""
     ctx = _context(services_or_plan, session, None)
     alert = _locked_alert(session, alert_id)
-    title = ctx.plan.leadership_title
+    title = escape(ctx.plan.leadership_title)  # from the setup file, shown in mrkdwn
     if not ctx.plan.leadership:
         return ActionOutcome(
             alert_id,
@@ -562,7 +563,7 @@ def escalate_now(
     ctx = _context(services_or_plan, session, metrics)
     alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
-        by = f" by {alert.resolved_by}" if alert.resolved_by else ""
+        by = f" by {who(alert.resolved_by)}" if alert.resolved_by else ""
         return EscalationOutcome(
             alert_id, escalated=False, message=f"This alert is already resolved{by}."
         )
@@ -600,11 +601,14 @@ def _advance(
             at=now,
             kind="escalated",
             actor=actor,
-            detail=f"team {alert.team!r} is no longer in the setup file: escalation stopped",
+            detail=f"team '{escape(alert.team)}' is no longer in the setup file: "
+            "escalation stopped",
         )
         _sync(session, alert.id, now)
         return EscalationOutcome(
-            alert.id, escalated=False, message=f"Team {alert.team} is no longer in the setup file."
+            alert.id,
+            escalated=False,
+            message=f"Team {escape(alert.team)} is no longer in the setup file.",
         )
     steps = escalation.steps_of(team, ctx.plan.leadership)
     responders = _responders(ctx, session, team, now)

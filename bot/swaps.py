@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import schedule
+from bot.blocks.escaping import escape
 from bot.plan import Team
 from bot.roster import Roster
 from bot.timefmt import day_name, day_span
@@ -113,7 +114,7 @@ def common_teams(roster: Roster, requester: str, target: str) -> list[Team]:
         raise SwapProblem("You are not in any on-call team, so you have no shift to swap.")
     shared = [team for team in mine if target in team.members]
     if not shared:
-        names = ", ".join(team.name for team in mine)
+        names = ", ".join(escape(team.name) for team in mine)
         raise SwapProblem(
             f"<@{target}> is not in your team ({names}), so you can't swap shifts with them.",
             "teammate",
@@ -130,11 +131,13 @@ def plan_by_days(
         try:
             mine = shift_on_day(roster, team, requester, my_day)
             if mine is None:
-                raise SwapProblem(f"You have no shift in {team.name} on {day_name(my_day)}.")
+                raise SwapProblem(
+                    f"You have no shift in {escape(team.name)} on {day_name(my_day)}."
+                )
             theirs = shift_on_day(roster, team, target, their_day)
             if theirs is None:
                 raise SwapProblem(
-                    f"<@{target}> has no shift in {team.name} on {day_name(their_day)}."
+                    f"<@{target}> has no shift in {escape(team.name)} on {day_name(their_day)}."
                 )
             _check_not_started(mine, now, "Your", "my_shift")
             _check_not_started(theirs, now, "Their", "their_shift")
@@ -167,7 +170,8 @@ def plan_by_choice(
     theirs = shift_on_day(roster, team, target, their_day)
     if theirs is None:
         raise SwapProblem(
-            f"<@{target}> has no shift in {team.name} on {day_name(their_day)}.", "their_shift"
+            f"<@{target}> has no shift in {escape(team.name)} on {day_name(their_day)}.",
+            "their_shift",
         )
     _check_not_started(theirs, now, "Their", "their_shift")
     return SwapPlan(team, mine, theirs)
@@ -253,7 +257,7 @@ def decide(
         try:
             team = roster.team(row.team)
         except LookupError:
-            reason = f"the team {row.team} is no longer in the setup file"
+            reason = f"the team {escape(row.team)} is no longer in the setup file"
         else:
             reason = _still_valid(roster, team, row, now, session)
         if reason:

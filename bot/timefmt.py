@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.blocks.escaping import escape, quoted
 from bot.schedule import resolve_wall
 
 OPEN_END = "…"
@@ -109,11 +110,11 @@ def parse_day(text: str) -> date:
     """A calendar day typed as YYYY-MM-DD."""
     cleaned = text.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
-        raise UnreadableTime(f"I could not read “{cleaned}” as a date: {DATE_HINT}.")
+        raise UnreadableTime(f"I could not read {quoted(cleaned)} as a date: {DATE_HINT}.")
     try:
         return date.fromisoformat(cleaned)
     except ValueError:
-        raise UnreadableTime(f"“{cleaned}” is not a real date: {DATE_HINT}.") from None
+        raise UnreadableTime(f"{quoted(cleaned)} is not a real date: {DATE_HINT}.") from None
 
 
 def day_span(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -139,7 +140,9 @@ _DASH = r"\s*(?:-|–|—|to)\s*"
 def _clock(text: str, where: str) -> time:
     hours, minutes = (int(part) for part in text.split(":"))
     if not (0 <= hours <= 23 and 0 <= minutes <= 59):
-        raise UnreadableTime(f"“{text}” in {where} is not a time of day: write it as HH:MM (24h).")
+        raise UnreadableTime(
+            f"{quoted(text)} in {escape(where)} is not a time of day: write it as HH:MM (24h)."
+        )
     return time(hours, minutes)
 
 
@@ -151,7 +154,9 @@ def parse_span(text: str, tz: ZoneInfo) -> TypedSpan:
     if match := re.fullmatch(rf"({_DAY})\s*\.\.\s*({_DAY})", cleaned):
         first, last = parse_day(match[1]), parse_day(match[2])
         if last < first:
-            raise UnreadableTime(f"“{cleaned}” ends before it starts: put the earlier day first.")
+            raise UnreadableTime(
+                f"{quoted(cleaned)} ends before it starts: put the earlier day first."
+            )
         return TypedSpan(day_span(first, tz)[0], day_span(last, tz)[1])
     if match := re.fullmatch(rf"({_DAY}) ({_CLOCK}){_DASH}(?:({_DAY}) )?({_CLOCK})", cleaned):
         start_day = parse_day(match[1])
@@ -159,9 +164,11 @@ def parse_span(text: str, tz: ZoneInfo) -> TypedSpan:
         start = resolve_wall(datetime.combine(start_day, _clock(match[2], cleaned)), tz)
         end = resolve_wall(datetime.combine(end_day, _clock(match[4], cleaned)), tz)
         if end <= start:
-            raise UnreadableTime(f"“{cleaned}” ends before it starts: put the earlier time first.")
+            raise UnreadableTime(
+                f"{quoted(cleaned)} ends before it starts: put the earlier time first."
+            )
         return TypedSpan(start, end)
-    raise UnreadableTime(f"I could not read “{cleaned}” as a date or a span: {SPAN_HINT}.")
+    raise UnreadableTime(f"I could not read {quoted(cleaned)} as a date or a span: {SPAN_HINT}.")
 
 
 # A weekday is typed as any start of its name from three letters on: sat, satur, saturday.

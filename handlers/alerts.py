@@ -23,6 +23,7 @@ from bot.alert_service import (
 )
 from bot.alerts import NormalizedAlert, Severity
 from bot.blocks.escalate import escalate_modal, read_escalate_form
+from bot.blocks.escaping import escape, quoted, typed
 from bot.enums import Action, Command, View
 from bot.metadata import AlertRef, EscalateContext, dump
 from bot.plan import Team
@@ -116,9 +117,9 @@ def _team_for(roster: Roster, user: str, word: str | None) -> Team:
     teams = list(roster.plan.teams.values())
     if len(teams) == 1:
         return teams[0]
-    known = ", ".join(f"`{t}`" for t in sorted(roster.plan.teams))
+    known = ", ".join(f"`{escape(t)}`" for t in sorted(roster.plan.teams))
     raise EscalateProblem(
-        f"Say which team to page: `/escalate <team> what happened`. Teams: {known}."
+        f"Say which team to page: `/escalate &lt;team&gt; what happened`. Teams: {known}."
     )
 
 
@@ -180,11 +181,12 @@ def _raised_text(team: Team, what: str, first: str | None) -> str:
     title = what.strip().splitlines()[0]
     if first is None:
         return (
-            f"Alert raised for *{team.name}*: “{title}”. Nobody could be paged right now "
-            "(no pager holder and no one further up): it is on the team channel's card."
+            f"Alert raised for *{escape(team.name)}*: {quoted(title)}. "
+            "Nobody could be paged right now (no pager holder and no one further up): "
+            "it is on the team channel's card."
         )
     return (
-        f"Alert raised for *{team.name}*: “{title}”. Paged <@{first}>; "
+        f"Alert raised for *{escape(team.name)}*: {quoted(title)}. Paged <@{first}>; "
         f"the card is in <#{team.channel}>."
     )
 
@@ -214,7 +216,7 @@ async def _escalate_command(
 ) -> None:
     user = command["user_id"]
     try:
-        team, what = parse_escalate(services.roster, user, command.get("text", ""))
+        team, what = parse_escalate(services.roster, user, typed(command))
     except UnknownTeam as error:
         await respond(response_type="ephemeral", text=unknown_team_text(error))
         return

@@ -17,6 +17,7 @@ from bot.blocks.cover_form import (
     cover_unavailable_modal,
     read_cover_form,
 )
+from bot.blocks.escaping import escape, typed
 from bot.blocks.oncall import help_message
 from bot.covers import (
     CoverProblem,
@@ -113,7 +114,7 @@ async def _take(
     refusals = {
         Outcome.own: "This is your own shift: a teammate has to take it.",
         Outcome.not_member: (
-            f"Only members of {team.name if team else cover.team} can cover this shift: "
+            f"Only members of {escape(team.name if team else cover.team)} can cover this shift: "
             "nothing changed."
         ),
         Outcome.already_taken: f"Too late: <@{cover.taken_by}> already took this shift.",
@@ -164,7 +165,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
     async def cover_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
         user = command["user_id"]
-        text = command.get("text", "").strip()
+        text = typed(command).strip()
         if not text:
             await _open_form(services, user, command["trigger_id"])
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Message, message, text_message
+from bot.blocks.escaping import escape, quoted, typed
 from bot.blocks.oncall import help_message, my_shifts_message, status_message, week_message
 from bot.enums import Command
 from bot.plan import Team
@@ -39,8 +40,8 @@ def find_team(roster: Roster, word: str) -> Team:
 
 
 def unknown_team_text(error: UnknownTeam) -> str:
-    known = ", ".join(f"`{t}`" for t in error.known) or "none are set up yet"
-    return f"I don't know a team called “{error.team}”. Teams: {known}."
+    known = ", ".join(f"`{escape(t)}`" for t in error.known) or "none are set up yet"
+    return f"I don't know a team called {quoted(error.team)}. Teams: {known}."
 
 
 def _week(roster: Roster, team: Team, now: datetime, viewer: ZoneInfo | None) -> Message:
@@ -65,7 +66,7 @@ def answer(roster: Roster, user: str, text: str, now: datetime, viewer: ZoneInfo
         words = words[:-1]
     if len(words) > 1:
         return text_message(
-            f"I could not read “{text.strip()}”: try `/oncall`, `/oncall <team>`, "
+            f"I could not read {quoted(text.strip())}: try `/oncall`, `/oncall &lt;team&gt;`, "
             "`/oncall [team] week`, `/oncall me` or `/oncall help`."
         )
     if words:
@@ -91,6 +92,6 @@ def register(bolt: AsyncApp, services: Services) -> None:
         user = command["user_id"]
         viewer = await directory(services).tz(user)
         reply = await asyncio.to_thread(
-            answer, services.roster, user, command.get("text", ""), services.clock.now(), viewer
+            answer, services.roster, user, typed(command), services.clock.now(), viewer
         )
         await respond(response_type="ephemeral", **reply)

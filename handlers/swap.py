@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import text_message
+from bot.blocks.escaping import quoted, typed
 from bot.blocks.oncall import help_message
 from bot.blocks.swap import (
     MY_SHIFT_BLOCK,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ONE_LINE_HINT = (
-    "write it as `/swap @teammate <a day of your shift> <a day of theirs>`, e.g. "
+    "write it as `/swap @teammate &lt;a day of your shift&gt; &lt;a day of theirs&gt;`, e.g. "
     "`/swap @bob 2026-11-28 2026-12-05`"
 )
 
@@ -60,13 +61,13 @@ def parse_one_line(text: str) -> tuple[str, date, date]:
     """The teammate and the two days of `/swap @bob 2026-11-28 2026-12-05`."""
     words = text.split()
     if len(words) != 3:
-        raise SwapProblem(f"I could not read “{text}”: {ONE_LINE_HINT}.")
+        raise SwapProblem(f"I could not read {quoted(text)}: {ONE_LINE_HINT}.")
     # With `should_escape` on, Slack sends a mention as <@U123|bob> (or <@U123> without a name).
     mention = MENTION.fullmatch(words[0])
     if mention is None:
         raise SwapProblem(
-            f"“{words[0]}” is not a mention of a teammate: type @ and pick them from the list; "
-            f"{ONE_LINE_HINT}."
+            f"{quoted(words[0])} is not a mention of a teammate: type @ and pick them from the "
+            f"list; {ONE_LINE_HINT}."
         )
     try:
         return mention[1], parse_day(words[1]), parse_day(words[2])
@@ -225,7 +226,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
     async def swap_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
         user = command["user_id"]
-        text = command.get("text", "").strip()
+        text = typed(command).strip()
         if not text:
             await _open_modal(services, user, command["trigger_id"], respond)
             return

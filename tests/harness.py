@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,46 @@ def validate_blocks(blocks: Sequence[Mapping[str, Any]]) -> None:
         block.validate_json()
 
 
+# Slack markup the bot writes itself: mentions of user ids, channel links, dates, and http(s)
+# links whose URL carries no raw "<", ">" or "|" (Slack ends the URL at the first "|") and whose
+# title no "<" or ">". Anything else between "<" and ">" (an
+# <!channel>, a sender's link) would be a sender's markup that reached Slack unescaped.
+OUR_MARKUP = re.compile(
+    r"<(?:@[UW][A-Z0-9]+(?:\|[^<>|&]*)?|#[CG][A-Z0-9]+|!date\^\d+\^[^<>|]*\|[^<>|]*"
+    r"|https?://[^\s<>|]+\|[^<>]*)>"
+)
+ENTITY = re.compile(r"&(?:amp|lt|gt);")
+
+
+def markup_problems(text: str) -> list[str]:
+    """What in mrkdwn ``text`` is not our own markup or Slack's three escapes, each quoted."""
+    rest = OUR_MARKUP.sub("", text)
+    rest = ENTITY.sub("", rest)
+    return [
+        f"{char!r} at {text[max(0, i - 20) : i + 20]!r}"
+        for i, char in ((i, c) for i, c in enumerate(rest) if c in "<>&")
+    ]
+
+
+def mrkdwn_texts(item: Mapping[str, Any] | Sequence[Any]) -> list[str]:
+    """Every mrkdwn text in some blocks or a view (plain_text is shown as it is, and skipped)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if node.get("type") == "mrkdwn" and "text" in node:
+                found.append(str(node["text"]))
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(item)
+    return found
+
+
 def validate_view(view: Mapping[str, Any]) -> None:
     """Parse a modal or Home view with slack_sdk's models and check Slack's limits."""
     View(**{k: v for k, v in view.items() if k in _VIEW_FIELDS}).validate_json()
@@ -167,15 +208,20 @@ class Harness:
         found: list[tuple[str, Mapping[str, Any]]] = []
         for call in self.standin.calls:
             if call.method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
-                found.append((call.method, {"blocks": call.args.get("blocks") or []}))
+                content = {"blocks": call.args.get("blocks") or [], "text": call.args.get("text")}
+                found.append((call.method, content))
             elif call.method.startswith("views."):
                 found.append((call.method, {"view": call.args.get("view")}))
         for key, posts in self._response_posts().items():
-            found.extend((f"response_url {key}", {"blocks": p.get("blocks") or []}) for p in posts)
+            found.extend(
+                (f"response_url {key}", {"blocks": p.get("blocks") or [], "text": p.get("text")})
+                for p in posts
+            )
         return found
 
     def assert_all_valid(self) -> None:
-        """Every message, response and view the bot built so far passes slack_sdk's models."""
+        """Every message, response and view the bot built so far passes slack_sdk's models, and
+        its mrkdwn (fallback text included) holds no markup but our own."""
         for where, item in self.every_message_and_view():
             try:
                 if "view" in item:
@@ -184,6 +230,10 @@ class Harness:
                     validate_blocks(item["blocks"])
             except Exception as error:
                 raise AssertionError(f"{where}: {error}") from error
+            texts = mrkdwn_texts(item.get("view") or item.get("blocks") or [])
+            texts.extend(str(t) for t in [item.get("text")] if t)
+            problems = [p for text in texts for p in markup_problems(text)]
+            assert not problems, f"{where}: markup that is not ours: {problems}"
 
     def _response_posts(self) -> dict[str, list[dict[str, Any]]]:
         """What was posted to the response_url of every request sent, by its key."""

@@ -9,6 +9,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypedDict
 
+# The one escape of what others typed, also reached as bot.blocks.escape.
+from bot.blocks.escaping import cut_markup, escape
+
+__all__ = ["escape"]
+
 # Slack's limits (api.slack.com/reference/block-kit): texts, counts and lengths.
 SECTION_TEXT_MAX = 3000
 CONTEXT_TEXT_MAX = 2000  # per element; 10 elements at most
@@ -74,17 +79,14 @@ def fit_lines(
     return cut("\n".join([head, *shown, *([rest(left)] if left else [])]), limit)
 
 
-def escape(text: str) -> str:
-    """Text safe inside Slack mrkdwn: the three characters Slack asks to escape."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
+    """A plain_text object: Slack shows ``text`` as it is, so it is never escaped."""
     return {"type": "plain_text", "text": cut(text, limit), "emoji": True}
 
 
 def mrkdwn(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": cut(text, limit)}
+    """A mrkdwn object of our markup: whatever others typed in ``text`` is escaped already."""
+    return {"type": "mrkdwn", "text": cut_markup(text, limit)}
 
 
 def header(text: str) -> Block:
@@ -131,7 +133,7 @@ def sections_of_lines(lines: Iterable[str], limit: int = SECTION_TEXT_MAX) -> li
     blocks: list[Block] = []
     chunk = ""
     for line in lines:
-        line = cut(line, limit)
+        line = cut_markup(line, limit)
         if chunk and len(chunk) + 1 + len(line) > limit:
             blocks.append(section(chunk))
             chunk = line
@@ -152,7 +154,7 @@ def capped(blocks: list[Block], limit: int, note: str) -> list[Block]:
 def message(text: str, blocks: list[Block]) -> Message:
     """A message with its notification text and blocks within Slack's limits."""
     return Message(
-        text=cut(text, FALLBACK_TEXT_MAX),
+        text=cut_markup(text, FALLBACK_TEXT_MAX),
         blocks=capped(
             blocks, MESSAGE_BLOCKS_MAX, "… more left out: the message would be too long."
         ),
@@ -160,5 +162,5 @@ def message(text: str, blocks: list[Block]) -> Message:
 
 
 def text_message(text: str) -> Message:
-    """A one-section message, e.g. a plain-words refusal."""
+    """A one-section message, e.g. a plain-words refusal (mrkdwn: typed words escaped)."""
     return message(text, [section(text)])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,6 +25,7 @@ from bot.blocks import (
     plain,
     section,
 )
+from bot.blocks.escaping import escape, link, who
 from bot.blocks.handover import SEVERITY_ICON
 from bot.enums import Action
 from bot.metadata import AlertRef, dump
@@ -37,7 +37,6 @@ LABELS_MAX = 8
 DETAILS_MAX = 10
 FIELD_TEXT_MAX = 2000
 ACTIONS_BLOCK = "alert-actions"
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -86,13 +85,6 @@ def when(at: datetime, style: str = "{date_short_pretty} {time}") -> str:
     return f"<!date^{int(at.timestamp())}^{style}|{fallback}>"
 
 
-def who(actor: str | None) -> str:
-    """A Slack mention for a user id; a sender's name (an integration) as it is."""
-    if not actor:
-        return "someone"
-    return f"<@{actor}>" if _USER_ID.match(actor) else actor
-
-
 def _status_text(card: AlertCard) -> str:
     if card.status == "resolved" and card.resolved_at is not None:
         by = f" by {who(card.resolved_by)}" if card.resolved_by else ""
@@ -106,29 +98,32 @@ def _fields(card: AlertCard) -> Block:
     facts = [
         f"*Severity*\n{card.severity}",
         f"*Status*\n{_status_text(card)}",
-        f"*Team*\n{card.team_name}",
-        f"*Customer*\n{card.customer or '—'}",
+        f"*Team*\n{escape(card.team_name)}",
+        f"*Customer*\n{escape(card.customer or '—')}",
         f"*First seen*\n{when(card.first_seen)}",
         f"*Last seen*\n{when(card.last_seen)}"
         + (f" · seen {card.count}×" if card.count > 1 else ""),
     ]
     source = card.source or card.integration
-    facts.append(f"*Source*\n{cut(source, 300)}")
+    facts.append(f"*Source*\n{escape(cut(source, 300))}")
     return {"type": "section", "fields": [mrkdwn(f, FIELD_TEXT_MAX) for f in facts]}
 
 
 def _links(card: AlertCard) -> str:
     parts = []
     if card.runbook_url:
-        parts.append(f"<{card.runbook_url}|Runbook>")
-    parts.extend(f"<{url}|{cut(title or url, 80)}>" for title, url in card.links)
+        parts.append(link(card.runbook_url, "Runbook"))
+    parts.extend(link(url, cut(title or url, 80)) for title, url in card.links)
     return " · ".join(parts)
 
 
 def _labels(card: AlertCard) -> list[Block]:
     if not card.labels:
         return []
-    shown = [f"`{cut(name, 60)}={cut(value, 120)}`" for name, value in card.labels[:LABELS_MAX]]
+    shown = [
+        f"`{escape(cut(name, 60))}={escape(cut(value, 120))}`"
+        for name, value in card.labels[:LABELS_MAX]
+    ]
     if len(card.labels) > LABELS_MAX:
         shown.append(f"and {len(card.labels) - LABELS_MAX} more")
     return [context(" ".join(shown))]
@@ -137,13 +132,17 @@ def _labels(card: AlertCard) -> list[Block]:
 def _details(card: AlertCard) -> list[Block]:
     if not card.details:
         return []
-    lines = [f"*{cut(name, 80)}*: {cut(value, 250)}" for name, value in card.details[:DETAILS_MAX]]
+    lines = [
+        f"*{escape(cut(name, 80))}*: {escape(cut(value, 250))}"
+        for name, value in card.details[:DETAILS_MAX]
+    ]
     if len(card.details) > DETAILS_MAX:
         lines.append(f"… and {len(card.details) - DETAILS_MAX} more")
     return [section("\n".join(lines))]
 
 
 def _timeline_line(line: TimelineLine) -> str:
+    # A line's detail is our own markup, written with whatever it quotes escaped already.
     text = line.detail or line.kind
     by = f" — {who(line.actor)}" if line.actor and line.kind not in ("received",) else ""
     return f"{when(line.at, '{time}')} {cut(text, 300)}{by}"
@@ -172,8 +171,8 @@ def _buttons(card: AlertCard, offer_escalate_up: bool) -> list[Block]:
         confirm = {
             "title": plain(f"{name}?", 100),
             "text": mrkdwn(
-                f"This sends *{cut(card.title, 200)}* to the {card.leadership_title} now, by "
-                "direct message, saying you escalated it.",
+                f"This sends *{escape(cut(card.title, 200))}* to the "
+                f"{escape(card.leadership_title)} now, by direct message, saying you escalated it.",
                 300,
             ),
             "confirm": plain(name, 30),
@@ -198,7 +197,7 @@ def _body(
 ) -> list[Block]:
     blocks: list[Block] = [header(_title_line(card)), *lead]
     if card.summary:
-        blocks.append(section(card.summary))
+        blocks.append(section(escape(card.summary)))
     blocks.append(_fields(card))
     blocks.extend(_details(card))
     blocks.extend(_labels(card))
@@ -209,7 +208,7 @@ def _body(
         by = f"by {who(card.leadership_by)}" if card.leadership_by else "at once (bad news now)"
         blocks.append(
             context(
-                f":rotating_light: Escalated to the {card.leadership_title} {by}, "
+                f":rotating_light: Escalated to the {escape(card.leadership_title)} {by}, "
                 f"{when(card.leadership_at)}"
             )
         )
@@ -220,7 +219,7 @@ def _body(
 
 def _fallback(card: AlertCard, prefix: str = "") -> str:
     state = {"resolved": "Resolved", "acknowledged": "Acknowledged"}.get(card.status, "Alert")
-    return f"{prefix}{state} [{card.severity}] {card.title} ({card.team_name})"
+    return f"{prefix}{state} [{card.severity}] {escape(card.title)} ({escape(card.team_name)})"
 
 
 def alert_card(card: AlertCard) -> Message:
@@ -231,7 +230,7 @@ def alert_card(card: AlertCard) -> Message:
 def alert_dm(card: AlertCard, reason: str, *, to_leader: bool = False) -> Message:
     """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step).
     A leader's DM has no "Escalate to CEO": it would page the reader."""
-    lead = [context(f"You are paged for *{card.team_name}*: {reason}.")]
+    lead = [context(f"You are paged for *{escape(card.team_name)}*: {reason}.")]
     return message(_fallback(card, "Paged: "), _body(card, lead, offer_escalate_up=not to_leader))
 
 
@@ -239,10 +238,9 @@ def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
     """The DM that puts the alert in front of leadership: who escalated it, and when (without
     "Escalate to CEO", which would page its own readers)."""
     if by:
-        line = (
-            f":rotating_light: {who(by)} escalated this to the {card.leadership_title} {when(at)}."
-        )
-        prefix = f"Escalated to the {card.leadership_title}: "
+        title = escape(card.leadership_title)
+        line = f":rotating_light: {who(by)} escalated this to the {title} {when(at)}."
+        prefix = f"Escalated to the {title}: "
     else:
         line = f":rotating_light: Bad news now: a {card.severity} alert, {when(at)}."
         prefix = "Bad news now: "

@@ -35,7 +35,7 @@ def cover_post(cover: CoverRequest, team: Team, reason: str = "") -> Message:
     """The channel post of a cover request, as its status now stands."""
     assert cover.id is not None
     when = _team_span(cover, team)
-    ask = f"<@{cover.requester}> needs someone to cover *{when}* in {team.name}."
+    ask = f"<@{cover.requester}> needs someone to cover *{when}* in {escape(team.name)}."
     if cover.status == "open":
         return message(
             f"<@{cover.requester}> needs someone to cover a shift",
@@ -83,5 +83,5 @@ def cover_asked_notice(
 def cover_taken_notice(cover: CoverRequest, team: Team, viewer: ZoneInfo | None) -> Message:
     """The requester's DM: who took their shift."""
     when = timefmt.span(cover.start, cover.end, viewer, team.timezone)
-    text = f"<@{cover.taken_by}> covers your shift {when} in {team.name}."
+    text = f"<@{cover.taken_by}> covers your shift {when} in {escape(team.name)}."
     return message(text, [section(text)])

@@ -20,6 +20,7 @@ from bot.blocks import (
     message,
     section,
 )
+from bot.blocks.escaping import link
 from bot.digest import AlertFacts, ShiftReport, TeamWeek, duration_text
 from bot.plan import Team
 from bot.schedule import Shift
@@ -107,9 +108,7 @@ def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
     """One open alert: severity, title (linked), since when, and who acknowledged it."""
     alert = carried.alert
     icon = SEVERITY_ICON.get(alert.severity, ":white_circle:")
-    title = escape(alert.title)
-    if carried.link and "|" not in carried.link and ">" not in carried.link:
-        title = f"<{carried.link}|{title}>"
+    title = link(carried.link, alert.title) if carried.link else escape(alert.title)
     state = (
         f"acknowledged by {_mention(alert.acknowledged_by)}"
         if alert.acknowledged_at is not None
@@ -211,7 +210,7 @@ def handover_message(summary: HandoverSummary) -> Message:
     ]
     plain_handoff = f"{_mention(summary.outgoing)} → {_mention(summary.incoming)}"
     late = " (posted late)" if summary.late else ""
-    return message(f"Handover in {team.name}: {plain_handoff}{late}", blocks)
+    return message(f"Handover in {escape(team.name)}: {plain_handoff}{late}", blocks)
 
 
 def reminder_message(summary: ReminderSummary) -> Message:
@@ -227,20 +226,23 @@ def reminder_message(summary: ReminderSummary) -> Message:
     else:
         before = f"You take over from {_mention(summary.outgoing)}."
     blocks: list[Block] = [
-        section(f":bell: Your on-call shift for *{team.name}* {when}.\n*Shift:* {span}\n{before}"),
+        section(
+            f":bell: Your on-call shift for *{escape(team.name)}* {when}.\n"
+            f"*Shift:* {span}\n{before}"
+        ),
     ]
     if summary.late_from is not None:
         due = timefmt.instant(summary.late_from, summary.viewer, tz)
         blocks.append(context(f":hourglass: Sent late: this reminder was due {due}."))
     blocks.append(_carried_section("Open alerts you will inherit", summary.carried, tz))
-    return message(f"Your on-call shift for {team.name} {when}", blocks)
+    return message(f"Your on-call shift for {escape(team.name)} {when}", blocks)
 
 
 def _team_week_text(week: TeamWeek) -> str:
     if week.alerts == 0 and week.escalations == 0 and week.acknowledged == 0:
-        return f"*{week.name}*: a quiet week — no alerts."
+        return f"*{escape(week.name)}*: a quiet week — no alerts."
     lines = [
-        f"*{week.name}*: {_plural(week.alerts, 'alert')} · {week.resolved} resolved · "
+        f"*{escape(week.name)}*: {_plural(week.alerts, 'alert')} · {week.resolved} resolved · "
         f"{_plural(week.escalations, 'escalation')}"
     ]
     if week.worst_ack is not None and week.p90_ack is not None:

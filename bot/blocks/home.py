@@ -19,6 +19,7 @@ from bot.blocks import (
     sections_of_lines,
 )
 from bot.blocks.commands import HELP_HINT, command_lines
+from bot.blocks.escaping import escape
 from bot.blocks.swap import pending_lines
 from bot.plan import Team
 from bot.roster import TeamStatus
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 def _row(shift: TeamShift, viewer: ZoneInfo | None) -> str:
     mine, theirs = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
-    where = f" — {shift.team.name}"
+    where = f" — {escape(shift.team.name)}"
     return f"• {mine} _({theirs})_{where}" if theirs else f"• {mine}{where}"
 
 
@@ -38,9 +39,9 @@ def _now_line(status: TeamStatus, viewer: ZoneInfo | None) -> str:
     held, tz = status.oncall, status.team.timezone
     if held.user is None:
         until = f" until {timefmt.instant(held.until, viewer, tz)}" if held.until else ""
-        return f"*{status.team.name}*: *nobody* — a gap in the schedule{until}."
+        return f"*{escape(status.team.name)}*: *nobody* — a gap in the schedule{until}."
     until = f" until {timefmt.instant(held.until, viewer, tz)}" if held.until else ""
-    return f"*{status.team.name}*: <@{held.user}>{until}."
+    return f"*{escape(status.team.name)}*: <@{held.user}>{until}."
 
 
 def home_view(

@@ -19,6 +19,7 @@ from bot.blocks import (
     sections_of_lines,
 )
 from bot.blocks.commands import SUMMARIES
+from bot.blocks.escaping import escape
 from bot.enums import Command
 from bot.plan import Team
 from bot.roster import TeamStatus
@@ -49,14 +50,14 @@ def _status_blocks(status: TeamStatus, viewer: ZoneInfo | None) -> tuple[str, li
             if now.until
             else " for the next five weeks"
         )
-        headline = f"*{team.name}*: *nobody* is on call now — a gap in the schedule{until}."
-        summary = f"{team.name}: nobody is on call now"
+        headline = f"*{escape(team.name)}*: *nobody* is on call now — a gap in the schedule{until}."
+        summary = f"{escape(team.name)}: nobody is on call now"
     else:
         headline = (
-            f"*{team.name}*: <@{now.user}> is on call now, "
+            f"*{escape(team.name)}*: <@{now.user}> is on call now, "
             f"{timefmt.span(now.since, now.until, viewer, tz)}."
         )
-        summary = f"{team.name}: <@{now.user}> is on call now"
+        summary = f"{escape(team.name)}: <@{now.user}> is on call now"
     lines = [headline]
     if status.backup is not None:
         backup = status.backup.user
@@ -102,7 +103,7 @@ def week_message(
         context(timefmt.zone_note(viewer, team.timezone, at)),
         *sections_of_lines(rows or ["Nothing scheduled."]),
     ]
-    return message(f"{team.name}: on call over the next seven days", blocks)
+    return message(f"{escape(team.name)}: on call over the next seven days", blocks)
 
 
 def my_shifts_message(shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> Message:
@@ -110,7 +111,9 @@ def my_shifts_message(shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> M
     if not shifts:
         text = "You have no shift in the next five weeks."
         return message(text, [section(text)])
-    rows = [f"• {_row(s.start, s.end, viewer, s.team.timezone)} — {s.team.name}" for s in shifts]
+    rows = [
+        f"• {_row(s.start, s.end, viewer, s.team.timezone)} — {escape(s.team.name)}" for s in shifts
+    ]
     zones = {s.team.timezone.key: s.team.timezone for s in shifts}
     notes = [timefmt.zone_note(viewer, tz, shifts[0].start) for tz in zones.values()]
     blocks = [
@@ -126,13 +129,13 @@ def my_shifts_message(shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> M
 
 def help_message(team_ids: Sequence[str]) -> Message:
     """Every way to type /oncall, /swap, /cover and /escalate."""
-    teams = ", ".join(f"`{t}`" for t in team_ids) or "none yet"
+    teams = ", ".join(f"`{escape(t)}`" for t in team_ids) or "none yet"
     said = {command: f"*{command.value}* — {summary}." for command, summary in SUMMARIES.items()}
     text = "\n".join(
         [
             said[Command.oncall],
             "• `/oncall` — who holds the pager now, until when, the backup and who is next.",
-            f"• `/oncall <team>` — the same for one team. Teams: {teams}.",
+            f"• `/oncall &lt;team&gt;` — the same for one team. Teams: {teams}.",
             "• `/oncall [team] week` — the next seven days.",
             "• `/oncall me` — your own next shifts.",
             said[Command.swap],

@@ -20,6 +20,7 @@ from bot.blocks import (
     plain,
     section,
 )
+from bot.blocks.escaping import escape
 from bot.enums import Action, View
 from bot.metadata import ShiftRef, SwapRef, dump
 from bot.plan import Team
@@ -126,7 +127,7 @@ def _terms(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> tuple[str,
 def _request_text(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> str:
     theirs, yours = _terms(swap, team, viewer)
     return (
-        f"<@{swap.requester}> asks to swap shifts with you in *{team.name}*.\n"
+        f"<@{swap.requester}> asks to swap shifts with you in *{escape(team.name)}*.\n"
         f"• You would take their shift: {theirs}\n"
         f"• They would take yours: {yours}"
     )
@@ -137,7 +138,7 @@ def swap_request_dm(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> M
     assert swap.id is not None
     value = dump(SwapRef(swap_id=swap.id))
     return message(
-        f"<@{swap.requester}> asks to swap shifts with you in {team.name}",
+        f"<@{swap.requester}> asks to swap shifts with you in {escape(team.name)}",
         [
             section(_request_text(swap, team, viewer)),
             actions(
@@ -169,8 +170,8 @@ def swap_requested_notice(swap: SwapRequest, team: Team, viewer: ZoneInfo | None
     """The requester's confirmation that the teammate was asked."""
     mine, theirs = _terms(swap, team, viewer)
     text = (
-        f"I asked <@{swap.target}> to swap with you in *{team.name}*: you would take their shift "
-        f"{theirs}, and they would take yours, {mine}. I'll tell you their answer."
+        f"I asked <@{swap.target}> to swap with you in *{escape(team.name)}*: you would take "
+        f"their shift {theirs}, and they would take yours, {mine}. I'll tell you their answer."
     )
     return message(f"Swap request sent to <@{swap.target}>", [section(text)])
 
@@ -182,7 +183,7 @@ def swap_result_notice(
     mine, theirs = _terms(swap, team, viewer)
     if outcome == "accepted":
         text = (
-            f"<@{swap.target}> accepted your swap in *{team.name}*: you now hold {theirs}, "
+            f"<@{swap.target}> accepted your swap in *{escape(team.name)}*: you now hold {theirs}, "
             f"and they hold {mine}."
         )
     elif outcome == "declined":
