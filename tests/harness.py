@@ -77,21 +77,18 @@ def message_text(message: Mapping[str, Any] | Message) -> str:
 
 def block_texts(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
     """Every text shown by some blocks, in order (sections, fields, contexts, buttons, headers)."""
-    found: list[str] = []
+    return text_objects(list(blocks), ("mrkdwn", "plain_text"))
 
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
-                found.append(str(node["text"]))
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
 
-    walk(list(blocks))
-    return found
+def text_objects(node: Any, kinds: Sequence[str]) -> list[str]:
+    """The text of every text object of the given kinds ("mrkdwn", "plain_text") in ``node``."""
+    if isinstance(node, Mapping):
+        if node.get("type") in kinds and "text" in node:
+            return [str(node["text"])]
+        return [text for value in node.values() for text in text_objects(value, kinds)]
+    if isinstance(node, list):
+        return [text for item in node for text in text_objects(item, kinds)]
+    return []
 
 
 def validate_blocks(blocks: Sequence[Mapping[str, Any]]) -> None:
@@ -126,21 +123,7 @@ def markup_problems(text: str) -> list[str]:
 
 def mrkdwn_texts(item: Mapping[str, Any] | Sequence[Any]) -> list[str]:
     """Every mrkdwn text in some blocks or a view (plain_text is shown as it is, and skipped)."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            if node.get("type") == "mrkdwn" and "text" in node:
-                found.append(str(node["text"]))
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(item)
-    return found
+    return text_objects(item, ("mrkdwn",))
 
 
 def validate_view(view: Mapping[str, Any]) -> None:
@@ -299,6 +282,19 @@ class Harness:
         **kwargs: Any,
     ) -> Sent:
         """``user`` clicks the element ``action_id`` of a message, or of a view (modal, Home)."""
+        request = self.click_request(where, action_id, user=user, block_id=block_id, **kwargs)
+        return await self.send(request, settle=settle)
+
+    def click_request(
+        self,
+        where: Message | ViewRecord | Mapping[str, Any],
+        action_id: str,
+        *,
+        user: str,
+        block_id: str | None = None,
+        **kwargs: Any,
+    ) -> SlackRequest:
+        """The signed request of ``user``'s click on ``action_id``, built but not sent."""
         if isinstance(where, Message):
             request = self.slack.block_action(
                 action_id,
@@ -315,7 +311,7 @@ class Harness:
             request = self.slack.block_action(
                 action_id, user_id=user, view=view, block_id=block_id, **kwargs
             )
-        return await self.send(request, settle=settle)
+        return request
 
     async def submit(
         self,

@@ -28,7 +28,7 @@ from handlers.intake import alertmanager, generic
 from storage import alerts as alert_store
 from storage.db import make_engine, read_scope, session_scope
 from storage.migrate import upgrade
-from tests.harness import Harness, markup_problems, mrkdwn_texts, slack_harness
+from tests.harness import Harness, markup_problems, mrkdwn_texts, slack_harness, text_objects
 from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of
 
 HELPDESK_TOKEN = "help-5c8d2e9b"
@@ -55,23 +55,6 @@ CONTROL = re.compile(r"<[!@#]|<https?:|<http")
 def texts_of(message: Mapping[str, Any]) -> list[str]:
     """The mrkdwn of a message: its fallback text and every mrkdwn text of its blocks."""
     return [str(message.get("text") or ""), *mrkdwn_texts(message.get("blocks") or [])]
-
-
-def plain_texts(blocks: Sequence[Any]) -> list[str]:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            if node.get("type") == "plain_text":
-                found.append(str(node["text"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(list(blocks))
-    return found
 
 
 def assert_only_our_markup(message: Mapping[str, Any]) -> None:
@@ -125,7 +108,10 @@ async def test_an_alert_carrying_slack_markup_is_shown_as_sent_on_the_card_and_t
             assert f"plan={EVERYTHING}" in shown
             assert f"{PING}tier=gold & <platinum>" in shown
             # The header is plain_text: Slack shows it as it is, so it is sent unescaped.
-            assert any(f"Checkout: {EVERYTHING}" in t for t in plain_texts(message.blocks))
+            assert any(
+                f"Checkout: {EVERYTHING}" in t
+                for t in text_objects(message.blocks, ("plain_text",))
+            )
         h.assert_all_valid()
 
 

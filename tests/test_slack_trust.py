@@ -160,24 +160,16 @@ async def test_http_mode_a_forged_click_does_not_acknowledge_the_alert(tmp_path:
         await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
         await delivery_of(h).drain()
         (card,) = h.standin.messages("C0SUPPORT")
-        click = h.slack.block_action(
-            Action.alert_ack,
-            user_id="U0BOB",
-            channel_id=card.channel,
-            message_ts=card.ts,
-            message_blocks=card.blocks,
-        )
+        click = h.click_request(card, Action.alert_ack, user="U0BOB")
         stamp = int(click.headers["X-Slack-Request-Timestamp"])
         calls = len(h.standin.calls)
         for request in (
             SlackRequest(click.body, sign(click.body, "not-the-secret", stamp)),
             with_headers(click, **{"X-Slack-Signature": None}),
-            h.slack.block_action(
+            h.click_request(
+                card,
                 Action.alert_ack,
-                user_id="U0BOB",
-                channel_id=card.channel,
-                message_ts=card.ts,
-                message_blocks=card.blocks,
+                user="U0BOB",
                 timestamp=int(time.time()) - FRESHNESS_S - 60,
             ),
         ):
