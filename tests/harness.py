@@ -109,12 +109,13 @@ OUR_MARKUP = re.compile(
     r"|https?://[^\s<>|]+\|[^<>]*)>"
 )
 ENTITY = re.compile(r"&(?:amp|lt|gt);")
+QUOTE = re.compile(r"^> ", re.MULTILINE)  # a block quote of ours (a cover's note)
 
 
 def markup_problems(text: str) -> list[str]:
     """What in mrkdwn ``text`` is not our own markup or Slack's three escapes, each quoted."""
     rest = OUR_MARKUP.sub("", text)
-    rest = ENTITY.sub("", rest)
+    rest = QUOTE.sub("", ENTITY.sub("", rest))
     return [
         f"{char!r} at {text[max(0, i - 20) : i + 20]!r}"
         for i, char in ((i, c) for i, c in enumerate(rest) if c in "<>&")
