@@ -23,6 +23,7 @@ from bot.blocks import Message, cut
 from bot.blocks.alert import alert_card, alert_dm, leadership_dm
 from bot.blocks.escaping import cut_markup, escape, link, quoted, unescape
 from bot.delivery import _loaded
+from bot.enums import Action
 from bot.plans import PlanHolder
 from handlers.intake import alertmanager, generic
 from storage import alerts as alert_store
@@ -30,6 +31,7 @@ from storage.db import make_engine, read_scope, session_scope
 from storage.migrate import upgrade
 from tests.harness import Harness, markup_problems, mrkdwn_texts, slack_harness, text_objects
 from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of
+from tests.test_slack_cover import form, shift_options
 
 HELPDESK_TOKEN = "help-5c8d2e9b"
 ESCAPING_PLAN = (
@@ -197,6 +199,15 @@ async def test_typed_days_and_team_names_are_text_in_swap_and_cover_replies_and_
         assert "R&D <night> crew" in unescape("\n".join(texts_of(vars(ask))))
         for sent in (cover, swap):
             assert markup_problems(sent.reply_text()) == []
+
+        # A note typed in the /cover form is quoted in the channel as typed, markup and all.
+        await h.command("/cover", user="U0ALICE")
+        view = form(h, "U0ALICE")
+        shift = shift_options(view)[0]["value"]
+        answers = {Action.cover_shift: shift, Action.cover_note: f"Dinner {EVERYTHING}"}
+        await h.submit(view, user="U0ALICE", answers=answers)
+        noted = h.standin.messages("C0SUPPORT")[-1]
+        assert f"> {escape(f'Dinner {EVERYTHING}')}" in "\n".join(mrkdwn_texts(noted.blocks))
         h.assert_all_valid()
 
 
