@@ -21,7 +21,7 @@ from bot.alert_service import ingest_batch
 from bot.alerts import ParsedBatch
 from bot.blocks import Message, cut
 from bot.blocks.alert import alert_card, alert_dm, leadership_dm
-from bot.blocks.escaping import cut_markup, escape, link, quoted, unescape
+from bot.blocks.escaping import escape, link, quoted, unescape
 from bot.delivery import _loaded
 from bot.enums import Action
 from bot.plans import PlanHolder
@@ -373,10 +373,10 @@ def test_unescaping_what_escape_writes_gives_the_text_back(text: str) -> None:
 @given(TEXT, st.integers(min_value=2, max_value=40))
 def test_cutting_mrkdwn_never_splits_an_escape_or_one_of_our_links(text: str, limit: int) -> None:
     marked = escape(text) + link("https://a.example/?x=1&y=2", text) + escape(text)
-    cut = cut_markup(marked, limit)
-    assert len(cut) <= limit
-    assert markup_problems(cut) == []
-    assert marked.startswith(cut.removesuffix("…"))
+    shortened = cut(marked, limit)
+    assert len(shortened) <= limit
+    assert markup_problems(shortened) == []
+    assert marked.startswith(shortened.removesuffix("…"))
 
 
 def test_a_url_that_is_not_http_or_carries_markup_is_shown_not_linked() -> None:

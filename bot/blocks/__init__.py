@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypedDict
 
 # The one escape of what others typed, also reached as bot.blocks.escape.
-from bot.blocks.escaping import cut_markup, escape
+from bot.blocks.escaping import escape
 
 __all__ = ["escape"]
 
@@ -86,7 +86,7 @@ def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
 
 def mrkdwn(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
     """A mrkdwn object of our markup: whatever others typed in ``text`` is escaped already."""
-    return {"type": "mrkdwn", "text": cut_markup(text, limit)}
+    return {"type": "mrkdwn", "text": cut(text, limit)}
 
 
 def header(text: str) -> Block:
@@ -133,7 +133,7 @@ def sections_of_lines(lines: Iterable[str], limit: int = SECTION_TEXT_MAX) -> li
     blocks: list[Block] = []
     chunk = ""
     for line in lines:
-        line = cut_markup(line, limit)
+        line = cut(line, limit)
         if chunk and len(chunk) + 1 + len(line) > limit:
             blocks.append(section(chunk))
             chunk = line
@@ -154,7 +154,7 @@ def capped(blocks: list[Block], limit: int, note: str) -> list[Block]:
 def message(text: str, blocks: list[Block]) -> Message:
     """A message with its notification text and blocks within Slack's limits."""
     return Message(
-        text=cut_markup(text, FALLBACK_TEXT_MAX),
+        text=cut(text, FALLBACK_TEXT_MAX),
         blocks=capped(
             blocks, MESSAGE_BLOCKS_MAX, "… more left out: the message would be too long."
         ),

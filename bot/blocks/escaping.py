@@ -63,21 +63,9 @@ def linkable(url: str) -> bool:
 
 def link(url: str, title: str | None = None) -> str:
     """A link to ``url`` showing ``title``; a URL that cannot be a link is shown as text."""
+    # Slack's link is one line: a line break in the title would leave it unclosed.
+    title = " ".join((title or "").split())
     shown = escape(title or url)
     if not linkable(url):
         return shown if not title or title == url else f"{shown} ({escape(url)})"
     return f"<{escape(url)}|{shown}>"
-
-
-def cut_markup(text: str, limit: int) -> str:
-    """Mrkdwn shortened to ``limit`` characters with "…", never inside an escape or a `<…>`."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    opened = head.rfind("<")
-    if opened > head.rfind(">"):
-        head = head[:opened]
-    amp = head.rfind("&")
-    if amp > head.rfind(";"):
-        head = head[:amp]
-    return head + "…"
