@@ -8,9 +8,18 @@ card updated a moment ago waits its turn, so a storm of repeats costs a bounded 
 and the cards of one team channel keep to Slack's posting pace of about one a second (replicas
 sharing PostgreSQL keep it together: ``storage.pace``).
 
-A worker killed between Slack's answer and its own commit, or a call whose answer was lost, cannot
+A worker killed between Slack's answer and its own commit, or a post whose answer was lost, cannot
 know whether the post went through; every post carries the outbox row's id in its metadata, and a
-row taken again first looks for that post in the conversation instead of posting twice.
+row taken again after that first looks for that post in the conversation instead of posting twice.
+A failure that says nothing was done (an error answer, a 429) needs no such look.
+
+Slack's errors are sorted by ``bot.slack_errors``. A 429 holds back what Slack applies it to (one
+channel for chat.postMessage, the method otherwise) until its Retry-After, and counts as no
+failure. One the bot cannot mend by trying again (not a member of the channel, an archived one,
+blocks Slack refuses) ends the delivery at once as failed; what is wrong is recorded once per
+channel (or user) and problem, and the pager holder gets a DM saying what to do, once. An alert's
+card and its DMs are delivered step by step: a card that cannot be posted, or waits its turn,
+holds up none of its DMs.
 """
 
 from __future__ import annotations
@@ -25,9 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from bot.blocks import Message
 from bot.blocks.alert import (
     AlertCard,
@@ -38,17 +44,20 @@ from bot.blocks.alert import (
     leadership_dm,
     steady,
 )
-from bot.metrics import count_relayed, count_slack_error
-from bot.slack_retry import retry_after
+from bot.blocks.problems import problem_notice
+from bot.metrics import count_relayed, count_slack_error, metrics_of
+from bot.slack_errors import Kind, Problem, SlackFailure, classify, rate_scope
 from bot.users import directory
 from storage import alerts as alert_store
-from storage import outbox, pace
+from storage import outbox, pace, problems
 from storage.alerts import subject_of
 from storage.db import is_sqlite, read_scope, session_scope
 from storage.models import Alert, AlertEvent, SlackMessage
 from storage.slack_messages import Posted, messages_by_subject, note_update, record_posts
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from bot.plan import Plan
     from bot.services import Services
 
@@ -89,6 +98,17 @@ HISTORY_PAGES = 10
 # its row was made (the row's id in the post's metadata says which post is ours).
 CLOCK_SKEW = timedelta(minutes=10)
 
+# A delivery whose tries keep ending in errors Slack does not document is given up on after this
+# many (passing troubles, 5xx and timeouts, are tried until they pass: nothing is dropped).
+MAX_UNKNOWN_ERRORS = 5
+# A channel found refusing the bot (not a member, archived...) is not asked again for this long:
+# a storm into it costs one refused call a minute, not one per alert.
+RECHECK_REFUSED = timedelta(minutes=1)
+# What a refusal of these says about the channel itself, whatever is posted there.
+CHANNEL_PROBLEMS = frozenset(
+    {Problem.not_member, Problem.unknown_channel, Problem.archived, Problem.restricted}
+)
+
 CARD, DM, LEADERSHIP = "card", "dm", "leadership"
 
 T = TypeVar("T")
@@ -109,13 +129,17 @@ class Job:
     # row that posted to some of its recipients finds those posts recorded.
     posts: list[Posted] = field(default_factory=list, compare=False)
     edits: list[Edited] = field(default_factory=list, compare=False)
+    # Refusals no retry can mend, met on the way (recorded, and said once, with the outcome),
+    # and targets a message went through to (their known problems are over).
+    refusals: list[Refusal] = field(default_factory=list, compare=False)
+    reached: set[str] = field(default_factory=set, compare=False)
     # The alert as read just after the claim (with the others of its batch, in one read).
     loaded: _Loaded | None = field(default=None, compare=False)
 
     @property
     def may_have_posted(self) -> bool:
-        """Whether an earlier try may have posted: its worker died, or Slack's answer was lost
-        (a timeout, a dropped connection, a 5xx) after the message was made."""
+        """Whether an earlier try may have posted: its worker died, or Slack's answer to a post
+        was lost (a timeout, a dropped connection, a 5xx) after the message was made."""
         return self.claims > 1
 
     @property
@@ -136,20 +160,61 @@ class Edited:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Slack refusing, for good, a message to ``target`` (a channel, or a user's DM) of ``team``."""
+
+    failure: SlackFailure
+    target: str
+    team: str | None
+
+
+@dataclass(frozen=True)
 class Postpone:
-    """Nothing failed; deliver at ``at`` instead (a card updated a moment ago)."""
+    """Nothing failed; deliver at ``at`` instead (a card's turn, Slack's Retry-After)."""
 
     at: datetime
 
 
-class RetryLater(Exception):
-    """A delivery to try again at ``at`` (None: after the row's growing wait); ``error`` says
-    what went wrong."""
+@dataclass(frozen=True)
+class RetryLater:
+    """A try that failed, to make again at ``at`` (None: after the row's growing wait).
 
-    def __init__(self, at: datetime | None, error: str) -> None:
-        super().__init__(error)
-        self.at = at
-        self.error = error
+    ``may_have_posted``: a post's answer was lost, so the next try looks for it first;
+    ``unknown``: the error is none Slack documents (a few such tries, and the row is failed).
+    """
+
+    at: datetime | None
+    error: str
+    may_have_posted: bool = False
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Given up on: Slack refused the delivery for good (``code``: its error)."""
+
+    error: str
+    code: str
+
+
+Outcome = Postpone | RetryLater | Failed | None
+
+
+class Held(Exception):
+    """A call not made: Slack's Retry-After for what it applies to runs until ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"held until {until.isoformat()}")
+        self.until = until
+
+
+class CallFailed(Exception):
+    """A Slack call that failed, sorted (``until``: the end of Slack's Retry-After, on a 429)."""
+
+    def __init__(self, failure: SlackFailure, until: datetime | None = None) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -206,14 +271,18 @@ class Delivery:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._wakeup: asyncio.Event | None = None
-        # Methods Slack asked us to leave alone (429) until the instant given: its Retry-After
-        # holds for the method, whichever channel the next call is for.
+        # What Slack asked us to leave alone (429) until the instant given: one channel's posts,
+        # or a method in the whole workspace (``bot.slack_errors.rate_scope``).
         self._blocked: dict[str, datetime] = {}
+        # Channels found refusing the bot, with the refusal and when to ask them again.
+        self._refused: dict[str, tuple[SlackFailure, datetime]] = {}
+        # Channels and users with a problem on record (forgotten once a message gets through).
+        self._troubled: set[str] = set()
         self._pace = ChannelPace()
         # Replicas share PostgreSQL, and book each channel's turns there; SQLite is one process.
         self._shared_pace = not is_sqlite(services.engine)
         self._gate = asyncio.Semaphore(PARALLEL)
-        self._settling: list[tuple[Job, Postpone | RetryLater | None, asyncio.Future[None]]] = []
+        self._settling: list[tuple[Job, Outcome, asyncio.Future[None]]] = []
         self._flushing: set[asyncio.Future[None]] = set()
         # Rows claimed and not yet settled: id -> the claim count our claim left them at.
         self._held: dict[int, int] = {}
@@ -235,6 +304,10 @@ class Delivery:
                 await self.services.in_database(self._release_leases)
             except Exception:  # the rows then come back when their leases run out
                 logger.exception("delivery: taking over a stopped process's rows failed")
+        try:
+            await self.services.in_database(self._read_troubled)
+        except Exception:  # read again at the next prune
+            logger.exception("delivery: reading the known problems failed")
         try:
             woken = False
             while True:
@@ -289,7 +362,13 @@ class Delivery:
             count = outbox.prune(session=session, before=now - KEEP_DONE)
         if count:
             logger.info("old deliveries forgotten", extra={"rows": count})
+        # Another replica may have recorded or forgotten problems meanwhile.
+        self._read_troubled()
         return count
+
+    def _read_troubled(self) -> None:
+        with read_scope(self.services.engine) as session:
+            self._troubled = {p.target for p in problems.known_problems(session=session)}
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due now (tests, the sandbox); returns the rows taken."""
@@ -366,23 +445,34 @@ class Delivery:
             # Settled, or its settling failed: either way it is no longer ours to keep.
             self._held.pop(job.id, None)
 
-    async def _outcome(self, job: Job) -> Postpone | RetryLater | None:
-        """Deliver one row; what became of it: done (None), postponed, or to try again."""
+    async def _outcome(self, job: Job) -> Outcome:
+        """Deliver one row; what became of it: done (None), postponed, to try again, or failed."""
         try:
-            return await self._handle(job)
-        except RetryLater as retry:
-            if retry.at is None:
-                retry.at = self.services.clock.now() + self._wait(job.attempts)
-            logger.warning(
-                "delivery failed, will retry",
-                extra={"outbox": job.id, "kind": job.kind, "error": retry.error, "at": retry.at},
-            )
-            return retry
+            outcome = await self._handle(job)
         except Exception as error:  # a bug or a broken row must not stop the other deliveries
             logger.exception("delivery failed", extra={"outbox": job.id, "kind": job.kind})
-            return RetryLater(self.services.clock.now() + self._wait(job.attempts), repr(error))
+            # A few tries, as for an error Slack does not document, then it shows as failed.
+            outcome = RetryLater(None, repr(error), may_have_posted=True, unknown=True)
+        if outcome is None and job.refusals:
+            first = job.refusals[0].failure
+            errors = "; ".join(f"{r.target}: {r.failure}" for r in job.refusals)
+            outcome = Failed(errors, first.code)
+        if isinstance(outcome, RetryLater):
+            if outcome.at is None:
+                at = self.services.clock.now() + self._wait(job.attempts)
+                outcome = dataclasses.replace(outcome, at=at)
+            logger.warning(
+                "delivery failed, will retry",
+                extra={
+                    "outbox": job.id,
+                    "kind": job.kind,
+                    "error": outcome.error,
+                    "at": outcome.at,
+                },
+            )
+        return outcome
 
-    async def _settle(self, job: Job, outcome: Postpone | RetryLater | None) -> None:
+    async def _settle(self, job: Job, outcome: Outcome) -> None:
         """Record the row's outcome and its messages; rows settling at the same moment share
         one transaction (SQLite has one writer: fewer, larger commits keep its queue short)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -396,7 +486,7 @@ class Delivery:
 
         async def write() -> None:
             try:
-                await self.services.in_database(
+                settled = await self.services.in_database(
                     self._settle_rows, [(job, out) for job, out, _ in batch]
                 )
             except Exception as error:  # the rows keep their lease and come back; say why
@@ -405,6 +495,7 @@ class Delivery:
                     if not done.done():
                         done.set_exception(error)
                 return
+            self._tell(settled)
             for _, _, done in batch:
                 if not done.done():
                     done.set_result(None)
@@ -413,8 +504,9 @@ class Delivery:
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 
-    def _settle_rows(self, rows: list[tuple[Job, Postpone | RetryLater | None]]) -> None:
+    def _settle_rows(self, rows: list[tuple[Job, Outcome]]) -> _Settled:
         now = self.services.clock.now()
+        settled = _Settled()
         with session_scope(self.services.engine) as session:
             record_posts(session=session, posts=[post for job, _ in rows for post in job.posts])
             for job, _ in rows:
@@ -427,31 +519,140 @@ class Delivery:
                     )
             done = []
             postponed = []
+            failed: dict[int, str] = {}
             for job, outcome in rows:
                 if isinstance(outcome, RetryLater):
-                    at = outcome.at or now + self._wait(job.attempts)
-                    outbox.retry_later(
-                        session=session, outbox_id=job.id, at=at, error=outcome.error
+                    gave_up = outbox.retry_later(
+                        session=session,
+                        outbox_id=job.id,
+                        at=outcome.at or now + self._wait(job.attempts),
+                        error=outcome.error,
+                        nothing_done=not outcome.may_have_posted,
+                        unknown=outcome.unknown,
+                        max_unknown=MAX_UNKNOWN_ERRORS,
+                        now=now,
                     )
+                    if gave_up:
+                        settled.failed.append((job, outcome.error, "unknown"))
                 elif isinstance(outcome, Postpone):
                     postponed.append((job.id, outcome.at))
+                elif isinstance(outcome, Failed):
+                    failed[job.id] = outcome.error
+                    settled.failed.append((job, outcome.error, outcome.code))
                 else:
                     done.append(job.id)
             outbox.postpone_many(session=session, rows=postponed)
             outbox.complete(session=session, outbox_ids=done, now=now)
+            outbox.fail(session=session, failures=failed, now=now)
+            reached = {target for job, _ in rows for target in job.reached} & self._troubled
+            if reached:
+                problems.clear_problems(session=session, targets=reached)
+                settled.cleared = reached
+            for job, _ in rows:
+                for refusal in job.refusals:
+                    if self._record_problem(session, refusal, now):
+                        settled.problems.append(refusal)
+        return settled
 
-    async def _handle(self, job: Job) -> Postpone | None:
+    def _record_problem(self, session: Session, refusal: Refusal, now: datetime) -> bool:
+        """Keep a refusal's problem; when it is new, queue the DM that tells the pager holder
+        (in this transaction: it is sent like any delivery). True when it was new."""
+        problem = refusal.failure.problem
+        if problem is None:
+            return False
+        new = problems.record_problem(
+            session=session,
+            target=refusal.target,
+            problem=problem.value,
+            error=refusal.failure.code,
+            team=refusal.team,
+            now=now,
+        )
+        self._troubled.add(refusal.target)
+        if not new or refusal.team is None:
+            return new
+        team = self.services.plans.current.teams.get(refusal.team)
+        notice = problem_notice(
+            problem, refusal.target, team.name if team else refusal.team, refusal.failure.code
+        )
+        holder = None
+        if team is not None and notice is not None:
+            holder, _ = self.services.roster.holders(team.id, now, session)
+        # The holder's own DM refusing cannot carry the news to them.
+        if holder is not None and notice is not None and holder != refusal.target:
+            outbox.enqueue(
+                session=session,
+                kind=outbox.SLACK_POST,
+                now=now,
+                subject=f"problem:{refusal.target}",
+                payload={"user": holder, "team": team.id if team else None, **notice},
+            )
+        return new
+
+    def _tell(self, settled: _Settled) -> None:
+        """Log and count what a settling found failed for good, and the problems met anew."""
+        metrics = metrics_of(self.services)
+        self._troubled -= settled.cleared
+        for target in settled.cleared:
+            logger.info("a channel refusing deliveries takes them again", extra={"target": target})
+        for refusal in settled.problems:
+            failure = refusal.failure
+            problem = failure.problem.value if failure.problem else ""
+            metrics.delivery_problem(problem=problem, error=failure.code)
+            logger.error(
+                "Slack refuses deliveries for good; the pager holder is told",
+                extra={
+                    "target": refusal.target,
+                    "team": refusal.team,
+                    "problem": problem,
+                    "error": failure.code,
+                },
+            )
+        for job, error, code in settled.failed:
+            metrics.delivery_failed(kind=job.kind, error=code)
+            logger.warning(
+                "delivery failed for good",
+                extra={"outbox": job.id, "kind": job.kind, "error": error},
+            )
+
+    async def _handle(self, job: Job) -> Outcome:
         if job.kind == outbox.ALERT_SYNC:
             return await self._sync(job)
         if job.kind == outbox.ALERT_NOTIFY:
-            await self._notify(job)
-        elif job.kind == outbox.ALERT_LEADERSHIP:
-            await self._leadership(job)
-        elif job.kind == outbox.SLACK_POST:
-            await self._plain_post(job)
-        else:
-            logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
+            return await self._notify(job)
+        if job.kind == outbox.ALERT_LEADERSHIP:
+            return await self._leadership(job)
+        if job.kind == outbox.SLACK_POST:
+            return await self._plain_post(job)
+        logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
         return None
+
+    async def _step(
+        self, job: Job, work: Awaitable[Postpone | None], target: str | None, team: str | None
+    ) -> Outcome:
+        """One part of a delivery (the card, one DM), its failure kept apart from the others':
+        a refusal is noted on the job and the other parts go on."""
+        try:
+            return await work
+        except Held as held:
+            return Postpone(held.until)
+        except CallFailed as failed:
+            failure = failed.failure
+            if failure.kind is Kind.rate_limited:
+                assert failed.until is not None
+                return Postpone(failed.until)
+            if failure.kind is Kind.permanent and target is not None:
+                job.refusals.append(Refusal(failure, target, team))
+                if failure.problem in CHANNEL_PROBLEMS and failure.method != "conversations.open":
+                    until = self.services.clock.now() + RECHECK_REFUSED
+                    self._refused[target] = (failure, until)
+                return None
+            return RetryLater(
+                None,
+                str(failure),
+                may_have_posted=failure.may_have_succeeded and failure.method == "chat.postMessage",
+                unknown=failure.kind is not Kind.transient,
+            )
 
     # ------------------------------------------------------------------ kinds
 
@@ -470,12 +671,49 @@ class Delivery:
             now,
         )
 
-    async def _sync(self, job: Job) -> Postpone | None:
-        """Bring every message of the alert up to date; post the card if it has none yet."""
+    async def _sync(self, job: Job) -> Outcome:
+        """Bring every message of the alert up to date, each on its own (a card that cannot be
+        posted holds up none of its DMs); post the card if it has none yet."""
         loaded = self._load(job)
         if loaded is None:
             return None
         now = self.services.clock.now()
+        outcomes = [
+            await self._step(job, self._sync_card(job, loaded, now), loaded.channel, loaded.team)
+        ]
+        # A DM follows a change of state at once, and a storm of sightings every DM_INTERVAL:
+        # Slack's budget goes to the card the whole team looks at.
+        card, calm = loaded.card, steady(loaded.card)
+        waiting = False
+        for row in loaded.messages:
+            if row.role == DM:
+                reason = loaded.reasons.get(row.recipient, "paged")
+                leader = row.recipient in loaded.leaders
+                work = self._update(
+                    job,
+                    row,
+                    alert_dm(card, reason, to_leader=leader),
+                    alert_dm(calm, reason, to_leader=leader),
+                    DM_INTERVAL,
+                )
+            elif row.role == LEADERSHIP and card.leadership_at is not None:
+                by, at = card.leadership_by, card.leadership_at
+                work = self._update(
+                    job, row, leadership_dm(card, by, at), leadership_dm(calm, by, at), DM_INTERVAL
+                )
+            else:
+                continue
+            outcome = await self._step(job, work, row.recipient, loaded.team)
+            waiting = waiting or isinstance(outcome, Postpone)
+            outcomes.append(outcome)
+        if waiting:
+            # Come back for the card too if more repeats arrive meanwhile (they fold into this
+            # row while it waits).
+            outcomes.append(Postpone(now + self.card_interval))
+        return _merged(outcomes)
+
+    async def _sync_card(self, job: Job, loaded: _Loaded, now: datetime) -> Postpone | None:
+        """Post the alert's card, or bring it up to date, in its channel's turn."""
         card_row = next((m for m in loaded.messages if m.role == CARD), None)
         if card_row is not None:
             last = card_row.updated_at or card_row.created_at
@@ -488,102 +726,106 @@ class Delivery:
                     "alert's team is no longer in the setup file: no card posted",
                     extra={"alert": loaded.card.id, "team": loaded.team},
                 )
-            else:
-                ready_at = await self._turn(loaded.channel, now)
-                if ready_at is not None:
-                    return Postpone(ready_at)
-                await self._post_once(
-                    job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
-                )
-        else:
-            if _full(card_row.content_hash) != content_hash(card_message):
-                ready_at = await self._turn(card_row.channel, now)
-                if ready_at is not None:
-                    return Postpone(ready_at)
-            await self._update(job, card_row, card_message)
-        # A DM follows a change of state at once, and a storm of sightings every DM_INTERVAL:
-        # Slack's budget goes to the card the whole team looks at.
-        later: list[datetime] = []
-        card, calm = loaded.card, steady(loaded.card)
-        for row in loaded.messages:
-            if row.role == DM:
-                reason = loaded.reasons.get(row.recipient, "paged")
-                leader = row.recipient in loaded.leaders
-                wait = await self._update(
-                    job,
-                    row,
-                    alert_dm(card, reason, to_leader=leader),
-                    alert_dm(calm, reason, to_leader=leader),
-                    DM_INTERVAL,
-                )
-            elif row.role == LEADERSHIP and card.leadership_at is not None:
-                by, at = card.leadership_by, card.leadership_at
-                wait = await self._update(
-                    job, row, leadership_dm(card, by, at), leadership_dm(calm, by, at), DM_INTERVAL
-                )
-            else:
-                continue
-            if wait is not None:
-                later.append(wait)
-        if not later:
+                return None
+            self._check("chat.postMessage", loaded.channel, now)
+            ready_at = await self._turn(loaded.channel, now)
+            if ready_at is not None:
+                return Postpone(ready_at)
+            await self._post_once(
+                job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
+            )
             return None
-        # Come back for the DMs, and before then for the card if more repeats arrive meanwhile
-        # (they fold into this row while it waits).
-        return Postpone(min([*later, now + self.card_interval]))
+        if _full(card_row.content_hash) != content_hash(card_message):
+            self._check("chat.update", card_row.channel, now)
+            ready_at = await self._turn(card_row.channel, now)
+            if ready_at is not None:
+                return Postpone(ready_at)
+        return await self._update(job, card_row, card_message)
 
-    async def _notify(self, job: Job) -> None:
+    async def _notify(self, job: Job) -> Outcome:
         """DM the paged user the alert (once; a second page updates the same DM)."""
         user = str(job.payload.get("user") or "")
         reason = str(job.payload.get("reason") or "paged")
         loaded = self._load(job)
         if loaded is None or not user:
-            return
+            return None
         content = alert_dm(loaded.card, reason, to_leader=user in loaded.leaders)
         existing = next((m for m in loaded.messages if m.role == DM and m.recipient == user), None)
         if existing is not None:
-            await self._update(job, existing, content)
-            return
-        channel = await self._dm_channel(user)
-        await self._post_once(job, loaded.team, DM, user, channel, content)
+            return await self._step(job, self._update(job, existing, content), user, loaded.team)
+        return await self._step(
+            job, self._dm_once(job, loaded.team, DM, user, content), user, loaded.team
+        )
 
-    async def _leadership(self, job: Job) -> None:
+    async def _leadership(self, job: Job) -> Outcome:
         """DM each leader the alert with who escalated it and when (each once)."""
         loaded = self._load(job)
         if loaded is None:
-            return
+            return None
         by = job.payload.get("by")
         at = _instant(job.payload.get("at")) or loaded.card.leadership_at or job.created_at
         content = leadership_dm(loaded.card, str(by) if by else None, at)
         done = {m.recipient for m in loaded.messages if m.role == LEADERSHIP}
-        for user in _strings(job.payload.get("users")):
-            if user in done:
-                continue
-            channel = await self._dm_channel(user)
-            await self._post_once(job, loaded.team, LEADERSHIP, user, channel, content)
+        outcomes = [
+            await self._step(
+                job, self._dm_once(job, loaded.team, LEADERSHIP, user, content), user, loaded.team
+            )
+            for user in _strings(job.payload.get("users"))
+            if user not in done
+        ]
+        return _merged(outcomes)
 
-    async def _plain_post(self, job: Job) -> None:
-        channel = str(job.payload.get("channel") or "")
+    async def _plain_post(self, job: Job) -> Outcome:
+        """Post the row's text and blocks to its channel, or DM them to its user."""
+        user = str(job.payload.get("user") or "")
+        target = user or str(job.payload.get("channel") or "")
+        team = job.payload.get("team")
+        if not target:
+            logger.error("outbox post without a channel left as done", extra={"outbox": job.id})
+            return None
         content = Message(
             text=str(job.payload.get("text") or ""), blocks=list(job.payload.get("blocks") or [])
         )
-        if not channel:
-            logger.error("outbox post without a channel left as done", extra={"outbox": job.id})
-            return
-        if job.may_have_posted and await self._find_posted(job, channel, channel):
-            return
+        return await self._step(
+            job, self._post_plain(job, target, bool(user), content), target, team and str(team)
+        )
+
+    async def _post_plain(
+        self, job: Job, target: str, is_user: bool, content: Message
+    ) -> Postpone | None:
+        channel = await self._dm_channel(target) if is_user else target
+        now = self.services.clock.now()
+        self._check("chat.postMessage", channel, now)
+        if not is_user:
+            ready_at = await self._turn(channel, now)
+            if ready_at is not None:
+                return Postpone(ready_at)
+        if job.may_have_posted and await self._find_posted(job, channel, target):
+            return None
         await self._call(
             "chat.postMessage",
             lambda: self.services.slack.chat_postMessage(
-                channel=channel, metadata=_metadata(job, channel), **content
+                channel=channel, metadata=_metadata(job, target), **content
             ),
+            channel,
         )
+        job.reached.add(target)
+        return None
 
     # ------------------------------------------------------------------ Slack, recorded
+
+    async def _dm_once(
+        self, job: Job, team: str, role: str, user: str, content: Message
+    ) -> Postpone | None:
+        """Open the app's DM with ``user`` and post ``content`` there once."""
+        channel = await self._dm_channel(user)
+        await self._post_once(job, team, role, user, channel, content)
+        return None
 
     async def _post_once(
         self, job: Job, team: str, role: str, recipient: str, channel: str, content: Message
     ) -> None:
-        """Post ``content`` and remember it, unless a dead worker's post of this row is found."""
+        """Post ``content`` and remember it, unless an earlier try's post of this row is found."""
         assert job.subject is not None
         posted = None
         if job.may_have_posted:
@@ -594,9 +836,11 @@ class Delivery:
                 lambda: self.services.slack.chat_postMessage(
                     channel=channel, metadata=_metadata(job, recipient), **content
                 ),
+                channel,
             )
             posted = (str(answer["channel"]), str(answer["ts"]))
             count_relayed(self.services, team=team)
+        job.reached.add(recipient)
         job.posts.append(
             Posted(
                 subject=job.subject,
@@ -616,7 +860,7 @@ class Delivery:
         content: Message,
         calm: Message | None = None,
         interval: timedelta | None = None,
-    ) -> datetime | None:
+    ) -> Postpone | None:
         """Edit a posted message to show ``content``; nothing is sent when it already does.
 
         With ``calm`` (the message without what repeats change) and ``interval``, a change of
@@ -632,11 +876,13 @@ class Delivery:
         ):
             due = (row.updated_at or row.created_at) + interval
             if self.services.clock.now() < due:
-                return due
+                return Postpone(due)
         await self._call(
             "chat.update",
             lambda: self.services.slack.chat_update(channel=row.channel, ts=row.ts, **content),
+            row.channel,
         )
+        job.reached.add(row.recipient)
         job.edits.append(Edited(row.id or 0, digest, self.services.clock.now()))
         return None
 
@@ -655,6 +901,7 @@ class Delivery:
                     include_all_metadata=True,
                     cursor=cursor,
                 ),
+                channel,
             )
             for found in answer.get("messages") or []:
                 meta = found.get("metadata") or {}
@@ -683,30 +930,50 @@ class Delivery:
             "conversations.open", lambda: directory(self.services).dm_channel(user)
         )
 
-    async def _call(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
-        """One Slack call; any failure becomes a RetryLater saying when to try again."""
-        now = self.services.clock.now()
-        blocked = self._blocked.get(method)
-        if blocked is not None and now < blocked:
-            raise RetryLater(blocked, f"{method}: rate-limited until {blocked.isoformat()}")
+    def _check(self, method: str, channel: str | None, now: datetime) -> None:
+        """Refuse at once a call Slack would refuse: one whose Retry-After is still running
+        (Held), or to a channel found refusing the bot a moment ago (CallFailed)."""
+        scope = rate_scope(method, channel)
+        until = self._blocked.get(scope)
+        if until is not None:
+            if now < until:
+                raise Held(until)
+            self._blocked.pop(scope, None)
+        refused = self._refused.get(channel) if channel else None
+        if refused is not None:
+            if now < refused[1]:
+                raise CallFailed(refused[0])
+            self._refused.pop(channel or "", None)
+
+    async def _call(
+        self, method: str, call: Callable[[], Awaitable[T]], channel: str | None = None
+    ) -> T:
+        """One Slack call; a failure becomes a CallFailed saying what kind it is (a 429 also
+        holds back what Slack applies it to until its Retry-After)."""
+        self._check(method, channel, self.services.clock.now())
         try:
-            return await asyncio.wait_for(call(), CALL_TIMEOUT_S)
-        except SlackApiError as error:
-            status = getattr(error.response, "status_code", 0)
-            code = str(error.response.get("error", "")) or f"HTTP {status}"
-            count_slack_error(self.services, method=method, error=code)
-            if status == 429:
-                # At least a second: a 429 that names no wait still asks for one.
-                wait = max(retry_after(error.response.headers, 1.0), 1.0)
+            answer = await asyncio.wait_for(call(), CALL_TIMEOUT_S)
+        except Exception as error:
+            failure = classify(method, error)
+            if failure is None:
+                raise
+            count_slack_error(self.services, method=method, error=failure.code)
+            if failure.kind is Kind.rate_limited:
                 # Counted from Slack's answer, not from when the call left: a slow answer
                 # would otherwise bring the retry back before Slack allows it.
-                at = self.services.clock.now() + timedelta(seconds=wait)
-                self._blocked[method] = at
-                raise RetryLater(at, f"{method}: rate limited") from error
-            raise RetryLater(None, f"{method}: {code}") from error
-        except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            count_slack_error(self.services, method=method, error=error.__class__.__name__)
-            raise RetryLater(None, f"{method}: {error.__class__.__name__}") from error
+                wait = timedelta(seconds=failure.retry_after or 1.0)
+                until = self.services.clock.now() + wait
+                scope = rate_scope(method, channel)
+                self._blocked[scope] = max(until, self._blocked.get(scope, until))
+                logger.info(
+                    "Slack asked to slow down",
+                    extra={"method": method, "scope": scope, "until": until.isoformat()},
+                )
+                raise CallFailed(failure, until) from error
+            raise CallFailed(failure) from error
+        if channel is not None:
+            self._refused.pop(channel, None)
+        return answer
 
     def _wait(self, attempts: int) -> timedelta:
         """How long a row that failed ``attempts`` times before waits: doubling, capped."""
@@ -778,6 +1045,31 @@ def _loaded(
     )
     channel = team.channel if team is not None else None
     return _Loaded(card, alert.team, channel, tuple(messages), reasons, frozenset(plan.leadership))
+
+
+@dataclass
+class _Settled:
+    """What one settling transaction wrote that is worth a log line and a count."""
+
+    failed: list[tuple[Job, str, str]] = field(default_factory=list)  # job, error, Slack's code
+    problems: list[Refusal] = field(default_factory=list)  # met for the first time
+    cleared: set[str] = field(default_factory=set)  # targets a message got through to again
+
+
+def _merged(outcomes: Iterable[Outcome]) -> Outcome:
+    """The outcome of a delivery made of parts: tried again if a part failed, postponed to the
+    first part's turn if some wait, else done (refusals are kept on the job)."""
+    parts = list(outcomes)
+    retries = [o for o in parts if isinstance(o, RetryLater)]
+    if retries:
+        return RetryLater(
+            None,
+            "; ".join(r.error for r in retries),
+            may_have_posted=any(r.may_have_posted for r in retries),
+            unknown=any(r.unknown for r in retries),
+        )
+    waits = [o.at for o in parts if isinstance(o, Postpone)]
+    return Postpone(min(waits)) if waits else None
 
 
 def fingerprint(content: Message, calm: Message) -> str:

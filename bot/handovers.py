@@ -39,7 +39,7 @@ from bot.blocks.handover import (
 )
 from bot.metrics import metrics_of
 from bot.plan import Team
-from bot.slack_retry import retry_after
+from bot.slack_errors import Kind, classify
 from bot.usergroups import UsergroupRefusals, refusal_fix
 from bot.users import directory
 from storage import alert_stats, claims
@@ -81,14 +81,6 @@ SLACK_MAX_WAIT_S = 60.0
 PERMALINK_TIMEOUT_S = 3.0
 # How long stopping waits for sends under way.
 STOP_GRACE_S = 10.0
-# Slack errors worth another try; anything else (channel_not_found, invalid_blocks, …) is final.
-_TRANSIENT = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-}
 
 
 class SlackSendError(Exception):
@@ -714,39 +706,33 @@ class HandoverPlanner:
 
     async def _retrying(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
         """``call`` with a bounded retry: Retry-After honoured on 429, backoff on passing
-        troubles, at once for errors another try cannot fix."""
+        troubles, at once for errors another try cannot fix (``bot.slack_errors``)."""
         for attempt in range(1, SLACK_ATTEMPTS + 1):
             try:
                 return await call()
-            except SlackApiError as error:
+            except Exception as error:
+                failure = classify(method, error)
+                if failure is None:
+                    raise
                 self._count_error(method, error)
-                status = getattr(error.response, "status_code", 0)
-                code = str(error.response.get("error", ""))
-                if status == 429:
-                    wait = retry_after(error.response.headers, self.slack_backoff)
-                elif status >= 500 or code in _TRANSIENT:
-                    wait = self.slack_backoff * 2 ** (attempt - 1)
+                if failure.kind is Kind.permanent:
+                    raise SlackSendError(method, failure.code) from error
+                if failure.kind is Kind.rate_limited:
+                    wait = failure.retry_after or self.slack_backoff
                 else:
-                    raise SlackSendError(method, code or f"HTTP {status}") from error
-                failure = code or f"HTTP {status}"
-            except (aiohttp.ClientError, TimeoutError, OSError) as error:
-                self._count_error(method, error)
-                wait = self.slack_backoff * 2 ** (attempt - 1)
-                failure = error.__class__.__name__
+                    wait = self.slack_backoff * 2 ** (attempt - 1)
             if attempt == SLACK_ATTEMPTS:
-                raise SlackSendError(method, f"{failure} after {SLACK_ATTEMPTS} attempts")
+                raise SlackSendError(method, f"{failure.code} after {SLACK_ATTEMPTS} attempts")
             logger.warning(
                 "slack call failed, retrying",
-                extra={"method": method, "error": failure, "attempt": attempt, "wait_s": wait},
+                extra={"method": method, "error": failure.code, "attempt": attempt, "wait_s": wait},
             )
             await asyncio.sleep(min(wait, SLACK_MAX_WAIT_S))
         raise AssertionError("the last attempt returns or raises")  # pragma: no cover
 
     def _count_error(self, method: str, error: Exception) -> None:
-        if isinstance(error, SlackApiError):
-            name = str(error.response.get("error", "")) or "http"
-        else:
-            name = error.__class__.__name__
+        failure = classify(method, error)
+        name = failure.code if failure is not None else error.__class__.__name__
         metrics_of(self.services).slack_error(method=method, error=name)
 
 

@@ -58,6 +58,20 @@ class Metrics:
             ["method", "error"],
             registry=self.registry,
         )
+        self.deliveries_failed = Counter(
+            "watchkeeper_deliveries_failed",
+            "Deliveries given up on: Slack refused them for good, or kept answering errors it "
+            "does not document (by kind of delivery and Slack's error).",
+            ["kind", "error"],
+            registry=self.registry,
+        )
+        self.delivery_problems = Counter(
+            "watchkeeper_delivery_problems",
+            "Problems with a channel or a DM that Slack refuses for good (not a member, archived, "
+            "unknown...), counted once each when first met (by problem and Slack's error).",
+            ["problem", "error"],
+            registry=self.registry,
+        )
 
     def received(self, *, integration: str, team: str, count: int = 1) -> None:
         """Count alerts accepted from an integration for a team."""
@@ -78,6 +92,14 @@ class Metrics:
     def slack_error(self, *, method: str, error: str) -> None:
         """Count one failed Slack Web API call."""
         self.slack_api_errors.labels(method=method, error=error or "unknown").inc()
+
+    def delivery_failed(self, *, kind: str, error: str) -> None:
+        """Count one delivery given up on."""
+        self.deliveries_failed.labels(kind=kind, error=error or "unknown").inc()
+
+    def delivery_problem(self, *, problem: str, error: str) -> None:
+        """Count a problem with a channel or a DM met for the first time."""
+        self.delivery_problems.labels(problem=problem, error=error or "unknown").inc()
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""

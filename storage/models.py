@@ -165,16 +165,34 @@ class Outbox(SQLModel, table=True):
     kind: str = Field(max_length=32)
     subject: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    status: str = Field(default="pending", max_length=16)  # pending|done|dead
+    status: str = Field(default="pending", max_length=16)  # pending|done|failed
     attempts: int = 0
-    # Times a worker took the row. More than one, with no failure recorded, means a worker died
-    # holding it: what it was posting may have reached Slack already.
+    # Tries that ended in an error Slack does not document: after a few, the row is failed.
+    unknown_errors: int = 0
+    # Times a worker took the row, less those that ended knowing nothing was posted (a wait for
+    # its turn, an error answer that says nothing was done). More than one means a worker died
+    # holding it, or a post's answer was lost: what it posted may have reached Slack already.
     claims: int = 0
     next_attempt_at: datetime = _instant()
     locked_until: datetime | None = _instant(nullable=True)
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _instant()
-    done_at: datetime | None = _instant(nullable=True)
+    done_at: datetime | None = _instant(nullable=True)  # done, or failed for good
+
+
+class DeliveryProblem(SQLModel, table=True):
+    """Something Slack refuses for good about one channel or user (the bot is not a member, the
+    channel is archived...), recorded once so that it is said once; forgotten when a post there
+    goes through again."""
+
+    __tablename__ = "delivery_problem"
+    __table_args__ = (UniqueConstraint("target", "problem", name="uq_delivery_problem"),)
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=64)  # a channel id, or a user id for a DM
+    problem: str = Field(max_length=32)  # bot.slack_errors.Problem
+    error: str = Field(max_length=64)  # Slack's error code, as it answered
+    team: str | None = Field(default=None, max_length=64)
+    at: datetime = _instant()
 
 
 class Claim(SQLModel, table=True):

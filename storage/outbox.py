@@ -27,7 +27,13 @@ ALERT_NOTIFY = "alert-notify"  # DM payload["user"] about the alert (reason in p
 ALERT_LEADERSHIP = (
     "alert-leadership"  # DM payload["users"]: escalated by payload["by"] at payload["at"]
 )
-SLACK_POST = "slack-post"  # post payload["channel"] the text/blocks given
+# Post the text/blocks given to payload["channel"], or DM them to payload["user"]; payload["team"]
+# names whose pager holder hears of a channel that refuses them.
+SLACK_POST = "slack-post"
+
+# A row's status: waiting to be delivered (or being delivered), delivered, or given up on (Slack
+# refused it for good, or kept answering errors it does not document): last_error says why.
+PENDING, DONE, FAILED = "pending", "done", "failed"
 
 DEFAULT_LEASE = timedelta(seconds=60)
 
@@ -58,6 +64,7 @@ def enqueue(
         "payload": payload or {},
         "status": "pending",
         "attempts": 0,
+        "unknown_errors": 0,
         "claims": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
@@ -168,6 +175,17 @@ _POSTPONE = (
     .where(_TABLE.c.id == bindparam("row_id"))
     .values(next_attempt_at=bindparam("at"), locked_until=None, claims=_TABLE.c.claims - 1)
 )
+_FAIL = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(
+        status=FAILED,
+        last_error=bindparam("error"),
+        done_at=bindparam("at"),
+        locked_until=None,
+        attempts=_TABLE.c.attempts + 1,
+    )
+)
 _DONE = (
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
@@ -219,19 +237,64 @@ def complete(*, session: Session, outbox_ids: Collection[int], now: datetime) ->
 
 
 def retry_later(
-    *, session: Session, outbox_id: int, at: datetime, error: str, max_attempts: int | None = None
-) -> None:
-    """Put a delivery back for another try at ``at``; with ``max_attempts`` reached it is dead."""
+    *,
+    session: Session,
+    outbox_id: int,
+    at: datetime,
+    error: str,
+    nothing_done: bool = False,
+    unknown: bool = False,
+    max_unknown: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Put a delivery back for another try at ``at`` after a failed one; True when it failed
+    for good instead (``max_unknown`` tries ended in errors Slack does not document).
+
+    ``nothing_done``: the failure says nothing was posted (an error answer, a refused
+    connection), so the claim does not count as one that may have posted.
+    """
     row = session.get(Outbox, outbox_id)
     if row is None:
-        return
+        return False
     row.attempts += 1
     row.last_error = error[:2000]
     row.locked_until = None
     row.next_attempt_at = at
-    if max_attempts is not None and row.attempts >= max_attempts:
-        row.status = "dead"
+    if nothing_done:
+        row.claims = max(row.claims - 1, 0)
+    if unknown:
+        row.unknown_errors += 1
+    failed = max_unknown is not None and row.unknown_errors >= max_unknown
+    if failed:
+        row.status = FAILED
+        row.done_at = now or at
     session.add(row)
+    return failed
+
+
+def fail(*, session: Session, failures: Mapping[int, str], now: datetime) -> None:
+    """Mark deliveries failed for good, each with its error (id -> error): Slack refused them
+    with an error no retry can mend."""
+    if failures:
+        session.execute(
+            _FAIL,
+            [
+                {"row_id": row_id, "error": error[:2000], "at": now}
+                for row_id, error in failures.items()
+            ],
+        )
+
+
+def failed_deliveries(*, session: Session, limit: int = 100) -> list[Outbox]:
+    """The deliveries that failed for good, the latest first (with their errors)."""
+    return list(
+        session.exec(
+            select(Outbox)
+            .where(Outbox.status == FAILED)
+            .order_by(col(Outbox.done_at).desc(), col(Outbox.id).desc())
+            .limit(limit)
+        )
+    )
 
 
 def postpone_many(*, session: Session, rows: Sequence[tuple[int, datetime]]) -> None:
@@ -243,14 +306,14 @@ def postpone_many(*, session: Session, rows: Sequence[tuple[int, datetime]]) -> 
 
 
 def prune(*, session: Session, before: datetime) -> int:
-    """Forget deliveries done before ``before``; returns how many. The pages of an alert still
-    open are kept: escalation reads them to know who was paged already."""
+    """Forget deliveries done (or failed) before ``before``; returns how many. The pages of an
+    alert still open are kept: escalation reads them to know who was paged already."""
     open_subjects = select(literal("alert:") + cast(col(Alert.id), String)).where(
         col(Alert.resolved_at).is_(None)
     )
     result = session.execute(
         delete(Outbox).where(
-            col(Outbox.status) == "done",
+            col(Outbox.status).in_((DONE, FAILED)),
             col(Outbox.done_at) < before,
             or_(col(Outbox.kind) != ALERT_NOTIFY, col(Outbox.subject).not_in(open_subjects)),
         )

@@ -18,7 +18,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.clock import FixedClock
-from bot.delivery import CHANNEL_BURST, Delivery
+from bot.delivery import CHANNEL_BURST, MAX_UNKNOWN_ERRORS, Delivery
 from bot.enums import Action, View
 from bot.escalator import Escalator
 from bot.sandbox.slack_api import Message
@@ -109,11 +109,12 @@ async def post_alert(h: Harness, integration: str, fixture: str) -> None:
     assert answer.status_code == 202, answer.text
 
 
-async def post_warnings(h: Harness, count: int) -> None:
-    """Alertmanager's firing sample as ``count`` distinct warnings (fingerprints fp-0, fp-1...)."""
+async def post_warnings(h: Harness, count: int, first: int = 0) -> None:
+    """Alertmanager's firing sample as ``count`` distinct warnings (fingerprints fp-<first>,
+    fp-<first + 1>...)."""
     body = json.loads(fixture_bytes("alertmanager/v0.25-firing.json"))
     body["alerts"][0]["labels"]["severity"] = "warning"
-    for n in range(count):
+    for n in range(first, first + count):
         body["alerts"][0]["fingerprint"] = f"fp-{n}"
         answer = await h.client.post(
             "/alerts/prometheus",
@@ -809,3 +810,106 @@ async def test_on_sqlite_a_restart_takes_over_a_dead_process_rows_at_once(tmp_pa
             restarted.cancel()
         assert len(cards(h)) == 2
         assert len(h.standin.dms("U0BOB")) == 2
+
+
+def channel_posts(h: Harness, channel: str) -> list[Any]:
+    """Every chat.postMessage the bot made to ``channel``, answered or refused."""
+    return [c for c in h.standin.calls_to("chat.postMessage") if c.args["channel"] == channel]
+
+
+async def test_a_channel_that_refuses_the_bot_is_said_once_and_the_dms_go_on(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        # Slack's answer for a channel the bot was never invited to.
+        h.standin.fail_next("chat.postMessage", 100, error="not_in_channel", channel="C0SUPPORT")
+        await post_warnings(h, 1)
+        await delivery_of(h).drain()
+
+        assert cards(h) == []
+        # Bob gets the alert, and one DM that says what is wrong and what to do.
+        alert_dm, notice = h.standin.dms("U0BOB")
+        assert "You are paged for *Customer support*" in message_text(alert_dm)
+        assert (
+            "I can't post in <#C0SUPPORT>: I'm not a member of it. "
+            "Type `/invite @Watchkeeper` in <#C0SUPPORT>" in message_text(notice)
+        )
+
+        # Acknowledge from the DM: the DM follows, though its card never made it.
+        await h.click(alert_dm, Action.alert_ack, user="U0BOB")
+        await delivery_of(h).drain()
+        acknowledged = h.standin.message(alert_dm.channel, alert_dm.ts)
+        assert acknowledged is not None
+        assert "Acknowledged by <@U0BOB>" in message_text(acknowledged)
+
+        # A second alert into the same channel: its DM, and nothing said again.
+        h.clock.advance(timedelta(seconds=5))
+        await post_warnings(h, 1, first=1)
+        await delivery_of(h).drain()
+        texts = h.dm_texts("U0BOB")
+        assert len(texts) == 3
+        assert "warning" in texts[2].lower() and "/invite" not in texts[2]
+        assert 1 <= len(channel_posts(h, "C0SUPPORT")) <= 3
+        assert pending_deliveries(h) == []
+
+        # The cards are failed, visibly: in the outbox, and in /metrics.
+        with Session(h.services.engine) as session:
+            failed = outbox.failed_deliveries(session=session)
+        assert {row.kind for row in failed} == {outbox.ALERT_SYNC}
+        assert all("not_in_channel" in (row.last_error or "") for row in failed)
+        scraped = (await h.client.get("/metrics")).text
+        assert (
+            'watchkeeper_delivery_problems_total{error="not_in_channel",problem="not_member"} 1.0'
+            in scraped
+        )
+        assert (
+            'watchkeeper_deliveries_failed_total{error="not_in_channel",kind="alert-sync"}'
+            in scraped
+        )
+
+
+async def test_an_invited_bot_posts_again_and_a_later_refusal_is_said_again(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        h.standin.fail_next("chat.postMessage", 1, error="is_archived", channel="C0SUPPORT")
+        await post_warnings(h, 1)
+        await delivery_of(h).drain()
+        assert "<#C0SUPPORT> is archived" in h.dm_texts("U0BOB")[-1]
+
+        # Unarchived: a minute on, the next alert's card goes through.
+        h.clock.advance(timedelta(minutes=2))
+        await post_warnings(h, 1, first=1)
+        await delivery_of(h).drain()
+        assert len(cards(h)) == 1
+
+        # Archived again: said again, since it had been mended.
+        h.clock.advance(timedelta(minutes=2))
+        h.standin.fail_next("chat.postMessage", 1, error="is_archived", channel="C0SUPPORT")
+        await post_warnings(h, 1, first=2)
+        await delivery_of(h).drain()
+        notices = [t for t in h.dm_texts("U0BOB") if "is archived" in t]
+        assert len(notices) == 2
+
+
+async def test_an_error_slack_does_not_document_is_tried_a_few_times_then_failed(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        worker = delivery_of(h)
+        h.standin.fail_next("chat.postMessage", 50, error="brand_new_error", channel="C0SUPPORT")
+        await post_warnings(h, 1)
+        for _ in range(20):
+            await worker.drain()
+            waiting = pending_deliveries(h)
+            if not waiting:
+                break
+            h.clock.set(min(row.next_attempt_at for row in waiting))
+        assert len(channel_posts(h, "C0SUPPORT")) == MAX_UNKNOWN_ERRORS
+        assert pending_deliveries(h) == []
+        (dm,) = h.standin.dms("U0BOB")  # the DM went at once; nobody is told of a mystery
+        assert "You are paged" in message_text(dm)
+        with Session(h.services.engine) as session:
+            (failed,) = outbox.failed_deliveries(session=session)
+        assert failed.kind == outbox.ALERT_SYNC
+        assert "brand_new_error" in (failed.last_error or "")

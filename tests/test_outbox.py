@@ -212,3 +212,77 @@ def test_a_row_put_back_for_a_retry_is_not_locked_again_by_a_late_renewal(
         assert outbox.renew(session=session, held=held, until=NOW + timedelta(minutes=1)) == set()
     with session_scope(engine) as session:
         assert [row.id for row in outbox.claim(session=session, now=retry_at)] == [row_id]
+
+
+def test_failed_deliveries_are_listed_latest_first_and_forgotten_like_done_ones(
+    engine: sa.Engine,
+) -> None:
+    with session_scope(engine) as session:
+        ids = [
+            outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject=f"s{n}")
+            for n in range(3)
+        ]
+    first, second, fine = ids
+    assert first is not None and second is not None and fine is not None
+    with session_scope(engine) as session:
+        outbox.claim(session=session, now=NOW, limit=3)
+        outbox.fail(session=session, failures={first: "C0SUPPORT: not_in_channel"}, now=NOW)
+        outbox.fail(
+            session=session,
+            failures={second: "C0SUPPORT: is_archived"},
+            now=NOW + timedelta(minutes=1),
+        )
+        outbox.complete(session=session, outbox_ids=[fine], now=NOW)
+    with Session(engine) as session:
+        listed = [(row.id, row.last_error) for row in outbox.failed_deliveries(session=session)]
+        assert outbox.pending_count(session=session) == 0
+    assert listed == [(second, "C0SUPPORT: is_archived"), (first, "C0SUPPORT: not_in_channel")]
+    # Failed rows are never taken again, and are forgotten with the done ones.
+    with session_scope(engine) as session:
+        assert outbox.claim(session=session, now=NOW + timedelta(hours=1)) == []
+        assert outbox.prune(session=session, before=NOW + timedelta(days=15)) == 3
+
+
+def test_a_try_that_posted_nothing_leaves_no_doubt_and_one_that_may_have_does(
+    engine: sa.Engine,
+) -> None:
+    with session_scope(engine) as session:
+        sure = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="a")
+        unsure = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="b")
+    assert sure is not None and unsure is not None
+    with session_scope(engine) as session:
+        outbox.claim(session=session, now=NOW, limit=2)
+        # An error answer (nothing done), and a post whose answer was lost.
+        outbox.retry_later(
+            session=session, outbox_id=sure, at=NOW, error="service_unavailable", nothing_done=True
+        )
+        outbox.retry_later(session=session, outbox_id=unsure, at=NOW, error="HTTP 500")
+    with session_scope(engine) as session:
+        claims = {row.id: row.claims for row in outbox.claim(session=session, now=NOW, limit=2)}
+    # A second claim after a lost answer is one that may find its post already made.
+    assert claims == {sure: 1, unsure: 2}
+
+
+def test_a_delivery_meeting_unknown_errors_fails_after_the_limit(engine: sa.Engine) -> None:
+    with session_scope(engine) as session:
+        row_id = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="s")
+    assert row_id is not None
+    outcomes = []
+    for n in range(3):
+        with session_scope(engine) as session:
+            outbox.claim(session=session, now=NOW + timedelta(seconds=n))
+            outcomes.append(
+                outbox.retry_later(
+                    session=session,
+                    outbox_id=row_id,
+                    at=NOW + timedelta(seconds=n + 1),
+                    error="brand_new_error",
+                    nothing_done=True,
+                    unknown=True,
+                    max_unknown=3,
+                )
+            )
+    assert outcomes == [False, False, True]
+    with Session(engine) as session:
+        (failed,) = outbox.failed_deliveries(session=session)
+    assert (failed.id, failed.attempts, failed.last_error) == (row_id, 3, "brand_new_error")

@@ -105,7 +105,7 @@ PLANS = ("free", "pro", "business+", "enterprise")
 POSTING_RATE_PER_SECOND = 1.0
 POSTING_BURST = 3
 POSTING_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update"})
-FAULT_KINDS = frozenset({"http_500", "error", "drop", "slow"})
+FAULT_KINDS = frozenset({"http_500", "http_429", "error", "drop", "slow"})
 # Arguments that slack_sdk (and Slack) accept as JSON strings inside form bodies.
 JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 # What the app's manifest (manifest.yml) grants the bot; a method needing another scope is
@@ -356,6 +356,7 @@ class _FailRate:
     methods: frozenset[str] | None
     kinds: tuple[str, ...]
     slow_seconds: float
+    retry_after: int = 1
 
 
 @dataclass
@@ -363,6 +364,7 @@ class _ScriptedFailure:
     remaining: int
     error: str
     status: int
+    channel: str | None = None  # only calls to this channel (an id or a name), else any
 
 
 @dataclass
@@ -1060,12 +1062,15 @@ class SlackStandIn:
         *,
         kinds: Iterable[str] = ("http_500",),
         slow_seconds: float = 3.0,
+        retry_after: int = 1,
     ) -> None:
         """Make a seeded fraction of calls (of `methods`, or all) fail with one of `kinds`.
 
-        Kinds: `http_500` (HTTP 500, internal_error, nothing done), `error` (HTTP 200,
-        internal_error, nothing done), `drop` (done, but the connection drops mid-answer) and
-        `slow` (done, answered after `slow_seconds`). A dropped answer makes the server log
+        Kinds: `http_500` (HTTP 500, internal_error, nothing done), `http_429` (HTTP 429 with
+        `Retry-After: retry_after`, nothing done; like Slack, what it applies to (the channel
+        for chat.postMessage, else the method) is refused again until then), `error` (HTTP
+        200, internal_error, nothing done), `drop` (done, but the connection drops mid-answer)
+        and `slow` (done, answered after `slow_seconds`). A dropped answer makes the server log
         "ASGI callable returned without completing response": that is the drop.
         """
         if not 0.0 <= rate <= 1.0:
@@ -1079,8 +1084,12 @@ class SlackStandIn:
         names = None if methods is None else frozenset(methods)
         for name in names or ():
             self._check_method(name, "fail_rate")
+        if retry_after < 1:
+            raise ValueError(f"fail_rate: retry_after must be at least 1, got {retry_after}")
         with self._lock:
-            self._fail_rate = _FailRate(rate, names, chosen, slow_seconds) if rate else None
+            self._fail_rate = (
+                _FailRate(rate, names, chosen, slow_seconds, int(retry_after)) if rate else None
+            )
 
     def rate_limit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After: retry_after`.
@@ -1094,15 +1103,22 @@ class SlackStandIn:
             self._scripted_limits[method] = _ScriptedRateLimit(times, int(retry_after))
 
     def fail_next(
-        self, method: str, n: int = 1, *, error: str = "internal_error", status: int = 200
+        self,
+        method: str,
+        n: int = 1,
+        *,
+        error: str = "internal_error",
+        status: int = 200,
+        channel: str | None = None,
     ) -> None:
-        """Answer the next `n` calls of `method` `{"ok": false, "error": error}`, doing nothing."""
+        """Answer the next `n` calls of `method` `{"ok": false, "error": error}`, doing nothing;
+        with `channel` (an id or a #name), only the calls to that channel."""
         self._check_method(method, "fail_next")
         if n < 1:
             raise ValueError("fail_next: n must be at least 1")
         with self._lock:
             self._scripted_failures.setdefault(method, []).append(
-                _ScriptedFailure(n, error, status)
+                _ScriptedFailure(n, error, status, channel)
             )
 
     def clear_faults(self) -> None:
@@ -1310,9 +1326,12 @@ class SlackStandIn:
                 event.retried_at = at
 
     def _pick_fault(self, method: str, args: dict[str, Any], at: float) -> _Fault | None:
-        blocked = self._blocked_until.get(method)
-        if blocked is not None and at < blocked:
-            return self._too_many(method, None, at, math.ceil(blocked - at), "retried too early")
+        limited = self._limit_channel(method, args) if method == "chat.postMessage" else None
+        for scope, channel in ((method, None), (f"{method} {limited}", limited)):
+            blocked = self._blocked_until.get(scope)
+            if blocked is not None and at < blocked:
+                left = math.ceil(blocked - at)
+                return self._too_many(method, channel, at, left, "retried too early")
         scripted = self._scripted_limits.get(method)
         if scripted is not None:
             scripted.remaining -= 1
@@ -1320,12 +1339,8 @@ class SlackStandIn:
                 del self._scripted_limits[method]
             self._blocked_until[method] = at + scripted.retry_after
             return self._too_many(method, None, at, scripted.retry_after, "scripted")
-        failures = self._scripted_failures.get(method)
-        if failures:
-            failure = failures[0]
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                failures.pop(0)
+        failure = self._scripted_failure(method, args)
+        if failure is not None:
             return _Fault("answer", ApiError(failure.error, status=failure.status))
         chance = self._fail_rate
         # One draw per eligible call, so a seed replays the same faults for the same calls.
@@ -1337,6 +1352,11 @@ class SlackStandIn:
             kind = self._rng.choice(chance.kinds)
             if kind == "http_500":
                 return _Fault("answer", ApiError("internal_error", status=500))
+            if kind == "http_429":
+                # Slack holds one channel's posts, or the method in the whole workspace.
+                scope = f"{method} {limited}" if limited else method
+                self._blocked_until[scope] = at + chance.retry_after
+                return self._too_many(method, limited, at, chance.retry_after, "fail_rate")
             if kind == "error":
                 return _Fault("answer", ApiError("internal_error"))
             return _Fault(kind, slow_seconds=chance.slow_seconds)
@@ -1352,6 +1372,21 @@ class SlackStandIn:
             wait = self._take_token(self._tier_buckets, method, at, per_minute / 60, per_minute)
             if wait is not None:
                 return self._too_many(method, None, at, wait, "rate tier")
+        return None
+
+    def _scripted_failure(self, method: str, args: dict[str, Any]) -> _ScriptedFailure | None:
+        """The first scripted failure of ``method`` meant for this call, spent once."""
+        failures = self._scripted_failures.get(method) or []
+        for failure in failures:
+            if failure.channel is not None:
+                target = self._channel_or_none(str(args.get("channel") or ""))
+                wanted = self._channel_or_none(failure.channel)
+                if target is None or wanted is None or wanted.id != target.id:
+                    continue
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                failures.remove(failure)
+            return failure
         return None
 
     def _too_many(

@@ -1,0 +1,51 @@
+"""delivery failures: deliveries Slack refuses for good are failed, and what is wrong is said once
+
+A delivery Slack refuses with an error no retry can mend (the bot is not in the channel, the
+channel is archived, the blocks are invalid) was retried every half minute forever. It now ends
+at once as ``failed``; one that keeps meeting errors Slack does not document ends so after a few
+tries, counted in ``outbox.unknown_errors``. What is wrong with a channel or a user's DM is kept
+in ``delivery_problem`` (one row per target and problem) so that the pager holder is told once,
+not once per alert.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-06 10:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import storage.types
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("unknown_errors", sa.Integer(), nullable=False, server_default="0")
+        )
+    op.execute("UPDATE outbox SET status = 'failed' WHERE status = 'dead'")
+    op.create_table(
+        "delivery_problem",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("problem", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("team", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("target", "problem", name="uq_delivery_problem"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("delivery_problem")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("unknown_errors")
