@@ -7,18 +7,19 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.metadata import ShiftRef
 from bot.plan import Team
 from bot.roster import Roster
 from bot.swaps import TeamShift
 from bot.timefmt import UnreadableTime, parse_moment, parse_span, span
+from storage import outbox
 from storage.covers import (
     claim_cover,
     close_cover,
     create_cover,
     get_cover,
-    set_cover_message,
     store_cover_override,
 )
 from storage.db import session_scope
@@ -109,23 +110,63 @@ def part_of_shift(
     return TeamShift(team, user, begin, finish)
 
 
-def open_request(engine: Engine, shift: TeamShift, now: datetime, note: str = "") -> CoverRequest:
-    """Store an open request for the shift; the channel post comes next."""
-    with session_scope(engine) as session:
-        return create_cover(
-            session=session,
-            team=shift.team.id,
-            requester=shift.user,
-            start=shift.start,
-            end=shift.end,
-            now=now,
-            note=note,
-        )
+def subject_of(cover_id: int) -> str:
+    """The outbox and message subject of a cover request's channel post."""
+    return f"cover:{cover_id}"
 
 
-def remember_post(engine: Engine, cover_id: int, channel: str, ts: str) -> None:
+def cover_id_of(subject: str | None) -> int | None:
+    """The cover request a subject names, if it names one."""
+    if subject and subject.startswith("cover:") and subject[6:].isdigit():
+        return int(subject[6:])
+    return None
+
+
+def put_up(
+    engine: Engine, shifts: list[TeamShift], now: datetime, note: str = ""
+) -> list[CoverRequest]:
+    """Store an open request for each shift (with the requester's note) and queue its channel
+    post, in one transaction: the posts go out like every delivery (paced per channel,
+    retried, refusals said)."""
     with session_scope(engine) as session:
-        set_cover_message(session=session, cover_id=cover_id, channel=channel, ts=ts)
+        covers = []
+        for shift in shifts:
+            cover = create_cover(
+                session=session,
+                team=shift.team.id,
+                requester=shift.user,
+                start=shift.start,
+                end=shift.end,
+                now=now,
+                note=note,
+            )
+            assert cover.id is not None
+            outbox.enqueue(
+                session=session, kind=outbox.COVER_SYNC, now=now, subject=subject_of(cover.id)
+            )
+            covers.append(cover)
+        return covers
+
+
+def withdraw(
+    engine: Engine, cover_id: int, notice: dict[str, object] | None, now: datetime
+) -> bool:
+    """Close a request whose post Slack refused for good (nobody can see it, so nobody can take
+    it) and queue ``notice`` to its requester; False when it was no longer open."""
+    with session_scope(engine) as session:
+        row = get_cover(session=session, cover_id=cover_id)
+        if row is None or row.status != "open":
+            return False
+        close_cover(session=session, cover_id=cover_id, status="cancelled")
+        if notice is not None:
+            outbox.enqueue(
+                session=session,
+                kind=outbox.SLACK_POST,
+                now=now,
+                subject=subject_of(cover_id),
+                payload={"user": row.requester, "team": row.team, **notice},
+            )
+        return True
 
 
 class Outcome(StrEnum):
@@ -179,6 +220,21 @@ def take(engine: Engine, roster: Roster, cover_id: int, by: str, now: datetime) 
         if reason:
             close_cover(session=session, cover_id=cover_id, status="stale")
             session.refresh(row)
+            _queue_post_update(session, cover_id, now, reason)
             return Take(Outcome.stale, row, reason)
         store_cover_override(session=session, cover=row, start=start, now=now)
+        _queue_post_update(session, cover_id, now)
         return Take(Outcome.taken, row)
+
+
+def _queue_post_update(session: Session, cover_id: int, now: datetime, reason: str = "") -> None:
+    """Queue the update of the request's channel post, in the transaction that changed it."""
+    outbox.enqueue(
+        session=session,
+        kind=outbox.COVER_SYNC,
+        now=now,
+        subject=subject_of(cover_id),
+        payload={"reason": reason} if reason else None,
+        # A reason is said once: it must not fold into a waiting post that carries none.
+        coalesce=not reason,
+    )

@@ -44,16 +44,26 @@ from bot.blocks.alert import (
     leadership_dm,
     steady,
 )
+from bot.blocks.cover import cover_post, cover_withdrawn_notice
 from bot.blocks.problems import problem_notice
+from bot.covers import cover_id_of, withdraw
+from bot.covers import subject_of as cover_subject
 from bot.metrics import count_relayed, count_slack_error, metrics_of
 from bot.slack_errors import Kind, Problem, SlackFailure, classify, rate_scope
 from bot.users import directory
 from storage import alerts as alert_store
 from storage import outbox, pace, problems
 from storage.alerts import subject_of
+from storage.covers import get_cover
 from storage.db import is_sqlite, read_scope, session_scope
-from storage.models import Alert, AlertEvent, SlackMessage
-from storage.slack_messages import Posted, messages_by_subject, note_update, record_posts
+from storage.models import Alert, AlertEvent, CoverRequest, SlackMessage
+from storage.slack_messages import (
+    Posted,
+    messages_by_subject,
+    messages_of,
+    note_update,
+    record_posts,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -110,6 +120,7 @@ CHANNEL_PROBLEMS = frozenset(
 )
 
 CARD, DM, LEADERSHIP = "card", "dm", "leadership"
+POST = "post"  # a channel post that is no alert's: a cover request's
 
 T = TypeVar("T")
 
@@ -624,6 +635,8 @@ class Delivery:
             return await self._leadership(job)
         if job.kind == outbox.SLACK_POST:
             return await self._plain_post(job)
+        if job.kind == outbox.COVER_SYNC:
+            return await self._cover(job)
         logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
         return None
 
@@ -775,6 +788,65 @@ class Delivery:
         ]
         return _merged(outcomes)
 
+    async def _cover(self, job: Job) -> Outcome:
+        """Post a cover request in its team's channel, or bring the post up to date; a request
+        Slack refuses to post is withdrawn, and its requester told."""
+        cover_id = cover_id_of(job.subject)
+        if cover_id is None:
+            logger.error("cover delivery without a cover request", extra={"outbox": job.id})
+            return None
+        cover, posted = await self.services.in_database(self._load_cover, cover_id)
+        team = self.services.plans.current.teams.get(cover.team) if cover else None
+        if cover is None or team is None:
+            logger.error(
+                "cover delivery for a request or team that is gone", extra={"outbox": job.id}
+            )
+            return None
+        content = cover_post(cover, team, str(job.payload.get("reason") or ""))
+        work = self._sync_post(job, team.id, team.channel, posted, content, cover.status == "open")
+        outcome = await self._step(job, work, team.channel, team.id)
+        if posted is None and job.refusals:
+            notice = cover_withdrawn_notice(cover, team, job.refusals[-1].failure.code)
+            now = self.services.clock.now()
+            await self.services.in_database(withdraw, self.services.engine, cover_id, notice, now)
+        return outcome
+
+    def _load_cover(self, cover_id: int) -> tuple[CoverRequest | None, SlackMessage | None]:
+        """A cover request and its channel post, if it was posted."""
+        with read_scope(self.services.engine) as session:
+            cover = get_cover(session=session, cover_id=cover_id)
+            found = messages_of(session=session, subject=cover_subject(cover_id))
+        return cover, next((m for m in found if m.role == POST), None)
+
+    async def _sync_post(
+        self,
+        job: Job,
+        team: str,
+        channel: str,
+        posted: SlackMessage | None,
+        content: Message,
+        wanted: bool,
+    ) -> Postpone | None:
+        """Post ``content`` in ``channel`` in its turn if it is ``wanted`` and not posted yet,
+        or update the post to show it."""
+        now = self.services.clock.now()
+        if posted is None:
+            if not wanted:
+                return None
+            self._check("chat.postMessage", channel, now)
+            ready_at = await self._turn(channel, now)
+            if ready_at is not None:
+                return Postpone(ready_at)
+            await self._post_once(job, team, POST, channel, channel, content)
+            return None
+        if _full(posted.content_hash) == content_hash(content):
+            return None
+        self._check("chat.update", posted.channel, now)
+        ready_at = await self._turn(posted.channel, now)
+        if ready_at is not None:
+            return Postpone(ready_at)
+        return await self._update(job, posted, content)
+
     async def _plain_post(self, job: Job) -> Outcome:
         """Post the row's text and blocks to its channel, or DM them to its user."""
         user = str(job.payload.get("user") or "")
@@ -839,7 +911,8 @@ class Delivery:
                 channel,
             )
             posted = (str(answer["channel"]), str(answer["ts"]))
-            count_relayed(self.services, team=team)
+            if role != POST:
+                count_relayed(self.services, team=team)
         job.reached.add(recipient)
         job.posts.append(
             Posted(

@@ -6,8 +6,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bot.alert_service import wake_delivery
 from bot.blocks import Message, text_message
-from bot.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
+from bot.blocks.cover import cover_asked_notice, cover_taken_notice
 from bot.blocks.cover_form import (
     FROM_BLOCK,
     SHIFT_BLOCK,
@@ -22,9 +23,8 @@ from bot.blocks.oncall import help_message
 from bot.covers import (
     CoverProblem,
     Outcome,
-    open_request,
     part_of_shift,
-    remember_post,
+    put_up,
     shifts_in_span,
     take,
 )
@@ -35,8 +35,6 @@ from bot.timefmt import UnreadableTime
 from bot.users import directory
 from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
-from storage.covers import close_cover
-from storage.db import session_scope
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -72,30 +70,6 @@ async def _open_form(services: Services, user: str, trigger_id: str) -> None:
     await fill_view(services, opened, view, user=user, what="cover")
 
 
-def _cancel(services: Services, cover_id: int) -> None:
-    with session_scope(services.engine) as session:
-        close_cover(session=session, cover_id=cover_id, status="cancelled")
-
-
-async def _put_up(services: Services, shift: TeamShift, note: str = "") -> None:
-    """Store a request for the shift and post it in the team channel with its button."""
-    cover = await asyncio.to_thread(
-        open_request, services.engine, shift, services.clock.now(), note
-    )
-    assert cover.id is not None
-    try:
-        posted = await services.slack.chat_postMessage(
-            channel=shift.team.channel, **cover_post(cover, shift.team)
-        )
-    except Exception:
-        # Nobody can see it, so nobody can take it: it must not linger as open.
-        await asyncio.to_thread(_cancel, services, cover.id)
-        raise
-    await asyncio.to_thread(
-        remember_post, services.engine, cover.id, posted["channel"], posted["ts"]
-    )
-
-
 async def _take(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
 ) -> None:
@@ -123,13 +97,8 @@ async def _take(
     if result.outcome in refusals or team is None:
         await tell(services, body, respond, user, refusals.get(result.outcome, result.reason))
         return
-    if cover.channel and cover.ts:
-        await safely(
-            "update cover post",
-            services.slack.chat_update(
-                channel=cover.channel, ts=cover.ts, **cover_post(cover, team, result.reason)
-            ),
-        )
+    # The channel post follows through the outbox, queued with the change.
+    wake_delivery(services)
     if result.outcome is Outcome.stale:
         await tell(
             services,
@@ -153,8 +122,9 @@ async def _ask_for(
     services: Services, user: str, shifts: list[TeamShift], note: str = ""
 ) -> Message:
     """Put each shift up for cover; the requester's confirmation, in their zone."""
-    for shift in shifts:
-        await _put_up(services, shift, note)
+    # The posts are queued with the requests, and go out paced like every delivery.
+    await asyncio.to_thread(put_up, services.engine, shifts, services.clock.now(), note)
+    wake_delivery(services)
     viewer = await directory(services).tz(user)
     channels = {s.team.id: s.team.channel for s in shifts}
     return cover_asked_notice(shifts, channels, viewer)

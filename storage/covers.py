@@ -45,13 +45,6 @@ def get_cover(*, session: Session, cover_id: int) -> CoverRequest | None:
     return session.get(CoverRequest, cover_id)
 
 
-def set_cover_message(*, session: Session, cover_id: int, channel: str, ts: str) -> None:
-    """Remember the channel post that carries the request's button, to update it when taken."""
-    session.exec(
-        update(CoverRequest).where(col(CoverRequest.id) == cover_id).values(channel=channel, ts=ts)
-    )
-
-
 def claim_cover(*, session: Session, cover_id: int, by: str, now: datetime) -> bool:
     """Mark an open request taken by ``by``; False when someone else got there first.
 

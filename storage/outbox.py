@@ -27,6 +27,7 @@ ALERT_NOTIFY = "alert-notify"  # DM payload["user"] about the alert (reason in p
 ALERT_LEADERSHIP = (
     "alert-leadership"  # DM payload["users"]: escalated by payload["by"] at payload["at"]
 )
+COVER_SYNC = "cover-sync"  # post or update the channel post of subject "cover:<id>" (reason)
 # Post the text/blocks given to payload["channel"], or DM them to payload["user"]; payload["team"]
 # names whose pager holder hears of a channel that refuses them.
 SLACK_POST = "slack-post"
@@ -112,9 +113,9 @@ def claim(
     return rows
 
 
-# Kinds of which one row at a time is delivered: of one alert (a sync), or of one alert to one
-# user (a DM).
-_ONE_AT_A_TIME = (ALERT_SYNC, ALERT_NOTIFY)
+# Kinds of which one row at a time is delivered: of one alert or cover request (a sync), or of
+# one alert to one user (a DM).
+_ONE_AT_A_TIME = (ALERT_SYNC, ALERT_NOTIFY, COVER_SYNC)
 # The statements every look at the outbox runs, built once: building and compiling one costs
 # several times what running it does.
 _held = aliased(Outbox)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.delivery import CHANNEL_BURST, Delivery
 from bot.enums import Action, View
 from bot.sandbox.slack_api import Message, ViewRecord
 from storage.models import CoverRequest, Override
-from tests.harness import Harness, message_text, slack_harness
+from tests.harness import Harness, Sent, message_text, slack_harness
 from tests.test_slack_oncall import PLAN
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, 13:00 Paris
@@ -30,6 +31,34 @@ def cover_overrides(h: Harness) -> list[Override]:
         return list(session.exec(select(Override).where(Override.kind == "cover")))
 
 
+async def drain(h: Harness) -> None:
+    """Let the delivery worker post and update what the requests queued."""
+    worker = h.services.extras["delivery"]
+    assert isinstance(worker, Delivery)
+    await worker.drain()
+
+
+async def cover(h: Harness, text: str = "", **kwargs: Any) -> Sent:
+    """/cover typed, and its posts delivered."""
+    sent = await h.command("/cover", text, **kwargs)
+    await drain(h)
+    return sent
+
+
+async def submit(h: Harness, view: ViewRecord, **kwargs: Any) -> Sent:
+    """A form submitted, and the posts it queued delivered."""
+    sent = await h.submit(view, **kwargs)
+    await drain(h)
+    return sent
+
+
+async def click(h: Harness, where: Message, action: str, **kwargs: Any) -> Sent:
+    """A click, and the updates it queued delivered."""
+    sent = await h.click(where, action, **kwargs)
+    await drain(h)
+    return sent
+
+
 def post(h: Harness) -> Message:
     """The first post in the team channel: the cover request."""
     return h.standin.messages("C0SUPPORT")[0]
@@ -39,7 +68,7 @@ async def test_two_volunteers_click_at_once_and_exactly_one_gets_the_shift(
     tmp_path: Path, database_url: str
 ) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, database_url=database_url) as h:
-        asked = await h.command("/cover", "2026-12-05", user="U0ALICE")
+        asked = await cover(h, "2026-12-05", user="U0ALICE")
         assert (
             "I asked your team to cover:\n• Sat 5 Dec 00:00 – Sun 6 Dec 00:00 (Paris time) "
             "in <#C0SUPPORT>"
@@ -55,6 +84,7 @@ async def test_two_volunteers_click_at_once_and_exactly_one_gets_the_shift(
             h.click(offer, Action.cover_take, user="U0CAROL", settle=False),
         )
         await h.settle()
+        await drain(h)
         assert bob.status == carol.status == 200
 
         (taken,) = cover_overrides(h)
@@ -80,11 +110,11 @@ async def test_two_volunteers_click_at_once_and_exactly_one_gets_the_shift(
 
 async def test_the_requester_and_outsiders_cannot_take_it(tmp_path: Path) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
-        await h.command("/cover", "2026-12-05", user="U0ALICE")
+        await cover(h, "2026-12-05", user="U0ALICE")
         offer = post(h)
-        own = await h.click(offer, Action.cover_take, user="U0ALICE")
+        own = await click(h, offer, Action.cover_take, user="U0ALICE")
         assert "This is your own shift: a teammate has to take it." in own.reply_text()
-        outsider = await h.click(offer, Action.cover_take, user="U0IVAN")
+        outsider = await click(h, offer, Action.cover_take, user="U0IVAN")
         assert "Only members of Customer support can cover this shift" in outsider.reply_text()
         assert outsider.replies()[0]["response_type"] == "ephemeral"
         assert [c.status for c in covers(h)] == ["open"]
@@ -132,7 +162,7 @@ async def test_cover_without_arguments_opens_a_form_then_fills_it(tmp_path: Path
         assert covers(h) == [] and h.standin.messages("C0SUPPORT") == []
 
         # All of it: only the shift picked.
-        done = await h.submit(view, user="U0ALICE", answers={Action.cover_shift: weekend["value"]})
+        done = await submit(h, view, user="U0ALICE", answers={Action.cover_shift: weekend["value"]})
         assert done.status == 200 and done.response.content in (b"", b"{}")
         assert "*Fri 4 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(post(h))
         (told,) = h.standin.dms("U0ALICE")
@@ -142,7 +172,8 @@ async def test_cover_without_arguments_opens_a_form_then_fills_it(tmp_path: Path
         ) in message_text(told)
 
         # Part of it, with a note: from Sunday 18:00 to the Monday 09:00 after, team time.
-        await h.submit(
+        await submit(
+            h,
             view,
             user="U0ALICE",
             answers={
@@ -159,7 +190,7 @@ async def test_cover_without_arguments_opens_a_form_then_fills_it(tmp_path: Path
             "> Family dinner &amp; &lt;b&gt;cake&lt;/b&gt;\n> I can take yours in January" in shown
         )
         assert covers(h)[-1].note == "Family dinner & <b>cake</b>\nI can take yours in January"
-        taken = await h.click(second, Action.cover_take, user="U0CAROL")
+        taken = await click(h, second, Action.cover_take, user="U0CAROL")
         assert taken.replies() == []
         (override,) = cover_overrides(h)
         assert (override.user_id, override.start, override.end) == (
@@ -178,7 +209,7 @@ async def test_the_form_offers_the_rest_of_the_shift_under_way(tmp_path: Path) -
         now_on, later = shift_options(view)
         assert now_on["text"]["text"] == "The rest of your current shift, until Mon 7 Dec 09:00"
         assert later["text"]["text"] == "Fri 1 Jan 18:00 – Mon 4 Jan 09:00"
-        await h.submit(view, user="U0ALICE", answers={Action.cover_shift: now_on["value"]})
+        await submit(h, view, user="U0ALICE", answers={Action.cover_shift: now_on["value"]})
         (cover,) = covers(h)
         assert (cover.start, cover.end) == (SATURDAY_NOON, datetime(2026, 12, 7, 8, tzinfo=UTC))
         assert "*Sat 5 Dec 12:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(post(h))
@@ -213,7 +244,7 @@ async def test_the_form_refuses_bounds_it_cannot_use_next_to_the_input(
             answers[Action.cover_from] = start
         if end:
             answers[Action.cover_to] = end
-        refused = await h.submit(view, user="U0ALICE", answers=answers)
+        refused = await submit(h, view, user="U0ALICE", answers=answers)
         assert refused.response.json() == {"response_action": "errors", "errors": {block: says}}
         assert covers(h) == [] and h.standin.messages("C0SUPPORT") == []
         assert h.standin.dms("U0ALICE") == []
@@ -227,9 +258,9 @@ async def test_the_form_refuses_a_shift_that_is_no_longer_yours(tmp_path: Path) 
         # While the form is open, Alice swaps that weekend with Bob.
         await h.command("/swap", "<@U0BOB|bob> 2026-12-05 2026-12-12", user="U0ALICE")
         (dm,) = h.standin.dms("U0BOB")
-        await h.click(dm, Action.swap_accept, user="U0BOB")
-        refused = await h.submit(
-            view, user="U0ALICE", answers={Action.cover_shift: weekend["value"]}
+        await click(h, dm, Action.swap_accept, user="U0BOB")
+        refused = await submit(
+            h, view, user="U0ALICE", answers={Action.cover_shift: weekend["value"]}
         )
         assert refused.response.json()["errors"] == {
             "shift": "That shift is no longer yours as it was: pick it again."
@@ -256,7 +287,7 @@ async def test_someone_with_nothing_to_cover_is_told_in_the_form(tmp_path: Path)
 async def test_a_span_typed_after_cover_is_clipped_to_my_shifts(tmp_path: Path) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
         # Sunday evening to Monday noon: the part of her weekend inside the span.
-        await h.command("/cover", "2026-12-06 18:00 - 2026-12-07 12:00", user="U0ALICE")
+        await cover(h, "2026-12-06 18:00 - 2026-12-07 12:00", user="U0ALICE")
         (offer,) = h.standin.messages("C0SUPPORT")
         assert "*Sun 6 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(offer)
         h.assert_all_valid()
@@ -272,10 +303,10 @@ async def test_bad_input_gets_a_plain_answer_and_changes_nothing(tmp_path: Path)
     }
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, extra_users=["U0ZOE"]) as h:
         for text, says in cases.items():
-            sent = await h.command("/cover", text, user="U0ALICE")
+            sent = await cover(h, text, user="U0ALICE")
             assert says in sent.reply_text(), (text, sent.reply_text())
             assert sent.replies()[-1]["response_type"] == "ephemeral"
-        stranger = await h.command("/cover", "2026-12-05", user="U0ZOE")
+        stranger = await cover(h, "2026-12-05", user="U0ZOE")
         assert "You are not in any on-call team" in stranger.reply_text()
         assert covers(h) == []
         assert h.standin.messages("C0SUPPORT") == []
@@ -283,13 +314,13 @@ async def test_bad_input_gets_a_plain_answer_and_changes_nothing(tmp_path: Path)
 
 async def test_a_cover_whose_shift_was_swapped_away_is_out_of_date(tmp_path: Path) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
-        await h.command("/cover", "2026-12-05", user="U0ALICE")
+        await cover(h, "2026-12-05", user="U0ALICE")
         offer = post(h)
         # Meanwhile Alice swaps that weekend with Bob.
         await h.command("/swap", "<@U0BOB|bob> 2026-12-05 2026-12-12", user="U0ALICE")
         (dm,) = h.standin.dms("U0BOB")
-        await h.click(dm, Action.swap_accept, user="U0BOB")
-        late = await h.click(offer, Action.cover_take, user="U0CAROL")
+        await click(h, dm, Action.swap_accept, user="U0BOB")
+        late = await click(h, offer, Action.cover_take, user="U0CAROL")
         assert (
             "This cover request is out of date: <@U0ALICE>'s shift changed since the request "
             "was made. Nothing changed."
@@ -304,14 +335,42 @@ async def test_when_slack_refuses_the_post_the_user_is_told_and_nothing_stays_op
     tmp_path: Path,
 ) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
-        h.standin.fail_next("chat.postMessage", error="channel_not_found")
-        sent = await h.command("/cover", "2026-12-05", user="U0ALICE")
-        assert "Sorry, something went wrong on our side and nothing was changed." in (
-            sent.reply_text()
-        )
+        h.standin.fail_next("chat.postMessage", error="channel_not_found", channel="C0SUPPORT")
+        await cover(h, "2026-12-05", user="U0ALICE")
         assert [c.status for c in covers(h)] == ["cancelled"]
         assert h.standin.messages("C0SUPPORT") == []
-        # Once Slack takes posts again, the same command works.
-        await h.command("/cover", "2026-12-05", user="U0ALICE")
+        assert (
+            "I couldn't put up your request to cover *Sat 5 Dec 00:00 – Sun 6 Dec 00:00 (Paris "
+            "time)* in <#C0SUPPORT>: Slack refuses my posts there (`channel_not_found`). Nothing "
+            "changed: the shift is still yours."
+        ) in h.dm_texts("U0ALICE")[-1]
+        # Once the channel is mended (Slack is asked again a minute on), the same command works.
+        h.clock.advance(timedelta(minutes=2))
+        await cover(h, "2026-12-05", user="U0ALICE")
         assert [c.status for c in covers(h)] == ["cancelled", "open"]
         assert len(h.standin.messages("C0SUPPORT")) == 1
+
+
+async def test_a_span_of_shifts_is_posted_at_slacks_pace_and_each_post_follows_its_click(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        # Dan's weekdays over two weeks, one post each, as Slack allows them.
+        asked = await cover(h, "2026-11-30 09:00 - 2026-12-11 18:00", user="U0DAN")
+        assert "I asked your team to cover" in asked.reply_text()
+        posted = h.standin.messages("C0SUPPORT")
+        asked_for = len(covers(h))
+        assert 1 <= len(posted) <= CHANNEL_BURST <= asked_for
+        while len(h.standin.messages("C0SUPPORT")) < asked_for:
+            h.clock.advance(timedelta(seconds=1))
+            await drain(h)
+        offers = h.standin.messages("C0SUPPORT")
+        assert len(offers) == asked_for
+        # Each post has its own button; a click updates that post, and that one only.
+        taken = await click(h, offers[-1], Action.cover_take, user="U0ERIN")
+        assert taken.status == 200
+        h.clock.advance(timedelta(seconds=1))
+        await drain(h)
+        after = h.standin.messages("C0SUPPORT")
+        assert [m.edited for m in after] == [False] * (asked_for - 1) + [True]
+        assert "<@U0ERIN> covers <@U0DAN>'s shift" in message_text(after[-1])

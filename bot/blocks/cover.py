@@ -85,3 +85,14 @@ def cover_taken_notice(cover: CoverRequest, team: Team, viewer: ZoneInfo | None)
     when = timefmt.span(cover.start, cover.end, viewer, team.timezone)
     text = f"<@{cover.taken_by}> covers your shift {when} in {escape(team.name)}."
     return message(text, [section(text)])
+
+
+def cover_withdrawn_notice(cover: CoverRequest, team: Team, error: str) -> Message:
+    """The requester's DM: their request could not be posted, so it is withdrawn."""
+    when = _team_span(cover, team)
+    text = (
+        f"I couldn't put up your request to cover *{when}* in <#{team.channel}>: Slack refuses "
+        f"my posts there (`{error}`). Nothing changed: the shift is still yours. Ask again once "
+        "the channel is fixed."
+    )
+    return message(text, [section(text)])
