@@ -136,11 +136,16 @@ def _standin_main(conn: Connection, options: dict[str, Any]) -> None:
                 {
                     "sent": len(events),
                     "reasons": sorted({e.reason for e in events}),
+                    "early": sum(e.reason == "retried too early" for e in events),
                     "would": standin.would_rate_limit,
                 }
             )
         elif command == "count":
             conn.send(len(standin.calls))
+        elif command == "fail_rate":
+            rate, methods, kinds = argument
+            standin.fail_rate(rate, methods, kinds=kinds)
+            conn.send(None)
         elif command == "messages":
             conn.send(
                 [
@@ -163,6 +168,7 @@ def _summary(call: Any) -> dict[str, Any]:
         "method": call.method,
         "at": call.at,
         "status": call.status,
+        "fault": call.fault,
         "channel": call.args.get("channel"),
         "text": str(call.args.get("text") or "")[:300],
         "metadata": metadata if isinstance(metadata, dict) else None,
@@ -218,6 +224,11 @@ class StandInProcess:
     def rate_limits(self) -> dict[str, Any]:
         """429s sent (``sent``), and how many calls went over a channel's posting limit."""
         return dict(self._ask("rate_limits"))
+
+    def fail_rate(self, rate: float, methods: Sequence[str], kinds: Sequence[str]) -> None:
+        """Make that fraction of the calls of ``methods`` fail, with one of ``kinds`` each
+        (``SlackStandIn.fail_rate``)."""
+        self._ask("fail_rate", (rate, list(methods), list(kinds)))
 
     def stop(self) -> None:
         if self._process.is_alive():

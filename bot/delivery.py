@@ -125,7 +125,7 @@ POST = "post"  # a channel post that is no alert's: a cover request's
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Job:
     """One claimed outbox row, detached from its session."""
 
@@ -144,6 +144,8 @@ class Job:
     # and targets a message went through to (their known problems are over).
     refusals: list[Refusal] = field(default_factory=list, compare=False)
     reached: set[str] = field(default_factory=set, compare=False)
+    # Whether this try looked in the conversation for an earlier try's post (the doubt is over).
+    looked: bool = field(default=False, compare=False)
     # The alert as read just after the claim (with the others of its batch, in one read).
     loaded: _Loaded | None = field(default=None, compare=False)
 
@@ -530,6 +532,7 @@ class Delivery:
                     )
             done = []
             postponed = []
+            doubtful: list[int] = []
             failed: dict[int, str] = {}
             for job, outcome in rows:
                 if isinstance(outcome, RetryLater):
@@ -538,7 +541,7 @@ class Delivery:
                         outbox_id=job.id,
                         at=outcome.at or now + self._wait(job.attempts),
                         error=outcome.error,
-                        nothing_done=not outcome.may_have_posted,
+                        in_doubt=self._in_doubt(job, outcome),
                         unknown=outcome.unknown,
                         max_unknown=MAX_UNKNOWN_ERRORS,
                         now=now,
@@ -547,12 +550,14 @@ class Delivery:
                         settled.failed.append((job, outcome.error, "unknown"))
                 elif isinstance(outcome, Postpone):
                     postponed.append((job.id, outcome.at))
+                    if self._in_doubt(job, outcome):
+                        doubtful.append(job.id)
                 elif isinstance(outcome, Failed):
                     failed[job.id] = outcome.error
                     settled.failed.append((job, outcome.error, outcome.code))
                 else:
                     done.append(job.id)
-            outbox.postpone_many(session=session, rows=postponed)
+            outbox.postpone_many(session=session, rows=postponed, in_doubt=doubtful)
             outbox.complete(session=session, outbox_ids=done, now=now)
             outbox.fail(session=session, failures=failed, now=now)
             reached = {target for job, _ in rows for target in job.reached} & self._troubled
@@ -564,6 +569,14 @@ class Delivery:
                     if self._record_problem(session, refusal, now):
                         settled.problems.append(refusal)
         return settled
+
+    @staticmethod
+    def _in_doubt(job: Job, outcome: Outcome) -> bool:
+        """Whether a post of the row may be in Slack without its answer read, after this try: a
+        post's answer lost now, or an earlier doubt this try did not settle by looking."""
+        if isinstance(outcome, RetryLater) and outcome.may_have_posted:
+            return True
+        return job.may_have_posted and not job.looked
 
     def _record_problem(self, session: Session, refusal: Refusal, now: datetime) -> bool:
         """Keep a refusal's problem; when it is new, queue the DM that tells the pager holder
@@ -988,10 +1001,13 @@ class Delivery:
                         "found the post of an earlier try; not posting again",
                         extra={"outbox": job.id, "channel": channel},
                     )
+                    job.looked = True
                     return str(answer.get("channel") or channel), str(found["ts"])
             cursor = (answer.get("response_metadata") or {}).get("next_cursor")
             if not answer.get("has_more") or not cursor:
+                job.looked = True
                 return None
+        job.looked = True
         logger.warning(
             "earlier try's post not found in the pages looked at; posting",
             extra={"outbox": job.id, "channel": channel},

@@ -169,9 +169,10 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     # Tries that ended in an error Slack does not document: after a few, the row is failed.
     unknown_errors: int = 0
-    # Times a worker took the row, less those that ended knowing nothing was posted (a wait for
-    # its turn, an error answer that says nothing was done). More than one means a worker died
-    # holding it, or a post's answer was lost: what it posted may have reached Slack already.
+    # Claims of the row that may have posted without knowing it: counted up when a worker takes
+    # the row, and set back to 0 when a try ends knowing what it posted (1 when it does not: a
+    # post's answer was lost). More than one at a claim means a worker died holding it, or such
+    # an answer was lost: what it posted may have reached Slack already.
     claims: int = 0
     next_attempt_at: datetime = _instant()
     locked_until: datetime | None = _instant(nullable=True)

@@ -174,7 +174,7 @@ _RENEW = (
 _POSTPONE = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("row_id"))
-    .values(next_attempt_at=bindparam("at"), locked_until=None, claims=_TABLE.c.claims - 1)
+    .values(next_attempt_at=bindparam("at"), locked_until=None, claims=bindparam("claims"))
 )
 _FAIL = (
     update(_TABLE)
@@ -243,7 +243,7 @@ def retry_later(
     outbox_id: int,
     at: datetime,
     error: str,
-    nothing_done: bool = False,
+    in_doubt: bool = True,
     unknown: bool = False,
     max_unknown: int | None = None,
     now: datetime | None = None,
@@ -251,8 +251,9 @@ def retry_later(
     """Put a delivery back for another try at ``at`` after a failed one; True when it failed
     for good instead (``max_unknown`` tries ended in errors Slack does not document).
 
-    ``nothing_done``: the failure says nothing was posted (an error answer, a refused
-    connection), so the claim does not count as one that may have posted.
+    ``in_doubt``: a post of the row may have been made without its answer being read (a 5xx, a
+    timeout, or such a doubt left from before that this try did not settle): the next claim
+    then looks for it first. Else every failure on the way said that nothing was done.
     """
     row = session.get(Outbox, outbox_id)
     if row is None:
@@ -261,8 +262,7 @@ def retry_later(
     row.last_error = error[:2000]
     row.locked_until = None
     row.next_attempt_at = at
-    if nothing_done:
-        row.claims = max(row.claims - 1, 0)
+    row.claims = 1 if in_doubt else 0
     if unknown:
         row.unknown_errors += 1
     failed = max_unknown is not None and row.unknown_errors >= max_unknown
@@ -298,12 +298,22 @@ def failed_deliveries(*, session: Session, limit: int = 100) -> list[Outbox]:
     )
 
 
-def postpone_many(*, session: Session, rows: Sequence[tuple[int, datetime]]) -> None:
+def postpone_many(
+    *, session: Session, rows: Sequence[tuple[int, datetime]], in_doubt: Collection[int] = ()
+) -> None:
     """Put deliveries back (id, until when), unfailed and untried, in one statement: a card
-    updated a moment ago waits its turn, and a busy channel's turn puts back many rows of each
-    batch. The claims that end here called nobody, so they are not counted."""
+    updated a moment ago waits its turn, a busy channel's turn puts back many rows of each
+    batch, and so does Slack's Retry-After. The claims that end here posted nothing, so they do
+    not count; a doubt left from an earlier try (ids in ``in_doubt``) is kept."""
     if rows:
-        session.execute(_POSTPONE, [{"row_id": row_id, "at": at} for row_id, at in rows])
+        doubtful = set(in_doubt)
+        session.execute(
+            _POSTPONE,
+            [
+                {"row_id": row_id, "at": at, "claims": 1 if row_id in doubtful else 0}
+                for row_id, at in rows
+            ],
+        )
 
 
 def prune(*, session: Session, before: datetime) -> int:

@@ -832,7 +832,7 @@ async def test_a_channel_that_refuses_the_bot_is_said_once_and_the_dms_go_on(
         assert "You are paged for *Customer support*" in message_text(alert_dm)
         assert (
             "I can't post in <#C0SUPPORT>: I'm not a member of it. "
-            "Type `/invite @Watchkeeper` in <#C0SUPPORT>" in message_text(notice)
+            "Type `/invite @watchkeeper` in <#C0SUPPORT>" in message_text(notice)
         )
 
         # Acknowledge from the DM: the DM follows, though its card never made it.
@@ -913,3 +913,94 @@ async def test_an_error_slack_does_not_document_is_tried_a_few_times_then_failed
             (failed,) = outbox.failed_deliveries(session=session)
         assert failed.kind == outbox.ALERT_SYNC
         assert "brand_new_error" in (failed.last_error or "")
+
+
+# Three teams, a channel and a pager holder each (one-person rotations), for what one channel's
+# trouble must not do to the others.
+THREE_TEAMS = {"alpha": "U0ANN", "beta": "U0BEN", "gamma": "U0GUS"}
+
+
+def three_teams_plan() -> str:
+    lines = ["timezone: UTC", "leadership: [U0CEO]", "teams:"]
+    for team, holder in THREE_TEAMS.items():
+        lines += [
+            f"  {team}:",
+            f"    name: {team.title()}",
+            f"    channel: C0{team.upper()}",
+            "    rotations:",
+            "      - name: always",
+            f"        members: [{holder}]",
+            "        start: 2026-01-05 09:00",
+            "        every: 1w",
+        ]
+    lines.append("integrations:")
+    for team in THREE_TEAMS:
+        lines += [
+            f"  {team}:",
+            "    kind: generic",
+            f"    team: {team}",
+            "    token_env: THREE_TOKEN",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def post_to_teams(h: Harness, teams: list[str], tag: str) -> None:
+    for team in teams:
+        answer = await h.client.post(
+            f"/alerts/{team}",
+            json={"title": f"{team} is slow {tag}", "dedup_key": f"{team}-{tag}"},
+            headers={"Authorization": "Bearer three-token"},
+        )
+        assert answer.status_code == 202
+
+
+async def test_a_429_in_one_channel_holds_back_that_channel_only(tmp_path: Path) -> None:
+    async with slack_harness(
+        three_teams_plan(), tmp_path=tmp_path, now=FRIDAY_NIGHT, env={"THREE_TOKEN": "three-token"}
+    ) as h:
+        # Slack applies chat.postMessage's limit per channel: a 429 for #alpha says nothing of
+        # #beta, #gamma or the DMs.
+        h.standin.fail_next("chat.postMessage", error="ratelimited", status=429, channel="C0ALPHA")
+        await post_to_teams(h, ["alpha"], "first")
+        await delivery_of(h).drain()
+        assert len(channel_posts(h, "C0ALPHA")) == 1  # answered 429, Retry-After running
+
+        await post_to_teams(h, ["beta", "gamma"], "first")
+        await delivery_of(h).drain()
+        assert [len(h.standin.messages(f"C0{t.upper()}")) for t in THREE_TEAMS] == [0, 1, 1]
+        assert [len(h.standin.dms(holder)) for holder in THREE_TEAMS.values()] == [1, 1, 1]
+        assert len(channel_posts(h, "C0ALPHA")) == 1  # not asked again before Retry-After
+        # A 429 says nothing was done: no need to look for the post in the channel.
+        assert h.standin.calls_to("conversations.history") == []
+
+        h.clock.advance(timedelta(seconds=1))
+        await delivery_of(h).drain()
+        assert [len(h.standin.messages(f"C0{t.upper()}")) for t in THREE_TEAMS] == [1, 1, 1]
+        assert h.standin.calls_to("conversations.history") == []
+        assert pending_deliveries(h) == []
+
+
+async def test_acknowledging_many_alerts_updates_every_dm_at_once_and_the_cards_in_turn(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        await post_warnings(h, 6)
+        for _ in range(6):
+            await delivery_of(h).drain()
+            h.clock.advance(timedelta(seconds=1))
+        assert len(cards(h)) == 6 and len(h.standin.dms("U0BOB")) == 6
+        h.clock.advance(timedelta(seconds=10))
+
+        for dm in h.standin.dms("U0BOB"):
+            await h.click(dm, Action.alert_ack, user="U0BOB", settle=False)
+        await h.settle()
+        await delivery_of(h).drain()
+
+        # Every DM says so at once; the channel's cards follow at Slack's pace.
+        assert all("Acknowledged by <@U0BOB>" in t for t in h.dm_texts("U0BOB"))
+        acknowledged = ["Acknowledged by <@U0BOB>" in message_text(c) for c in cards(h)]
+        assert acknowledged.count(True) == CHANNEL_BURST
+        for _ in range(6):
+            h.clock.advance(timedelta(seconds=1))
+            await delivery_of(h).drain()
+        assert all("Acknowledged by <@U0BOB>" in message_text(c) for c in cards(h))

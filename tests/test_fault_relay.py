@@ -29,7 +29,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bot.sandbox.slack_api import SlackStandIn
+from bot.sandbox.slack_api import Call, SlackStandIn
 from storage.db import make_engine
 from tests.conftest import ROOT
 
@@ -40,7 +40,12 @@ ALERT_TOKEN = "fault-alert-token"
 # Four teams, each with its own channel and a one-person rotation (so that the pager holder never
 # changes and no hand-off is posted while the test runs).
 TEAMS = {"support": "U0BOB", "billing": "U0CAROL", "platform": "U0DAN", "data": "U0ERIN"}
-CHANNELS = {team: f"C0{team.upper()}" for team in TEAMS}
+
+
+def channel_of(team: str) -> str:
+    return f"C0{team.upper()}"
+
+
 TAG = re.compile(r"fault-(\d{4})\b")
 # Long enough for a lease of a dead server to run out and everything behind it to be delivered,
 # and, with 30% of Slack's calls failing at random, for a row refused ten times in a row (its
@@ -52,13 +57,14 @@ START_PATIENCE_S = 60.0
 SLOW_POST_S = 0.5
 
 
-def plan_yaml() -> str:
+def plan_yaml(teams: dict[str, str] = TEAMS) -> str:
+    """A setup file of ``teams`` (team -> its pager holder), each with its own channel."""
     lines = ["timezone: UTC", "leadership: [U0CEO]", "teams:"]
-    for team, holder in TEAMS.items():
+    for team, holder in teams.items():
         lines += [
             f"  {team}:",
             f"    name: {team.title()}",
-            f"    channel: {CHANNELS[team]}",
+            f"    channel: {channel_of(team)}",
             "    rotations:",
             "      - name: always",
             f"        members: [{holder}]",
@@ -70,7 +76,7 @@ def plan_yaml() -> str:
             "      - notify: leadership",
         ]
     lines.append("integrations:")
-    for team in TEAMS:
+    for team in teams:
         lines += [
             f"  {team}:",
             "    kind: generic",
@@ -166,13 +172,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def slack_standin() -> Iterator[SlackStandIn]:
+def slack_standin(teams: dict[str, str] = TEAMS) -> Iterator[SlackStandIn]:
     standin = SlackStandIn(token=BOT_TOKEN).start()
     try:
-        for holder in [*TEAMS.values(), "U0CEO"]:
+        for holder in [*teams.values(), "U0CEO"]:
             standin.add_user(holder, holder.lower(), tz="UTC")
-        for team, channel in CHANNELS.items():
-            standin.add_channel(channel, team, members=[TEAMS[team]])
+        for team, holder in teams.items():
+            standin.add_channel(channel_of(team), team, members=[holder])
         yield standin
     finally:
         standin.stop()
@@ -186,10 +192,11 @@ def servers(
     names: tuple[str, ...],
     *,
     together: bool = False,
+    teams: dict[str, str] = TEAMS,
 ) -> Iterator[list[Server]]:
     """Servers sharing one database, started one after the other, or all at once."""
     setup = tmp_path / "oncall.yaml"
-    setup.write_text(plan_yaml())
+    setup.write_text(plan_yaml(teams))
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
@@ -285,16 +292,18 @@ class Burst:
 # --- what reached Slack ------------------------------------------------------------------------
 
 
-def posts_by_alert(standin: SlackStandIn) -> tuple[dict[int, int], dict[int, int]]:
+def posts_by_alert(
+    standin: SlackStandIn, teams: dict[str, str] = TEAMS
+) -> tuple[dict[int, int], dict[int, int]]:
     """How many cards (in team channels) and DMs (to the pager holders) each alert got."""
     cards: dict[int, int] = {}
     dms: dict[int, int] = {}
-    for channel in CHANNELS.values():
-        for message in standin.messages(channel):
+    for team in teams:
+        for message in standin.messages(channel_of(team)):
             if match := TAG.search(message.text):
                 n = int(match.group(1))
                 cards[n] = cards.get(n, 0) + 1
-    for holder in TEAMS.values():
+    for holder in teams.values():
         for message in standin.dms(holder):
             if match := TAG.search(message.text):
                 n = int(match.group(1))
@@ -431,3 +440,69 @@ def test_two_replicas_through_a_slack_failing_30_percent_of_calls_post_every_ale
         settle_and_check(standin, postgres_url, accepted)
         # Slack did fail along the way (about 30 % of some sixty calls).
         assert len([call for call in standin.calls if call.fault is not None]) >= 5
+
+
+# Forty teams, a channel and a pager holder each.
+FORTY = {f"t{n:02d}": f"U0H{n:02d}" for n in range(40)}
+
+
+def test_two_hundred_alerts_over_forty_channels_drain_through_a_slack_failing_30_percent(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'watchkeeper.db'}"
+    with (
+        slack_standin(FORTY) as standin,
+        servers(tmp_path, standin, database_url, ("solo",), teams=FORTY) as (server,),
+    ):
+        # Refused with a 500 (the bot cannot know whether a post was made), or answered 429 with
+        # Retry-After: 1 (nothing done; what Slack applies it to waits a second).
+        standin.fail_rate(
+            0.3,
+            ["chat.postMessage", "chat.update", "conversations.open", "conversations.history"],
+            kinds=("http_500", "http_429"),
+        )
+        teams = list(FORTY)
+        with httpx.Client(timeout=10) as client:
+            for n in range(200):
+                answer = client.post(
+                    f"{server.url}/alerts/{teams[n % 40]}",
+                    json={"title": f"Checkout down fault-{n:04d}", "dedup_key": f"f{n}"},
+                    headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
+                )
+                assert answer.status_code == 202
+
+        def delivered(s: SlackStandIn) -> bool:
+            cards, dms = posts_by_alert(s, FORTY)
+            return len(cards) == len(dms) == 200
+
+        standin.wait_for(delivered, DELIVERY_PATIENCE_S)
+        wait_until(
+            lambda: outbox_state(database_url)[0] == 0, "the outbox to be empty", START_PATIENCE_S
+        )
+        cards, dms = posts_by_alert(standin, FORTY)
+        assert set(cards.values()) == set(dms.values()) == {1}, "an alert posted twice"
+        calls = standin.calls
+        assert len([c for c in calls if c.fault is not None]) >= 100  # Slack did fail, a lot
+        # A post's fate is looked up in the channel only when its answer said nothing of it (a
+        # 5xx): never after a 429 or a failed update or DM opening, which say nothing was done.
+        looked = [c for c in calls if c.method == "conversations.history" and c.ok]
+        lost = [c for c in calls if c.method == "chat.postMessage" and c.status >= 500]
+        assert len(looked) <= len(lost)
+        # Every post answered 429 was tried again only once its Retry-After had passed.
+        posts = [c for c in calls if c.method == "chat.postMessage"]
+        limited = 0
+        for k, call in enumerate(posts):
+            if call.status != 429:
+                continue
+            limited += 1
+            again = next(later for later in posts[k + 1 :] if same_post(later, call))
+            assert again.at - call.at >= 1.0
+        assert limited > 0
+
+
+def same_post(one: Call, other: Call) -> bool:
+    """Whether two chat.postMessage calls carry the same delivery (row and recipient)."""
+    return (one.args["channel"], one.args.get("metadata")) == (
+        other.args["channel"],
+        other.args.get("metadata"),
+    )

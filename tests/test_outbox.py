@@ -254,7 +254,7 @@ def test_a_try_that_posted_nothing_leaves_no_doubt_and_one_that_may_have_does(
         outbox.claim(session=session, now=NOW, limit=2)
         # An error answer (nothing done), and a post whose answer was lost.
         outbox.retry_later(
-            session=session, outbox_id=sure, at=NOW, error="service_unavailable", nothing_done=True
+            session=session, outbox_id=sure, at=NOW, error="service_unavailable", in_doubt=False
         )
         outbox.retry_later(session=session, outbox_id=unsure, at=NOW, error="HTTP 500")
     with session_scope(engine) as session:
@@ -277,7 +277,7 @@ def test_a_delivery_meeting_unknown_errors_fails_after_the_limit(engine: sa.Engi
                     outbox_id=row_id,
                     at=NOW + timedelta(seconds=n + 1),
                     error="brand_new_error",
-                    nothing_done=True,
+                    in_doubt=False,
                     unknown=True,
                     max_unknown=3,
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.blocks import Message, context, message, section
 from bot.slack_errors import Problem
 
-INVITE = "/invite @Watchkeeper"
+INVITE = "/invite @watchkeeper"  # the bot user's display name (manifest.yml)
 MEANWHILE = "Until then, alerts still reach whoever holds the pager by DM."
 
 
