@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -289,8 +290,10 @@ class Delivery:
         self._blocked: dict[str, datetime] = {}
         # Channels found refusing the bot, with the refusal and when to ask them again.
         self._refused: dict[str, tuple[SlackFailure, datetime]] = {}
-        # Channels and users with a problem on record (forgotten once a message gets through).
-        self._troubled: set[str] = set()
+        # Channels and users with a problem on record (forgotten once a message gets through);
+        # replaced whole, never changed in place: the database threads read it.
+        self._troubled: frozenset[str] = frozenset()
+        self._troubled_lock = threading.Lock()
         self._pace = ChannelPace()
         # Replicas share PostgreSQL, and book each channel's turns there; SQLite is one process.
         self._shared_pace = not is_sqlite(services.engine)
@@ -381,7 +384,9 @@ class Delivery:
 
     def _read_troubled(self) -> None:
         with read_scope(self.services.engine) as session:
-            self._troubled = {p.target for p in problems.known_problems(session=session)}
+            known = frozenset(p.target for p in problems.known_problems(session=session))
+        with self._troubled_lock:
+            self._troubled = known
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due now (tests, the sandbox); returns the rows taken."""
@@ -566,8 +571,9 @@ class Delivery:
                 settled.cleared = reached
             for job, _ in rows:
                 for refusal in job.refusals:
-                    if self._record_problem(session, refusal, now):
-                        settled.problems.append(refusal)
+                    new, told = self._record_problem(session, refusal, now)
+                    if new:
+                        settled.problems.append((refusal, told))
         return settled
 
     @staticmethod
@@ -578,12 +584,15 @@ class Delivery:
             return True
         return job.may_have_posted and not job.looked
 
-    def _record_problem(self, session: Session, refusal: Refusal, now: datetime) -> bool:
+    def _record_problem(
+        self, session: Session, refusal: Refusal, now: datetime
+    ) -> tuple[bool, str | None]:
         """Keep a refusal's problem; when it is new, queue the DM that tells the pager holder
-        (in this transaction: it is sent like any delivery). True when it was new."""
+        (in this transaction: it is sent like any delivery). Whether it was new, and who is
+        told (nobody: no one holds the pager, or there is nothing to say or no way to say it)."""
         problem = refusal.failure.problem
         if problem is None:
-            return False
+            return False, None
         new = problems.record_problem(
             session=session,
             target=refusal.target,
@@ -592,9 +601,10 @@ class Delivery:
             team=refusal.team,
             now=now,
         )
-        self._troubled.add(refusal.target)
+        with self._troubled_lock:
+            self._troubled = self._troubled | {refusal.target}
         if not new or refusal.team is None:
-            return new
+            return new, None
         team = self.services.plans.current.teams.get(refusal.team)
         notice = problem_notice(
             problem, refusal.target, team.name if team else refusal.team, refusal.failure.code
@@ -603,33 +613,37 @@ class Delivery:
         if team is not None and notice is not None:
             holder, _ = self.services.roster.holders(team.id, now, session)
         # The holder's own DM refusing cannot carry the news to them.
-        if holder is not None and notice is not None and holder != refusal.target:
-            outbox.enqueue(
-                session=session,
-                kind=outbox.SLACK_POST,
-                now=now,
-                subject=f"problem:{refusal.target}",
-                payload={"user": holder, "team": team.id if team else None, **notice},
-            )
-        return new
+        if holder is None or notice is None or holder == refusal.target:
+            return new, None
+        outbox.enqueue(
+            session=session,
+            kind=outbox.SLACK_POST,
+            now=now,
+            subject=f"problem:{refusal.target}",
+            payload={"user": holder, "team": team.id if team else None, **notice},
+        )
+        return new, holder
 
     def _tell(self, settled: _Settled) -> None:
         """Log and count what a settling found failed for good, and the problems met anew."""
         metrics = metrics_of(self.services)
-        self._troubled -= settled.cleared
+        if settled.cleared:
+            with self._troubled_lock:
+                self._troubled = self._troubled - settled.cleared
         for target in settled.cleared:
             logger.info("a channel refusing deliveries takes them again", extra={"target": target})
-        for refusal in settled.problems:
+        for refusal, told in settled.problems:
             failure = refusal.failure
             problem = failure.problem.value if failure.problem else ""
             metrics.delivery_problem(problem=problem, error=failure.code)
             logger.error(
-                "Slack refuses deliveries for good; the pager holder is told",
+                "Slack refuses deliveries for good",
                 extra={
                     "target": refusal.target,
                     "team": refusal.team,
                     "problem": problem,
                     "error": failure.code,
+                    "told": told,
                 },
             )
         for job, error, code in settled.failed:
@@ -1141,7 +1155,8 @@ class _Settled:
     """What one settling transaction wrote that is worth a log line and a count."""
 
     failed: list[tuple[Job, str, str]] = field(default_factory=list)  # job, error, Slack's code
-    problems: list[Refusal] = field(default_factory=list)  # met for the first time
+    # Problems met for the first time, with who was told of them.
+    problems: list[tuple[Refusal, str | None]] = field(default_factory=list)
     cleared: set[str] = field(default_factory=set)  # targets a message got through to again
 
 
