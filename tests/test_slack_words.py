@@ -4,7 +4,7 @@ same words in /oncall help, the App Home, the DM's answer, the README and the Sl
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +85,11 @@ async def walk_the_main_flows(h: Harness) -> list[Sent]:
         user="U0BOB",
         answers={Action.cover_shift: weekend, Action.cover_from: "sat 10:00"},
     )
+    await delivery.drain()  # the request's post goes out through the outbox
     offer = h.standin.messages("C0SUPPORT")[-1]
     await h.click(offer, Action.cover_take, user="U0CAROL")
     await h.click(offer, Action.cover_take, user="U0ALICE")
+    await delivery.drain()
 
     # /escalate in one line and through its form; then the alert's buttons, from the card.
     await h.command("/escalate", "support Acme says checkout fails", user="U0ALICE")
@@ -106,6 +108,8 @@ async def walk_the_main_flows(h: Harness) -> list[Sent]:
             Action.escalate_severity: "critical",
         },
     )
+    await delivery.drain()
+    h.clock.advance(timedelta(seconds=5))  # the channel's next turns, at Slack's pace
     await delivery.drain()
     card = h.standin.messages("C0SUPPORT")[-1]
     for action, user in (
