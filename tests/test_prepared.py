@@ -124,6 +124,8 @@ def test_an_insert_not_given_a_column_its_statement_needs_says_which() -> None:
     engine = sa.create_engine("sqlite://")
     with (
         Session(engine) as session,
-        pytest.raises(ValueError, match="not given: attempts, claims, status, who$"),
+        pytest.raises(
+            ValueError, match="not given: attempts, claims, status, unknown_errors, who$"
+        ),
     ):
         statement.execute(session, {"kind": "alert-sync"})

@@ -246,7 +246,9 @@ def test_someone_outside_the_workspace_cannot_act(page: httpx.Client) -> None:
 # --------------------------------------------------------------------------- clicks and modals
 
 
-def test_a_cover_request_is_taken_by_a_click_on_its_button(page: httpx.Client) -> None:
+def test_a_cover_request_is_taken_by_a_click_on_its_button(
+    sandbox: Sandbox, page: httpx.Client
+) -> None:
     # /cover opens a form; Alice puts up her next shift, as it comes first.
     api(page, "command", {"user": "U0ALICE", "channel": None, "command": "/cover", "text": ""})
     modal = api(page, "state?user=U0ALICE")["modal"]
@@ -254,6 +256,8 @@ def test_a_cover_request_is_taken_by_a_click_on_its_button(page: httpx.Client) -
     picked = shift["element"]["initial_option"]
     values = {"shift": {"cover-shift": {"type": "static_select", "selected_option": picked}}}
     api(page, "submit", {"user": "U0ALICE", "view_id": modal["id"], "values": values})
+    # The post goes out through the outbox, as alert cards do (the page shows it on its next look).
+    sandbox.standin.wait_for(lambda s: s.messages(TEAM_CHANNEL), timeout=20)
     channel = conversation(api(page, "state?user=U0BOB"), TEAM_CHANNEL)
     (post,) = channel["messages"]
     assert "needs someone to cover" in texts(channel)
@@ -264,6 +268,7 @@ def test_a_cover_request_is_taken_by_a_click_on_its_button(page: httpx.Client) -
         {"user": "U0BOB", "channel": TEAM_CHANNEL, "ts": post["ts"], "action_id": "cover-take"},
     )
 
+    sandbox.standin.wait_for(lambda s: s.messages(TEAM_CHANNEL)[0].edited, timeout=20)
     channel = conversation(api(page, "state?user=U0CAROL"), TEAM_CHANNEL)
     assert channel["messages"][0]["edited"] is True
     assert "<@U0BOB> covers <@U0ALICE>'s shift" in texts(channel)
