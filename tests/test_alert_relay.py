@@ -27,6 +27,8 @@ from storage.db import session_scope
 from storage.models import Alert, Outbox
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
+from tests.test_fault_relay import ALERT_TOKEN as FAULT_TOKEN
+from tests.test_fault_relay import plan_yaml
 
 PARIS = ZoneInfo("Europe/Paris")
 # Friday 27 November 2026, 21:00 in Paris: Bob holds the weekend pager, Lead 2 the backup.
@@ -915,33 +917,9 @@ async def test_an_error_slack_does_not_document_is_tried_a_few_times_then_failed
         assert "brand_new_error" in (failed.last_error or "")
 
 
-# Three teams, a channel and a pager holder each (one-person rotations), for what one channel's
-# trouble must not do to the others.
+# Three teams, a channel and a pager holder each, for what one channel's trouble must not do to
+# the others.
 THREE_TEAMS = {"alpha": "U0ANN", "beta": "U0BEN", "gamma": "U0GUS"}
-
-
-def three_teams_plan() -> str:
-    lines = ["timezone: UTC", "leadership: [U0CEO]", "teams:"]
-    for team, holder in THREE_TEAMS.items():
-        lines += [
-            f"  {team}:",
-            f"    name: {team.title()}",
-            f"    channel: C0{team.upper()}",
-            "    rotations:",
-            "      - name: always",
-            f"        members: [{holder}]",
-            "        start: 2026-01-05 09:00",
-            "        every: 1w",
-        ]
-    lines.append("integrations:")
-    for team in THREE_TEAMS:
-        lines += [
-            f"  {team}:",
-            "    kind: generic",
-            f"    team: {team}",
-            "    token_env: THREE_TOKEN",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 async def post_to_teams(h: Harness, teams: list[str], tag: str) -> None:
@@ -949,14 +927,17 @@ async def post_to_teams(h: Harness, teams: list[str], tag: str) -> None:
         answer = await h.client.post(
             f"/alerts/{team}",
             json={"title": f"{team} is slow {tag}", "dedup_key": f"{team}-{tag}"},
-            headers={"Authorization": "Bearer three-token"},
+            headers={"Authorization": f"Bearer {FAULT_TOKEN}"},
         )
         assert answer.status_code == 202
 
 
 async def test_a_429_in_one_channel_holds_back_that_channel_only(tmp_path: Path) -> None:
     async with slack_harness(
-        three_teams_plan(), tmp_path=tmp_path, now=FRIDAY_NIGHT, env={"THREE_TOKEN": "three-token"}
+        plan_yaml(THREE_TEAMS),
+        tmp_path=tmp_path,
+        now=FRIDAY_NIGHT,
+        env={"FAULT_ALERT_TOKEN": FAULT_TOKEN},
     ) as h:
         # Slack applies chat.postMessage's limit per channel: a 429 for #alpha says nothing of
         # #beta, #gamma or the DMs.

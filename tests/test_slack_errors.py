@@ -1,5 +1,6 @@
 """Slack's failures, sorted as its documentation says: answers from the stand-in through
-slack_sdk's real client, and network failures as aiohttp raises them."""
+slack_sdk's real client, and network failures as aiohttp raises them; and what the pager holder
+is told of a problem."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.problems import problem_notice
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_errors import Kind, Problem, SlackFailure, classify, rate_scope
+from tests.harness import message_text, validate_blocks
 
 TOKEN = "xoxb-errors"
 
@@ -121,3 +124,16 @@ def test_slack_holds_one_channel_for_posts_and_the_method_otherwise() -> None:
     assert rate_scope("chat.postMessage", "C0A") != rate_scope("chat.postMessage", "C0B")
     assert rate_scope("chat.update", "C0A") == rate_scope("chat.update", "C0B")
     assert rate_scope("conversations.open") == "conversations.open"
+
+
+@pytest.mark.parametrize("problem", list(Problem))
+def test_each_problem_someone_can_mend_is_said_in_valid_blocks(problem: Problem) -> None:
+    notice = problem_notice(problem, "C0SUPPORT", "Customer support", "some_error")
+    if problem in (Problem.message_gone, Problem.token):
+        # A card deleted by hand needs nothing; a refused token cannot carry any message.
+        assert notice is None
+        return
+    assert notice is not None
+    validate_blocks(notice["blocks"])
+    assert "C0SUPPORT" in notice["text"] and "C0SUPPORT" in message_text(notice)
+    assert "alerts still reach whoever holds the pager by DM" in message_text(notice)
