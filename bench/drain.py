@@ -33,7 +33,6 @@ FAILURE_RATE = 0.3
 FAILING_METHODS = ("chat.postMessage", "chat.update", "conversations.open", "conversations.history")
 PATIENCE_S = 600.0
 RETRY_AFTER_S = 1.0
-IN_FLIGHT_S = 0.1
 
 
 def send(rig: Rig, alerts: int) -> tuple[dict[int, float], dict[int, int]]:
@@ -68,26 +67,21 @@ def delivered(rig: Rig) -> tuple[dict[int, list[float]], dict[int, list[float]]]
     return cards, dms
 
 
-def early_calls(calls: list[dict[str, object]]) -> tuple[int, int]:
-    """Calls that came while a 429 of what Slack applies it to (the channel for
-    chat.postMessage, else the method) was running: those that arrived within IN_FLIGHT_S of
-    it (already on their way when it was answered), and those that came later."""
-    last_429: dict[str, float] = {}
-    in_flight = came_back = 0
+def early_retries(calls: list[dict[str, object]]) -> int:
+    """Posts made again before the Retry-After of the 429 their own previous try got: the same
+    delivery (its metadata names the outbox row and the recipient) to the same channel."""
+    last: dict[tuple[str, str], tuple[float, int]] = {}
+    early = 0
     for call in calls:
-        method = str(call["method"])
-        scope = f"{method} {call['channel']}" if method == "chat.postMessage" else method
-        at = float(call["at"])  # type: ignore[arg-type]
-        since = last_429.get(scope)
-        if since is not None and at - since < RETRY_AFTER_S and call["status"] == 429:
-            if at - since < IN_FLIGHT_S:
-                in_flight += 1
-            else:
-                came_back += 1
+        if call["method"] != "chat.postMessage" or not call["metadata"]:
             continue
-        if call["status"] == 429 and call["fault"]:
-            last_429[scope] = at
-    return in_flight, came_back
+        key = (str(call["channel"]), repr(call["metadata"]))
+        at = float(call["at"])  # type: ignore[arg-type]
+        before = last.get(key)
+        if before is not None and before[1] == 429 and at - before[0] < RETRY_AFTER_S:
+            early += 1
+        last[key] = (at, int(call["status"]))  # type: ignore[call-overload]
+    return early
 
 
 def outbox_left(rig: Rig) -> dict[str, int]:
@@ -156,11 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         f"conversations.history answered: {history_ok} (posts answered 5xx, whose fate the bot "
         f"could not know: {lost_posts})"
     )
-    in_flight, came_back = early_calls(calls)
     print(
-        f"429s: {limits['sent']}; for a call before Retry-After was over: {limits['early']}, of "
-        f"which {in_flight} arrived within {IN_FLIGHT_S * 1e3:.0f} ms of the 429 (sent before it "
-        f"was read) and {came_back} later (calls over a channel's posting pace: {limits['would']})"
+        f"429s: {limits['sent']}, of which {limits['early']} to calls that came while another "
+        "call's Retry-After for the same channel (or method) ran: already on their way when that "
+        f"429 came back (calls over a channel's posting pace: {limits['would']})"
+    )
+    limited = sum(1 for c in calls if c["method"] == "chat.postMessage" and c["status"] == 429)
+    print(
+        "posts tried again before the Retry-After of their own 429: "
+        f"{early_retries(calls)} (of {limited} posts answered 429)"
     )
     print(f"outbox rows by status after the run: {left}")
     print(f"posted twice: {twice}")
