@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.alerts, args.teams = 40, 8
+        args.alerts, args.teams = 20, 4
 
     print(f"machine at the start: {machine()}")
     print(
