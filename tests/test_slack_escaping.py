@@ -192,6 +192,7 @@ async def test_typed_days_and_team_names_are_text_in_swap_and_cover_replies_and_
         assert f"“{PING}”" in unescape(swap.reply_text())
         # A team name from the setup file is text too: in the cover post and the swap DMs.
         await h.command("/cover", "2026-12-05", user="U0ALICE")
+        await delivery_of(h).drain()  # the request's post, through the outbox
         (post,) = h.standin.messages("C0SUPPORT")
         assert "R&D <night> crew" in unescape(post.text + "\n".join(mrkdwn_texts(post.blocks)))
         await h.command("/swap", "<@U0BOB|bob> 2026-12-19 2026-12-12", user="U0ALICE")
@@ -206,6 +207,7 @@ async def test_typed_days_and_team_names_are_text_in_swap_and_cover_replies_and_
         shift = shift_options(view)[0]["value"]
         answers = {Action.cover_shift: shift, Action.cover_note: f"Dinner {EVERYTHING}"}
         await h.submit(view, user="U0ALICE", answers=answers)
+        await delivery_of(h).drain()
         noted = h.standin.messages("C0SUPPORT")[-1]
         assert f"> {escape(f'Dinner {EVERYTHING}')}" in "\n".join(mrkdwn_texts(noted.blocks))
         h.assert_all_valid()
