@@ -6,12 +6,16 @@ token works (auth.test); the bot is in every team channel, which is neither arch
 (users.info, once per person); every team user group can be written — its members are read
 (usergroups.users.list) and written back unchanged (usergroups.users.update), the one way to ask
 Slack "may I?" without changing the group. Each problem comes with how to fix it.
+
+It also reads what the running bot recorded in its database (opened read-only, never created or
+written): what Slack keeps refusing about a channel or a DM, and deliveries that failed for good.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,13 +25,18 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from sqlalchemy.engine import Engine
 
 from bot.plan import NotifyTarget, Plan, Team
 from bot.usergroups import refusal_fix
+from storage.db import read_scope
+from storage.outbox import failed_deliveries
+from storage.problems import known_problems
 
 # Slack answers 429 with Retry-After; the client waits that long, this many times per call.
 RATE_LIMIT_RETRIES = 5
 PUBLIC_URL_TIMEOUT_S = 10.0
+FAILED_SHOWN = 10  # deliveries failed for good listed one by one; the rest are counted
 # auth.test errors that mean the token itself is no good.
 BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
@@ -36,7 +45,7 @@ BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", 
 class Problem:
     """One thing to fix: what it is about, what is wrong, and what to do."""
 
-    check: str  # token, scope, channel, user, usergroup, public_url
+    check: str  # token, scope, channel, user, usergroup, public_url, delivery
     subject: str
     problem: str
     fix: str
@@ -322,10 +331,68 @@ def check_public_url(url: str, get: Callable[..., httpx.Response] = httpx.get) -
     return []
 
 
+def stored_problems(engine: Engine) -> list[Problem]:
+    """What the running bot recorded and no retry mends: what Slack keeps refusing about a
+    channel or a DM, and the deliveries that failed for good (the latest first)."""
+    with read_scope(engine) as session:
+        known = known_problems(session=session)
+        failed = failed_deliveries(session=session, limit=FAILED_SHOWN + 1)
+    found = [
+        Problem(
+            "delivery",
+            row.target if row.team is None else f"{row.target} (team {row.team})",
+            f"Slack has refused deliveries there since {_utc(row.at)} ({row.error})",
+            _REFUSAL_FIX.get(row.problem, "see the bot's log at that time"),
+        )
+        for row in known
+    ]
+    for row in failed[:FAILED_SHOWN]:
+        about = row.subject or row.kind
+        found.append(
+            Problem(
+                "delivery",
+                f"delivery {row.id} ({row.kind}, {about})",
+                f"failed for good at {_utc(row.done_at)}: {row.last_error or 'no error kept'}",
+                "mend what the error names; the bot's log says more at that time",
+            )
+        )
+    if len(failed) > FAILED_SHOWN:
+        found.append(
+            Problem(
+                "delivery",
+                "older deliveries",
+                "more deliveries failed for good before these",
+                "mend the ones above first; the bot's log lists every one",
+            )
+        )
+    return found
+
+
+# How to mend what Slack keeps refusing (storage.problems' kinds), in the doctor's words.
+_REFUSAL_FIX = {
+    "not_member": "type `/invite @watchkeeper` in that channel",
+    "unknown_channel": "fix the team's `channel:` in the setup file, or invite the bot there",
+    "archived": "unarchive the channel, or give the team another `channel:`",
+    "restricted": "ask a Slack admin to let Watchkeeper post there",
+    "refused": "Slack refused a message Watchkeeper built: please report it with this error",
+    "user_unreachable": "if they left, take them out of the setup file's rotations",
+}
+
+
+def _utc(at: datetime | None) -> str:
+    return "an unknown time" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def run_doctor(
-    plan: Plan, client: WebClient, *, api_url: str, public_url: str | None = None
+    plan: Plan,
+    client: WebClient,
+    *,
+    api_url: str,
+    public_url: str | None = None,
+    engine: Engine | None = None,
 ) -> Report:
-    """Every check of the workspace against ``plan``; without a working token, only that."""
+    """Every check of the workspace against ``plan``; without a working token, only that and
+    what the bot's database (``engine``, when there is one) recorded."""
     report = Report()
     doctor = _Doctor(plan, client, report)
     try:
@@ -337,4 +404,6 @@ def run_doctor(
         doctor.unreachable(api_url, error)
     if public_url is not None:
         report.problems.extend(check_public_url(public_url))
+    if engine is not None:
+        report.problems.extend(stored_problems(engine))
     return report

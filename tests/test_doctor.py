@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,10 @@ from bot.cli import main
 from bot.doctor import Problem, check_public_url
 from bot.sandbox.server import serve_in_thread
 from bot.sandbox.slack_api import SlackStandIn
+from storage.db import make_engine, session_scope
+from storage.migrate import upgrade
+from storage.models import Outbox
+from storage.problems import record_problem
 from tests.test_cli import PLAN as CLI_PLAN
 
 # The command line tests' setup, with a user group, someone who never existed, and two more
@@ -260,3 +265,71 @@ def test_public_url_answers_or_is_a_problem() -> None:
     ]
     (gone,) = check_public_url(server.url)
     assert gone.problem == f"{server.url}/healthz does not answer (ConnectError)"
+
+
+def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(
+    setup_file: Path,
+    clean: SlackStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_file.write_text(PLAN.replace("U0GHOST", "U0ERIN"))
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    at = datetime(2026, 12, 5, 21, 4, tzinfo=UTC)
+    with session_scope(engine) as session:
+        record_problem(
+            session=session,
+            target="C0SALES",
+            problem="not_member",
+            error="not_in_channel",
+            team="sales",
+            now=at,
+        )
+        session.add(
+            Outbox(
+                kind="alert-sync",
+                subject="alert:7",
+                status="failed",
+                last_error="chat.postMessage: invalid_blocks",
+                created_at=at,
+                next_attempt_at=at,
+                done_at=at + timedelta(minutes=1),
+            )
+        )
+    engine.dispose()
+    before = (tmp_path / "bot.db").read_bytes()
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    code, lines, _ = doctor(capsys)
+
+    assert code == 1
+    assert lines[:2] == [
+        "C0SALES (team sales): Slack has refused deliveries there since 2026-12-05 21:04 UTC "
+        "(not_in_channel): type `/invite @watchkeeper` in that channel",
+        "delivery 1 (alert-sync, alert:7): failed for good at 2026-12-05 21:05 UTC: "
+        "chat.postMessage: invalid_blocks: mend what the error names; the bot's log says more "
+        "at that time",
+    ]
+    assert lines[-1].startswith("2 problems in Watchkeeper Sandbox")
+    # Read, never written.
+    assert (tmp_path / "bot.db").read_bytes() == before
+
+
+def test_a_workspace_in_order_with_a_database_that_recorded_nothing_passes(
+    setup_file: Path,
+    clean: SlackStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_file.write_text(PLAN.replace("U0GHOST", "U0ERIN"))
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, lines, _ = doctor(capsys)
+    assert code == 0, lines
