@@ -405,7 +405,9 @@ def test_two_replicas_on_postgresql_one_killed_mid_burst_post_every_accepted_ale
             burst.wait_for_accepted(16)
             a.kill()
             killed_at = burst.count()
-            # The balancer notices: everything goes to b, which keeps delivering.
+            # The balancer notices from the requests the dead replica fails (whether one was in
+            # flight at the kill is chance), then sends everything to b, which keeps delivering.
+            wait_until(lambda: bool(burst.refused), "a request to the killed replica failed", 60)
             up.remove(a)
             burst.wait_for_accepted(killed_at + 16)
             standin.clear_faults()
