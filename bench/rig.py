@@ -334,7 +334,7 @@ def _launch(folder: Path, env: dict[str, str]) -> BotProcess:
     log.write_bytes(b"")
     with log.open("ab") as sink:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, "-m", "bot.app.cli", "serve"],
             cwd=folder,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.plan import Every, Layer, Team, Window  # noqa: E402
-from bot.schedule import Override, shifts, who  # noqa: E402
+from bot.plan.model import Every, Layer, Team, Window  # noqa: E402
+from bot.schedule.engine import Override, shifts, who  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = 1440

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 
 def register_all(bolt: AsyncApp, services: Services) -> None:
@@ -32,7 +32,7 @@ def http_routes(services: Services) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = []
     routes.extend(calendar.routes(services))
-    from bot import metrics
+    from bot.app import metrics
     from handlers.intake import routes as intake_routes
 
     routes.extend(intake_routes.routes(services))

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import delivery
-from bot.alert_service import (
+from bot.alerts.model import NormalizedAlert, Severity
+from bot.alerts.service import (
     ActionOutcome,
     AlertNotFound,
     acknowledge_now,
@@ -21,14 +21,14 @@ from bot.alert_service import (
     resolve_now,
     wake_delivery,
 )
-from bot.alerts import NormalizedAlert, Severity
-from bot.blocks.escalate import escalate_modal, read_escalate_form
-from bot.blocks.escaping import escape, quoted, typed
 from bot.enums import Action, Command, View
-from bot.metadata import AlertRef, EscalateContext, dump
-from bot.plan import Team
-from bot.roster import Roster, UnknownTeam
-from bot.users import directory
+from bot.plan.model import Team
+from bot.schedule.roster import Roster, UnknownTeam
+from bot.slack import delivery
+from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
+from bot.slack.blocks.escaping import escape, quoted, typed
+from bot.slack.metadata import AlertRef, EscalateContext, dump
+from bot.slack.users import directory
 from handlers.events import button_value, tell
 from handlers.oncall import find_team, unknown_team_text
 from storage.alerts import pages
@@ -37,7 +37,7 @@ from storage.db import session_scope
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.calendar_feed import calendar_for
-from bot.roster import UnknownTeam
+from bot.schedule.calendar import calendar_for
+from bot.schedule.roster import UnknownTeam
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,20 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.alert_service import wake_delivery
-from bot.blocks import Message, text_message
-from bot.blocks.cover import cover_asked_notice, cover_taken_notice
-from bot.blocks.cover_form import (
+from bot.alerts.service import wake_delivery
+from bot.enums import Action, Command, View
+from bot.schedule.covers import (
+    CoverProblem,
+    Outcome,
+    part_of_shift,
+    put_up,
+    shifts_in_span,
+    take,
+)
+from bot.schedule.swaps import TeamShift, upcoming_shifts
+from bot.slack.blocks import Message, text_message
+from bot.slack.blocks.cover import cover_asked_notice, cover_taken_notice
+from bot.slack.blocks.cover_form import (
     FROM_BLOCK,
     SHIFT_BLOCK,
     TO_BLOCK,
@@ -18,28 +28,18 @@ from bot.blocks.cover_form import (
     cover_unavailable_modal,
     read_cover_form,
 )
-from bot.blocks.escaping import escape, typed
-from bot.blocks.oncall import help_message
-from bot.covers import (
-    CoverProblem,
-    Outcome,
-    part_of_shift,
-    put_up,
-    shifts_in_span,
-    take,
-)
-from bot.enums import Action, Command, View
-from bot.metadata import CoverRef
-from bot.swaps import TeamShift, upcoming_shifts
-from bot.timefmt import UnreadableTime
-from bot.users import directory
+from bot.slack.blocks.escaping import escape, typed
+from bot.slack.blocks.oncall import help_message
+from bot.slack.metadata import CoverRef
+from bot.slack.timefmt import UnreadableTime
+from bot.slack.users import directory
 from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

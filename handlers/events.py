@@ -15,16 +15,16 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from bot.blocks import Message, text_message
-from bot.metadata import M, MetadataError, load
-from bot.users import directory
+from bot.slack.blocks import Message, text_message
+from bot.slack.metadata import M, MetadataError, load
+from bot.slack.users import directory
 from storage.db import session_scope
 from storage.models import SlackEventSeen
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot.blocks.home import home_view
-from bot.swaps import TeamShift, upcoming_shifts
-from bot.users import directory
+from bot.schedule.swaps import TeamShift, upcoming_shifts
+from bot.slack.blocks.home import home_view
+from bot.slack.users import directory
 from storage.swaps import pending_swaps
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.roster import TeamStatus
-    from bot.services import Services
+    from bot.app.services import Services
+    from bot.schedule.roster import TeamStatus
     from storage.models import SwapRequest
 
 logger = logging.getLogger(__name__)

@@ -9,17 +9,17 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks import Message, context, message
-from bot.blocks.commands import dm_help_message, typed_without_slash
 from bot.enums import Command
-from bot.users import directory
+from bot.slack.blocks import Message, context, message
+from bot.slack.blocks.commands import dm_help_message, typed_without_slash
+from bot.slack.users import directory
 from handlers.events import send_dm
 from handlers.oncall import answer
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -8,19 +8,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import Message, message, text_message
-from bot.blocks.escaping import escape, quoted, typed
-from bot.blocks.oncall import help_message, my_shifts_message, status_message, week_message
 from bot.enums import Command
-from bot.plan import Team
-from bot.roster import Roster, UnknownTeam
-from bot.swaps import upcoming_shifts
-from bot.users import directory
+from bot.plan.model import Team
+from bot.schedule.roster import Roster, UnknownTeam
+from bot.schedule.swaps import upcoming_shifts
+from bot.slack.blocks import Message, message, text_message
+from bot.slack.blocks.escaping import escape, quoted, typed
+from bot.slack.blocks.oncall import help_message, my_shifts_message, status_message, week_message
+from bot.slack.users import directory
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,23 @@ import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks import text_message
-from bot.blocks.escaping import quoted, typed
-from bot.blocks.oncall import help_message
-from bot.blocks.swap import (
+from bot.enums import Action, Command, View
+from bot.plan.model import Team
+from bot.schedule.swaps import (
+    Decision,
+    Outcome,
+    SwapPlan,
+    SwapProblem,
+    decide,
+    plan_by_choice,
+    plan_by_days,
+    request_swap,
+    upcoming_shifts,
+)
+from bot.slack.blocks import text_message
+from bot.slack.blocks.escaping import quoted, typed
+from bot.slack.blocks.oncall import help_message
+from bot.slack.blocks.swap import (
     MY_SHIFT_BLOCK,
     TEAMMATE_BLOCK,
     THEIR_SHIFT_BLOCK,
@@ -22,22 +35,9 @@ from bot.blocks.swap import (
     swap_requested_notice,
     swap_result_notice,
 )
-from bot.enums import Action, Command, View
-from bot.metadata import MetadataError, ShiftRef, SwapRef, load
-from bot.plan import Team
-from bot.swaps import (
-    Decision,
-    Outcome,
-    SwapPlan,
-    SwapProblem,
-    decide,
-    plan_by_choice,
-    plan_by_days,
-    request_swap,
-    upcoming_shifts,
-)
-from bot.timefmt import UnreadableTime, parse_day
-from bot.users import MENTION, directory
+from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
+from bot.slack.timefmt import UnreadableTime, parse_day
+from bot.slack.users import MENTION, directory
 from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.db import session_scope
@@ -47,7 +47,7 @@ from storage.swaps import mark_swap_stale, set_swap_message
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

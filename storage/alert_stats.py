@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
-from bot.digest import Activity, AlertFacts
+from bot.handovers.digest import Activity, AlertFacts
 from storage.alerts import subject_of
 from storage.models import Alert, AlertEvent, SlackMessage
 

@@ -190,7 +190,7 @@ class DeliveryProblem(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("target", "problem", name="uq_delivery_problem"),)
     id: int | None = Field(default=None, primary_key=True)
     target: str = Field(max_length=64)  # a channel id, or a user id for a DM
-    problem: str = Field(max_length=32)  # bot.slack_errors.Problem
+    problem: str = Field(max_length=32)  # bot.slack.errors.Problem
     error: str = Field(max_length=64)  # Slack's error code, as it answered
     team: str | None = Field(default=None, max_length=64)
     at: datetime = _instant()

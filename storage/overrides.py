@@ -8,7 +8,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from bot import schedule
+from bot.schedule import engine as schedule
 from storage.models import Override
 from storage.prepared import Prepared, Tx
 

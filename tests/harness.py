@@ -32,14 +32,14 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from starlette.applications import Starlette
 
-from bot.app import build_services, create_app
-from bot.clock import Clock, FixedClock
-from bot.plans import PlanHolder
-from bot.roster import Roster
+from bot.app.clock import Clock, FixedClock
+from bot.app.factory import build_services, create_app
+from bot.app.services import Services
+from bot.app.settings import Settings, load_settings
+from bot.plan.holder import PlanHolder
 from bot.sandbox.slack_api import Message, SlackStandIn, ViewRecord
 from bot.sandbox.slack_requests import SlackRequest, SlackSide
-from bot.services import Services
-from bot.settings import Settings, load_settings
+from bot.schedule.roster import Roster
 
 SIGNING_SECRET = "harness-signing-secret"
 BOT_TOKEN = "xoxb-test"

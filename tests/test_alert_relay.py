@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.clock import FixedClock
-from bot.delivery import CHANNEL_BURST, MAX_UNKNOWN_ERRORS, Delivery
+from bot.alerts.escalation_worker import Escalator
+from bot.app.clock import FixedClock
 from bot.enums import Action, View
-from bot.escalator import Escalator
 from bot.sandbox.slack_api import Message
+from bot.slack.delivery import CHANNEL_BURST, MAX_UNKNOWN_ERRORS, Delivery
 from storage import outbox
 from storage.db import session_scope
 from storage.models import Alert, Outbox

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from icalendar import Calendar
 
-from bot.app import build_services, create_app
-from bot.cli import main
-from bot.clock import FixedClock
-from bot.plans import PlanHolder
-from bot.settings import load_settings
+from bot.app.cli import main
+from bot.app.clock import FixedClock
+from bot.app.factory import build_services, create_app
+from bot.app.settings import load_settings
+from bot.plan.holder import PlanHolder
 from tests.test_cli import PLAN
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

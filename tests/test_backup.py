@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import main
-from bot.delivery import Delivery
+from bot.alerts.escalation_worker import Escalator
+from bot.app.cli import main
 from bot.enums import Action
-from bot.escalator import Escalator
+from bot.slack.delivery import Delivery
 from tests.harness import Harness, message_text, slack_harness
 
 PARIS = ZoneInfo("Europe/Paris")

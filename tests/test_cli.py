@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from bot.cli import main
+from bot.app.cli import main
 from storage.db import make_engine, session_scope
 from storage.migrate import stored_revision, upgrade
 from storage.overrides import create_override

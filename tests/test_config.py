@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, load_plan, parse_plan
-from bot.plan import Digest, Every, NotifyTarget, Window
+from bot.plan.model import Digest, Every, NotifyTarget, Window
+from bot.plan.reading import ConfigError, load_plan, parse_plan
 from tests.conftest import ROOT
 
 EXAMPLE = (ROOT / "oncall.example.yaml").read_text()

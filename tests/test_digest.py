@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.blocks.handover import DigestSummary, digest_message
-from bot.digest import (
+from bot.handovers.digest import (
     Activity,
     AlertFacts,
     RepeatCustomer,
@@ -24,7 +23,8 @@ from bot.digest import (
     week_before,
     worst,
 )
-from bot.plan import Digest
+from bot.plan.model import Digest
+from bot.slack.blocks.handover import DigestSummary, digest_message
 from tests.harness import message_text, validate_blocks
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.cli import main
-from bot.doctor import Problem, check_public_url
+from bot.app.cli import main
+from bot.app.doctor import Problem, check_public_url
 from bot.sandbox.server import serve_in_thread
 from bot.sandbox.slack_api import SlackStandIn
 from storage.db import make_engine, session_scope

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.escalation import (
+from bot.alerts.policy import (
     DEFAULT_WAIT,
     Responders,
     first_step,
@@ -15,7 +15,7 @@ from bot.escalation import (
     steps_of,
     targets,
 )
-from bot.plan import EscalationStep, Every, Layer, NotifyTarget, Team
+from bot.plan.model import EscalationStep, Every, Layer, NotifyTarget, Team
 
 NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
 POLICY = (

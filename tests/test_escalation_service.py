@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.alert_service import (
+from bot.alerts.model import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
+from bot.alerts.service import (
     ESCALATION_RETRY,
     AlertNotFound,
     EscalationOutcome,
@@ -21,9 +22,8 @@ from bot.alert_service import (
     escalate_now,
     ingest_batch,
 )
-from bot.alerts import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
-from bot.metrics import Metrics
-from bot.plan import (
+from bot.app.metrics import Metrics
+from bot.plan.model import (
     EscalationStep,
     Every,
     Integration,
@@ -33,7 +33,7 @@ from bot.plan import (
     Team,
     Window,
 )
-from bot.roster import Roster, TeamStatus
+from bot.schedule.roster import Roster, TeamStatus
 from storage.alerts import list_events
 from storage.db import session_scope
 from storage.models import Alert, AlertEvent, Outbox

@@ -7,7 +7,7 @@ import asyncio
 import json
 from datetime import timedelta
 
-from bot.escalator import Escalator
+from bot.alerts.escalation_worker import Escalator
 from tests.conftest import fixture_bytes
 from tests.test_escalation_service import FRIDAY_NIGHT
 from tests.test_intake_http import Intake, running_intake

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.cli import GAP_HORIZON, main
-from bot.config import parse_plan
+from bot.app.cli import GAP_HORIZON, main
+from bot.plan.reading import parse_plan
 from bot.sandbox.run import example_file, load_workspace
 from tests.conftest import ROOT
 from tests.readme import readme_text

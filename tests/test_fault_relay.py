@@ -138,7 +138,7 @@ class Server:
         log = self.folder / f"{self.name}-{self.starts}.log"
         with log.open("wb") as sink:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve"],
+                [sys.executable, "-m", "bot.app.cli", "serve"],
                 cwd=self.folder,
                 env={**self.env, "PORT": str(self.port)},
                 stdin=subprocess.DEVNULL,

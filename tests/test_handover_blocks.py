@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.blocks.handover import (
+from bot.handovers.digest import AlertFacts, ShiftReport
+from bot.plan.model import Every, Layer, Team
+from bot.schedule.engine import Shift
+from bot.slack.blocks.handover import (
     CARRIED_MAX,
     CarriedAlert,
     HandoverSummary,
@@ -14,9 +17,6 @@ from bot.blocks.handover import (
     handover_message,
     reminder_message,
 )
-from bot.digest import AlertFacts, ShiftReport
-from bot.plan import Every, Layer, Team
-from bot.schedule import Shift
 from tests.harness import block_texts, validate_blocks
 
 PARIS = ZoneInfo("Europe/Paris")

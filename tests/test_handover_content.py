@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from bot.handovers import HandoverPlanner
+from bot.handovers.planner import HandoverPlanner
 from storage import claims
 from storage.db import session_scope
 from storage.models import Alert, AlertEvent, SlackMessage

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.handovers import HandoverPlanner
+from bot.handovers.planner import HandoverPlanner
 from bot.sandbox.slack_api import SlackStandIn
 from storage import claims
 from storage.db import session_scope

@@ -19,13 +19,13 @@ from sqlalchemy import event, func
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from bot.app import build_services, create_app
-from bot.clock import FixedClock
-from bot.metrics import metrics_of
-from bot.plan import Plan
-from bot.plans import PlanHolder
-from bot.services import Services
-from bot.settings import load_settings
+from bot.app.clock import FixedClock
+from bot.app.factory import build_services, create_app
+from bot.app.metrics import metrics_of
+from bot.app.services import Services
+from bot.app.settings import load_settings
+from bot.plan.holder import PlanHolder
+from bot.plan.model import Plan
 from storage.db import make_engine
 from storage.models import Alert, AlertEvent, Outbox
 from tests.conftest import fixture_bytes

@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from bot.alerts import TITLE_LIMIT, Severity
-from bot.app import build_services, create_app
-from bot.clock import FixedClock
-from bot.config import parse_plan
-from bot.plan import Integration
-from bot.plans import PlanHolder
-from bot.settings import load_settings
+from bot.alerts.model import TITLE_LIMIT, Severity
+from bot.app.clock import FixedClock
+from bot.app.factory import build_services, create_app
+from bot.app.settings import load_settings
+from bot.plan.holder import PlanHolder
+from bot.plan.model import Integration
+from bot.plan.reading import parse_plan
 from handlers.intake import PARSERS
 from tests.conftest import ROOT, fixture_bytes
 from tests.test_escalation_service import FRIDAY_NIGHT, support_plan

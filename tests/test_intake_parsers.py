@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.alerts import (
+from bot.alerts.model import (
     SUMMARY_LIMIT,
     TITLE_LIMIT,
     AlertAction,

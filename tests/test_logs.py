@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from bot.logs import KeyValueFormatter, OneLineRetries
+from bot.app.logs import KeyValueFormatter, OneLineRetries
 
 
 def _record(created: float, **extra: object) -> logging.LogRecord:

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.escalator import Escalator
-from bot.metrics import Metrics, count_relayed, count_slack_error, metrics_of, observe_ack
+from bot.alerts.escalation_worker import Escalator
+from bot.app.metrics import Metrics, count_relayed, count_slack_error, metrics_of, observe_ack
 from tests.conftest import fixture_bytes
 from tests.test_intake_http import Intake, running_intake
 

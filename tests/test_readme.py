@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from bot.config import parse_plan
+from bot.plan.reading import parse_plan
 from tests.conftest import ROOT
 from tests.harness import slack_harness
 from tests.readme import (

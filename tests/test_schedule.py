@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.plan import Every, Layer, Team, Window
-from bot.schedule import (
+from bot.plan.model import Every, Layer, Team, Window
+from bot.schedule.engine import (
     Clash,
     Override,
     Shift,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.plan import Every, Layer, Team, Window
-from bot.schedule import (
+from bot.plan.model import Every, Layer, Team, Window
+from bot.schedule.engine import (
     Override,
     Role,
     _estimate_index,

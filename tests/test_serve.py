@@ -24,11 +24,11 @@ import pytest
 import uvicorn
 from aiohttp import WSMsgType, web
 
-from bot.app import build_services, create_app
-from bot.cli import main
-from bot.clock import FixedClock
-from bot.serve import http_config, serve_with_socket_mode
-from bot.settings import load_settings
+from bot.app.cli import main
+from bot.app.clock import FixedClock
+from bot.app.factory import build_services, create_app
+from bot.app.serve import http_config, serve_with_socket_mode
+from bot.app.settings import load_settings
 from tests.conftest import ROOT
 from tests.test_cli import PLAN
 
@@ -111,7 +111,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Process, Path]]:
         "PORT": str(port),
     }
     popen = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"],
+        [sys.executable, "-m", "bot.app.cli", "serve"],
         cwd=tmp_path,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -9,11 +9,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, Message, cut
-from bot.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
-from bot.blocks.home import home_view
-from bot.blocks.oncall import help_message, my_shifts_message, status_message, week_message
-from bot.blocks.swap import (
+from bot.enums import Action, View
+from bot.plan.model import Every, Layer, Team
+from bot.plan.reading import ID_MAX
+from bot.sandbox.slack_api import block_limit_problems
+from bot.schedule.engine import Holding, Shift
+from bot.schedule.roster import TeamStatus
+from bot.schedule.swaps import TeamShift
+from bot.slack.blocks import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, Message, cut
+from bot.slack.blocks.cover import cover_asked_notice, cover_post, cover_taken_notice
+from bot.slack.blocks.home import home_view
+from bot.slack.blocks.oncall import help_message, my_shifts_message, status_message, week_message
+from bot.slack.blocks.swap import (
     swap_channel_post,
     swap_modal,
     swap_outcome_dm,
@@ -21,14 +28,7 @@ from bot.blocks.swap import (
     swap_requested_notice,
     swap_result_notice,
 )
-from bot.config import ID_MAX
-from bot.enums import Action, View
-from bot.metadata import CoverRef, MetadataError, ShiftRef, SwapRef, dump, load
-from bot.plan import Every, Layer, Team
-from bot.roster import TeamStatus
-from bot.sandbox.slack_api import block_limit_problems
-from bot.schedule import Holding, Shift
-from bot.swaps import TeamShift
+from bot.slack.metadata import CoverRef, MetadataError, ShiftRef, SwapRef, dump, load
 from storage.models import CoverRequest, SwapRequest
 from tests.harness import block_texts, validate_blocks, validate_view
 

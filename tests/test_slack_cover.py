@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.delivery import CHANNEL_BURST, Delivery
 from bot.enums import Action, View
 from bot.sandbox.slack_api import Message, ViewRecord
+from bot.slack.delivery import CHANNEL_BURST, Delivery
 from storage.models import CoverRequest, Override
 from tests.harness import Harness, Sent, message_text, slack_harness
 from tests.test_slack_oncall import PLAN

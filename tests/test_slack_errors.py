@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.problems import problem_notice
 from bot.sandbox.slack_api import SlackStandIn
-from bot.slack_errors import Kind, Problem, SlackFailure, classify, rate_scope
+from bot.slack.blocks.problems import problem_notice
+from bot.slack.errors import Kind, Problem, SlackFailure, classify, rate_scope
 from tests.harness import message_text, validate_blocks
 
 TOKEN = "xoxb-errors"

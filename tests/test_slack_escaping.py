@@ -17,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from bot.alert_service import ingest_batch
-from bot.alerts import ParsedBatch
-from bot.blocks import Message, cut
-from bot.blocks.alert import alert_card, alert_dm, leadership_dm
-from bot.blocks.escaping import escape, link, quoted, unescape
-from bot.delivery import _loaded
+from bot.alerts.model import ParsedBatch
+from bot.alerts.service import ingest_batch
 from bot.enums import Action
-from bot.plans import PlanHolder
+from bot.plan.holder import PlanHolder
+from bot.slack.blocks import Message, cut
+from bot.slack.blocks.alert import alert_card, alert_dm, leadership_dm
+from bot.slack.blocks.escaping import escape, link, quoted, unescape
+from bot.slack.delivery import _loaded
 from handlers.intake import alertmanager, generic
 from storage import alerts as alert_store
 from storage.db import make_engine, read_scope, session_scope

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from bot.blocks.commands import SUMMARIES
 from bot.enums import Command
 from bot.sandbox.slack_api import BOT_SCOPES
+from bot.slack.blocks.commands import SUMMARIES
 from tests.conftest import fixtures_dir
 
 ROOT = Path(__file__).resolve().parents[1]

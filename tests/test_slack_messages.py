@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks.commands import SUMMARIES
+from bot.slack.blocks.commands import SUMMARIES
 from tests.harness import message_text, slack_harness
 from tests.test_slack_oncall import PLAN
 

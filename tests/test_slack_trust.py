@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from bot.enums import Action
 from bot.sandbox.slack_requests import SlackRequest, sign
-from bot.slack_verification import FRESHNESS_S, SeenSignatures, SlackRequestVerifier
+from bot.slack.verification import FRESHNESS_S, SeenSignatures, SlackRequestVerifier
 from storage.models import Alert, AlertEvent, Outbox
 from tests.harness import SIGNING_SECRET, Harness, slack_harness
 from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert

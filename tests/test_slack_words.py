@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.blocks.commands import SUMMARIES, command_lines
-from bot.delivery import Delivery
 from bot.enums import Action, Command
 from bot.sandbox.slack_api import Message
+from bot.slack.blocks.commands import SUMMARIES, command_lines
+from bot.slack.delivery import Delivery
 from tests.conftest import ROOT
 from tests.harness import Harness, Sent, message_text, slack_harness
 from tests.test_slack_oncall import PLAN

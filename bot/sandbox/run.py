@@ -28,16 +28,16 @@ import yaml
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bot.app import build_services, create_app
-from bot.clock import Clock
-from bot.logs import setup_logging
-from bot.plans import PlanHolder
+from bot.app.clock import Clock
+from bot.app.factory import build_services, create_app
+from bot.app.logs import setup_logging
+from bot.app.services import Services
+from bot.app.settings import Settings, load_settings
+from bot.plan.holder import PlanHolder
 from bot.sandbox.page import SandboxPage, track_spawned_tasks
 from bot.sandbox.server import RunningServer, serve_in_thread
 from bot.sandbox.slack_api import SlackStandIn
 from bot.sandbox.slack_requests import SlackSide
-from bot.services import Services
-from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 

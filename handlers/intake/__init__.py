@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.alerts import IntakeError, ParsedBatch
+from bot.alerts.model import IntakeError, ParsedBatch
 from handlers.intake import alertmanager, generic, grafana, opsgenie, pagerduty
 
 Parser = Callable[[bytes], ParsedBatch]

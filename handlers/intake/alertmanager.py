@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from bot.alerts import (
+from bot.alerts.model import (
     AlertStatus,
     IntakeError,
     Link,

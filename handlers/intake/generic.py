@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.alerts import (
+from bot.alerts.model import (
     AlertStatus,
     IntakeError,
     NormalizedAlert,

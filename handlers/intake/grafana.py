@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.alerts import ParsedBatch
+from bot.alerts.model import ParsedBatch
 from handlers.intake.alertmanager import Extras, parse_webhook
 from handlers.intake.parsing import (
     detail_text,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.alerts import (
+from bot.alerts.model import (
     AlertAction,
     AlertStatus,
     IntakeError,

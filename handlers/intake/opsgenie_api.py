@@ -21,8 +21,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.alerts import AlertAction, IntakeError, ParsedBatch
-from bot.plan import Integration
+from bot.alerts.model import AlertAction, IntakeError, ParsedBatch
+from bot.plan.model import Integration
 from handlers.intake import opsgenie
 from handlers.intake.routes import (
     MAX_BODY_BYTES,
@@ -37,7 +37,7 @@ from handlers.intake.routes import (
 )
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 

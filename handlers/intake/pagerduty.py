@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bot.alerts import (
+from bot.alerts.model import (
     KEY_LIMIT,
     TITLE_LIMIT,
     AlertAction,

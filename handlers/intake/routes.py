@@ -26,18 +26,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.alert_service import IngestResult, ingest_batch, wake_delivery
-from bot.alerts import IntakeError, ParsedBatch
-from bot.escalator import register as register_escalator
-from bot.plan import Integration
-from bot.roster import UnknownTeam
+from bot.alerts.escalation_worker import register as register_escalator
+from bot.alerts.model import IntakeError, ParsedBatch
+from bot.alerts.service import IngestResult, ingest_batch, wake_delivery
+from bot.plan.model import Integration
+from bot.schedule.roster import UnknownTeam
 from handlers.intake import PARSERS, Parser
 from storage.db import NeedsSession, WriterBusy, session_scope
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
-    from bot.services import Services
+    from bot.app.services import Services
     from storage.prepared import Tx
 
 logger = logging.getLogger(__name__)

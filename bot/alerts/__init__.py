@@ -1,0 +1,1 @@
+"""Alerts: the normalised alert, intake and actions, the escalation policy and its worker."""

@@ -1,0 +1,93 @@
+"""The escalation worker: escalates every open, unacknowledged alert whose time has come.
+
+All its state lives in the database (``alert.next_escalation_at``), so a restart loses nothing
+and several replicas can run it at once: each due alert is claimed under a row lock
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock serialises the claimers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from bot.alerts.service import EscalationOutcome, escalate_due, wake_delivery
+from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from bot.app.services import Services
+
+logger = logging.getLogger(__name__)
+
+EXTRAS_KEY = "escalator"
+POLL_INTERVAL = 1.0  # seconds between looks at the database when nobody wakes the worker
+BATCH = 50  # alerts escalated per transaction; a longer backlog is worked through at once
+
+
+class Escalator:
+    """Polls for due escalations about once a second, or at once when woken."""
+
+    def __init__(self, services: Services, *, interval: float = POLL_INTERVAL) -> None:
+        self.services = services
+        self.interval = interval
+        self._wakeup: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """Look for due escalations now rather than at the next poll (call from the loop)."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def escalate_due_now(self) -> list[EscalationOutcome]:
+        """Escalate what is due at the services' clock, in one transaction per batch (blocking)."""
+        outcomes: list[EscalationOutcome] = []
+        while True:
+            now = self.services.clock.now()
+            with session_scope(self.services.engine) as session:
+                batch = escalate_due(
+                    session=session, services_or_plan=self.services, now=now, limit=BATCH
+                )
+            outcomes.extend(batch)
+            if len(batch) < BATCH:
+                return outcomes
+
+    async def run_once(self) -> list[EscalationOutcome]:
+        """Escalate what is due now without blocking the event loop."""
+        outcomes = await asyncio.to_thread(self.escalate_due_now)
+        for outcome in outcomes:
+            logger.info(
+                "alert escalated",
+                extra={
+                    "alert": outcome.alert_id,
+                    "step": outcome.step,
+                    "users": ",".join(outcome.users),
+                },
+            )
+        if outcomes:
+            wake_delivery(self.services)
+        return outcomes
+
+    async def run(self) -> None:
+        """Run until cancelled; a failed round is logged and retried at the next poll."""
+        self._wakeup = asyncio.Event()
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly away; the next round tries again
+                logger.exception("escalation round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
+            self._wakeup.clear()
+
+
+def register(services: Services) -> Escalator:
+    """The app's escalation worker, added to the background workers once."""
+    existing = services.extras.get(EXTRAS_KEY)
+    if isinstance(existing, Escalator):
+        return existing
+    escalator = Escalator(services)
+    services.extras[EXTRAS_KEY] = escalator
+    services.workers.append(escalator.run)
+    return escalator

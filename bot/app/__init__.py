@@ -1,0 +1,1 @@
+"""Running the bot: settings, app factory, services, serve, cli, logs, metrics, clock, doctor."""

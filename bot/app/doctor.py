@@ -1,0 +1,409 @@
+"""`watchkeeper doctor`: the live Slack workspace checked against the setup file.
+
+It calls Slack's real Web API with the bot's token and changes nothing anyone would notice: the
+token works (auth.test); the bot is in every team channel, which is neither archived nor gone
+(conversations.info, once per channel); every person the setup names exists and is active
+(users.info, once per person); every team user group can be written — its members are read
+(usergroups.users.list) and written back unchanged (usergroups.users.update), the one way to ask
+Slack "may I?" without changing the group. Each problem comes with how to fix it.
+
+It also reads what the running bot recorded in its database (opened read-only, never created or
+written): what Slack keeps refusing about a channel or a DM, and deliveries that failed for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from sqlalchemy.engine import Engine
+
+from bot.plan.model import NotifyTarget, Plan, Team
+from bot.slack.usergroups import refusal_fix
+from storage.db import read_scope
+from storage.outbox import failed_deliveries
+from storage.problems import known_problems
+
+# Slack answers 429 with Retry-After; the client waits that long, this many times per call.
+RATE_LIMIT_RETRIES = 5
+PUBLIC_URL_TIMEOUT_S = 10.0
+FAILED_SHOWN = 10  # deliveries failed for good listed one by one; the rest are counted
+# auth.test errors that mean the token itself is no good.
+BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix: what it is about, what is wrong, and what to do."""
+
+    check: str  # token, scope, channel, user, usergroup, public_url, delivery
+    subject: str
+    problem: str
+    fix: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.subject}: {self.problem}: {self.fix}"
+
+
+@dataclass
+class Report:
+    """What the doctor found: the problems, the notes, and how much it checked."""
+
+    workspace: str = ""
+    bot: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(
+        default_factory=lambda: {"channels": 0, "users": 0, "usergroups": 0}
+    )
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """The last line: all good, or how many problems."""
+        checked = self.checked
+        what = (
+            f"{checked['channels']} channel(s), {checked['users']} person(s) and "
+            f"{checked['usergroups']} user group(s) checked"
+        )
+        where = f" in {self.workspace}" if self.workspace else ""
+        if self.ok:
+            return f"All good{where}: the token works; {what}."
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        return f"{count} {noun}{where} ({what}): fix them, then run `watchkeeper doctor` again."
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "workspace": self.workspace,
+            "bot": self.bot,
+            "problems": [
+                {
+                    "check": p.check,
+                    "subject": p.subject,
+                    "problem": p.problem,
+                    "fix": p.fix,
+                    "line": p.line,
+                }
+                for p in self.problems
+            ],
+            "notes": self.notes,
+            "checked": self.checked,
+        }
+
+
+def slack_client(token: str, api_url: str) -> WebClient:
+    """slack_sdk's client for the doctor: it waits out 429s (Retry-After) and passing
+    connection troubles before giving up."""
+    return WebClient(
+        token=token,
+        base_url=api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+def people_of(plan: Plan) -> dict[str, list[str]]:
+    """Every user id the setup names, with where it names them, in the file's order."""
+    found: dict[str, list[str]] = {}
+
+    def note(users: Iterable[str], where: str) -> None:
+        for user in users:
+            places = found.setdefault(user, [])
+            if where not in places:
+                places.append(where)
+
+    note(plan.leadership, "leadership")
+    for team in plan.teams.values():
+        for kind, layers in (("rotation", team.rotations), ("backup", team.backup)):
+            for layer in layers:
+                note(layer.members, f"{kind} {layer.name} of team {team.id}")
+        for i, step in enumerate(team.escalation):
+            if step.notify is NotifyTarget.users:
+                note(step.users, f"escalation step {i + 1} of team {team.id}")
+    return found
+
+
+class _Doctor:
+    def __init__(self, plan: Plan, client: WebClient, report: Report) -> None:
+        self.plan = plan
+        self.client = client
+        self.report = report
+        self._scopes_said: set[str] = set()
+
+    def problem(self, check: str, subject: str, problem: str, fix: str) -> None:
+        self.report.problems.append(Problem(check, subject, problem, fix))
+
+    def call(self, method: str, **args: Any) -> dict[str, Any] | str:
+        """Slack's answer, or its error code (a missing scope is reported once, here)."""
+        try:
+            answer = self.client.api_call(method, data=args)
+            return dict(answer.data) if isinstance(answer.data, dict) else {}
+        except SlackApiError as error:
+            code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+            if code == "missing_scope":
+                needed = str(error.response.get("needed") or "?")
+                if needed not in self._scopes_said:
+                    self._scopes_said.add(needed)
+                    self.problem(
+                        "scope",
+                        "Slack app",
+                        f"the app lacks the {needed} scope ({method} needs it)",
+                        "add it under OAuth & Permissions → Bot Token Scopes (manifest.yml lists "
+                        "it), then reinstall the app to the workspace",
+                    )
+            return code
+
+    # ------------------------------------------------------------------ checks
+
+    def unreachable(self, api_url: str, error: OSError) -> None:
+        self.problem(
+            "token",
+            "SLACK_API_URL",
+            f"cannot reach Slack at {api_url} ({error.__class__.__name__}: {error})",
+            "check the address and this machine's network",
+        )
+
+    def token(self) -> bool:
+        """auth.test: whether the token works; the later checks need it."""
+        answer = self.call("auth.test")
+        if isinstance(answer, str):
+            fix = (
+                "put the app's Bot User OAuth Token (xoxb-…, under OAuth & Permissions) in .env"
+                if answer in BAD_TOKEN
+                else "run `watchkeeper doctor` again in a moment"
+            )
+            self.problem("token", "SLACK_BOT_TOKEN", f"Slack refuses the token ({answer})", fix)
+            return False
+        self.report.workspace = str(answer.get("team") or answer.get("team_id") or "")
+        self.report.bot = str(answer.get("user") or "")
+        return True
+
+    def channels(self) -> None:
+        """conversations.info, once per team channel: there, not archived, the bot in it."""
+        invite = f"/invite @{self.report.bot or 'watchkeeper'}"
+        for channel, teams in self._teams_by(lambda team: team.channel).items():
+            self.report.checked["channels"] += 1
+            of_teams = f"channel of team {', '.join(teams)}"
+            answer = self.call("conversations.info", channel=channel)
+            if answer == "channel_not_found":
+                self.problem(
+                    "channel",
+                    f"{channel} ({of_teams})",
+                    "no such channel, or a private one the bot is not in",
+                    f"check `channel:` in the setup file; for a private channel, {invite} there",
+                )
+                continue
+            if isinstance(answer, str):
+                self._failed("channel", f"{channel} ({of_teams})", "conversations.info", answer)
+                continue
+            info = answer.get("channel") or {}
+            name = f"#{info.get('name') or channel}"
+            if info.get("is_archived"):
+                self.problem(
+                    "channel",
+                    name,
+                    f"archived ({of_teams})",
+                    "unarchive it, or give the team another `channel:` in the setup file",
+                )
+            elif not info.get("is_member"):
+                self.problem("channel", name, "the bot is not a member", f"{invite} in {name}")
+
+    def users(self) -> None:
+        """users.info, once per person the setup names: they exist and are active."""
+        for user, places in people_of(self.plan).items():
+            self.report.checked["users"] += 1
+            where = ", ".join(places)
+            answer = self.call("users.info", user=user)
+            if answer == "user_not_found":
+                self.problem(
+                    "user",
+                    f"{user} ({where})",
+                    "no such user in this workspace",
+                    "fix the id in the setup file (in Slack: the person's profile → ⋮ → "
+                    "Copy member ID)",
+                )
+                continue
+            if isinstance(answer, str):
+                self._failed("user", f"{user} ({where})", "users.info", answer)
+                continue
+            info = answer.get("user") or {}
+            if info.get("deleted"):
+                self.problem(
+                    "user",
+                    f"{user} (@{info.get('name') or user}, {where})",
+                    "deactivated in Slack",
+                    "take them out of the setup file, or reactivate their account",
+                )
+
+    def usergroups(self) -> None:
+        """Each team's user group: its members read, then written back unchanged."""
+        for group, teams in self._teams_by(lambda team: team.usergroup).items():
+            self.report.checked["usergroups"] += 1
+            subject = f"{group} (user group of team {', '.join(teams)})"
+            members = self.call("usergroups.users.list", usergroup=group)
+            if members == "no_such_subteam":
+                self.problem(
+                    "usergroup",
+                    subject,
+                    "no such user group in this workspace",
+                    "fix `usergroup:` in the setup file, or remove it",
+                )
+                continue
+            if isinstance(members, str):
+                self._failed("usergroup", subject, "usergroups.users.list", members)
+                continue
+            users = [str(u) for u in members.get("users") or []]
+            if not users:
+                # Slack refuses an empty list; writing anyone else would change the group.
+                self.report.notes.append(
+                    f"{subject}: empty, so writing it was not tried (that would change it); "
+                    "the next handover fills it — run the doctor again after it"
+                )
+                continue
+            written = self.call("usergroups.users.update", usergroup=group, users=",".join(users))
+            if isinstance(written, str):
+                fix = refusal_fix(written)
+                if fix is not None:
+                    self.problem(
+                        "usergroup",
+                        subject,
+                        f"Slack will not let the bot write it ({written})",
+                        fix,
+                    )
+                else:
+                    self._failed("usergroup", subject, "usergroups.users.update", written)
+
+    def _teams_by(self, key: Callable[[Team], str | None]) -> dict[str, list[str]]:
+        """The ids of the teams sharing each channel (or user group), in the file's order."""
+        found: dict[str, list[str]] = {}
+        for team in self.plan.teams.values():
+            value = key(team)
+            if value is not None:
+                found.setdefault(value, []).append(team.id)
+        return found
+
+    def _failed(self, check: str, subject: str, method: str, error: str) -> None:
+        if error == "missing_scope":
+            return  # said once, as a scope to add
+        self.problem(
+            check,
+            subject,
+            f"Slack answered {method} with {error}",
+            "run `watchkeeper doctor` again in a moment",
+        )
+
+
+def check_public_url(url: str, get: Callable[..., httpx.Response] = httpx.get) -> list[Problem]:
+    """Whether ``url`` (PUBLIC_URL) reaches the bot: its /healthz answers 200."""
+    address = url.rstrip("/") + "/healthz"
+    fix = "set PUBLIC_URL to the address people's phones reach the bot at, and open it there"
+    try:
+        answer = get(address, timeout=PUBLIC_URL_TIMEOUT_S, follow_redirects=True)
+    except httpx.HTTPError as error:
+        return [
+            Problem(
+                "public_url",
+                "PUBLIC_URL",
+                f"{address} does not answer ({error.__class__.__name__})",
+                fix,
+            )
+        ]
+    if answer.status_code != 200:
+        return [
+            Problem("public_url", "PUBLIC_URL", f"{address} answered {answer.status_code}", fix)
+        ]
+    return []
+
+
+def stored_problems(engine: Engine) -> list[Problem]:
+    """What the running bot recorded and no retry mends: what Slack keeps refusing about a
+    channel or a DM, and the deliveries that failed for good (the latest first)."""
+    with read_scope(engine) as session:
+        known = known_problems(session=session)
+        failed = failed_deliveries(session=session, limit=FAILED_SHOWN + 1)
+    found = [
+        Problem(
+            "delivery",
+            row.target if row.team is None else f"{row.target} (team {row.team})",
+            f"Slack has refused deliveries there since {_utc(row.at)} ({row.error})",
+            _REFUSAL_FIX.get(row.problem, "see the bot's log at that time"),
+        )
+        for row in known
+    ]
+    for row in failed[:FAILED_SHOWN]:
+        about = row.subject or row.kind
+        found.append(
+            Problem(
+                "delivery",
+                f"delivery {row.id} ({row.kind}, {about})",
+                f"failed for good at {_utc(row.done_at)}: {row.last_error or 'no error kept'}",
+                "mend what the error names; the bot's log says more at that time",
+            )
+        )
+    if len(failed) > FAILED_SHOWN:
+        found.append(
+            Problem(
+                "delivery",
+                "older deliveries",
+                "more deliveries failed for good before these",
+                "mend the ones above first; the bot's log lists every one",
+            )
+        )
+    return found
+
+
+# How to mend what Slack keeps refusing (storage.problems' kinds), in the doctor's words.
+_REFUSAL_FIX = {
+    "not_member": "type `/invite @watchkeeper` in that channel",
+    "unknown_channel": "fix the team's `channel:` in the setup file, or invite the bot there",
+    "archived": "unarchive the channel, or give the team another `channel:`",
+    "restricted": "ask a Slack admin to let Watchkeeper post there",
+    "refused": "Slack refused a message Watchkeeper built: please report it with this error",
+    "user_unreachable": "if they left, take them out of the setup file's rotations",
+}
+
+
+def _utc(at: datetime | None) -> str:
+    return "an unknown time" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_doctor(
+    plan: Plan,
+    client: WebClient,
+    *,
+    api_url: str,
+    public_url: str | None = None,
+    engine: Engine | None = None,
+) -> Report:
+    """Every check of the workspace against ``plan``; without a working token, only that and
+    what the bot's database (``engine``, when there is one) recorded."""
+    report = Report()
+    doctor = _Doctor(plan, client, report)
+    try:
+        if doctor.token():
+            doctor.channels()
+            doctor.users()
+            doctor.usergroups()
+    except OSError as error:  # the connection failed, and kept failing after the retries
+        doctor.unreachable(api_url, error)
+    if public_url is not None:
+        report.problems.extend(check_public_url(public_url))
+    if engine is not None:
+        report.problems.extend(stored_problems(engine))
+    return report

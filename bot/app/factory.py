@@ -1,0 +1,181 @@
+"""The app factory: builds the services, the Bolt app, the HTTP routes and the background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.app.clock import Clock, SystemClock
+from bot.app.services import Services
+from bot.app.settings import Settings
+from bot.plan.holder import PlanHolder
+from bot.schedule.roster import Roster
+from bot.slack.verification import SlackRequestVerifier
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+logger = logging.getLogger(__name__)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    plans: PlanHolder | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Services:
+    """The shared services: database (migrated), plan, roster, clock and Slack Web API client."""
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    plans = plans or PlanHolder.from_file(settings.config_path)
+    slack = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        plans=plans,
+        roster=Roster(plans, engine),
+        clock=clock or SystemClock(),
+        slack=slack,
+    )
+
+
+def build_bolt(services: Services) -> AsyncApp:
+    """The Bolt app with every listener module registered."""
+    settings = services.settings
+    bolt = AsyncApp(
+        client=services.slack,
+        signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode needs no signature check: the traffic comes over our own websocket.
+        request_verification_enabled=not settings.socket_mode,
+    )
+    from handlers import register_all
+
+    register_all(bolt, services)
+    return bolt
+
+
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    start_background: bool = True,
+) -> Starlette:
+    """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
+    services = services or build_services(settings)
+    bolt = build_bolt(services)
+    from bot.handovers import planner as handovers
+    from bot.plan import reload
+
+    handovers.register(services)
+    reload.register(services)
+    slack_handler = AsyncSlackRequestHandler(bolt)
+    verifier = (
+        None if settings.socket_mode else SlackRequestVerifier(settings.slack_signing_secret or "")
+    )
+
+    async def slack_events(request: Request) -> Response:
+        assert verifier is not None  # the route exists in HTTP mode only
+        body = await request.body()
+        refusal = verifier.check(body, request.headers)
+        if refusal is not None:
+            # Say why, never what was sent: the body and the signature stay out of the log.
+            logger.warning(
+                "slack request refused",
+                extra={
+                    "why": refusal.reason,
+                    "age_s": refusal.age_s,
+                    "client": request.client.host if request.client else None,
+                    "retry": request.headers.get("x-slack-retry-num"),
+                },
+            )
+            return JSONResponse({"error": f"refused: {refusal.reason}"}, status_code=401)
+        try:
+            response = await slack_handler.handle(request)
+        except UnicodeDecodeError:
+            response = JSONResponse({"error": "request body is not UTF-8"}, status_code=400)
+        except BaseException:
+            verifier.forget(request.headers)
+            raise
+        if response.status_code >= 500:
+            # We failed it: should Slack send the very same request again, it is taken (an
+            # event still runs once per event_id).
+            verifier.forget(request.headers)
+        return response
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        problems = []
+        try:
+            await asyncio.to_thread(_ping, services)
+        except Exception as error:  # any failure means "not ready", and says why
+            problems.append(f"database: {error.__class__.__name__}")
+        scheduler = services.extras.get("scheduler")
+        if start_background and scheduler is not None and not getattr(scheduler, "running", False):
+            problems.append("scheduler: not running")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if verifier is not None:
+        # In Socket Mode, Slack's traffic comes over the websocket: a /slack/events on the port
+        # that alert senders reach would take anyone's word for who they are.
+        routes.insert(0, Route("/slack/events", slack_events, methods=["POST"]))
+    from handlers import http_routes
+
+    routes.extend(http_routes(services))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[Any]] = []
+        # One HTTP session for every Slack call: connections (and their TLS handshakes with
+        # Slack) are kept and reused rather than made anew for each call.
+        slack_session = aiohttp.ClientSession()
+        services.slack.session = slack_session
+        if start_background:
+            for start in services.extras.get("startup", []):
+                await start()
+            tasks = [asyncio.create_task(worker()) for worker in services.workers]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for stop in services.extras.get("shutdown", []):
+                with contextlib.suppress(Exception):
+                    await stop()
+            services.close_writer()
+            services.slack.session = None
+            await slack_session.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    app.state.bolt = bolt
+    return app
+
+
+def _ping(services: Services) -> None:
+    with services.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

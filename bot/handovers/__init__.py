@@ -1,0 +1,1 @@
+"""Shift handovers: planning and posting them, and the weekly digest."""

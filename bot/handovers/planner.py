@@ -1,0 +1,752 @@
+"""The handover scheduler: one APScheduler job per team for its next change of pager holder, one
+for the next reminder, and one for the weekly digest, each sent once.
+
+Jobs live in memory and are re-planned from the schedule whenever the plan changes (and every
+few minutes, for changes made by another replica); what has been sent lives in the database.
+Every send is claimed first under (team, kind, instant), so a restart or a second replica never
+sends one twice. At startup, a hand-off missed while the bot was down is posted late (saying so)
+if it is less than an hour old; older ones are logged and skipped. One from before the bot's first
+start on the database was not missed: nothing is posted for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.app.metrics import metrics_of
+from bot.handovers import digest
+from bot.plan.model import Team
+from bot.schedule import engine as schedule
+from bot.slack.blocks import Message
+from bot.slack.blocks.handover import (
+    CarriedAlert,
+    DigestSummary,
+    HandoverSummary,
+    ReminderSummary,
+    digest_message,
+    handover_message,
+    reminder_message,
+)
+from bot.slack.errors import Kind, classify
+from bot.slack.usergroups import UsergroupRefusals, refusal_fix
+from bot.slack.users import directory
+from storage import alert_stats, claims
+from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from bot.app.services import Services
+
+logger = logging.getLogger(__name__)
+
+EXTRAS_KEY = "handovers"
+SCHEDULER_KEY = "scheduler"  # /readyz checks that it is running
+
+HANDOVER = "handover"
+REMINDER = "reminder"  # claimed as "reminder:<user>": a shift handed to someone else gets its own
+DIGEST = "digest"
+EVERY_TEAM = "*"  # the digest's claim covers every team
+
+# A send missed while the bot was down goes out late up to this age, and is skipped after it.
+LATE_LIMIT = timedelta(hours=1)
+# How far back the startup looks for missed sends (to post them late or log them as skipped).
+CATCH_UP_LOOKBACK = timedelta(days=1)
+# With no change within the schedule's horizon, look again after this long.
+RECHECK_AFTER = timedelta(days=7)
+# Overrides stored by another replica (or by hand in the database) never reach this process's
+# plan_changed hooks: every team is planned again this often, so the jobs follow them anyway.
+RESYNC_EVERY = timedelta(minutes=5)
+RESYNC_JOB = f"resync:{EVERY_TEAM}"
+# The last shift's report starts here when the schedule cannot tell when it began.
+REPORT_FALLBACK = timedelta(days=7)
+# A reminder sent later than this after its time says so.
+REMINDER_ON_TIME = timedelta(minutes=1)
+# A hand-off is the instant itself: the holder just before it is read this much earlier.
+_JUST_BEFORE = timedelta(microseconds=1)
+
+SLACK_ATTEMPTS = 5
+SLACK_BACKOFF_S = 1.0
+SLACK_MAX_WAIT_S = 60.0
+PERMALINK_TIMEOUT_S = 3.0
+# How long stopping waits for sends under way.
+STOP_GRACE_S = 10.0
+
+
+class SlackSendError(Exception):
+    """A Slack call that failed for good: refused, or still failing after the retries."""
+
+    def __init__(self, method: str, error: str) -> None:
+        self.method = method
+        self.error = error
+        super().__init__(f"{method} failed: {error}")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A claimed hand-off with its data loaded, before the links are resolved."""
+
+    claim_id: int
+    summary: HandoverSummary
+    cards: dict[int, tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class _PreparedReminder:
+    claim_id: int
+    summary: ReminderSummary
+    cards: dict[int, tuple[str, str]]
+
+
+def _aware(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def reminder_kind(user: str) -> str:
+    """The claim kind of a reminder to ``user``."""
+    return f"{REMINDER}:{user}"
+
+
+class HandoverPlanner:
+    """Plans and runs the hand-off, reminder and digest jobs of every team."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        scheduler: AsyncIOScheduler | None = None,
+        slack_backoff: float = SLACK_BACKOFF_S,
+        resync_every: timedelta = RESYNC_EVERY,
+    ) -> None:
+        self.services = services
+        self.resync_every = resync_every
+        self.scheduler = scheduler or AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "misfire_grace_time": int(LATE_LIMIT.total_seconds()),
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+        self.slack_backoff = slack_backoff
+        self.started_at: datetime | None = None
+        self.catch_up_task: asyncio.Task[None] | None = None
+        # What is planned, by job id: the instant each job is about (for logs and tests).
+        self.planned: dict[str, datetime] = {}
+        self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[Any]] = set()
+        self.usergroup_refusals = UsergroupRefusals()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start the scheduler, plan every team, and catch up on what was missed (in the
+        background, so that a slow Slack does not hold up the app's start)."""
+        self.started_at = self.services.clock.now()
+        if not self.scheduler.running:
+            self.scheduler.start()
+        self.scheduler.add_job(
+            self.replan,
+            trigger=IntervalTrigger(seconds=self.resync_every.total_seconds(), timezone=UTC),
+            id=RESYNC_JOB,
+            name=RESYNC_JOB,
+            replace_existing=True,
+        )
+        await self.replan(None)
+        self.catch_up_task = asyncio.create_task(self.catch_up(), name="handover-catch-up")
+
+    async def stop(self) -> None:
+        """Stop the scheduler once the sends under way are over (a send cut halfway would be
+        claimed and never made); jobs not yet run are planned again at the next start."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        busy = {t for t in self._running if not t.done()}
+        if self.catch_up_task is not None and not self.catch_up_task.done():
+            busy.add(self.catch_up_task)
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            # AsyncIOScheduler shuts down from the event loop: let it run that call.
+            await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ planning
+
+    async def replan(self, team: str | None = None, *, after: datetime | None = None) -> None:
+        """Plan again the jobs of ``team`` (None: every team, and the digest) from the schedule
+        as it stands; teams no longer in the plan lose their jobs."""
+        if not self.scheduler.running:
+            return
+        async with self._lock:
+            plan = self.services.plans.current
+            now = self.services.clock.now()
+            start = max(now, after) if after is not None else now
+            for job_id in list(self.planned):
+                owner = job_id.split(":", 1)[1] if ":" in job_id else None
+                if owner is not None and owner != EVERY_TEAM and owner not in plan.teams:
+                    self._remove(job_id)
+            teams = list(plan.teams) if team is None else [team] if team in plan.teams else []
+            for team_id in teams:
+                try:
+                    await self._plan_team(plan.teams[team_id], start, now)
+                except Exception:  # one team's trouble must not leave the others unplanned
+                    logger.exception("planning the hand-off failed", extra={"team": team_id})
+            if team is None:
+                self._plan_digest(now)
+
+    async def _plan_team(self, team: Team, after: datetime, now: datetime) -> None:
+        change = await asyncio.to_thread(self._next_change, team.id, after)
+        job_id = f"{HANDOVER}:{team.id}"
+        if change is None:
+            # Nothing changes within the horizon: look again later.
+            self._add(job_id, after + RECHECK_AFTER, self._recheck, team.id)
+            logger.info("no hand-off within the horizon", extra={"team": team.id})
+        else:
+            self._add(job_id, change, self._handover_job, team.id, change)
+            logger.info("hand-off planned", extra={"team": team.id, "at": change.isoformat()})
+        await self._plan_reminder(team, after, now)
+
+    async def _plan_reminder(self, team: Team, after: datetime, now: datetime) -> None:
+        job_id = f"{REMINDER}:{team.id}"
+        if team.reminder is None:
+            self._remove(job_id)
+            return
+        found = await asyncio.to_thread(self._next_reminder, team, after)
+        if found is None or found.user is None:
+            self._remove(job_id)
+            return
+        shift = found
+        # A shift set up after its reminder time (a late swap) is reminded of at once.
+        run_at = max(shift.start - team.reminder, now)
+        self._add(job_id, run_at, self._reminder_job, team.id, found.user, shift.start)
+
+    def _plan_digest(self, now: datetime) -> None:
+        plan = self.services.plans.current
+        job_id = f"{DIGEST}:{EVERY_TEAM}"
+        if not plan.leadership:
+            self._remove(job_id)
+            return
+        zone = digest.digest_zone(plan.digest, plan.timezone)
+        at = digest.next_digest(plan.digest, zone, now)
+        self._add(job_id, at, self._digest_job, at)
+
+    def _add(
+        self, job_id: str, at: datetime, func: Callable[..., Awaitable[None]], *args: Any
+    ) -> None:
+        self.scheduler.add_job(
+            func,
+            trigger=DateTrigger(run_date=at, timezone=UTC),
+            args=list(args),
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+        )
+        self.planned[job_id] = at
+
+    def _remove(self, job_id: str) -> None:
+        self.planned.pop(job_id, None)
+        with contextlib.suppress(Exception):
+            self.scheduler.remove_job(job_id)
+
+    def _overrides(self, team_id: str, start: datetime, end: datetime) -> list[schedule.Override]:
+        return self.services.roster.overrides(team_id, start, end)
+
+    def _next_change(self, team_id: str, after: datetime) -> datetime | None:
+        """The team's next change of pager holder after ``after`` (blocking)."""
+        team = self.services.roster.team(team_id)
+        overrides = self._overrides(team_id, after, after + schedule.HORIZON)
+        return schedule.next_change(team, overrides, after)
+
+    def _next_reminder(self, team: Team, after: datetime) -> schedule.Shift | None:
+        """The next shift after ``after`` whose reminder is not claimed yet (blocking)."""
+        cursor = after
+        overrides = self._overrides(team.id, after, after + schedule.HORIZON)
+        # A few steps at most: each step passes a shift already reminded of.
+        for _ in range(8):
+            shift = schedule.next_shift(team, overrides, cursor)
+            if shift is None or shift.user is None:
+                return None
+            with Session(self.services.engine) as session:
+                taken = claims.get_claim(
+                    session=session,
+                    team=team.id,
+                    kind=reminder_kind(shift.user),
+                    instant=shift.start,
+                )
+            if taken is None:
+                return shift
+            cursor = shift.start
+        return None
+
+    async def _recheck(self, team_id: str) -> None:
+        await self.replan(team_id)
+
+    # ------------------------------------------------------------------ jobs
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _handover_job(self, team_id: str, instant: datetime) -> None:
+        self._track()
+        try:
+            await self.run_handover(team_id, instant)
+        finally:
+            await self.replan(team_id, after=instant)
+
+    async def _reminder_job(self, team_id: str, user: str, start: datetime) -> None:
+        self._track()
+        try:
+            await self.run_reminder(team_id, user, start)
+        finally:
+            team = self.services.plans.current.teams.get(team_id)
+            if team is not None and self.scheduler.running:
+                async with self._lock:
+                    now = self.services.clock.now()
+                    await self._plan_reminder(team, max(now, start), now)
+
+    async def _digest_job(self, instant: datetime) -> None:
+        self._track()
+        try:
+            await self.run_digest(instant)
+        finally:
+            if self.scheduler.running:
+                async with self._lock:
+                    self._plan_digest(max(self.services.clock.now(), instant))
+
+    # ------------------------------------------------------------------ hand-offs
+
+    async def run_handover(self, team_id: str, instant: datetime, *, late: bool = False) -> str:
+        """Post the team's hand-off at ``instant`` unless it was claimed already; returns what
+        happened: sent, late, skipped, failed, taken (someone else has it) or stale (the plan
+        no longer changes hands then)."""
+        instant = _aware(instant)
+        now = self.services.clock.now()
+        try:
+            loaded = await asyncio.to_thread(self._prepare_handover, team_id, instant, now, late)
+        except Exception:
+            logger.exception("loading the hand-off failed", extra={"team": team_id})
+            return claims.FAILED
+        if isinstance(loaded, str):
+            return loaded
+        team = loaded.summary.team
+        carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
+        summary = replace(loaded.summary, carried=carried)
+        outcome = claims.LATE if late else claims.SENT
+        try:
+            await self._post(team.channel, handover_message(summary))
+        except Exception as error:
+            outcome = claims.FAILED
+            logger.error(
+                "handover post failed",
+                extra={"team": team.id, "at": instant.isoformat(), "error": str(error)},
+            )
+        await self._update_usergroup(team, summary.incoming)
+        await asyncio.to_thread(self._finish, loaded.claim_id, outcome)
+        logger.info(
+            "handover done",
+            extra={
+                "team": team.id,
+                "at": instant.isoformat(),
+                "outcome": outcome,
+                "outgoing": summary.outgoing or "-",
+                "incoming": summary.incoming or "-",
+            },
+        )
+        return outcome
+
+    def _prepare_handover(
+        self, team_id: str, instant: datetime, now: datetime, late: bool
+    ) -> _Prepared | str:
+        """Check the hand-off still stands, claim it, and load what the post says (blocking)."""
+        roster = self.services.roster
+        team = roster.plan.teams.get(team_id)
+        if team is None:
+            return "stale"
+        before = roster.status(team_id, instant - _JUST_BEFORE)
+        after = roster.status(team_id, instant)
+        if before.oncall.user == after.oncall.user:
+            logger.info(
+                "hand-off no longer in the schedule",
+                extra={"team": team_id, "at": instant.isoformat()},
+            )
+            return "stale"
+        too_old = now - instant > LATE_LIMIT
+        with session_scope(self.services.engine) as session:
+            taken = claims.claim(
+                session=session,
+                team=team_id,
+                kind=HANDOVER,
+                instant=instant,
+                now=now,
+                outcome=claims.SKIPPED if too_old else None,
+            )
+            claim_id = taken.id if taken is not None else None
+        if claim_id is None:
+            return "taken"
+        if too_old:
+            logger.warning(
+                "handover missed while the bot was down, skipped: more than an hour old",
+                extra={"team": team_id, "at": instant.isoformat()},
+            )
+            return claims.SKIPPED
+        since = before.oncall.since or instant - REPORT_FALLBACK
+        with Session(self.services.engine) as session:
+            seen = alert_stats.activity(session=session, team=team_id, start=since, end=instant)
+            still_open = alert_stats.open_alerts(
+                session=session, team=team_id, at=max(now, instant)
+            )
+            cards = alert_stats.card_messages(session=session, alert_ids=[a.id for a in still_open])
+        summary = HandoverSummary(
+            team=team,
+            instant=instant,
+            outgoing=before.oncall.user,
+            outgoing_since=since,
+            incoming=after.oncall.user,
+            incoming_until=after.oncall.until,
+            next=after.next,
+            carried=tuple(CarriedAlert(a, a.link) for a in still_open),
+            last_shift=digest.shift_report(seen),
+            late=late,
+        )
+        return _Prepared(claim_id, summary, cards)
+
+    def _finish(self, claim_id: int, outcome: str) -> None:
+        with session_scope(self.services.engine) as session:
+            claims.finish(
+                session=session, claim_id=claim_id, outcome=outcome, now=self.services.clock.now()
+            )
+
+    async def catch_up(self) -> None:
+        """Send what was missed while the bot was down: hand-offs and the digest less than an
+        hour old go out late, saying so; older ones are logged and skipped. What came before
+        the bot's first start on this database was not missed, and is left alone."""
+        now = self.services.clock.now()
+        started = self.started_at or now
+        try:
+            watching_since = await asyncio.to_thread(self._first_start, now)
+        except Exception:
+            logger.exception("reading the bot's first start failed: no catching up")
+            return
+        for team_id in list(self.services.plans.current.teams):
+            try:
+                missed = await asyncio.to_thread(
+                    self._missed_handovers, team_id, now, watching_since
+                )
+            except Exception:
+                logger.exception("looking for missed hand-offs failed", extra={"team": team_id})
+                continue
+            for instant in missed:
+                await self.run_handover(team_id, instant, late=instant < started)
+        plan = self.services.plans.current
+        if plan.leadership:
+            zone = digest.digest_zone(plan.digest, plan.timezone)
+            last = digest.next_digest(plan.digest, zone, now - timedelta(days=7))
+            if watching_since < last <= now and now - last <= CATCH_UP_LOOKBACK:
+                await self.run_digest(last, late=last < started)
+
+    def _first_start(self, now: datetime) -> datetime:
+        with session_scope(self.services.engine) as session:
+            return claims.first_start(session=session, now=now)
+
+    def _missed_handovers(
+        self, team_id: str, now: datetime, watching_since: datetime
+    ) -> list[datetime]:
+        """The team's hand-offs after ``watching_since``, in the look-back up to ``now``, that
+        nobody claimed (blocking)."""
+        start = min(max(now - CATCH_UP_LOOKBACK, watching_since), now)
+        # Up to and including ``now``: a hand-off at this very instant is one the jobs,
+        # planned for what comes after now, would not post.
+        pieces = self.services.roster.shifts(team_id, start, now + _JUST_BEFORE)
+        changes = [piece.start for piece in pieces[1:]]
+        if not changes:
+            return []
+        with Session(self.services.engine) as session:
+            done = claims.claimed_instants(
+                session=session, team=team_id, kind=HANDOVER, start=start, end=now + _JUST_BEFORE
+            )
+        return [at for at in changes if at not in done]
+
+    # ------------------------------------------------------------------ reminders
+
+    async def run_reminder(self, team_id: str, user: str, start: datetime) -> str:
+        """DM ``user`` that their shift starting at ``start`` is near, unless already done;
+        returns what happened (as run_handover)."""
+        start = _aware(start)
+        now = self.services.clock.now()
+        try:
+            loaded = await asyncio.to_thread(self._prepare_reminder, team_id, user, start, now)
+        except Exception:
+            logger.exception("loading the reminder failed", extra={"team": team_id})
+            return claims.FAILED
+        if isinstance(loaded, str):
+            return loaded
+        carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
+        viewer = await directory(self.services).tz(user)
+        summary = replace(loaded.summary, carried=carried, viewer=viewer)
+        outcome = claims.LATE if summary.late_from is not None else claims.SENT
+        try:
+            channel = await self._dm_channel(user)
+            await self._post(channel, reminder_message(summary))
+        except Exception as error:
+            outcome = claims.FAILED
+            logger.error(
+                "reminder failed", extra={"team": team_id, "user": user, "error": str(error)}
+            )
+        await asyncio.to_thread(self._finish, loaded.claim_id, outcome)
+        logger.info(
+            "reminder done",
+            extra={"team": team_id, "user": user, "at": start.isoformat(), "outcome": outcome},
+        )
+        return outcome
+
+    def _prepare_reminder(
+        self, team_id: str, user: str, start: datetime, now: datetime
+    ) -> _PreparedReminder | str:
+        roster = self.services.roster
+        team = roster.plan.teams.get(team_id)
+        if team is None or team.reminder is None or start <= now:
+            return "stale"
+        holding = roster.status(team_id, start).oncall
+        before = roster.status(team_id, start - _JUST_BEFORE).oncall
+        if holding.user != user or before.user == user:
+            return "stale"
+        due = start - team.reminder
+        too_old = now - due > LATE_LIMIT
+        with session_scope(self.services.engine) as session:
+            taken = claims.claim(
+                session=session,
+                team=team_id,
+                kind=reminder_kind(user),
+                instant=start,
+                now=now,
+                outcome=claims.SKIPPED if too_old else None,
+            )
+            claim_id = taken.id if taken is not None else None
+        if claim_id is None:
+            return "taken"
+        if too_old:
+            logger.warning(
+                "reminder missed while the bot was down, skipped: more than an hour old",
+                extra={"team": team_id, "user": user, "at": start.isoformat()},
+            )
+            return claims.SKIPPED
+        with Session(self.services.engine) as session:
+            still_open = alert_stats.open_alerts(session=session, team=team_id, at=now)
+            cards = alert_stats.card_messages(session=session, alert_ids=[a.id for a in still_open])
+        summary = ReminderSummary(
+            team=team,
+            user=user,
+            start=start,
+            end=holding.until,
+            now=now,
+            outgoing=before.user,
+            carried=tuple(CarriedAlert(a, a.link) for a in still_open),
+            viewer=None,
+            late_from=due if now - due > REMINDER_ON_TIME else None,
+        )
+        return _PreparedReminder(claim_id, summary, cards)
+
+    # ------------------------------------------------------------------ the digest
+
+    async def run_digest(self, instant: datetime, *, late: bool = False) -> str:
+        """DM every leadership member the week that ends at ``instant``, once; returns what
+        happened (as run_handover)."""
+        instant = _aware(instant)
+        now = self.services.clock.now()
+        try:
+            loaded = await asyncio.to_thread(self._prepare_digest, instant, now, late)
+        except Exception:
+            logger.exception("loading the digest failed")
+            return claims.FAILED
+        if isinstance(loaded, str):
+            return loaded
+        claim_id, summary, leadership = loaded
+        outcome = claims.LATE if late else claims.SENT
+        failures = 0
+        for user in leadership:
+            try:
+                await self._post(await self._dm_channel(user), digest_message(summary))
+            except Exception as error:
+                failures += 1
+                logger.error("digest DM failed", extra={"user": user, "error": str(error)})
+        if failures == len(leadership):
+            outcome = claims.FAILED
+        await asyncio.to_thread(self._finish, claim_id, outcome)
+        logger.info("digest done", extra={"at": instant.isoformat(), "outcome": outcome})
+        return outcome
+
+    def _prepare_digest(
+        self, instant: datetime, now: datetime, late: bool
+    ) -> tuple[int, DigestSummary, Sequence[str]] | str:
+        plan = self.services.plans.current
+        if not plan.leadership:
+            return "stale"
+        too_old = now - instant > LATE_LIMIT
+        with session_scope(self.services.engine) as session:
+            taken = claims.claim(
+                session=session,
+                team=EVERY_TEAM,
+                kind=DIGEST,
+                instant=instant,
+                now=now,
+                outcome=claims.SKIPPED if too_old else None,
+            )
+            claim_id = taken.id if taken is not None else None
+        if claim_id is None:
+            return "taken"
+        if too_old:
+            logger.warning(
+                "digest missed while the bot was down, skipped: more than an hour old",
+                extra={"at": instant.isoformat()},
+            )
+            return claims.SKIPPED
+        zone = digest.digest_zone(plan.digest, plan.timezone)
+        start = digest.week_before(instant, zone)
+        weeks = []
+        with Session(self.services.engine) as session:
+            for team in plan.teams.values():
+                seen = alert_stats.activity(session=session, team=team.id, start=start, end=instant)
+                weeks.append(digest.team_week(team.id, team.name, seen))
+        summary = DigestSummary(start=start, end=instant, zone=zone, teams=tuple(weeks), late=late)
+        return claim_id, summary, plan.leadership
+
+    # ------------------------------------------------------------------ Slack
+
+    async def _with_card_links(
+        self, carried: Sequence[CarriedAlert], cards: dict[int, tuple[str, str]]
+    ) -> tuple[CarriedAlert, ...]:
+        """The open alerts linked to their cards in the team channel where Slack gives a
+        permalink; the alert's own link otherwise."""
+        linked = []
+        for item in carried:
+            card = cards.get(item.alert.id)
+            link = item.link
+            if card is not None:
+                try:
+                    answer = await asyncio.wait_for(
+                        self.services.slack.chat_getPermalink(channel=card[0], message_ts=card[1]),
+                        PERMALINK_TIMEOUT_S,
+                    )
+                    link = str(answer["permalink"]) or link
+                except (SlackApiError, TimeoutError, aiohttp.ClientError, KeyError) as error:
+                    self._count_error("chat.getPermalink", error)
+            linked.append(CarriedAlert(item.alert, link))
+        return tuple(linked)
+
+    async def _dm_channel(self, user: str) -> str:
+        return await self._retrying(
+            "conversations.open", lambda: directory(self.services).dm_channel(user)
+        )
+
+    async def _post(self, channel: str, message: Message) -> None:
+        await self._retrying(
+            "chat.postMessage",
+            lambda: self.services.slack.chat_postMessage(
+                channel=channel, text=message["text"], blocks=message["blocks"]
+            ),
+        )
+
+    async def _update_usergroup(self, team: Team, holder: str | None) -> None:
+        """Make the team's user group the pager holder (Slack refuses an empty group: a gap
+        leaves it as it is)."""
+        if team.usergroup is None:
+            return
+        if holder is None:
+            logger.info(
+                "user group left as it is: nobody holds the pager",
+                extra={"team": team.id, "usergroup": team.usergroup},
+            )
+            return
+        usergroup = team.usergroup
+        now = self.services.clock.now()
+        if not self.usergroup_refusals.may_try(team.id, usergroup, now):
+            return
+        try:
+            await self._retrying(
+                "usergroups.users.update",
+                lambda: self.services.slack.usergroups_users_update(
+                    usergroup=usergroup, users=[holder]
+                ),
+            )
+        except Exception as error:
+            fix = refusal_fix(error.error) if isinstance(error, SlackSendError) else None
+            if fix is None:
+                logger.error(
+                    "user group update failed",
+                    extra={"team": team.id, "usergroup": usergroup, "error": str(error)},
+                )
+                return
+            # Said once: the next handovers leave the group alone (bot.slack.usergroups).
+            self.usergroup_refusals.refused(team.id, usergroup, now)
+            logger.error(
+                "user group cannot be kept: Slack refuses it; not trying again for a day "
+                "or until the setup names another group",
+                extra={"team": team.id, "usergroup": usergroup, "error": str(error), "fix": fix},
+            )
+        else:
+            self.usergroup_refusals.written(team.id, usergroup)
+
+    async def _retrying(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """``call`` with a bounded retry: Retry-After honoured on 429, backoff on passing
+        troubles, at once for errors another try cannot fix (``bot.slack.errors``)."""
+        for attempt in range(1, SLACK_ATTEMPTS + 1):
+            try:
+                return await call()
+            except Exception as error:
+                failure = classify(method, error)
+                if failure is None:
+                    raise
+                self._count_error(method, error)
+                if failure.kind is Kind.permanent:
+                    raise SlackSendError(method, failure.code) from error
+                if failure.kind is Kind.rate_limited:
+                    wait = failure.retry_after or self.slack_backoff
+                else:
+                    wait = self.slack_backoff * 2 ** (attempt - 1)
+            if attempt == SLACK_ATTEMPTS:
+                raise SlackSendError(method, f"{failure.code} after {SLACK_ATTEMPTS} attempts")
+            logger.warning(
+                "slack call failed, retrying",
+                extra={"method": method, "error": failure.code, "attempt": attempt, "wait_s": wait},
+            )
+            await asyncio.sleep(min(wait, SLACK_MAX_WAIT_S))
+        raise AssertionError("the last attempt returns or raises")  # pragma: no cover
+
+    def _count_error(self, method: str, error: Exception) -> None:
+        failure = classify(method, error)
+        name = failure.code if failure is not None else error.__class__.__name__
+        metrics_of(self.services).slack_error(method=method, error=name)
+
+
+def register(services: Services) -> HandoverPlanner:
+    """The app's handover planner, started and stopped with the app and re-planned on every
+    change of plan (registered once)."""
+    existing = services.extras.get(EXTRAS_KEY)
+    if isinstance(existing, HandoverPlanner):
+        return existing
+    planner = HandoverPlanner(services)
+    services.extras[EXTRAS_KEY] = planner
+    services.extras[SCHEDULER_KEY] = planner.scheduler
+    services.extras.setdefault("startup", []).append(planner.start)
+    services.extras.setdefault("shutdown", []).append(planner.stop)
+    services.plan_changed_hooks.append(planner.replan)
+    return planner

@@ -1,0 +1,964 @@
+"""The setup file (`oncall.yaml`) read into a Plan, with errors that name file, line and field.
+
+The file is read with PyYAML's node API rather than ``yaml.safe_load`` so that every value keeps
+the line it came from. All problems are collected in one pass and raised together as one
+``ConfigError``, so a reviewer fixes a broken file in one go rather than one error per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import cast
+from zoneinfo import ZoneInfo, available_timezones
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.plan.model import (
+    DEFAULT_LEADERSHIP_TITLE,
+    Digest,
+    DurationUnit,
+    EscalationStep,
+    Every,
+    Integration,
+    IntegrationKind,
+    Layer,
+    NotifyTarget,
+    Plan,
+    Team,
+    Window,
+)
+
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# A team id rides in select options (/escalate's team, /swap's shifts), whose values Slack caps
+# at 150 characters; a shift's reference adds 46 to it.
+ID_MAX = 64
+USER_PATTERN = re.compile(r"[UW][A-Z0-9]+")
+CHANNEL_PATTERN = re.compile(r"[CG][A-Z0-9]+")
+USERGROUP_PATTERN = re.compile(r"S[A-Z0-9]+")
+ENV_NAME_PATTERN = re.compile(r"[A-Z_][A-Z0-9_]*")
+DURATION_PATTERN = re.compile(r"(\d+)([a-z]+)")
+START_PATTERN = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})")
+WINDOW_PATTERN = re.compile(
+    r"\s*(?:(?P<first>[A-Za-z]+)(?:\s*-\s*(?P<last>[A-Za-z]+))?\s+)?(?P<start>\d{1,2}:\d{2})"
+    r"\s*-\s*(?:(?P<end_day>[A-Za-z]+)\s+)?(?P<end>\d{1,2}:\d{2})\s*"
+)
+
+SEVERITIES = ("critical", "error", "warning", "info")
+KINDS: tuple[IntegrationKind, ...] = (
+    "alertmanager",
+    "grafana",
+    "pagerduty",
+    "opsgenie",
+    "generic",
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY = 24 * 60
+WEEK = 7 * DAY
+# Longer than anyone means, short enough that no date arithmetic downstream overflows.
+LONGEST = timedelta(days=366)
+UNIT_MINUTES = {"m": 1, "h": 60, "d": DAY, "w": WEEK}
+DEFAULT_ZONE = "UTC"
+DEFAULT_WAIT = timedelta(minutes=15)
+
+TOP_KEYS = ("timezone", "leadership", "leadership_title", "teams", "integrations", "digest")
+TEAM_KEYS = (
+    "name",
+    "channel",
+    "timezone",
+    "reminder",
+    "usergroup",
+    "rotations",
+    "backup",
+    "escalation",
+    "leadership_now",
+)
+LAYER_KEYS = ("name", "members", "start", "every", "only")
+STEP_KEYS = ("notify", "wait")
+INTEGRATION_KEYS = ("kind", "team", "token_env")
+DIGEST_KEYS = ("day", "at", "timezone")
+TIME_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
+# The title goes on buttons ("Escalate to CEO": Slack keeps 30 characters of a confirm button)
+# and into formatted text, where these characters would be read as markup.
+TITLE_MAX = 30 - len("Escalate to ")
+TITLE_MARKUP = "<>&*_~`|"
+
+# What a missing required key should have held, for the error that says it is missing.
+REQUIRED = {
+    "teams": "a mapping of team ids to teams, with at least one team",
+    "channel": "the Slack channel id (C… or G…) where alert cards and handover posts go",
+    "rotations": "a list of rotation layers (name, members, start, every)",
+    "name": "the layer's name, unique within the team",
+    "members": "a list of Slack user ids taking turns",
+    "start": "when the first member's first shift starts, like 2026-11-06 18:00 (team time)",
+    "every": "the shift length, like 12h, 1d or 1w",
+    "notify": "oncall, backup, leadership or a list of user ids",
+    "kind": "the payload format: " + ", ".join(KINDS),
+    "team": "the id of the team whose pager its alerts go to",
+    "token_env": "the name of the environment variable holding its secret, like HELPDESK_TOKEN",
+}
+
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the setup file: where it is, which field, and what is wrong."""
+
+    file: str
+    line: int | None  # 1-based; None when the file itself cannot be read
+    field: str  # dotted path like teams.support.rotations[0].every; "" for the file as a whole
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class ConfigError(Exception):
+    """The setup file cannot be used; ``problems`` lists every reason, in file order."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda problem: problem.line or 0)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def load_plan(path: str | Path) -> Plan:
+    """The plan in the setup file at ``path``; raises ConfigError naming every problem."""
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        message = "file not found; copy oncall.example.yaml to start one"
+        raise ConfigError([Problem(source, None, "", message)]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(source, None, "", "is a folder, not a setup file")]) from None
+    except OSError as error:
+        message = f"cannot be read: {error.strerror or error}"
+        raise ConfigError([Problem(source, None, "", message)]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        message = f"expected UTF-8 text, got the byte {data[error.start]:#04x}"
+        raise ConfigError([Problem(source, line, "", message)]) from None
+    return parse_plan(text, source)
+
+
+def parse_plan(text: str, source: str) -> Plan:
+    """The plan in ``text``, read from ``source`` (named in errors); raises ConfigError."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        raise ConfigError([_syntax_problem(error, text, source)]) from None
+    reader = _Reader(source)
+    plan = reader.plan(root)
+    if reader.problems or plan is None:
+        raise ConfigError(reader.problems)
+    return plan
+
+
+def _syntax_problem(error: yaml.YAMLError, text: str, source: str) -> Problem:
+    """The YAML error as a Problem on the line PyYAML points at."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        problem = error.problem or error.context or "unreadable YAML"
+        if "'\\t'" in problem:
+            # PyYAML's own words ("cannot start any token") do not say what to do about it.
+            problem = "a tab character cannot indent YAML; indent with spaces"
+        message = f"YAML syntax error: {problem}"
+        if mark:
+            message += f" (column {mark.column + 1})"
+        if error.context and error.problem and error.context_mark:
+            message += f", {error.context} started on line {error.context_mark.line + 1}"
+        return Problem(source, line, "", message)
+    if isinstance(error, yaml.reader.ReaderError):
+        line = text[: error.position].count("\n") + 1
+        message = f"YAML cannot hold the character {error.character!r}: {error.reason}"
+        return Problem(source, line, "", message)
+    return Problem(source, None, "", f"YAML syntax error: {error}")
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A node of the file with the field path and line an error about it should name."""
+
+    node: Node
+    field: str
+    line: int
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _NULL
+
+
+def _found(node: Node) -> str:
+    """What the file holds at ``node``, in words, for "expected …, got …"."""
+    if isinstance(node, MappingNode):
+        return "a mapping" if node.value else "an empty mapping"
+    if isinstance(node, SequenceNode):
+        return "a list" if node.value else "an empty list"
+    if node.tag == _NULL:
+        return "nothing"
+    if node.tag == _STR:
+        return repr(node.value)
+    return str(node.value)  # a number, boolean or date, as written
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` that ``word`` looks like a misspelling of, if any."""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    """ "; did you mean 'x'?" when ``word`` looks like a misspelling of x, else ""."""
+    closest = _closest(word, choices)
+    return f"; did you mean {closest!r}?" if closest else ""
+
+
+def _join(field: str, key: str) -> str:
+    return f"{field}.{key}" if field else key
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    """The IANA zone called ``name``, or None when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found, a malformed key, a folder of zones
+        return None
+
+
+def _one_of(choices: Sequence[str]) -> str:
+    return ", ".join(choices[:-1]) + " or " + choices[-1]
+
+
+class _Reader:
+    """Walks the composed YAML, building the plan and collecting every problem on the way."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def report(self, line: int, field: str, message: str) -> None:
+        self.problems.append(Problem(self.source, line, field, message))
+
+    def expected(self, value: _Value, expected: str, extra: str = "") -> None:
+        """Report that ``value`` is not what was expected, saying what it is instead."""
+        self.report(
+            value.line, value.field, f"expected {expected}, got {_found(value.node)}{extra}"
+        )
+
+    # Shapes ------------------------------------------------------------------------------
+
+    def mapping(
+        self, value: _Value, keys: Sequence[str], required: Sequence[str], expected: str
+    ) -> dict[str, _Value] | None:
+        """The entries of a mapping with known keys; reports unknown, repeated and missing keys."""
+        if not isinstance(value.node, MappingNode):
+            self.expected(value, expected)
+            return None
+        entries: dict[str, _Value] = {}
+        hinted: set[str] = set()
+        for key, item in self.entries(value):
+            if key not in keys:
+                closest = _closest(key, keys)
+                if closest:
+                    hinted.add(closest)
+                    message = f"unknown key {key!r}; did you mean {closest!r}?"
+                else:
+                    message = f"unknown key {key!r}; expected one of {', '.join(keys)}"
+                self.report(item.line, item.field, message)
+                continue
+            entries[key] = item
+        for key in required:
+            # A misspelt key already said what it should be; "missing" on top would be noise.
+            if key not in entries and key not in hinted:
+                self.report(value.line, _join(value.field, key), f"missing: {REQUIRED[key]}")
+        return entries
+
+    def entries(self, value: _Value) -> Iterator[tuple[str, _Value]]:
+        """The (key, value) pairs of a mapping node, merge keys (<<) expanded; reports keys
+        given twice and keys that are not plain names."""
+        node = cast(MappingNode, value.node)
+        seen: dict[str, int] = {}
+        merged: list[tuple[Node, Node]] = []
+        for key_node, item_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(self.merged(_Value(item_node, value.field, _line(key_node))))
+                continue
+            if not isinstance(key_node, ScalarNode) or _is_null(key_node):
+                key_value = _Value(key_node, value.field, _line(key_node))
+                self.expected(key_value, "a key name")
+                continue
+            key = str(key_node.value)
+            if key in seen:
+                self.report(
+                    _line(key_node),
+                    _join(value.field, key),
+                    f"duplicate key {key!r}, first given on line {seen[key]}",
+                )
+                continue
+            seen[key] = _line(key_node)
+            yield key, self.child(key_node, item_node, _join(value.field, key))
+        # Merged keys fill in what the mapping does not say itself, the first merge winning.
+        for key_node, item_node in merged:
+            if isinstance(key_node, ScalarNode) and not _is_null(key_node):
+                key = str(key_node.value)
+                if key not in seen:
+                    seen[key] = _line(key_node)
+                    yield key, self.child(key_node, item_node, _join(value.field, key))
+
+    def merged(self, value: _Value) -> list[tuple[Node, Node]]:
+        """The pairs a merge key (<<: *defaults) brings in."""
+        node = value.node
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        if not all(isinstance(source, MappingNode) for source in sources):
+            self.expected(_Value(node, _join(value.field, "<<"), value.line), "a mapping to merge")
+            return []
+        return [pair for source in sources for pair in source.value]
+
+    @staticmethod
+    def child(key_node: Node, node: Node, field: str) -> _Value:
+        # A scalar is blamed on its own line; a list or mapping on the line of its key.
+        if isinstance(node, ScalarNode) and not _is_null(node):
+            return _Value(node, field, _line(node))
+        return _Value(node, field, _line(key_node))
+
+    def sequence(self, value: _Value, expected: str, *, what: str) -> list[_Value] | None:
+        """The items of a non-empty list; reports anything else."""
+        node = value.node
+        if not isinstance(node, SequenceNode) or not node.value:
+            self.expected(value, f"a list of {what}, like {expected}")
+            return None
+        return [
+            _Value(item, f"{value.field}[{i}]", _line(item)) for i, item in enumerate(node.value)
+        ]
+
+    def text(self, value: _Value, expected: str) -> str | None:
+        """The scalar as written in the file; reports lists, mappings and empty values."""
+        node = value.node
+        if not isinstance(node, ScalarNode) or _is_null(node):
+            self.expected(value, expected)
+            return None
+        return str(node.value)
+
+    def matching(
+        self, value: _Value, pattern: re.Pattern[str], expected: str, extra: str = ""
+    ) -> str | None:
+        """The scalar when it matches ``pattern`` in full; reports it otherwise."""
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        if not pattern.fullmatch(text):
+            self.expected(value, expected, extra)
+            return None
+        return text
+
+    # Values ------------------------------------------------------------------------------
+
+    def user(self, value: _Value) -> str | None:
+        """A Slack user id."""
+        extra = ""
+        text = value.node.value if isinstance(value.node, ScalarNode) else None
+        if isinstance(text, str) and (text.startswith("@") or not text.isupper()):
+            extra = " (a member id from the user's Slack profile, not a name)"
+        return self.matching(value, USER_PATTERN, "a Slack user id like U0123ABCD", extra)
+
+    def users(self, value: _Value) -> tuple[str, ...] | None:
+        """A non-empty list of Slack user ids."""
+        items = self.sequence(value, "[U0ALICE, U0BOB]", what="Slack user ids")
+        if items is None:
+            return None
+        users = [self.user(item) for item in items]
+        return tuple(u for u in users if u is not None) if None not in users else None
+
+    def zone(self, value: _Value) -> ZoneInfo | None:
+        """An IANA time zone."""
+        expected = "an IANA time zone like Europe/Paris"
+        name = self.text(value, expected)
+        if name is None:
+            return None
+        zone = _zone(name)
+        if zone is None:
+            self.expected(value, expected, _hint(name, _zone_names()))
+        return zone
+
+    def duration(self, value: _Value, units: str) -> tuple[int, DurationUnit] | None:
+        """A count and unit like 12h, the unit among ``units``."""
+        examples = {"hdw": "12h, 1d or 1w", "mhd": "10m, 1h or 1d"}[units]
+        expected = f"a duration like {examples}"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        match = DURATION_PATTERN.fullmatch(text)
+        if not match or match[2] not in units:
+            self.expected(value, expected)
+            return None
+        count, unit = int(match[1]), cast(DurationUnit, match[2])
+        if count < 1:
+            self.expected(value, f"a duration of at least 1{unit}")
+            return None
+        if count * UNIT_MINUTES[unit] > LONGEST // timedelta(minutes=1):
+            self.expected(value, f"a duration of at most {LONGEST.days} days")
+            return None
+        return count, unit
+
+    def timedelta(self, value: _Value) -> timedelta | None:
+        """A wait or reminder: minutes, hours or days."""
+        parsed = self.duration(value, "mhd")
+        return Every(*parsed).wall_delta(1) if parsed else None
+
+    def start(self, value: _Value) -> datetime | None:
+        """A naive local date and time, YYYY-MM-DD HH:MM."""
+        expected = "a start like 2026-11-06 18:00 (YYYY-MM-DD HH:MM, team time)"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        match = START_PATTERN.fullmatch(text.strip())
+        if not match:
+            self.expected(value, expected)
+            return None
+        year, month, day, hour, minute = (int(part) for part in match.groups())
+        try:
+            return datetime(year, month, day, hour, minute)
+        except ValueError as error:
+            self.expected(value, "a real date and time", f" ({error})")
+            return None
+
+    def windows(self, value: _Value) -> tuple[Window, ...] | None:
+        """The weekly windows one window string stands for."""
+        expected = (
+            'a window like "fri 18:00 - mon 09:00", "mon-fri 09:00 - 18:00", '
+            '"sat 10:00 - 14:00" or "09:00 - 17:00"'
+        )
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        match = WINDOW_PATTERN.fullmatch(text)
+        if not match:
+            self.expected(value, expected)
+            return None
+        try:
+            return _windows(match)
+        except ValueError as error:
+            self.report(value.line, value.field, f"{error} (in {text!r})")
+            return None
+
+    # The plan ----------------------------------------------------------------------------
+
+    def plan(self, root: Node | None) -> Plan | None:
+        """The whole plan, or None when the file's shape is too broken to say more."""
+        if root is None:
+            self.report(1, "", "the file is empty; expected a mapping with at least 'teams'")
+            return None
+        top = self.mapping(
+            _Value(root, "", _line(root)),
+            TOP_KEYS,
+            ("teams",),
+            "a mapping with timezone, leadership, leadership_title, teams, integrations and digest",
+        )
+        if top is None:
+            return None
+        zone = self.zone(top["timezone"]) if "timezone" in top else ZoneInfo(DEFAULT_ZONE)
+        leadership: tuple[str, ...] | None = ()
+        if "leadership" in top and not _is_null(top["leadership"].node):
+            leadership = self.leadership(top["leadership"])
+        title: str | None = DEFAULT_LEADERSHIP_TITLE
+        if "leadership_title" in top:
+            title = self.leadership_title(top["leadership_title"])
+        teams = self.teams(top["teams"], zone, leadership) if "teams" in top else None
+        integrations: dict[str, Integration] | None = {}
+        if "integrations" in top and not _is_null(top["integrations"].node):
+            team_ids = self.team_ids(top["teams"]) if "teams" in top else set()
+            integrations = self.integrations(top["integrations"], team_ids)
+        digest: Digest | None = Digest()
+        if "digest" in top and not _is_null(top["digest"].node):
+            digest = self.digest(top["digest"])
+        if (
+            zone is None
+            or leadership is None
+            or title is None
+            or teams is None
+            or integrations is None
+            or digest is None
+        ):
+            return None
+        return Plan(
+            timezone=zone,
+            teams=teams,
+            leadership=leadership,
+            leadership_title=title,
+            integrations=integrations,
+            source=self.source,
+            digest=digest,
+        )
+
+    def digest(self, value: _Value) -> Digest | None:
+        """When leadership gets the weekly digest: a day and a wall time, in a zone."""
+        fields = self.mapping(value, DIGEST_KEYS, (), "a mapping with day, at and timezone")
+        if fields is None:
+            return None
+        default = Digest()
+        weekday: int | None = default.weekday
+        if "day" in fields:
+            expected = f"a day of the week among {_one_of(DAYS)}"
+            day = self.text(fields["day"], expected)
+            weekday = None
+            if day is not None:
+                try:
+                    weekday = _day(day)
+                except ValueError:
+                    self.expected(fields["day"], expected, _hint(day, DAYS + FULL_DAYS))
+        at: time | None = default.at
+        if "at" in fields:
+            at = self.time_of_day(fields["at"])
+        zone = self.zone(fields["timezone"]) if "timezone" in fields else None
+        if weekday is None or at is None or ("timezone" in fields and zone is None):
+            return None
+        return Digest(weekday=weekday, at=at, timezone=zone)
+
+    def time_of_day(self, value: _Value) -> time | None:
+        """A wall time like 09:00."""
+        expected = 'a time of day like "09:00"'
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        match = TIME_PATTERN.fullmatch(text.strip())
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            self.expected(value, expected)
+            return None
+        return time(int(match[1]), int(match[2]))
+
+    def leadership(self, value: _Value) -> tuple[str, ...] | None:
+        """Who "Escalate to CEO" pages; an empty list is allowed."""
+        if isinstance(value.node, SequenceNode) and not value.node.value:
+            return ()
+        return self.users(value)
+
+    def leadership_title(self, value: _Value) -> str | None:
+        """What Slack calls the people under ``leadership``: "Escalate to <title>"."""
+        expected = f"the role's name as buttons say it, like CEO (at most {TITLE_MAX} characters)"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        title = " ".join(text.split())
+        if not title or len(title) > TITLE_MAX or "\n" in text.strip():
+            self.expected(value, expected)
+            return None
+        markup = sorted({c for c in title if c in TITLE_MARKUP})
+        if markup:
+            self.report(
+                value.line,
+                value.field,
+                f"{' '.join(markup)} would be read as Slack formatting: leave "
+                f"{'it' if len(markup) == 1 else 'them'} out of {title!r}",
+            )
+            return None
+        return title
+
+    def team_ids(self, value: _Value) -> set[str]:
+        """The ids of the teams the file defines, valid or not (for references to them)."""
+        if not isinstance(value.node, MappingNode):
+            return set()
+        return {str(key.value) for key, _ in value.node.value if isinstance(key, ScalarNode)}
+
+    def teams(
+        self, value: _Value, zone: ZoneInfo | None, leadership: tuple[str, ...] | None
+    ) -> dict[str, Team] | None:
+        """Every team, by id."""
+        expected = "a mapping of team ids to teams, with at least one team"
+        if not isinstance(value.node, MappingNode) or not value.node.value:
+            self.expected(value, expected)
+            return None
+        teams: dict[str, Team] = {}
+        broken = False
+        for team_id, item in self.entries(value):
+            team = self.team(team_id, item, zone, leadership)
+            if team is None:
+                broken = True
+            else:
+                teams[team_id] = team
+        return None if broken else teams
+
+    def team(
+        self,
+        team_id: str,
+        value: _Value,
+        plan_zone: ZoneInfo | None,
+        leadership: tuple[str, ...] | None,
+    ) -> Team | None:
+        """One team: where it posts, its layers, and how its alerts escalate."""
+        good_id = self.identifier(value, team_id, "team id", "support")
+        fields = self.mapping(
+            value, TEAM_KEYS, ("channel", "rotations"), "a team (channel, rotations, …)"
+        )
+        if fields is None:
+            return None
+        name = self.text(fields["name"], "the team's name") if "name" in fields else team_id
+        channel = None
+        if "channel" in fields:
+            channel = self.matching(
+                fields["channel"],
+                CHANNEL_PATTERN,
+                "a Slack channel id like C0123ABCD (C… or G…)",
+                " (the id at the bottom of the channel's details, not its name)",
+            )
+        zone = self.zone(fields["timezone"]) if "timezone" in fields else plan_zone
+        reminder = self.timedelta(fields["reminder"]) if "reminder" in fields else None
+        usergroup = None
+        if "usergroup" in fields:
+            usergroup = self.matching(
+                fields["usergroup"], USERGROUP_PATTERN, "a Slack user group id like S0123ABCD"
+            )
+        names: dict[str, int] = {}
+        layer_zone = zone or ZoneInfo(DEFAULT_ZONE)  # a bad zone is reported once, above
+        rotations = self.layers(fields.get("rotations"), layer_zone, names)
+        backup = self.layers(fields.get("backup"), layer_zone, names) if "backup" in fields else ()
+        has_backup = "backup" in fields
+        escalation = self.escalation(fields.get("escalation"), has_backup, leadership)
+        leadership_now = self.leadership_now(fields.get("leadership_now"), leadership)
+        if (
+            not good_id
+            or name is None
+            or channel is None
+            or zone is None
+            or rotations is None
+            or backup is None
+            or escalation is None
+            or leadership_now is None
+            or ("reminder" in fields and reminder is None)
+            or ("usergroup" in fields and usergroup is None)
+        ):
+            return None
+        return Team(
+            id=team_id,
+            name=name,
+            channel=channel,
+            timezone=zone,
+            rotations=rotations,
+            backup=backup,
+            escalation=escalation or _default_escalation(bool(backup), bool(leadership)),
+            leadership_now=leadership_now,
+            reminder=reminder,
+            usergroup=usergroup,
+        )
+
+    def identifier(self, value: _Value, key: str, what: str, example: str) -> bool:
+        """Whether a team or integration id is usable in commands and URLs; reports it if not."""
+        if ID_PATTERN.fullmatch(key) and len(key) <= ID_MAX:
+            return True
+        if len(key) > ID_MAX:
+            message = (
+                f"expected a {what} of at most {ID_MAX} characters (it travels in Slack's "
+                f"menus and buttons, which keep 150), got {len(key)}: {key[:20]!r}…"
+            )
+        else:
+            message = (
+                f"expected a {what} of lowercase letters, digits, '-' and '_' (like {example}), "
+                f"got {key!r}"
+            )
+        self.report(value.line, value.field, message)
+        return False
+
+    def layers(
+        self, value: _Value | None, zone: ZoneInfo, names: dict[str, int]
+    ) -> tuple[Layer, ...] | None:
+        """The rotation layers of a list (rotations or backup)."""
+        if value is None:
+            return None
+        items = self.sequence(value, "[{name: …, members: […], start: …, every: …}]", what="layers")
+        if items is None:
+            return None
+        layers = [self.layer(item, zone, names) for item in items]
+        return tuple(layer for layer in layers if layer) if None not in layers else None
+
+    def layer(self, value: _Value, zone: ZoneInfo, names: dict[str, int]) -> Layer | None:
+        """One rotation: members taking turns from ``start``, one shift ``every``."""
+        fields = self.mapping(
+            value,
+            LAYER_KEYS,
+            ("name", "members", "start", "every"),
+            "a layer (name, members, start, every, only)",
+        )
+        if fields is None:
+            return None
+        name = self.text(fields["name"], "the layer's name") if "name" in fields else None
+        if name is not None:
+            # Shifts and overrides say which layer they come from by name, so names are unique.
+            if name in names:
+                message = f"layer name {name!r} is already used on line {names[name]}"
+                self.report(fields["name"].line, fields["name"].field, message)
+                name = None
+            else:
+                names[name] = fields["name"].line
+        members = self.users(fields["members"]) if "members" in fields else None
+        start = self.start(fields["start"]) if "start" in fields else None
+        every = self.duration(fields["every"], "hdw") if "every" in fields else None
+        only: tuple[Window, ...] | None = ()
+        if "only" in fields:
+            only = self.only(fields["only"])
+        if name is None or members is None or start is None or every is None or only is None:
+            return None
+        return Layer(
+            name=name,
+            members=members,
+            start=start,
+            every=Every(*every),
+            timezone=zone,
+            only=only,
+        )
+
+    def only(self, value: _Value) -> tuple[Window, ...] | None:
+        """The windows a layer is limited to."""
+        items = self.sequence(value, '["mon-fri 09:00 - 18:00"]', what="windows")
+        if items is None:
+            return None
+        windows = [self.windows(item) for item in items]
+        if None in windows:
+            return None
+        return tuple(window for found in windows if found for window in found)
+
+    def escalation(
+        self, value: _Value | None, has_backup: bool, leadership: tuple[str, ...] | None
+    ) -> tuple[EscalationStep, ...] | None:
+        """The team's escalation steps; () when the file names none (the default applies)."""
+        if value is None:
+            return ()
+        items = self.sequence(value, "[{notify: oncall, wait: 10m}, …]", what="escalation steps")
+        if items is None:
+            return None
+        steps = [
+            self.step(item, i == len(items) - 1, has_backup, leadership)
+            for i, item in enumerate(items)
+        ]
+        return tuple(step for step in steps if step) if None not in steps else None
+
+    def step(
+        self,
+        value: _Value,
+        last: bool,
+        has_backup: bool,
+        leadership: tuple[str, ...] | None,
+    ) -> EscalationStep | None:
+        """One escalation step: whom it notifies, and how long it waits before the next."""
+        fields = self.mapping(value, STEP_KEYS, ("notify",), "a step (notify, wait)")
+        if fields is None:
+            return None
+        wait = self.timedelta(fields["wait"]) if "wait" in fields else None
+        if not last and "wait" not in fields:
+            self.report(
+                value.line,
+                _join(value.field, "wait"),
+                "missing: how long to wait for an acknowledgement before the next step, like 10m",
+            )
+        if "notify" not in fields:
+            return None
+        notify = fields["notify"]
+        target, users = self.target(notify, has_backup, leadership)
+        if target is None or (not last and wait is None):
+            return None
+        # The last step has nowhere to go next: its wait, if any, means nothing.
+        return EscalationStep(target, users=users, wait=None if last else wait)
+
+    def target(
+        self, value: _Value, has_backup: bool, leadership: tuple[str, ...] | None
+    ) -> tuple[NotifyTarget | None, tuple[str, ...]]:
+        """Whom a step notifies: a named role, or a list of users."""
+        if isinstance(value.node, SequenceNode):
+            users = self.users(value)
+            return (NotifyTarget.users, users) if users is not None else (None, ())
+        roles = (NotifyTarget.oncall, NotifyTarget.backup, NotifyTarget.leadership)
+        expected = "oncall, backup, leadership or a list of user ids like [U0ALICE]"
+        text = self.text(value, expected)
+        if text is None:
+            return None, ()
+        if text not in roles:
+            self.expected(value, expected, _hint(text, [role.value for role in roles]))
+            return None, ()
+        target = NotifyTarget(text)
+        if target is NotifyTarget.backup and not has_backup:
+            message = "the team has no backup layers: add 'backup' to the team or notify others"
+            self.report(value.line, value.field, message)
+            return None, ()
+        if target is NotifyTarget.leadership and leadership == ():
+            message = "the top-level 'leadership' list is empty: add someone to it"
+            self.report(value.line, value.field, message)
+            return None, ()
+        return target, ()
+
+    def leadership_now(
+        self, value: _Value | None, leadership: tuple[str, ...] | None
+    ) -> frozenset[str] | None:
+        """The severities that also go to leadership at once."""
+        if value is None:
+            return frozenset()
+        items = self.sequence(value, "[critical]", what="severities")
+        if items is None:
+            return None
+        expected = f"a severity among {_one_of(SEVERITIES)}"
+        severities: set[str] = set()
+        broken = False
+        for item in items:
+            text = self.text(item, expected)
+            if text is not None and text not in SEVERITIES:
+                self.expected(item, expected, _hint(text, SEVERITIES))
+            if text is None or text not in SEVERITIES:
+                broken = True
+            else:
+                severities.add(text)
+        if leadership == ():
+            message = "the top-level 'leadership' list is empty: nobody would be told"
+            self.report(value.line, value.field, message)
+            return None
+        return None if broken else frozenset(severities)
+
+    def integrations(self, value: _Value, team_ids: set[str]) -> dict[str, Integration] | None:
+        """Who may send alerts, by integration id."""
+        if not isinstance(value.node, MappingNode):
+            self.expected(value, "a mapping of integration ids to integrations")
+            return None
+        integrations: dict[str, Integration] = {}
+        broken = False
+        for integration_id, item in self.entries(value):
+            integration = self.integration(integration_id, item, team_ids)
+            if integration is None:
+                broken = True
+            else:
+                integrations[integration_id] = integration
+        return None if broken else integrations
+
+    def integration(self, key: str, value: _Value, team_ids: set[str]) -> Integration | None:
+        """One alert source: its payload format, its team, and where its secret lives."""
+        good_id = self.identifier(value, key, "integration id", "prometheus")
+        fields = self.mapping(
+            value,
+            INTEGRATION_KEYS,
+            ("kind", "team", "token_env"),
+            "an integration (kind, team, token_env)",
+        )
+        if fields is None:
+            return None
+        kind = None
+        if "kind" in fields:
+            expected = f"one of {_one_of(KINDS)}"
+            kind = self.text(fields["kind"], expected)
+            if kind is not None and kind not in KINDS:
+                self.expected(fields["kind"], expected, _hint(kind, KINDS))
+                kind = None
+        team = None
+        if "team" in fields:
+            defined = ", ".join(sorted(team_ids)) or "none"
+            expected = f"one of the teams defined in this file ({defined})"
+            team = self.text(fields["team"], expected)
+            if team is not None and team not in team_ids:
+                self.expected(fields["team"], expected, _hint(team, team_ids))
+                team = None
+        token_env = self.token_env(fields["token_env"]) if "token_env" in fields else None
+        if not good_id or kind is None or team is None or token_env is None:
+            return None
+        return Integration(id=key, kind=cast(IntegrationKind, kind), team=team, token_env=token_env)
+
+    def token_env(self, value: _Value) -> str | None:
+        """The name of the environment variable that holds an integration's secret."""
+        expected = "the NAME of an environment variable like PROMETHEUS_ALERT_TOKEN"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        if not ENV_NAME_PATTERN.fullmatch(text):
+            # It may be the secret itself: an error message must not spread it to logs.
+            message = (
+                f"expected {expected}, got a value that is not one (not shown, in case it is "
+                "the secret itself: secrets live in the environment, not in this file)"
+            )
+            self.report(value.line, value.field, message)
+            return None
+        return text
+
+
+def _default_escalation(has_backup: bool, has_leadership: bool) -> tuple[EscalationStep, ...]:
+    """The policy of a team that names none: on call, then backup, then leadership."""
+    targets = [NotifyTarget.oncall]
+    if has_backup:
+        targets.append(NotifyTarget.backup)
+    if has_leadership:
+        targets.append(NotifyTarget.leadership)
+    return tuple(
+        EscalationStep(target, wait=None if i == len(targets) - 1 else DEFAULT_WAIT)
+        for i, target in enumerate(targets)
+    )
+
+
+def _day(name: str | None) -> int:
+    """The weekday number (0 = Monday) of a day name like "fri" or "Friday"."""
+    lowered = (name or "").lower()
+    for names in (DAYS, FULL_DAYS):
+        if lowered in names:
+            return names.index(lowered)
+    raise ValueError(f"unknown day {name!r}, expected one of {', '.join(DAYS)}")
+
+
+def _minutes(text: str, *, end: bool) -> int:
+    """Minutes after midnight of HH:MM; 24:00 only as an end."""
+    hours, minutes = (int(part) for part in text.split(":"))
+    if end and (hours, minutes) == (24, 0):
+        return DAY
+    if hours > 23 or minutes > 59:
+        if (hours, minutes) == (24, 0):
+            raise ValueError("24:00 can only end a window, not start it")
+        raise ValueError(f"{text!r} is not a time of day (00:00 to 24:00)")
+    return hours * 60 + minutes
+
+
+def _windows(match: re.Match[str]) -> tuple[Window, ...]:
+    """The weekly windows of a parsed window string; ValueError says what is wrong."""
+    start = _minutes(match["start"], end=False)
+    end = _minutes(match["end"], end=True)
+    if match["end_day"]:
+        if not match["first"] or match["last"]:
+            raise ValueError(
+                "a window across days names one day at each end, like 'fri 18:00 - mon 09:00'"
+            )
+        first = _day(match["first"]) * DAY + start
+        until = _day(match["end_day"]) * DAY + end
+        if first == until:
+            raise ValueError("empty window: it ends where it starts")
+        # An end at Monday 00:00 is the end of the week; 10080 keeps start < end where it can.
+        return (Window(first, until if until else WEEK),)
+    if start == end:
+        raise ValueError("empty window: it ends where it starts (a whole day is 00:00 - 24:00)")
+    if match["first"]:
+        first_day = _day(match["first"])
+        last_day = _day(match["last"]) if match["last"] else first_day
+        days = [(first_day + i) % 7 for i in range((last_day - first_day) % 7 + 1)]
+    else:
+        days = list(range(7))
+    windows = []
+    for day in days:
+        begin = day * DAY + start
+        # An end at or before the start is on the next day's clock.
+        finish = day * DAY + end + (DAY if end <= start else 0)
+        windows.append(Window(begin, finish - WEEK if finish > WEEK else finish))
+    return tuple(windows)

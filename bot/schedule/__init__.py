@@ -1,0 +1,1 @@
+"""Who holds the pager when: rotation engine, roster, swaps, covers, calendar feed."""

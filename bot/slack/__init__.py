@@ -1,0 +1,1 @@
+"""What the bot says to Slack: outbox delivery, errors, signatures, users, Block Kit builders."""

@@ -1,0 +1,264 @@
+"""The alert messages: the card in the team channel, the DM to whoever is paged, and the DM that
+puts an alert in front of leadership. Every update of an alert re-renders them from its data.
+
+Times are written with Slack's date formatting, so each reader sees them in their own zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot.enums import Action
+from bot.plan.model import DEFAULT_LEADERSHIP_TITLE
+from bot.slack.blocks import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    cut,
+    header,
+    message,
+    mrkdwn,
+    plain,
+    section,
+)
+from bot.slack.blocks.escaping import escape, link, who
+from bot.slack.blocks.handover import SEVERITY_ICON
+from bot.slack.metadata import AlertRef, dump
+
+# Timeline lines shown on a card; older ones are counted. Labels shown; the rest are counted.
+TIMELINE_MAX = 8
+LABELS_MAX = 8
+DETAILS_MAX = 10
+FIELD_TEXT_MAX = 2000
+ACTIONS_BLOCK = "alert-actions"
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One line of an alert's timeline: when, what, who."""
+
+    at: datetime
+    kind: str
+    actor: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AlertCard:
+    """Everything an alert's messages show, loaded beforehand."""
+
+    id: int
+    team_name: str
+    title: str
+    severity: str
+    status: str  # open | acknowledged | resolved
+    integration: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int = 1
+    summary: str = ""
+    customer: str | None = None
+    source: str | None = None
+    runbook_url: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (title, url)
+    labels: tuple[tuple[str, str], ...] = ()  # (name, value), as the sender gave them
+    details: tuple[tuple[str, str], ...] = ()  # other facts: values, custom details
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    leadership_at: datetime | None = None
+    leadership_by: str | None = None
+    timeline: tuple[TimelineLine, ...] = field(default_factory=tuple)
+    leadership_title: str = DEFAULT_LEADERSHIP_TITLE  # "Escalate to CEO"
+
+
+def when(at: datetime, style: str = "{date_short_pretty} {time}") -> str:
+    """``at`` in Slack's date formatting: each reader sees it in their own time zone."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{style}|{fallback}>"
+
+
+def _status_text(card: AlertCard) -> str:
+    if card.status == "resolved" and card.resolved_at is not None:
+        by = f" by {who(card.resolved_by)}" if card.resolved_by else ""
+        return f":white_check_mark: Resolved{by} {when(card.resolved_at)}"
+    if card.acknowledged_at is not None:
+        return f":eyes: Acknowledged by {who(card.acknowledged_by)} {when(card.acknowledged_at)}"
+    return ":bell: Open, not acknowledged"
+
+
+def _fields(card: AlertCard) -> Block:
+    facts = [
+        f"*Severity*\n{card.severity}",
+        f"*Status*\n{_status_text(card)}",
+        f"*Team*\n{escape(card.team_name)}",
+        f"*Customer*\n{escape(card.customer or '—')}",
+        f"*First seen*\n{when(card.first_seen)}",
+        f"*Last seen*\n{when(card.last_seen)}"
+        + (f" · seen {card.count}×" if card.count > 1 else ""),
+    ]
+    source = card.source or card.integration
+    facts.append(f"*Source*\n{escape(cut(source, 300))}")
+    return {"type": "section", "fields": [mrkdwn(f, FIELD_TEXT_MAX) for f in facts]}
+
+
+def _links(card: AlertCard) -> str:
+    parts = []
+    if card.runbook_url:
+        parts.append(link(card.runbook_url, "Runbook"))
+    parts.extend(link(url, cut(title or url, 80)) for title, url in card.links)
+    return " · ".join(parts)
+
+
+def _labels(card: AlertCard) -> list[Block]:
+    if not card.labels:
+        return []
+    shown = [
+        f"`{escape(cut(name, 60))}={escape(cut(value, 120))}`"
+        for name, value in card.labels[:LABELS_MAX]
+    ]
+    if len(card.labels) > LABELS_MAX:
+        shown.append(f"and {len(card.labels) - LABELS_MAX} more")
+    return [context(" ".join(shown))]
+
+
+def _details(card: AlertCard) -> list[Block]:
+    if not card.details:
+        return []
+    lines = [
+        f"*{escape(cut(name, 80))}*: {escape(cut(value, 250))}"
+        for name, value in card.details[:DETAILS_MAX]
+    ]
+    if len(card.details) > DETAILS_MAX:
+        lines.append(f"… and {len(card.details) - DETAILS_MAX} more")
+    return [section("\n".join(lines))]
+
+
+def _timeline_line(line: TimelineLine) -> str:
+    # A line's detail is our own markup, written with whatever it quotes escaped already.
+    text = line.detail or line.kind
+    by = f" — {who(line.actor)}" if line.actor and line.kind not in ("received",) else ""
+    return f"{when(line.at, '{time}')} {cut(text, 300)}{by}"
+
+
+def _timeline(card: AlertCard) -> list[Block]:
+    lines = list(card.timeline)
+    shown = lines[-TIMELINE_MAX:]
+    texts = [_timeline_line(line) for line in shown]
+    if len(lines) > len(shown):
+        texts.insert(0, f"… {len(lines) - len(shown)} earlier line(s)")
+    return [context("\n".join(texts))] if texts else []
+
+
+def _buttons(card: AlertCard, offer_escalate_up: bool) -> list[Block]:
+    if card.status == "resolved":
+        return []
+    value = dump(AlertRef(alert_id=card.id))
+    elements = []
+    if card.acknowledged_at is None:
+        elements.append(button("Acknowledge", Action.alert_ack, value, style="primary"))
+    elements.append(button("Resolve", Action.alert_resolve, value))
+    elements.append(button("Escalate", Action.alert_escalate, value))
+    if offer_escalate_up:
+        name = f"Escalate to {card.leadership_title}"
+        confirm = {
+            "title": plain(f"{name}?", 100),
+            "text": mrkdwn(
+                f"This sends *{escape(cut(card.title, 200))}* to the "
+                f"{escape(card.leadership_title)} now, by direct message, saying you escalated it.",
+                300,
+            ),
+            "confirm": plain(name, 30),
+            "deny": plain("Cancel", 30),
+            "style": "danger",
+        }
+        elements.append(
+            button(name, Action.alert_escalate_ceo, value, style="danger", confirm=confirm)
+        )
+    return [actions(ACTIONS_BLOCK, *elements)]
+
+
+def _title_line(card: AlertCard) -> str:
+    icon = SEVERITY_ICON.get(card.severity, ":white_circle:")
+    if card.status == "resolved":
+        icon = ":white_check_mark:"
+    return f"{icon} {card.severity.upper()} · {card.title}"
+
+
+def _body(
+    card: AlertCard, lead: Sequence[Block] = (), offer_escalate_up: bool = True
+) -> list[Block]:
+    blocks: list[Block] = [header(_title_line(card)), *lead]
+    if card.summary:
+        blocks.append(section(escape(card.summary)))
+    blocks.append(_fields(card))
+    blocks.extend(_details(card))
+    blocks.extend(_labels(card))
+    links = _links(card)
+    if links:
+        blocks.append(section(links))
+    if card.leadership_at is not None:
+        by = f"by {who(card.leadership_by)}" if card.leadership_by else "at once (bad news now)"
+        blocks.append(
+            context(
+                f":rotating_light: Escalated to the {escape(card.leadership_title)} {by}, "
+                f"{when(card.leadership_at)}"
+            )
+        )
+    blocks.extend(_timeline(card))
+    blocks.extend(_buttons(card, offer_escalate_up))
+    return blocks
+
+
+def _fallback(card: AlertCard, prefix: str = "") -> str:
+    state = {"resolved": "Resolved", "acknowledged": "Acknowledged"}.get(card.status, "Alert")
+    return f"{prefix}{state} [{card.severity}] {escape(card.title)} ({escape(card.team_name)})"
+
+
+def alert_card(card: AlertCard) -> Message:
+    """The card in the team channel: what, how bad, who is on it, the timeline, the buttons."""
+    return message(_fallback(card), _body(card))
+
+
+def alert_dm(card: AlertCard, reason: str, *, to_leader: bool = False) -> Message:
+    """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step).
+    A leader's DM has no "Escalate to CEO": it would page the reader."""
+    lead = [context(f"You are paged for *{escape(card.team_name)}*: {reason}.")]
+    return message(_fallback(card, "Paged: "), _body(card, lead, offer_escalate_up=not to_leader))
+
+
+def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
+    """The DM that puts the alert in front of leadership: who escalated it, and when (without
+    "Escalate to CEO", which would page its own readers)."""
+    if by:
+        title = escape(card.leadership_title)
+        line = f":rotating_light: {who(by)} escalated this to the {title} {when(at)}."
+        prefix = f"Escalated to the {title}: "
+    else:
+        line = f":rotating_light: Bad news now: a {card.severity} alert, {when(at)}."
+        prefix = "Bad news now: "
+    return message(_fallback(card, prefix), _body(card, [section(line)], offer_escalate_up=False))
+
+
+def steady(card: AlertCard) -> AlertCard:
+    """The card without what every repeat changes (the count, the last sighting, the repeat
+    line of the timeline): what tells a change of state from one more sighting."""
+    return replace(
+        card,
+        count=1,
+        last_seen=card.first_seen,
+        timeline=tuple(line for line in card.timeline if line.kind != "repeated"),
+    )
+
+
+def content_hash(content: Message) -> str:
+    """A short fingerprint of a message, to skip updates that would change nothing."""
+    raw = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:32]

@@ -1,0 +1,98 @@
+"""Cover messages: the team channel's call for a volunteer, and who took it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.enums import Action
+from bot.plan.model import Team
+from bot.slack import timefmt
+from bot.slack.blocks import Block, Message, actions, button, context, escape, message, section
+from bot.slack.metadata import CoverRef, dump
+
+if TYPE_CHECKING:
+    from bot.schedule.swaps import TeamShift
+    from storage.models import CoverRequest
+
+COVER_BLOCK = "cover-take"
+
+
+def _team_span(cover: CoverRequest, team: Team) -> str:
+    # A channel has readers in many zones: the post speaks team time and says so.
+    return timefmt.span(cover.start, cover.end, team.timezone, team.timezone)
+
+
+def _note(cover: CoverRequest) -> list[Block]:
+    """The requester's note, quoted as they typed it."""
+    if not cover.note:
+        return []
+    return [section("\n".join(f"> {line}" for line in escape(cover.note).splitlines()))]
+
+
+def cover_post(cover: CoverRequest, team: Team, reason: str = "") -> Message:
+    """The channel post of a cover request, as its status now stands."""
+    assert cover.id is not None
+    when = _team_span(cover, team)
+    ask = f"<@{cover.requester}> needs someone to cover *{when}* in {escape(team.name)}."
+    if cover.status == "open":
+        return message(
+            f"<@{cover.requester}> needs someone to cover a shift",
+            [
+                section(f":sos: {ask}"),
+                *_note(cover),
+                actions(
+                    COVER_BLOCK,
+                    button(
+                        "I'll cover",
+                        Action.cover_take.value,
+                        dump(CoverRef(cover_id=cover.id)),
+                        style="primary",
+                    ),
+                ),
+                context("The first teammate to click takes the shift."),
+            ],
+        )
+    if cover.status == "taken":
+        text = f":white_check_mark: <@{cover.taken_by}> covers <@{cover.requester}>'s shift {when}."
+        return message(text, [section(text)])
+    why = reason or ("it was cancelled" if cover.status == "cancelled" else "the shift changed")
+    return message(
+        f"Cover request closed: {why}",
+        [section(ask), context(f"Closed: {why}. Nothing changed.")],
+    )
+
+
+def cover_asked_notice(
+    shifts: Sequence[TeamShift], channels: dict[str, str], viewer: ZoneInfo | None
+) -> Message:
+    """The requester's confirmation: which shifts were put up for cover, and where."""
+    rows = [
+        f"• {timefmt.span(s.start, s.end, viewer, s.team.timezone)} in <#{channels[s.team.id]}>"
+        for s in shifts
+    ]
+    text = (
+        "I asked your team to cover:\n"
+        + "\n".join(rows)
+        + ("\nYou keep the shift until someone takes it; I'll tell you who does.")
+    )
+    return message("I asked your team to cover your shift", [section(text)])
+
+
+def cover_taken_notice(cover: CoverRequest, team: Team, viewer: ZoneInfo | None) -> Message:
+    """The requester's DM: who took their shift."""
+    when = timefmt.span(cover.start, cover.end, viewer, team.timezone)
+    text = f"<@{cover.taken_by}> covers your shift {when} in {escape(team.name)}."
+    return message(text, [section(text)])
+
+
+def cover_withdrawn_notice(cover: CoverRequest, team: Team, error: str) -> Message:
+    """The requester's DM: their request could not be posted, so it is withdrawn."""
+    when = _team_span(cover, team)
+    text = (
+        f"I couldn't put up your request to cover *{when}* in <#{team.channel}>: Slack refuses "
+        f"my posts there (`{error}`). Nothing changed: the shift is still yours. Ask again once "
+        "the channel is fixed."
+    )
+    return message(text, [section(text)])

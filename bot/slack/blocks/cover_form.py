@@ -1,0 +1,179 @@
+"""The /cover form: which of my shifts (the rest of the one under way, or a next one), all of it or
+a part (from and to, in team time), a note for the team; and reading its answers back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.enums import Action, View
+from bot.slack import timefmt
+from bot.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, VIEW_TITLE_MAX, plain, section
+from bot.slack.metadata import MetadataError, ShiftRef, dump, load
+
+if TYPE_CHECKING:
+    from bot.schedule.swaps import TeamShift
+
+# Block ids of the inputs: errors are shown against them.
+SHIFT_BLOCK = "shift"
+FROM_BLOCK = "from"
+TO_BLOCK = "to"
+NOTE_BLOCK = "note"
+NOTE_MAX = 500
+MOMENT_MAX = 40
+TITLE = "Cover my shift"
+
+
+def _frame(blocks: list[dict[str, Any]], *, submit: str | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": View.cover_request.value,
+        "title": plain(TITLE, VIEW_TITLE_MAX),
+        "close": plain("Cancel" if submit else "Close", VIEW_TITLE_MAX),
+        "blocks": blocks,
+    }
+    if submit:
+        view["submit"] = plain(submit, VIEW_TITLE_MAX)
+    return view
+
+
+def cover_loading_modal() -> dict[str, Any]:
+    """The form as it opens at once, while the shifts are looked up (a trigger lasts 3 s)."""
+    return _frame([section("Looking up your shifts…")])
+
+
+def cover_unavailable_modal(text: str) -> dict[str, Any]:
+    """The form when there is nothing to cover: it says why, and only closes."""
+    return _frame([section(text)])
+
+
+def _option_text(shift: TeamShift, viewer: ZoneInfo | None, now: datetime, with_team: bool) -> str:
+    if shift.start <= now:
+        until = timefmt.day_time(shift.end, viewer or shift.team.timezone)
+        text = f"The rest of your current shift, until {until}"
+    else:
+        text, _ = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
+    return f"{shift.team.name} · {text}" if with_team else text
+
+
+def _moment_input(block: str, action: Action, label: str, hint: str) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block,
+        "optional": True,
+        "label": plain(label),
+        "hint": plain(hint),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": action.value,
+            "max_length": MOMENT_MAX,
+            "placeholder": plain("sat 10:00"),
+        },
+    }
+
+
+def cover_modal(
+    shifts: Sequence[TeamShift], viewer: ZoneInfo | None, now: datetime
+) -> dict[str, Any]:
+    """The /cover form over the user's shifts: the one under way first when there is one."""
+    with_team = len({s.team.id for s in shifts}) > 1
+    options = [
+        {
+            "text": plain(_option_text(s, viewer, now, with_team), OPTION_TEXT_MAX),
+            "value": dump(ShiftRef.of(s.team.id, s.start, s.end)),
+        }
+        for s in shifts[:OPTIONS_MAX]
+    ]
+    shown_in = timefmt.zone_name(viewer) if viewer else "team time"
+    zones = {s.team.timezone.key: s.team.timezone for s in shifts}
+    team_time = (
+        f"team time ({timefmt.zone_name(next(iter(zones.values())))})"
+        if len(zones) == 1
+        else "the shift's team time"
+    )
+    return _frame(
+        [
+            section(
+                "Put one of your shifts up in your team's channel: the first teammate to click "
+                "*I'll cover* takes it. You keep the shift until someone does."
+            ),
+            {
+                "type": "input",
+                "block_id": SHIFT_BLOCK,
+                "label": plain("Which shift"),
+                "hint": plain(f"Times are shown in {shown_in}."),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Action.cover_shift.value,
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+            _moment_input(
+                FROM_BLOCK,
+                Action.cover_from,
+                "From",
+                f"Only part of the shift? When the cover starts, in {team_time}: "
+                "2026-12-05 10:00, sat 10:00 or 10:00. Empty: from the start (or now).",
+            ),
+            _moment_input(
+                TO_BLOCK,
+                Action.cover_to,
+                "To",
+                f"When it ends, in {team_time}. Empty: to the end of the shift.",
+            ),
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "optional": True,
+                "label": plain("A note for your team"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Action.cover_note.value,
+                    "multiline": True,
+                    "max_length": NOTE_MAX,
+                    "placeholder": plain("Why, or what you could take in exchange"),
+                },
+            },
+        ],
+        submit="Ask the team",
+    )
+
+
+@dataclass(frozen=True)
+class CoverForm:
+    """What the form said (the shift picked, the typed bounds, the note), or its errors."""
+
+    shift: ShiftRef | None = None
+    start: str = ""
+    end: str = ""
+    note: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _state(values: Mapping[str, Any], block: str, action: Action) -> Mapping[str, Any]:
+    found = values.get(block, {}).get(action.value, {})
+    return found if isinstance(found, Mapping) else {}
+
+
+def _text(values: Mapping[str, Any], block: str, action: Action) -> str:
+    return str(_state(values, block, action).get("value") or "").strip()
+
+
+def read_cover_form(view: Mapping[str, Any]) -> CoverForm:
+    """The submitted form: a shift of ours picked from the list, and the words typed."""
+    values = view.get("state", {}).get("values", {})
+    option = _state(values, SHIFT_BLOCK, Action.cover_shift).get("selected_option")
+    try:
+        shift = load(ShiftRef, option.get("value") if isinstance(option, Mapping) else None)
+    except MetadataError:
+        return CoverForm(errors={SHIFT_BLOCK: "Pick one of your shifts from the list."})
+    return CoverForm(
+        shift=shift,
+        start=_text(values, FROM_BLOCK, Action.cover_from),
+        end=_text(values, TO_BLOCK, Action.cover_to),
+        note=_text(values, NOTE_BLOCK, Action.cover_note)[:NOTE_MAX],
+    )

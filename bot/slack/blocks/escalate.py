@@ -1,0 +1,152 @@
+"""The /escalate form: which team, what happened, how bad, which customer; and reading it back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.alerts.model import TITLE_LIMIT, Severity
+from bot.enums import Action, View
+from bot.plan.model import Team
+from bot.slack.blocks import OPTION_GROUPS_MAX, OPTION_TEXT_MAX, OPTIONS_MAX, plain, section
+
+TEAM_BLOCK = "escalate_team"
+WHAT_BLOCK = "escalate_what"
+SEVERITY_BLOCK = "escalate_severity"
+CUSTOMER_BLOCK = "escalate_customer"
+WHAT_MAX = 2000
+CUSTOMER_MAX = 200
+SEVERITY_WORDS = {
+    Severity.critical: "Critical: customers are hurt now",
+    Severity.error: "Error: something is broken",
+    Severity.warning: "Warning: needs a look soon",
+    Severity.info: "Info: for the record",
+}
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, OPTION_TEXT_MAX), "value": value}
+
+
+def _team_menu(teams: Sequence[Team], selected: str) -> dict[str, Any]:
+    """The team select's options, the selected team first shown; past Slack's 100 options a
+    menu, the teams go in groups of 100 (a menu takes 100 groups), labelled by their range."""
+    options = [_option(team.name, team.id) for team in teams]
+    menu: dict[str, Any] = {
+        "initial_option": next((o for o in options if o["value"] == selected), options[0])
+    }
+    if len(options) <= OPTIONS_MAX:
+        menu["options"] = options
+        return menu
+    chunks = [options[i : i + OPTIONS_MAX] for i in range(0, len(options), OPTIONS_MAX)]
+    menu["option_groups"] = [
+        {
+            "label": plain(f"{chunk[0]['text']['text']} … {chunk[-1]['text']['text']}", 75),
+            "options": chunk,
+        }
+        for chunk in chunks[:OPTION_GROUPS_MAX]
+    ]
+    return menu
+
+
+def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> dict[str, Any]:
+    """The form /escalate opens when typed without words."""
+    severity_options = [_option(words, str(sev)) for sev, words in SEVERITY_WORDS.items()]
+    return {
+        "type": "modal",
+        "callback_id": View.escalate_request.value,
+        "private_metadata": metadata,
+        "title": plain("Page the on-call", 24),
+        "submit": plain("Page them", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(
+                "Raise an alert for a team: its pager holder gets a DM and the team channel a "
+                "card, and it escalates like any other alert until someone acknowledges it."
+            ),
+            {
+                "type": "input",
+                "block_id": TEAM_BLOCK,
+                "label": plain("Team"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Action.escalate_team.value,
+                    **_team_menu(teams, selected),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": WHAT_BLOCK,
+                "label": plain("What happened"),
+                "hint": plain(f"The first line is the alert's title ({TITLE_LIMIT} characters)."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Action.escalate_what.value,
+                    "multiline": True,
+                    "max_length": WHAT_MAX,
+                    "placeholder": plain("Acme says checkout fails since 21:40"),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": SEVERITY_BLOCK,
+                "label": plain("How bad"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Action.escalate_severity.value,
+                    "options": severity_options,
+                    "initial_option": severity_options[1],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": CUSTOMER_BLOCK,
+                "optional": True,
+                "label": plain("Customer"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Action.escalate_customer.value,
+                    "max_length": CUSTOMER_MAX,
+                },
+            },
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class EscalateForm:
+    """What the form said, or the errors to show against its inputs."""
+
+    team: str = ""
+    what: str = ""
+    severity: Severity = Severity.error
+    customer: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _value(values: Mapping[str, Any], block: str, action: str) -> str:
+    state = values.get(block, {}).get(action, {})
+    option = state.get("selected_option")
+    if isinstance(option, Mapping):
+        return str(option.get("value") or "")
+    return str(state.get("value") or "")
+
+
+def read_escalate_form(view: Mapping[str, Any], team_ids: Sequence[str]) -> EscalateForm:
+    """The submitted form, checked: a known team, some words, a known severity."""
+    values = view.get("state", {}).get("values", {})
+    team = _value(values, TEAM_BLOCK, Action.escalate_team)
+    what = _value(values, WHAT_BLOCK, Action.escalate_what).strip()
+    severity_word = _value(values, SEVERITY_BLOCK, Action.escalate_severity) or "error"
+    customer = _value(values, CUSTOMER_BLOCK, Action.escalate_customer).strip() or None
+    errors = {}
+    if team not in team_ids:
+        errors[TEAM_BLOCK] = "Pick one of the teams."
+    if not what:
+        errors[WHAT_BLOCK] = "Say what happened, in a few words."
+    if severity_word not in {str(s) for s in Severity}:
+        errors[SEVERITY_BLOCK] = "Pick how bad it is."
+    if errors:
+        return EscalateForm(errors=errors)
+    return EscalateForm(team, what, Severity(severity_word), customer)

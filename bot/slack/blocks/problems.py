@@ -1,0 +1,53 @@
+"""The DM that tells the pager holder, once, what stops the bot from posting somewhere."""
+
+from __future__ import annotations
+
+from bot.slack.blocks import Message, context, message, section
+from bot.slack.errors import Problem
+
+INVITE = "/invite @watchkeeper"  # the bot user's display name (manifest.yml)
+MEANWHILE = "Until then, alerts still reach whoever holds the pager by DM."
+
+# What to say of each problem someone can mend: {where} is the channel (or the user) as Slack
+# shows it, {target} its id, {team} the team's name, {error} Slack's error.
+_SAY = {
+    Problem.not_member: (
+        "I can't post in {where}: I'm not a member of it. Type `{invite}` in {where} so that "
+        "*{team}*'s alerts show there."
+    ),
+    Problem.unknown_channel: (
+        "I can't find the channel `{target}` where *{team}*'s alerts go: it was deleted, its id "
+        "is mistyped in the setup file, or it is private and I'm not in it. Fix the team's "
+        "`channel:` in the setup file, or type `{invite}` in the channel."
+    ),
+    Problem.archived: (
+        "{where} is archived, so I can't post *{team}*'s alerts there. Unarchive it, or give the "
+        "team another `channel:` in the setup file."
+    ),
+    Problem.restricted: (
+        "A workspace or channel setting stops me from posting in {where} (Slack says "
+        "`{error}`). Ask a Slack admin to let Watchkeeper post there."
+    ),
+    Problem.refused: (
+        "Slack refused a message I built for {where} (`{error}`). That is a bug in Watchkeeper: "
+        "please report it with this error."
+    ),
+    Problem.user_unreachable: (
+        "I can't send DMs to {where} (Slack says `{error}`): their account may be deactivated. "
+        "If they left, take them out of the setup file's rotations."
+    ),
+}
+
+
+def problem_notice(problem: Problem, target: str, team_name: str, error: str) -> Message | None:
+    """What to tell the pager holder about ``problem`` with ``target`` (a channel, or a user's
+    DM) for the team ``team_name``; None when there is nothing anyone can do about it (a message
+    deleted by hand) or no way to say it (the bot's token no longer works)."""
+    template = _SAY.get(problem)
+    if template is None:
+        return None
+    where = f"<@{target}>" if target.startswith(("U", "W")) else f"<#{target}>"
+    text = ":warning: " + template.format(
+        where=where, target=target, team=team_name, error=error, invite=INVITE
+    )
+    return message(text, [section(text), context(MEANWHILE)])
