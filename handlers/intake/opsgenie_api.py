@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from bot.alerts.model import AlertAction, IntakeError, ParsedBatch
 from bot.plan.model import Integration
 from handlers.intake import opsgenie
-from handlers.intake.routes import (
+from handlers.intake.http import (
     MAX_BODY_BYTES,
     RETRY_AFTER_SECONDS,
     TooLarge,
