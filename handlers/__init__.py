@@ -21,9 +21,6 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
 
     for module in (events, oncall, swap, cover, home, alerts, messages):
         module.register(bolt, services)
-    from handlers.intake import routes as intake_routes
-
-    intake_routes.register(bolt, services)
 
 
 def http_routes(services: Services) -> list[BaseRoute]:

@@ -24,7 +24,6 @@ from bot.alerts.service import (
 from bot.enums import Action, Command, View
 from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
-from bot.slack import delivery
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
 from bot.slack.blocks.escaping import escape, quoted, typed
 from bot.slack.metadata import AlertRef, EscalateContext, dump
@@ -236,8 +235,7 @@ async def _escalate_command(
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    """The alert buttons, /escalate and its form; the delivery worker that posts the cards."""
-    delivery.register(services)
+    """The alert buttons, /escalate and its form."""
 
     def on_button(action_id: Action) -> None:
         @bolt.action(action_id.value)

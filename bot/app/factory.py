@@ -77,9 +77,15 @@ def create_app(
     """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
     services = services or build_services(settings)
     bolt = build_bolt(services)
+    from bot.alerts import escalation_worker
     from bot.handovers import planner as handovers
     from bot.plan import reload
+    from bot.slack import delivery
 
+    # Every worker of the bot, made here and started by the lifespan below: the outbox's delivery
+    # worker, the escalation timer, the handover scheduler and the setup file's reloader.
+    delivery.register(services)
+    escalation_worker.register(services)
     handovers.register(services)
     reload.register(services)
     slack_handler = AsyncSlackRequestHandler(bolt)

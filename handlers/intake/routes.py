@@ -15,7 +15,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.alerts.escalation_worker import register as register_escalator
 from bot.alerts.model import IntakeError
 from handlers.intake import opsgenie_api
 from handlers.intake.http import (
@@ -33,18 +32,11 @@ from handlers.intake.http import (
 )
 
 if TYPE_CHECKING:
-    from slack_bolt.async_app import AsyncApp
-
     from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 
 PAGERDUTY_KIND = "pagerduty"
-
-
-def register(bolt: AsyncApp, services: Services) -> None:
-    """Start the escalation worker with the app (the intake is what gives it work)."""
-    register_escalator(services)
 
 
 def routes(services: Services) -> list[BaseRoute]:
