@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -115,6 +116,47 @@ class Digest:
     timezone: ZoneInfo | None = None  # None: the plan's zone
 
 
+# What a runbook condition is read against besides labels: the alert's own fields.
+RUNBOOK_FIELDS = ("team", "severity", "customer")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a runbook: a label (or the alert's team, severity or customer) equal to
+    ``value``, or, written as /…/, matching the regular expression ``pattern`` somewhere."""
+
+    key: str
+    value: str
+    pattern: re.Pattern[str] | None = None
+
+    def holds_for(self, found: str) -> bool:
+        """Whether a value the alert carries meets the condition."""
+        if self.pattern is not None:
+            return self.pattern.search(found) is not None
+        return found == self.value
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """What to do about the alerts that meet every condition: a link, a short text, or both."""
+
+    match: tuple[Condition, ...]
+    url: str | None = None
+    text: str | None = None
+    line: int = 0  # where the setup file gives it, for whoever wonders why it was picked
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Something that must keep calling in: a ping at least ``every``, give or take ``grace``."""
+
+    name: str
+    team: str
+    every: Every
+    grace: timedelta
+    token_env: str
+
+
 # What Slack calls the people under ``leadership`` unless the setup file says otherwise.
 DEFAULT_LEADERSHIP_TITLE = "CEO"
 
@@ -129,3 +171,5 @@ class Plan:
     integrations: dict[str, Integration] = field(default_factory=dict)
     source: str = "oncall.yaml"
     digest: Digest = field(default_factory=Digest)
+    runbooks: tuple[Runbook, ...] = ()  # first match first
+    heartbeats: dict[str, Heartbeat] = field(default_factory=dict)

@@ -20,17 +20,21 @@ from zoneinfo import ZoneInfo, available_timezones
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.alerts.model import http_url
 from bot.plan.model import (
     DEFAULT_LEADERSHIP_TITLE,
+    Condition,
     Digest,
     DurationUnit,
     EscalationStep,
     Every,
+    Heartbeat,
     Integration,
     IntegrationKind,
     Layer,
     NotifyTarget,
     Plan,
+    Runbook,
     Team,
     Window,
 )
@@ -68,7 +72,16 @@ UNIT_MINUTES = {"m": 1, "h": 60, "d": DAY, "w": WEEK}
 DEFAULT_ZONE = "UTC"
 DEFAULT_WAIT = timedelta(minutes=15)
 
-TOP_KEYS = ("timezone", "leadership", "leadership_title", "teams", "integrations", "digest")
+TOP_KEYS = (
+    "timezone",
+    "leadership",
+    "leadership_title",
+    "teams",
+    "integrations",
+    "digest",
+    "runbooks",
+    "heartbeats",
+)
 TEAM_KEYS = (
     "name",
     "channel",
@@ -84,6 +97,12 @@ LAYER_KEYS = ("name", "members", "start", "every", "only")
 STEP_KEYS = ("notify", "wait")
 INTEGRATION_KEYS = ("kind", "team", "token_env")
 DIGEST_KEYS = ("day", "at", "timezone")
+RUNBOOK_KEYS = ("match", "url", "text")
+HEARTBEAT_KEYS = ("team", "every", "grace", "token_env")
+# A runbook's text is read at 3 a.m. on a phone: a few lines, the rest behind its link.
+RUNBOOK_TEXT_MAX = 500
+# How late a heartbeat may be when the setup file does not say.
+DEFAULT_GRACE = timedelta(minutes=5)
 TIME_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
 # The title goes on buttons ("Escalate to CEO": Slack keeps 30 characters of a confirm button)
 # and into formatted text, where these characters would be read as markup.
@@ -103,6 +122,14 @@ REQUIRED = {
     "kind": "the payload format: " + ", ".join(KINDS),
     "team": "the id of the team whose pager its alerts go to",
     "token_env": "the name of the environment variable holding its secret, like HELPDESK_TOKEN",
+    "match": "the labels (or team, severity, customer) an alert must carry, like "
+    "{alertname: RefundQueueStuck}",
+}
+# What a heartbeat's required keys hold, where the words differ from a rotation's or an
+# integration's.
+HEARTBEAT_REQUIRED = {
+    "every": "how often a ping is expected at least, like 1h or 1d",
+    "team": "the id of the team whose pager a missed ping goes to",
 }
 
 _NULL = "tag:yaml.org,2002:null"
@@ -274,9 +301,15 @@ class _Reader:
     # Shapes ------------------------------------------------------------------------------
 
     def mapping(
-        self, value: _Value, keys: Sequence[str], required: Sequence[str], expected: str
+        self,
+        value: _Value,
+        keys: Sequence[str],
+        required: Sequence[str],
+        expected: str,
+        needs: dict[str, str] | None = None,
     ) -> dict[str, _Value] | None:
-        """The entries of a mapping with known keys; reports unknown, repeated and missing keys."""
+        """The entries of a mapping with known keys; reports unknown, repeated and missing keys
+        (saying what a missing one holds: ``needs``, else the common words)."""
         if not isinstance(value.node, MappingNode):
             self.expected(value, expected)
             return None
@@ -296,7 +329,8 @@ class _Reader:
         for key in required:
             # A misspelt key already said what it should be; "missing" on top would be noise.
             if key not in entries and key not in hinted:
-                self.report(value.line, _join(value.field, key), f"missing: {REQUIRED[key]}")
+                what = (needs or {}).get(key) or REQUIRED[key]
+                self.report(value.line, _join(value.field, key), f"missing: {what}")
         return entries
 
     def entries(self, value: _Value) -> Iterator[tuple[str, _Value]]:
@@ -408,7 +442,7 @@ class _Reader:
 
     def duration(self, value: _Value, units: str) -> tuple[int, DurationUnit] | None:
         """A count and unit like 12h, the unit among ``units``."""
-        examples = {"hdw": "12h, 1d or 1w", "mhd": "10m, 1h or 1d"}[units]
+        examples = {"hdw": "12h, 1d or 1w", "mhd": "10m, 1h or 1d", "mhdw": "10m, 1h or 1d"}[units]
         expected = f"a duration like {examples}"
         text = self.text(value, expected)
         if text is None:
@@ -478,7 +512,8 @@ class _Reader:
             _Value(root, "", _line(root)),
             TOP_KEYS,
             ("teams",),
-            "a mapping with timezone, leadership, leadership_title, teams, integrations and digest",
+            "a mapping with timezone, leadership, leadership_title, teams, integrations, digest, "
+            "runbooks and heartbeats",
         )
         if top is None:
             return None
@@ -497,6 +532,13 @@ class _Reader:
         digest: Digest | None = Digest()
         if "digest" in top and not _is_null(top["digest"].node):
             digest = self.digest(top["digest"])
+        runbooks: tuple[Runbook, ...] | None = ()
+        if "runbooks" in top and not _is_null(top["runbooks"].node):
+            runbooks = self.runbooks(top["runbooks"])
+        heartbeats: dict[str, Heartbeat] | None = {}
+        if "heartbeats" in top and not _is_null(top["heartbeats"].node):
+            team_ids = self.team_ids(top["teams"]) if "teams" in top else set()
+            heartbeats = self.heartbeats(top["heartbeats"], team_ids)
         if (
             zone is None
             or leadership is None
@@ -504,6 +546,8 @@ class _Reader:
             or teams is None
             or integrations is None
             or digest is None
+            or runbooks is None
+            or heartbeats is None
         ):
             return None
         return Plan(
@@ -514,6 +558,8 @@ class _Reader:
             integrations=integrations,
             source=self.source,
             digest=digest,
+            runbooks=runbooks,
+            heartbeats=heartbeats,
         )
 
     def digest(self, value: _Value) -> Digest | None:
@@ -868,18 +914,138 @@ class _Reader:
             if kind is not None and kind not in KINDS:
                 self.expected(fields["kind"], expected, _hint(kind, KINDS))
                 kind = None
-        team = None
-        if "team" in fields:
-            defined = ", ".join(sorted(team_ids)) or "none"
-            expected = f"one of the teams defined in this file ({defined})"
-            team = self.text(fields["team"], expected)
-            if team is not None and team not in team_ids:
-                self.expected(fields["team"], expected, _hint(team, team_ids))
-                team = None
+        team = self.team_ref(fields["team"], team_ids) if "team" in fields else None
         token_env = self.token_env(fields["token_env"]) if "token_env" in fields else None
         if not good_id or kind is None or team is None or token_env is None:
             return None
         return Integration(id=key, kind=cast(IntegrationKind, kind), team=team, token_env=token_env)
+
+    def team_ref(self, value: _Value, team_ids: set[str]) -> str | None:
+        """The id of a team the file defines, named by an integration or a heartbeat."""
+        defined = ", ".join(sorted(team_ids)) or "none"
+        expected = f"one of the teams defined in this file ({defined})"
+        team = self.text(value, expected)
+        if team is not None and team not in team_ids:
+            self.expected(value, expected, _hint(team, team_ids))
+            return None
+        return team
+
+    # Runbooks and heartbeats -----------------------------------------------------------------
+
+    def runbooks(self, value: _Value) -> tuple[Runbook, ...] | None:
+        """The runbooks, in the order they are tried."""
+        items = self.sequence(
+            value, "[{match: {alertname: RefundQueueStuck}, url: https://…}]", what="runbooks"
+        )
+        if items is None:
+            return None
+        runbooks = [self.runbook(item) for item in items]
+        return tuple(r for r in runbooks if r) if None not in runbooks else None
+
+    def runbook(self, value: _Value) -> Runbook | None:
+        """One runbook: the alerts it is for, and a link, a short text or both."""
+        fields = self.mapping(value, RUNBOOK_KEYS, ("match",), "a runbook (match, url, text)")
+        if fields is None:
+            return None
+        match = self.conditions(fields["match"]) if "match" in fields else None
+        url = self.runbook_url(fields["url"]) if "url" in fields else None
+        text = self.runbook_text(fields["text"]) if "text" in fields else None
+        if "url" not in fields and "text" not in fields:
+            message = "a runbook shows a url, a text or both: give at least one"
+            self.report(value.line, value.field, message)
+            return None
+        broken = ("url" in fields and url is None) or ("text" in fields and text is None)
+        if match is None or broken:
+            return None
+        return Runbook(match=match, url=url, text=text, line=value.line)
+
+    def conditions(self, value: _Value) -> tuple[Condition, ...] | None:
+        """What an alert must carry for a runbook: every condition holds."""
+        expected = "a mapping of labels to values, like {alertname: RefundQueueStuck}"
+        if not isinstance(value.node, MappingNode) or not value.node.value:
+            self.expected(value, expected)
+            return None
+        conditions = [self.condition(key, item) for key, item in self.entries(value)]
+        return tuple(c for c in conditions if c) if None not in conditions else None
+
+    def condition(self, key: str, value: _Value) -> Condition | None:
+        """One condition: a value as written, or a /regular expression/."""
+        text = self.text(value, "a value like RefundQueueStuck, or a /regular expression/")
+        if text is None:
+            return None
+        if len(text) < 2 or not (text.startswith("/") and text.endswith("/")):
+            return Condition(key=key, value=text)
+        try:
+            pattern = re.compile(text[1:-1])
+        except re.error as error:
+            where = f" at character {error.pos + 1}" if error.pos is not None else ""
+            message = f"{text!r} is not a regular expression Python reads: {error.msg}{where}"
+            self.report(value.line, value.field, message)
+            return None
+        return Condition(key=key, value=text, pattern=pattern)
+
+    def runbook_url(self, value: _Value) -> str | None:
+        """The link a runbook shows."""
+        expected = "an http(s) URL like https://wiki.example.com/runbooks/refunds"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        url = http_url(text)
+        if url is None:
+            self.expected(value, expected)
+        return url
+
+    def runbook_text(self, value: _Value) -> str | None:
+        """The few words a runbook shows."""
+        expected = f"a short text (at most {RUNBOOK_TEXT_MAX} characters)"
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        text = text.strip()
+        if not text or len(text) > RUNBOOK_TEXT_MAX:
+            extra = f" of {len(text)} characters: put the rest behind the url" if text else ""
+            self.expected(value, expected, extra)
+            return None
+        return text
+
+    def heartbeats(self, value: _Value, team_ids: set[str]) -> dict[str, Heartbeat] | None:
+        """What must keep calling in, by name."""
+        if not isinstance(value.node, MappingNode):
+            self.expected(value, "a mapping of heartbeat names to heartbeats")
+            return None
+        heartbeats: dict[str, Heartbeat] = {}
+        broken = False
+        for name, item in self.entries(value):
+            heartbeat = self.heartbeat(name, item, team_ids)
+            if heartbeat is None:
+                broken = True
+            else:
+                heartbeats[name] = heartbeat
+        return None if broken else heartbeats
+
+    def heartbeat(self, name: str, value: _Value, team_ids: set[str]) -> Heartbeat | None:
+        """One heartbeat: whose pager its silence goes to, how often it pings, its secret."""
+        good_name = self.identifier(value, name, "heartbeat name", "nightly-backup")
+        fields = self.mapping(
+            value,
+            HEARTBEAT_KEYS,
+            ("team", "every", "token_env"),
+            "a heartbeat (team, every, grace, token_env)",
+            HEARTBEAT_REQUIRED,
+        )
+        if fields is None:
+            return None
+        team = self.team_ref(fields["team"], team_ids) if "team" in fields else None
+        every = self.duration(fields["every"], "mhdw") if "every" in fields else None
+        grace: timedelta | None = DEFAULT_GRACE
+        if "grace" in fields:
+            grace = self.timedelta(fields["grace"])
+        token_env = self.token_env(fields["token_env"]) if "token_env" in fields else None
+        if not good_name or team is None or every is None or grace is None or token_env is None:
+            return None
+        return Heartbeat(
+            name=name, team=team, every=Every(*every), grace=grace, token_env=token_env
+        )
 
     def token_env(self, value: _Value) -> str | None:
         """The name of the environment variable that holds an integration's secret."""

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import count_relayed, count_slack_error, metrics_of
 from bot.schedule.covers import cover_id_of, withdraw
 from bot.schedule.covers import subject_of as cover_subject
@@ -1134,6 +1135,7 @@ def _loaded(
         customer=alert.customer,
         source=alert.source,
         runbook_url=alert.runbook_url,
+        runbook=runbook_for(alert, plan),
         links=tuple((link.get("title", ""), link.get("url", "")) for link in alert.links),
         labels=tuple(sorted((str(k), str(v)) for k, v in (alert.labels or {}).items())),
         details=tuple((str(k), str(v)) for k, v in (alert.details or {}).items()),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.enums import Action
-from bot.plan.model import DEFAULT_LEADERSHIP_TITLE
+from bot.plan.model import DEFAULT_LEADERSHIP_TITLE, Runbook
 from bot.slack.blocks import (
     Block,
     Message,
@@ -65,7 +65,8 @@ class AlertCard:
     summary: str = ""
     customer: str | None = None
     source: str | None = None
-    runbook_url: str | None = None
+    runbook_url: str | None = None  # the sender's own (an annotation), shown among the links
+    runbook: Runbook | None = None  # the setup file's first runbook for this alert
     links: tuple[tuple[str, str], ...] = ()  # (title, url)
     labels: tuple[tuple[str, str], ...] = ()  # (name, value), as the sender gave them
     details: tuple[tuple[str, str], ...] = ()  # other facts: values, custom details
@@ -115,6 +116,17 @@ def _links(card: AlertCard) -> str:
         parts.append(link(card.runbook_url, "Runbook"))
     parts.extend(link(url, cut(title or url, 80)) for title, url in card.links)
     return " · ".join(parts)
+
+
+def _runbook(card: AlertCard) -> list[Block]:
+    """The setup file's runbook for the alert: its text, then its link."""
+    runbook = card.runbook
+    if runbook is None:
+        return []
+    lines = [escape(cut(runbook.text, 500))] if runbook.text else []
+    if runbook.url:
+        lines.append(link(runbook.url, cut(runbook.url, 80)))
+    return [section(":hammer_and_wrench: *Runbook:* " + "\n".join(lines))]
 
 
 def _labels(card: AlertCard) -> list[Block]:
@@ -198,6 +210,7 @@ def _body(
     blocks: list[Block] = [header(_title_line(card)), *lead]
     if card.summary:
         blocks.append(section(escape(card.summary)))
+    blocks.extend(_runbook(card))
     blocks.append(_fields(card))
     blocks.extend(_details(card))
     blocks.extend(_labels(card))
