@@ -174,6 +174,10 @@ class Outbox(SQLModel, table=True):
     # post's answer was lost). More than one at a claim means a worker died holding it, or such
     # an answer was lost: what it posted may have reached Slack already.
     claims: int = 0
+    # Which due rows go first (storage.outbox.URGENT, NORMAL, BACKLOG): what a user waits on
+    # right now (a critical alert, a change to a card they look at, a page) before the cards of
+    # a flood still waiting their channel's turn.
+    priority: int = 1
     next_attempt_at: datetime = _instant()
     locked_until: datetime | None = _instant(nullable=True)
     last_error: str | None = Field(default=None, max_length=2000)

@@ -38,6 +38,12 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 
 DEFAULT_LEASE = timedelta(seconds=60)
 
+# Which due rows are taken first. URGENT: what someone waits on now (a critical alert's card,
+# a change to a card or DM already shown, a page, a roll-up of a flood); NORMAL: the first post
+# of a card, a channel post; BACKLOG: the cards of a flood, reachable from its roll-up already,
+# posted in its thread at the channel's pace.
+URGENT, NORMAL, BACKLOG = 0, 1, 2
+
 
 def enqueue(
     *,
@@ -48,12 +54,15 @@ def enqueue(
     payload: dict[str, Any] | None = None,
     not_before: datetime | None = None,
     coalesce: bool = False,
+    priority: int = NORMAL,
 ) -> int | None:
     """Queue a delivery in the caller's transaction; returns the new row's id.
 
     With ``coalesce``, nothing is queued when a pending delivery of the same kind and subject
     waits unclaimed (a storm of repeats needs one card update, not one per repeat); returns None
     then. One a worker holds does not count: it may have read the alert before this change.
+    The waiting row keeps its priority: a repeat of an alert whose card waits its turn in a
+    flood is no reason for it to go first.
     """
     if coalesce and subject is not None:
         waiting = {"kind": kind, "subject": subject, "pending": "pending", "now": now}
@@ -67,6 +76,7 @@ def enqueue(
         "attempts": 0,
         "unknown_errors": 0,
         "claims": 0,
+        "priority": priority,
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
@@ -142,7 +152,7 @@ _DUE = (
             .exists(),
         ),
     )
-    .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+    .order_by(col(Outbox.priority), col(Outbox.next_attempt_at), col(Outbox.id))
     .limit(bindparam("limit"))
 )
 _TABLE = Outbox.__table__  # type: ignore[attr-defined]

@@ -775,9 +775,10 @@ async def test_two_replicas_on_postgresql_keep_one_channel_to_slacks_pace_togeth
             PLAN, tmp_path=tmp_path / "b", now=FRIDAY_NIGHT, env=to_a, database_url=postgres_url
         ) as b:
             await post_warnings(a, 8)
-            # Each replica takes half of the cards to post, and both post at once.
+            # Each replica takes half of the cards to post, and both post at once (the first
+            # takes the eight DMs as well: pages go first).
             replicas = [delivery_of(a), delivery_of(b)]
-            taken = [await asyncio.to_thread(r._claim, 8) for r in replicas]
+            taken = [await asyncio.to_thread(r._claim, 12) for r in replicas]
             assert [sum(j.kind == outbox.ALERT_SYNC for j in jobs) for jobs in taken] == [4, 4]
             await asyncio.gather(
                 *(r._deliver(job) for r, jobs in zip(replicas, taken, strict=True) for job in jobs)

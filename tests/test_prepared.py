@@ -125,7 +125,7 @@ def test_an_insert_not_given_a_column_its_statement_needs_says_which() -> None:
     with (
         Session(engine) as session,
         pytest.raises(
-            ValueError, match="not given: attempts, claims, status, unknown_errors, who$"
+            ValueError, match="not given: attempts, claims, priority, status, unknown_errors, who$"
         ),
     ):
         statement.execute(session, {"kind": "alert-sync"})

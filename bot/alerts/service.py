@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.alerts import policy as escalation
-from bot.alerts.model import NormalizedAlert, ParsedBatch
+from bot.alerts.model import NormalizedAlert, ParsedBatch, Severity
 from bot.app.metrics import Metrics, metrics_of
 from bot.plan.model import Integration, Plan, Team
 from bot.schedule.roster import Roster
@@ -26,7 +26,7 @@ from bot.slack.blocks.escaping import escape, who
 from storage import alerts as store
 from storage.db import NeedsSession, after_commit
 from storage.models import Alert
-from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, enqueue
+from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, NORMAL, URGENT, enqueue
 from storage.prepared import Tx
 
 if TYPE_CHECKING:
@@ -114,8 +114,12 @@ def _mentions(users: Iterable[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-def _sync(session: Tx, alert_id: int | None, now: datetime, *, new: bool = False) -> None:
-    # A new alert has no sync waiting to fold this one into: no need to look for one.
+def _sync(
+    session: Tx, alert_id: int | None, now: datetime, *, new: bool = False, critical: bool = False
+) -> None:
+    # A new alert has no sync waiting to fold this one into: no need to look for one. Its card
+    # waits its channel's turn after a critical alert's and after changes to cards already
+    # shown (which is what a later sync mostly is).
     assert alert_id is not None
     enqueue(
         session=session,
@@ -123,6 +127,7 @@ def _sync(session: Tx, alert_id: int | None, now: datetime, *, new: bool = False
         now=now,
         subject=store.subject_of(alert_id),
         coalesce=not new,
+        priority=NORMAL if new and not critical else URGENT,
     )
 
 
@@ -137,6 +142,7 @@ def _notify(
             now=now,
             subject=store.subject_of(alert_id),
             payload={"user": user, "reason": reason},
+            priority=URGENT,
         )
 
 
@@ -185,6 +191,7 @@ def _queue_leadership(
         now=now,
         subject=store.subject_of(alert_id),
         payload={"users": list(leadership), "by": by, "at": now.isoformat(), "reason": reason},
+        priority=URGENT,
     )
     store.add_event(
         session=session,
@@ -327,7 +334,7 @@ def _create(
         actor=integration,
         detail=f"received from {escape(integration)}",
     )
-    _sync(session, alert_id, now, new=True)
+    _sync(session, alert_id, now, new=True, critical=alert.severity == Severity.critical)
     if choice is None:
         store.add_event(
             session=session,

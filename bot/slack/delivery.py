@@ -622,6 +622,7 @@ class Delivery:
             now=now,
             subject=f"problem:{refusal.target}",
             payload={"user": holder, "team": team.id if team else None, **notice},
+            priority=outbox.URGENT,
         )
         return new, holder
 
