@@ -45,7 +45,16 @@ PACE = 10.0  # commands a second
 def add_a_year_of_overrides(space: Workspace) -> tuple[int, Callable[[str], None]]:
     """A ``prepare`` hook storing, for every team, two covers or swaps a week over the half year
     before and the half year after now."""
-    count = TEAMS * 52 * OVERRIDES_PER_TEAM_PER_WEEK
+    return add_overrides(space, weeks_before=26, weeks_after=26)
+
+
+def add_overrides(
+    space: Workspace, *, weeks_before: int, weeks_after: int
+) -> tuple[int, Callable[[str], None]]:
+    """A ``prepare`` hook storing, for every team, two covers or swaps a week over the weeks
+    before and after now; and how many it stores."""
+    weeks = weeks_before + weeks_after
+    count = TEAMS * weeks * OVERRIDES_PER_TEAM_PER_WEEK
 
     def prepare(database_url: str) -> None:
         from storage.db import make_engine, session_scope
@@ -53,11 +62,11 @@ def add_a_year_of_overrides(space: Workspace) -> tuple[int, Callable[[str], None
 
         rng = random.Random(7)
         now = datetime.now(UTC)
-        first = now - timedelta(weeks=26)
+        first = now - timedelta(weeks=weeks_before)
         engine = make_engine(database_url)
         for team in space.teams:
             with session_scope(engine) as session:
-                for week in range(52):
+                for week in range(weeks):
                     for _ in range(OVERRIDES_PER_TEAM_PER_WEEK):
                         start = first + timedelta(weeks=week, hours=rng.randrange(0, 7 * 24))
                         create_override(

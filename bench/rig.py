@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -290,6 +290,7 @@ def start_bot(
     *,
     database_url: str | None = None,
     prepare: Callable[[str], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> BotProcess:
     """Write the setup file, migrate the database and let ``prepare`` fill it, start `watchkeeper
     serve`, and return once /readyz says ready."""
@@ -305,6 +306,7 @@ def start_bot(
         engine.dispose()
         prepare(database_url)
     env = {
+        **(env or {}),
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -390,6 +392,7 @@ class running:
         prepare: Callable[[str], None] | None = None,
         postgres: str | None = None,
         replicas: int = 1,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if replicas > 1 and postgres is None:
             raise ValueError("several replicas share PostgreSQL: give its server's URL")
@@ -398,6 +401,7 @@ class running:
         self.prepare = prepare
         self.postgres = postgres
         self.replicas = replicas
+        self.env = dict(env or {})
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._standin: StandInProcess | None = None
         self._bots: list[BotProcess] = []
@@ -422,6 +426,7 @@ class running:
                         self._standin,
                         database_url=database_url,
                         prepare=self.prepare if k == 0 else None,
+                        env=self.env,
                     )
                 )
         except BaseException:

@@ -25,10 +25,11 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
 
 def http_routes(services: Services) -> list[BaseRoute]:
     """Every HTTP route besides /slack/events and the health checks."""
-    from handlers import calendar
+    from handlers import api, calendar
 
     routes: list[BaseRoute] = []
     routes.extend(calendar.routes(services))
+    routes.extend(api.routes(services))
     from bot.app import metrics
     from handlers.intake import routes as intake_routes
 

@@ -231,6 +231,55 @@ def list_alerts(*, session: Session, team: str | None = None) -> list[Alert]:
     return list(session.exec(query))
 
 
+def open_key_among(*, session: Session, team: str, keys: Collection[str]) -> str | None:
+    """The dedup key of the team's open alert whose key is one of ``keys`` (the first of
+    ``keys`` that has one)."""
+    if not keys:
+        return None
+    query = select(Alert.dedup_key).where(
+        Alert.team == team, col(Alert.resolved_at).is_(None), col(Alert.dedup_key).in_(keys)
+    )
+    found = set(session.exec(query))
+    return next((key for key in keys if key in found), None)
+
+
+def open_key_titled(
+    *, session: Session, team: str, integration: str, title: str, key_prefix: str
+) -> str | None:
+    """The dedup key of the integration's latest open alert with this title and a key that
+    starts with ``key_prefix``."""
+    query = (
+        select(Alert.dedup_key)
+        .where(
+            Alert.team == team,
+            Alert.integration == integration,
+            Alert.title == title,
+            col(Alert.resolved_at).is_(None),
+            col(Alert.dedup_key).startswith(key_prefix, autoescape=True),
+        )
+        .order_by(col(Alert.id).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+
+
+def alerts_page(
+    *, session: Session, status: str | None, team: str | None, before: int | None, limit: int
+) -> list[Alert]:
+    """At most ``limit`` alerts, newest first, older than the alert ``before`` when given."""
+    query = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(Alert.status == status)
+    if team is not None:
+        query = query.where(Alert.team == team)
+    if before is not None:
+        query = query.where(col(Alert.id) < before)
+    return list(session.exec(query))
+
+
 # What the delivery worker reads of a batch of alerts, built once.
 _ALERTS = select(Alert).where(col(Alert.id).in_(bindparam("ids", expanding=True)))
 _TIMELINES = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func, literal_column
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -77,6 +77,8 @@ def list_overrides(
 
 
 def cancel_override(*, session: Session, override_id: int, now: datetime) -> Override | None:
+    """Cancel an override (tests only so far: the running bot only ever adds overrides, and
+    ``overrides_version`` counts on it)."""
     row = session.get(Override, override_id)
     if row is None or row.cancelled_at is not None:
         return None
@@ -128,4 +130,30 @@ _LIVE_BETWEEN = Prepared(
         _OVERRIDE.c.start < bindparam("end"),
     )
     .order_by(_OVERRIDE.c.id)
+)
+
+
+# How far below the largest id an insert may still be waiting for its commit on PostgreSQL
+# (ids are taken at insert, in order; commits come in any order): far more overrides than
+# people ever store at once.
+_LATE_COMMITS = 100
+
+
+def overrides_version(*, session: Tx) -> tuple[int, int]:
+    """What changes whenever an override is stored: the largest id, and how many of the ids just
+    below it are there (an insert committed after a later one moves the count, not the id)."""
+    row = _VERSION.first(session, {"late": _LATE_COMMITS})
+    assert row is not None  # an aggregate always has its row
+    return int(row[0]), int(row[1])
+
+
+_HIGHEST = sa_select(func.coalesce(func.max(_OVERRIDE.c.id), literal_column("0"))).scalar_subquery()
+_VERSION = Prepared(
+    sa_select(
+        _HIGHEST,
+        sa_select(func.count())
+        .select_from(_OVERRIDE)
+        .where(_OVERRIDE.c.id > _HIGHEST - bindparam("late"))
+        .scalar_subquery(),
+    )
 )

@@ -175,6 +175,22 @@ def test_check_accepts_a_good_file_and_lists_gaps(
     assert "gap(s) in the next four weeks" in out  # weekday nights are not covered
 
 
+def test_check_knows_the_email_kind_and_says_where_mail_goes(
+    setup_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup_file.write_text(
+        PLAN + "integrations:\n  support-mail:\n    kind: email\n    team: support\n"
+        "    token_env: SUPPORT_MAIL_TOKEN\n"
+    )
+    code, out, _ = run(capsys, "check", str(setup_file))
+    assert code == 0
+    assert "support-mail: email to support-mail+<SUPPORT_MAIL_TOKEN>@ this host" in out
+    assert "SMTP_PORT is not set" in out
+    monkeypatch.setenv("SMTP_PORT", "2525")
+    code, out, _ = run(capsys, "check", str(setup_file))
+    assert "(port 2525)" in out
+
+
 def test_check_rejects_a_broken_file_naming_line_and_field(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -208,8 +208,8 @@ ERRORS = [
      "teams.support.leadership_now[0]: expected a severity among critical, error, warning or "
      "info, got 'urgent'"),
     (("kind: alertmanager", "kind: prometheus"), "kind: prometheus",
-     "integrations.prometheus.kind: expected one of alertmanager, grafana, pagerduty, opsgenie or "
-     "generic, got 'prometheus'"),
+     "integrations.prometheus.kind: expected one of alertmanager, grafana, pagerduty, opsgenie, "
+     "generic or email, got 'prometheus'"),
     (("    team: support\n", "    team: suport\n"), "team: suport",
      "integrations.prometheus.team: expected one of the teams defined in this file (support), "
      "got 'suport'; did you mean 'support'?"),

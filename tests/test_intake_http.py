@@ -101,7 +101,11 @@ class Intake:
 
 @asynccontextmanager
 async def running_intake(
-    database_url: str, *, plan: Plan | None = None, start: datetime = FRIDAY_NIGHT
+    database_url: str,
+    *,
+    plan: Plan | None = None,
+    start: datetime = FRIDAY_NIGHT,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Intake]:
     """The app as `watchkeeper serve` builds it, minus the background workers."""
     environ = {
@@ -110,6 +114,7 @@ async def running_intake(
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # the intake itself never calls Slack
         "DATABASE_URL": database_url,
         **TOKENS,
+        **(env or {}),
     }
     settings = load_settings(environ, env_file=None)
     clock = FixedClock(start)

@@ -16,6 +16,7 @@ def test_defaults_match_the_documented_contract(tmp_path: Path) -> None:
     assert settings.config_path == "oncall.yaml"
     assert (settings.host, settings.port) == ("127.0.0.1", 3000)
     assert settings.calendar_token is None
+    assert (settings.api_token, settings.smtp_port) == (None, None)
     assert not settings.socket_mode
 
 
@@ -61,6 +62,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
     [
         ({"PORT": "http"}, "PORT must be a port number"),
         ({"PORT": "70000"}, "PORT must be a port number"),
+        ({"SMTP_PORT": "smtp"}, "SMTP_PORT must be a port number"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http"),
         ({"DATABASE_URL": "watchkeeper.db"}, "DATABASE_URL must be a database URL like sqlite"),
         ({"DATABASE_URL": "mysql://wk:s3cret@db/wk"}, "got mysql://wk:\\*\\*\\*@db/wk$"),

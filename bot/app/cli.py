@@ -7,45 +7,22 @@ import json
 import sys
 from argparse import ArgumentParser
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
 
+from bot.app import documents
 from bot.app.clock import SystemClock
+from bot.app.documents import BadValue
 from bot.app.settings import Settings, SettingsError, load_settings
-from bot.plan.model import Plan, Team
+from bot.plan.model import Plan
 from bot.plan.reading import ConfigError, load_plan
 from bot.schedule import engine as schedule
-from bot.schedule.roster import Roster, TeamStatus
+from bot.schedule.roster import Roster
 from storage.read_only import SchemaMismatch, open_read_only
 
 GAP_HORIZON = timedelta(weeks=4)
-
-
-class UsageError(Exception):
-    """A command-line value that cannot be used; the message says which and why."""
-
-
-def parse_instant(text: str, zone: ZoneInfo, *, flag: str) -> datetime:
-    """An ISO-8601 instant, or a date (its midnight) or naive time, read in ``zone``."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), zone).astimezone(UTC)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"{flag}: expected a date (2026-11-28) or an ISO-8601 instant "
-            f"(2026-11-28T21:00:00+01:00), got {text!r}"
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
-def iso(instant: datetime | None, zone: ZoneInfo) -> str | None:
-    return None if instant is None else instant.astimezone(zone).isoformat()
 
 
 def _human(instant: datetime | None, zone: ZoneInfo) -> str:
@@ -71,7 +48,7 @@ def _open_roster(plan: Plan, database_url: str) -> Roster:
     return Roster(lambda: plan, stored.engine)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace, smtp_port: int | None) -> int:
     plan = _load(args.file)
     now = SystemClock().now()
     print(f"{args.file}: OK — {len(plan.teams)} team(s), {len(plan.integrations)} integration(s)")
@@ -98,44 +75,27 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"    - {_human(clash.start, zone)} → {_human(clash.end, zone)}: "
                 f"{clash.user} holds the pager; {instead}"
             )
+    for integration in plan.integrations.values():
+        if integration.kind == "email":
+            listening = f"port {smtp_port}" if smtp_port is not None else "SMTP_PORT is not set"
+            print(
+                f"  {integration.id}: email to {integration.id}+<{integration.token_env}>@ "
+                f"this host ({listening})"
+            )
     print("(gaps are computed from the setup file alone; overrides can fill them)")
     return 0
 
 
-def _team_ids(plan: Plan, team: str | None) -> list[str]:
-    """The teams asked for: the one named by --team, or every team of the setup file."""
-    if team is None:
-        return sorted(plan.teams)
-    if team not in plan.teams:
-        raise UsageError(
-            f"--team: no team {team!r} in {plan.source}; teams: {', '.join(sorted(plan.teams))}"
-        )
-    return [team]
-
-
-def _one_team(plan: Plan, team: str | None) -> str:
-    """The team named by --team, or the setup file's only team when it has one."""
-    if team is not None:
-        return _team_ids(plan, team)[0]
-    if len(plan.teams) == 1:
-        return next(iter(plan.teams))
-    raise UsageError(
-        f"--team: {plan.source} has {len(plan.teams)} teams, say which one: "
-        f"{', '.join(sorted(plan.teams)) or 'none'}"
-    )
-
-
 def cmd_who(args: argparse.Namespace, database_url: str) -> int:
     plan = _load(args.config)
-    team_ids = _team_ids(plan, args.team)
-    zone = plan.teams[team_ids[0]].timezone if args.team else plan.timezone
-    at = parse_instant(args.at, zone, flag="--at") if args.at else SystemClock().now()
-    roster = _open_roster(plan, database_url)
-    statuses = [roster.status(team_id, at) for team_id in team_ids]
+    query = documents.who_query(
+        plan, team=args.team, at=args.at, now=SystemClock().now(), field_prefix="--"
+    )
+    statuses = documents.who_statuses(_open_roster(plan, database_url), query)
     if args.json:
-        print(json.dumps({"at": iso(at, zone), "teams": [_who_row(s) for s in statuses]}))
+        print(json.dumps(documents.who_document(query, statuses)))
         return 0
-    print(f"at {_human(at, zone)}")
+    print(f"at {_human(query.at, query.zone)}")
     for status in statuses:
         tz, held = status.team.timezone, status.oncall
         if held.user is None:
@@ -153,50 +113,23 @@ def cmd_who(args: argparse.Namespace, database_url: str) -> int:
     return 0
 
 
-def _who_row(status: TeamStatus) -> dict[str, Any]:
-    """One team of `who --json`: the pager holder, the backup and who is next."""
-    tz, held = status.team.timezone, status.oncall
-    return {
-        "team": status.team.id,
-        "oncall": held.user,
-        "since": iso(held.since, tz),
-        "until": iso(held.until, tz),
-        "source": held.source,
-        "backup": status.backup.user if status.backup else None,
-        "next": (
-            {"user": status.next.user, "start": iso(status.next.start, tz)} if status.next else None
-        ),
-    }
-
-
 def cmd_shifts(args: argparse.Namespace, database_url: str) -> int:
     plan = _load(args.config)
-    team_id = _one_team(plan, args.team)
-    team: Team = plan.teams[team_id]
-    zone = team.timezone
-    now = SystemClock().now()
-    start = parse_instant(args.start, zone, flag="--from") if args.start else now
-    end = parse_instant(args.end, zone, flag="--to") if args.end else start + GAP_HORIZON
-    if end <= start:
-        raise UsageError(f"--to ({iso(end, zone)}) must be after --from ({iso(start, zone)})")
-    roster = _open_roster(plan, database_url)
-    shifts = roster.shifts(team_id, start, end, role=args.role)
+    query = documents.shifts_query(
+        plan,
+        team=args.team,
+        start=args.start,
+        end=args.end,
+        role=args.role,
+        now=SystemClock().now(),
+        field_prefix="--",
+    )
+    shifts = documents.team_shifts(_open_roster(plan, database_url), query)
     if args.json:
-        doc = {
-            "team": team_id,
-            "shifts": [
-                {
-                    "user": s.user,
-                    "start": iso(s.start, zone),
-                    "end": iso(s.end, zone),
-                    "source": s.source,
-                }
-                for s in shifts
-            ],
-        }
-        print(json.dumps(doc))
+        print(json.dumps(documents.shifts_document(query, shifts)))
         return 0
-    print(f"{team_id} ({zone.key}), {_human(start, zone)} → {_human(end, zone)}")
+    zone = query.zone
+    print(f"{query.team_id} ({zone.key}), {_human(query.start, zone)} → {_human(query.end, zone)}")
     for s in shifts:
         who = s.user or "nobody (gap)"
         print(f"  {_human(s.start, zone)} → {_human(s.end, zone)}  {who:<12} {s.source}")
@@ -411,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.config = getattr(args, "config", None) or settings.config_path
         if args.command == "check":
             args.file = args.file or settings.config_path
-            return cmd_check(args)
+            return cmd_check(args, settings.smtp_port)
         if args.command == "who":
             return cmd_who(args, settings.database_url)
         if args.command == "shifts":
@@ -425,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 1
-    except (SettingsError, UsageError) as error:
+    except (SettingsError, BadValue) as error:
         print(f"watchkeeper: {error}", file=sys.stderr)
         return 2
     except SchemaMismatch as error:

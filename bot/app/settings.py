@@ -29,6 +29,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3000
     calendar_token: str | None = None
+    # The JSON API's Bearer token; unset, the API is not served at all.
+    api_token: str | None = None
+    # The email intake's port on HOST; unset, no SMTP listener.
+    smtp_port: int | None = None
     log_level: str = "INFO"
     # Every variable as read, so the setup file's integration tokens (token_env) resolve here.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -75,13 +79,9 @@ def load_settings(
         value = values.get(name)
         return value if value not in (None, "") else None
 
-    port_text = get("PORT") or "3000"
-    try:
-        port = int(port_text)
-        if not 0 <= port <= 65535:
-            raise ValueError
-    except ValueError:
-        raise SettingsError(f"PORT must be a port number (0-65535), got {port_text!r}") from None
+    port = _port("PORT", get("PORT") or "3000")
+    smtp_port_text = get("SMTP_PORT")
+    smtp_port = None if smtp_port_text is None else _port("SMTP_PORT", smtp_port_text)
     api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
@@ -99,9 +99,22 @@ def load_settings(
         host=get("HOST") or "127.0.0.1",
         port=port,
         calendar_token=get("CALENDAR_TOKEN"),
+        api_token=get("API_TOKEN"),
+        smtp_port=smtp_port,
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         environ=dict(values),
     )
+
+
+def _port(name: str, text: str) -> int:
+    """A port number read from the variable ``name``."""
+    try:
+        port = int(text)
+        if not 0 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"{name} must be a port number (0-65535), got {text!r}") from None
+    return port
 
 
 def _check_database_url(url: str) -> None:

@@ -96,7 +96,7 @@ class Team:
         return frozenset(m for layer in (*self.rotations, *self.backup) for m in layer.members)
 
 
-IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "opsgenie", "generic"]
+IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "opsgenie", "generic", "email"]
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ KINDS: tuple[IntegrationKind, ...] = (
     "pagerduty",
     "opsgenie",
     "generic",
+    "email",
 )
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

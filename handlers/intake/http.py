@@ -82,10 +82,15 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 def presented_token(request: Request) -> str | None:
     """The token the sender gave: ``Authorization: Bearer …``, else ``?token=``."""
+    return presented_bearer(request) or request.query_params.get("token") or None
+
+
+def presented_bearer(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer …`` (None: no such header)."""
     scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.query_params.get("token") or None
+    return None
 
 
 def same_secret(given: str, expected: str) -> bool:
@@ -111,6 +116,10 @@ def parse_body(kind: str, body: bytes, parser: Parser | None = None) -> ParsedBa
     """The body read by the kind's parser (or by ``parser``), or the IntakeError refusing it."""
     parser = parser or PARSERS.get(kind)
     if parser is None:
+        if kind == "email":
+            return IntakeError(
+                "an integration of kind email takes mail over SMTP (SMTP_PORT), not HTTP", "kind"
+            )
         return IntakeError(f"no parser for integration kind {kind!r}", "kind")
     try:
         return parser(body)
