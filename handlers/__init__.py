@@ -35,4 +35,7 @@ def http_routes(services: Services) -> list[BaseRoute]:
 
     routes.extend(intake_routes.routes(services))
     routes.extend(metrics.routes(services))
+    from handlers import ack
+
+    routes.extend(ack.routes(services))
     return routes

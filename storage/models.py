@@ -228,3 +228,57 @@ class ChannelPace(SQLModel, table=True):
     __tablename__ = "channel_pace"
     channel: str = Field(primary_key=True, max_length=64)
     booked_until: datetime = _instant()
+
+
+class WakeMethod(SQLModel, table=True):
+    """A wake-up method a person added in the App Home: an Apprise URL, a secret (never shown
+    back whole)."""
+
+    __tablename__ = "wake_method"
+    __table_args__ = (UniqueConstraint("user_id", "fingerprint", name="uq_wake_method"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32, index=True)
+    url: str = Field(max_length=2000)
+    fingerprint: str = Field(max_length=64)  # the URL's hash: the same URL is kept once
+    created_at: datetime = _instant()
+
+
+class WakeUp(SQLModel, table=True):
+    """The wake-ups of one person paged for one alert: the next one due, until acknowledged.
+
+    Claimed with a lease like the outbox (``locked_until``, ``claims``); ``sent`` counts the
+    wake-ups made, ``reached`` the methods the current one already went through (a retry after
+    one method failed does not wake the person twice through the others)."""
+
+    __tablename__ = "wake_up"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "user_id", name="uq_wake_up"),
+        Index("ix_wake_up_status_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    user_id: str = Field(max_length=32)
+    status: str = Field(default="pending", max_length=16)  # pending|done|stopped|failed
+    sent: int = 0
+    times: int = 1
+    every_s: int = 300
+    attempts: int = 0  # failed tries of the current wake-up
+    reached: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    claims: int = 0
+    next_attempt_at: datetime = _instant()
+    locked_until: datetime | None = _instant(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _instant()
+    done_at: datetime | None = _instant(nullable=True)
+
+
+class WakeNotice(SQLModel, table=True):
+    """Something about a person's wake-ups already said to them in Slack (no method to wake
+    them, a method the service refuses), kept so that it is said once."""
+
+    __tablename__ = "wake_notice"
+    __table_args__ = (UniqueConstraint("user_id", "about", name="uq_wake_notice"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    about: str = Field(max_length=80)  # "no-method", or "refused:<fingerprint>"
+    at: datetime = _instant()

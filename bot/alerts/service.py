@@ -23,11 +23,13 @@ from bot.app.metrics import Metrics, metrics_of
 from bot.plan.model import Integration, Plan, Team
 from bot.schedule.roster import Roster
 from bot.slack.blocks.escaping import escape, who
+from bot.wake.policy import first_wake
 from storage import alerts as store
 from storage.db import NeedsSession, after_commit
 from storage.models import Alert
 from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, NORMAL, URGENT, enqueue
 from storage.prepared import Tx
+from storage.wakeups import queue_wakeups, stop_wakeups
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -104,10 +106,11 @@ def _context(
 
 def wake_delivery(services: Services) -> None:
     """Nudge the delivery worker (call from the event loop, after the commit)."""
-    # The delivery worker polls anyway; a nudge only makes the first post quicker.
-    wake = getattr(services.extras.get("delivery"), "wake", None)
-    if callable(wake):
-        wake()
+    # The workers poll anyway; a nudge only makes the first post (and push) quicker.
+    for worker in ("delivery", "waker"):
+        wake = getattr(services.extras.get(worker), "wake", None)
+        if callable(wake):
+            wake()
 
 
 def _mentions(users: Iterable[str]) -> str:
@@ -132,8 +135,16 @@ def _sync(
 
 
 def _notify(
-    session: Tx, alert_id: int | None, users: Iterable[str], reason: str, now: datetime
+    session: Tx,
+    alert_id: int | None,
+    users: Sequence[str],
+    reason: str,
+    now: datetime,
+    *,
+    team: Team,
+    severity: str,
 ) -> None:
+    """Page people about an alert: a DM each, and their wake-ups (see ``bot.wake``)."""
     assert alert_id is not None
     for user in users:
         enqueue(
@@ -144,6 +155,16 @@ def _notify(
             payload={"user": user, "reason": reason},
             priority=URGENT,
         )
+    policy = team.wake
+    queue_wakeups(
+        session=session,
+        alert_id=alert_id,
+        users=users,
+        due=first_wake(policy, severity, now),
+        times=policy.times,
+        every=policy.every,
+        now=now,
+    )
 
 
 def _responders(ctx: _Context, session: Tx, team: Team, now: datetime) -> escalation.Responders:
@@ -355,7 +376,15 @@ def _create(
                 f"{choice.number} ({escalation.describe_target(choice.step)}), "
                 f"paged {_mentions(choice.users)}",
             )
-        _notify(session, alert_id, choice.users, choice.reason, now)
+        _notify(
+            session,
+            alert_id,
+            choice.users,
+            choice.reason,
+            now,
+            team=team,
+            severity=str(alert.severity),
+        )
     if bad_news_now:
         _queue_leadership(
             session, alert_id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
@@ -422,6 +451,7 @@ def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: dat
     alert.resolved_by = actor and actor[:64]
     alert.next_escalation_at = None
     session.add(alert)
+    stop_wakeups(session=session, alert_id=alert.id, now=now)
     store.add_event(session=session, alert_id=alert.id, at=now, kind="resolved", actor=actor)
     _sync(session, alert.id, now)
     return True
@@ -522,6 +552,7 @@ def _acknowledge(ctx: _Context, session: Session, row: Alert, actor: str, now: d
     row.acknowledged_by = actor[:_USER_WIDTH]
     row.next_escalation_at = None
     session.add(row)
+    stop_wakeups(session=session, alert_id=row.id, now=now)
     store.add_event(session=session, alert_id=row.id, at=now, kind="acknowledged", actor=actor)
     _sync(session, row.id, now)
     metrics, team, seconds = ctx.metrics, row.team, (now - row.first_seen).total_seconds()
@@ -638,7 +669,7 @@ def _advance(
             escalated=False,
             message="Nobody is left to escalate to: everyone in the escalation policy was paged.",
         )
-    _notify(session, alert.id, choice.users, choice.reason, now)
+    _notify(session, alert.id, choice.users, choice.reason, now, team=team, severity=alert.severity)
     alert.escalation_step = choice.index
     # An acknowledged alert escalated by hand gets more help but no timer: someone is on it.
     alert.next_escalation_at = choice.next_escalation_at(now) if alert.status == "open" else None

@@ -81,16 +81,18 @@ def create_app(
     from bot.handovers import planner as handovers
     from bot.plan import reload
     from bot.slack import delivery
+    from bot.wake import worker as wake_worker
     from handlers.intake import email as email_intake
 
     # Every worker of the bot, made here and started by the lifespan below: the outbox's delivery
-    # worker, the escalation timer, the handover scheduler, the setup file's reloader, and the
-    # email intake's SMTP listener (when SMTP_PORT is set).
+    # worker, the escalation timer, the handover scheduler, the setup file's reloader, the email
+    # intake's SMTP listener (when SMTP_PORT is set) and the wake-up pushes.
     delivery.register(services)
     escalation_worker.register(services)
     handovers.register(services)
     reload.register(services)
     email_intake.register(services)
+    wake_worker.register(services)
     slack_handler = AsyncSlackRequestHandler(bolt)
     verifier = (
         None if settings.socket_mode else SlackRequestVerifier(settings.slack_signing_secret or "")

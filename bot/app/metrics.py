@@ -73,6 +73,14 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.wakeups = Counter(
+            "watchkeeper_wakeups",
+            "Pushes to wake a person paged, by push service and result: sent, failed (retried) "
+            "or refused (the service refuses the method for good; the person is told once).",
+            ["service", "result"],
+            registry=self.registry,
+        )
+
     def received(self, *, integration: str, team: str, count: int = 1) -> None:
         """Count alerts accepted from an integration for a team."""
         self.alerts_received.labels(integration=integration, team=team).inc(count)
@@ -100,6 +108,10 @@ class Metrics:
     def delivery_problem(self, *, problem: str, error: str) -> None:
         """Count a problem with a channel or a DM met for the first time."""
         self.delivery_problems.labels(problem=problem, error=error or "unknown").inc()
+
+    def wakeup(self, *, service: str, result: str) -> None:
+        """Count one push to wake someone, by its outcome."""
+        self.wakeups.labels(service=service, result=result).inc()
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""

@@ -34,6 +34,10 @@ class Settings:
     # The email intake's port on HOST; unset, no SMTP listener.
     smtp_port: int | None = None
     log_level: str = "INFO"
+    # Where phones and browsers reach the bot (acknowledge links); None: http://HOST:PORT.
+    public_url: str | None = None
+    # Signs acknowledge links; required once any wake-up method exists.
+    watchkeeper_secret: str | None = None
     # Every variable as read, so the setup file's integration tokens (token_env) resolve here.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -45,6 +49,11 @@ class Settings:
         """The value of an environment variable named by the setup file (an integration token)."""
         value = self.environ.get(name)
         return value or None
+
+    @property
+    def base_url(self) -> str:
+        """Where people's phones and browsers reach the bot, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def require_slack(self) -> None:
         """Refuse to run against Slack without the credentials the chosen mode needs."""
@@ -87,6 +96,11 @@ def load_settings(
         raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
     if not api_url.endswith("/"):
         api_url += "/"
+    public_url = get("PUBLIC_URL")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"PUBLIC_URL must be an http(s) URL where phones reach the bot, got {public_url!r}"
+        )
     database_url = get("DATABASE_URL") or "sqlite:///watchkeeper.db"
     _check_database_url(database_url)
     return Settings(
@@ -102,6 +116,8 @@ def load_settings(
         api_token=get("API_TOKEN"),
         smtp_port=smtp_port,
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        public_url=public_url,
+        watchkeeper_secret=get("WATCHKEEPER_SECRET"),
         environ=dict(values),
     )
 

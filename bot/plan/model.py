@@ -78,6 +78,25 @@ class EscalationStep:
 
 
 @dataclass(frozen=True)
+class WakePolicy:
+    """When to wake the person an alert pages: at once for the severities in ``now``, else after
+    ``after`` without an acknowledgement; again every ``every``, at most ``times`` in all."""
+
+    now: frozenset[str] = frozenset({"critical"})
+    after: timedelta = timedelta(minutes=5)
+    every: timedelta = timedelta(minutes=5)
+    times: int = 3
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the setup file says about one person: the Apprise URLs that wake them (``${VAR}``
+    still unread: a URL is read from the environment when it is used)."""
+
+    wake: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Team:
     id: str
     name: str
@@ -89,6 +108,7 @@ class Team:
     leadership_now: frozenset[str] = frozenset()
     reminder: timedelta | None = None
     usergroup: str | None = None
+    wake: WakePolicy = field(default_factory=WakePolicy)
 
     @property
     def members(self) -> frozenset[str]:
@@ -173,3 +193,4 @@ class Plan:
     digest: Digest = field(default_factory=Digest)
     runbooks: tuple[Runbook, ...] = ()  # first match first
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)

@@ -33,9 +33,11 @@ from bot.plan.model import (
     IntegrationKind,
     Layer,
     NotifyTarget,
+    Person,
     Plan,
     Runbook,
     Team,
+    WakePolicy,
     Window,
 )
 
@@ -82,6 +84,7 @@ TOP_KEYS = (
     "digest",
     "runbooks",
     "heartbeats",
+    "people",
 )
 TEAM_KEYS = (
     "name",
@@ -93,7 +96,11 @@ TEAM_KEYS = (
     "backup",
     "escalation",
     "leadership_now",
+    "wake",
 )
+WAKE_KEYS = ("now", "after", "every", "times")
+PERSON_KEYS = ("wake",)
+WAKE_TIMES_MAX = 20
 LAYER_KEYS = ("name", "members", "start", "every", "only")
 STEP_KEYS = ("notify", "wait")
 INTEGRATION_KEYS = ("kind", "team", "token_env")
@@ -104,6 +111,7 @@ HEARTBEAT_KEYS = ("team", "every", "grace", "token_env")
 RUNBOOK_TEXT_MAX = 500
 # How late a heartbeat may be when the setup file does not say.
 DEFAULT_GRACE = timedelta(minutes=5)
+WAKE_URL_PATTERN = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
 TIME_PATTERN = re.compile(r"(\d{1,2}):(\d{2})")
 # The title goes on buttons ("Escalate to CEO": Slack keeps 30 characters of a confirm button)
 # and into formatted text, where these characters would be read as markup.
@@ -540,6 +548,9 @@ class _Reader:
         if "heartbeats" in top and not _is_null(top["heartbeats"].node):
             team_ids = self.team_ids(top["teams"]) if "teams" in top else set()
             heartbeats = self.heartbeats(top["heartbeats"], team_ids)
+        people: dict[str, Person] | None = {}
+        if "people" in top and not _is_null(top["people"].node):
+            people = self.people(top["people"])
         if (
             zone is None
             or leadership is None
@@ -549,6 +560,7 @@ class _Reader:
             or digest is None
             or runbooks is None
             or heartbeats is None
+            or people is None
         ):
             return None
         return Plan(
@@ -561,6 +573,7 @@ class _Reader:
             digest=digest,
             runbooks=runbooks,
             heartbeats=heartbeats,
+            people=people,
         )
 
     def digest(self, value: _Value) -> Digest | None:
@@ -687,6 +700,9 @@ class _Reader:
         has_backup = "backup" in fields
         escalation = self.escalation(fields.get("escalation"), has_backup, leadership)
         leadership_now = self.leadership_now(fields.get("leadership_now"), leadership)
+        wake: WakePolicy | None = WakePolicy()
+        if "wake" in fields and not _is_null(fields["wake"].node):
+            wake = self.wake_policy(fields["wake"])
         if (
             not good_id
             or name is None
@@ -696,6 +712,7 @@ class _Reader:
             or backup is None
             or escalation is None
             or leadership_now is None
+            or wake is None
             or ("reminder" in fields and reminder is None)
             or ("usergroup" in fields and usergroup is None)
         ):
@@ -711,7 +728,96 @@ class _Reader:
             leadership_now=leadership_now,
             reminder=reminder,
             usergroup=usergroup,
+            wake=wake,
         )
+
+    def wake_policy(self, value: _Value) -> WakePolicy | None:
+        """When the person an alert pages is woken: now, after, every, times."""
+        fields = self.mapping(value, WAKE_KEYS, (), "a mapping with now, after, every and times")
+        if fields is None:
+            return None
+        default = WakePolicy()
+        now: frozenset[str] | None = default.now
+        if "now" in fields:
+            now = self.severities(fields["now"])
+        after = self.timedelta(fields["after"]) if "after" in fields else default.after
+        every = self.timedelta(fields["every"]) if "every" in fields else default.every
+        times: int | None = default.times
+        if "times" in fields:
+            expected = f"a number of wake-ups from 1 to {WAKE_TIMES_MAX}, like 3"
+            text = self.text(fields["times"], expected)
+            times = int(text) if text is not None and text.isdigit() else None
+            if text is not None and (times is None or not 1 <= times <= WAKE_TIMES_MAX):
+                self.expected(fields["times"], expected)
+                times = None
+        if now is None or after is None or every is None or times is None:
+            return None
+        return WakePolicy(now=now, after=after, every=every, times=times)
+
+    def severities(self, value: _Value) -> frozenset[str] | None:
+        """A list of severities; an empty list is allowed (none of them)."""
+        if isinstance(value.node, SequenceNode) and not value.node.value:
+            return frozenset()
+        items = self.sequence(value, "[critical]", what="severities")
+        if items is None:
+            return None
+        expected = f"a severity among {_one_of(SEVERITIES)}"
+        found: set[str] = set()
+        for item in items:
+            text = self.text(item, expected)
+            if text is not None and text not in SEVERITIES:
+                self.expected(item, expected, _hint(text, SEVERITIES))
+                text = None
+            if text is None:
+                return None
+            found.add(text)
+        return frozenset(found)
+
+    def people(self, value: _Value) -> dict[str, Person] | None:
+        """What the file says about people, by Slack user id: their wake-up methods."""
+        if not isinstance(value.node, MappingNode):
+            self.expected(value, "a mapping of Slack user ids to people, like U0ALICE: {wake: …}")
+            return None
+        people: dict[str, Person] = {}
+        broken = False
+        for user, item in self.entries(value):
+            key = _Value(ScalarNode(_STR, user), item.field, item.line)
+            fields = self.mapping(item, PERSON_KEYS, (), "a person (wake)")
+            good_user = self.user(key) is not None
+            if fields is None or not good_user:
+                broken = True
+                continue
+            wake: tuple[str, ...] = ()
+            if "wake" in fields and not _is_null(fields["wake"].node):
+                urls = self.wake_urls(fields["wake"])
+                if urls is None:
+                    broken = True
+                    continue
+                wake = urls
+            people[user] = Person(wake=wake)
+        return None if broken else people
+
+    def wake_urls(self, value: _Value) -> tuple[str, ...] | None:
+        """Apprise URLs (scheme://…), never repeated in an error: each may hold a secret."""
+        items = self.sequence(value, "[ntfy://ntfy.sh/alice-pager-7f3k]", what="Apprise URLs")
+        if items is None:
+            return None
+        urls: list[str] = []
+        for item in items:
+            node = item.node
+            text = str(node.value).strip() if isinstance(node, ScalarNode) else ""
+            if not WAKE_URL_PATTERN.match(text):
+                # Said without the value: a wake-up URL is a secret.
+                self.report(
+                    item.line,
+                    item.field,
+                    "expected an Apprise URL like ntfy://ntfy.sh/topic or "
+                    "pover://${PUSHOVER_USER}@${PUSHOVER_APP} (the value is not shown: it may "
+                    "hold a secret)",
+                )
+                return None
+            urls.append(text)
+        return tuple(urls)
 
     def identifier(self, value: _Value, key: str, what: str, example: str) -> bool:
         """Whether a team or integration id is usable in commands and URLs; reports it if not."""

@@ -1,0 +1,56 @@
+"""The words of a wake-up: a pure function of the alert, its team and the link (plain text: a
+push reaches lock screens, not Slack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Lock screens show the first lines; push services cap a message (ntfy 4 KB, Pushover 1024).
+TITLE_MAX = 120
+SUMMARY_MAX = 400
+
+
+@dataclass(frozen=True)
+class WakeContent:
+    title: str
+    severity: str
+    team: str
+    customer: str | None
+    summary: str
+    ack_url: str
+    runbook: str | None = None
+    repeat: int = 1  # the first wake-up, or which repeat
+
+
+@dataclass(frozen=True)
+class Push:
+    title: str
+    body: str
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wake_push(content: WakeContent) -> Push:
+    """Title and body of one wake-up."""
+    again = f" (again, {content.repeat})" if content.repeat > 1 else ""
+    title = _cut(f"[{content.severity.upper()}] {content.title}", TITLE_MAX) + again
+    lines = [f"Severity: {content.severity}", f"Team: {content.team}"]
+    if content.customer:
+        lines.append(f"Customer: {_cut(content.customer, 120)}")
+    if content.summary:
+        lines.append(_cut(content.summary, SUMMARY_MAX))
+    if content.runbook:
+        lines.append(f"Runbook: {_cut(content.runbook, SUMMARY_MAX)}")
+    lines.append(f"Acknowledge: {content.ack_url}")
+    return Push(title=title, body="\n".join(lines))
+
+
+def test_push(masked: str) -> Push:
+    """The words of Send a test."""
+    return Push(
+        title="Watchkeeper test wake-up",
+        body=f"This is a test through {masked}. When you hold the pager, alerts wake you here.",
+    )

@@ -1,0 +1,60 @@
+"""Wake-up methods: Apprise URLs, read from the environment where they say ``${VAR}``, shown
+masked. A URL is a secret: this module is the one place that reads it whole."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from storage.wakeups import fingerprint
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+# What a masked URL keeps of its end: enough to tell two methods apart, too little to use.
+_SHOWN_TAIL = 4
+_SHORTEST_WITH_TAIL = 24
+
+
+class MethodError(ValueError):
+    """A wake-up method that cannot be used; the message never repeats the URL."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to wake a person: where it comes from, and the URL as written (``${VAR}``
+    unread)."""
+
+    url: str
+    source: str  # "setup" (the setup file) or "home" (added in the App Home)
+    method_id: int | None = None  # the database row of one added in the App Home
+
+    @property
+    def key(self) -> str:
+        return fingerprint(self.url)
+
+    @property
+    def masked(self) -> str:
+        return mask(self.url)
+
+
+def mask(url: str) -> str:
+    """A URL shown back: its scheme and, when long enough, its last characters."""
+    match = _SCHEME.match(url)
+    scheme = match[1].lower() if match else "?"
+    tail = url[-_SHOWN_TAIL:] if len(url) >= _SHORTEST_WITH_TAIL else ""
+    return f"{scheme}://••••{tail}"
+
+
+def expand(url: str, environ: Mapping[str, str]) -> str:
+    """The URL with every ``${VAR}`` read from the environment; MethodError names a missing one."""
+    missing = [name for name in _VARIABLE.findall(url) if not environ.get(name)]
+    if missing:
+        names = ", ".join(dict.fromkeys(missing))
+        raise MethodError(f"it names {names}, which the environment does not set")
+    return _VARIABLE.sub(lambda m: environ[m[1]], url)
+
+
+def scheme_of(url: str) -> str:
+    match = _SCHEME.match(url)
+    return match[1].lower() if match else ""

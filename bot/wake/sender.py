@@ -1,0 +1,133 @@
+"""Sending one push through Apprise, on threads of our own, its logs kept out of ours.
+
+Apprise logs what it sends (payloads, topics, keys) and requests' urllib3 logs the URLs it
+calls: both carry the secret of a wake-up URL. Their loggers are cut off from the app's log;
+what Apprise says while sending is only read here, for the HTTP status that tells a refusal
+(a key the service does not know) from a passing failure (the service is down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+
+import apprise
+
+from bot.wake.message import Push
+from bot.wake.methods import MethodError
+
+THREADS = 16
+# Statuses a retry does not mend: the service refuses the key, the topic, the request.
+_RETRIED_4XX = frozenset({408, 425, 429})
+_STATUS = re.compile(r"error=(\d{3})")
+
+_local = threading.local()
+
+
+class Result(StrEnum):
+    sent = "sent"
+    failed = "failed"  # try again later
+    refused = "refused"  # the service refuses this method for good
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    service: str  # the service's name, as Apprise says it: "ntfy", "Pushover"…
+    reason: str = ""  # never the URL nor what the service said back
+
+
+class _Capture(logging.Handler):
+    """Keeps what Apprise logs on a sending thread, for that thread to read."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kept = getattr(_local, "records", None)
+        if kept is not None and record.levelno >= logging.WARNING:
+            kept.append(record.getMessage())
+
+
+_guard_lock = threading.Lock()
+_guarded = False
+
+
+def guard_logs() -> None:
+    """Cut Apprise's and urllib3's loggers off from the app's log (they carry secrets)."""
+    global _guarded
+    with _guard_lock:
+        if _guarded:
+            return
+        for name in ("apprise", "urllib3"):
+            quiet = logging.getLogger(name)
+            quiet.propagate = False
+            quiet.handlers.clear()
+        apprise_logger = logging.getLogger("apprise")
+        apprise_logger.setLevel(logging.WARNING)
+        apprise_logger.addHandler(_Capture())
+        logging.getLogger("urllib3").addHandler(logging.NullHandler())
+        _guarded = True
+
+
+def describe(url: str) -> str:
+    """The service a URL goes to ("ntfy", "Pushover"), or MethodError when Apprise cannot use
+    it (the message never repeats the URL)."""
+    plugin = _plugin(url)
+    return str(getattr(plugin, "service_name", None) or "push service")
+
+
+def _plugin(url: str) -> apprise.NotifyBase:
+    guard_logs()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is None:
+        raise MethodError(
+            "it is not a URL Apprise can send to (see its list of services: ntfy://, pover://, "
+            "tgram://, json://…)"
+        )
+    return plugin
+
+
+def _send_now(url: str, push: Push) -> Outcome:
+    try:
+        plugin = _plugin(url)
+    except MethodError as error:
+        return Outcome(Result.refused, "push service", str(error))
+    service = str(getattr(plugin, "service_name", None) or "push service")
+    _local.records = []
+    try:
+        sent = plugin.notify(title=push.title, body=push.body)
+        said = list(_local.records)
+    except Exception as error:  # a plugin's bug is a failure of this try, never a crash
+        return Outcome(Result.failed, service, error.__class__.__name__)
+    finally:
+        _local.records = None
+    if sent:
+        return Outcome(Result.sent, service)
+    statuses = [int(s) for line in said for s in _STATUS.findall(line)]
+    if statuses:
+        status = statuses[-1]
+        result = (
+            Result.refused if 400 <= status < 500 and status not in _RETRIED_4XX else Result.failed
+        )
+        return Outcome(result, service, f"HTTP {status}")
+    return Outcome(Result.failed, service, "no answer (connection failed or timed out)")
+
+
+class Sender:
+    """Sends pushes on threads of its own: a slow push service never holds up the event loop,
+    the database threads, or the other pushes."""
+
+    def __init__(self, threads: int = THREADS) -> None:
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wake")
+        guard_logs()
+
+    async def send(self, url: str, push: Push) -> Outcome:
+        """Send one push to one expanded URL."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, _send_now, url, push)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)

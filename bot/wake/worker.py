@@ -1,0 +1,312 @@
+"""The wake-up worker: pushes what is due to the people paged, until they acknowledge.
+
+Its state lives in the database (``wake_up`` rows, claimed under a lease): a restart, even after
+kill -9, sends what was queued; several replicas never send the same wake-up at once. A push
+service that fails is tried again with backoff; one that refuses a method for good (a key it does
+not know) is said once to its owner, in Slack. Wake-up URLs never reach the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.app.metrics import metrics_of
+from bot.wake import tokens
+from bot.wake.message import Push, WakeContent, wake_push
+from bot.wake.methods import Method, MethodError, expand
+from bot.wake.sender import Outcome, Result, Sender
+from storage import wakeups as store
+from storage.db import is_sqlite, session_scope
+from storage.models import Alert, WakeUp
+from storage.outbox import SLACK_POST, enqueue
+
+if TYPE_CHECKING:
+    from bot.app.services import Services
+    from bot.plan.model import Plan
+
+logger = logging.getLogger(__name__)
+
+EXTRAS_KEY = "waker"
+POLL_INTERVAL = 1.0
+BATCH = 50
+BACKOFF_FIRST = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(minutes=2)
+NO_METHOD = "no-method"
+
+
+@dataclass
+class _Job:
+    wake: WakeUp
+    alert: Alert
+    methods: list[Method]
+
+
+def methods_for(plan: Plan, user: str, added: list[Method]) -> list[Method]:
+    """A person's wake-up methods: the setup file's, then those added in the App Home."""
+    person = plan.people.get(user)
+    from_setup = [Method(url, "setup") for url in (person.wake if person else ())]
+    return from_setup + added
+
+
+def runbook_of(alert: Alert) -> str | None:
+    """The runbook a wake-up shows: the alert's own link. (The setup file's matching runbook,
+    when the plan has them, is the one to show first: this is where it goes.)"""
+    return alert.runbook_url
+
+
+def ack_url(base_url: str, secret: str, alert_id: int, user: str) -> str:
+    return f"{base_url}/ack/{tokens.sign(secret, alert_id, user)}"
+
+
+class Waker:
+    """Takes due wake-ups about once a second, or at once when woken, and sends them."""
+
+    def __init__(self, services: Services, *, interval: float = POLL_INTERVAL) -> None:
+        self.services = services
+        self.interval = interval
+        self.sender = Sender()
+        self._wakeup: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """Look for due wake-ups now rather than at the next poll (call from the loop)."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def run(self) -> None:
+        """Run until cancelled; a failed round is logged and tried again at the next poll."""
+        self._wakeup = asyncio.Event()
+        if is_sqlite(self.services.engine):
+            with contextlib.suppress(Exception):
+                await self.services.in_database(self._release_leases)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self._wakeup.clear()
+                jobs: list[_Job] = []
+                try:
+                    jobs = await self.services.in_database(self._claim)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database may be briefly away
+                    logger.exception("wake-ups: looking for due ones failed")
+                for job in jobs:
+                    task = asyncio.create_task(self._deliver(job))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                if len(jobs) == BATCH:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def run_once(self) -> int:
+        """Send what is due now, all of it before returning; returns how many wake-ups."""
+        jobs = await self.services.in_database(self._claim)
+        await asyncio.gather(*(self._deliver(job) for job in jobs))
+        return len(jobs)
+
+    def _release_leases(self) -> None:
+        # On SQLite this process is the only worker: what is held was held by a dead process.
+        with session_scope(self.services.engine) as session:
+            count = store.release_leases(session=session)
+        if count:
+            logger.info("wake-ups of a stopped process taken over", extra={"rows": count})
+
+    def _claim(self) -> list[_Job]:
+        now = self.services.clock.now()
+        plan = self.services.roster.plan
+        with session_scope(self.services.engine) as session:
+            taken = store.claim_due(session=session, now=now, limit=BATCH)
+            added: dict[str, list[Method]] = {}
+            for wake, _ in taken:
+                if wake.user_id not in added:
+                    added[wake.user_id] = [
+                        Method(m.url, "home", m.id)
+                        for m in store.methods_of(session=session, user_id=wake.user_id)
+                    ]
+        return [
+            _Job(wake, alert, methods_for(plan, wake.user_id, added[wake.user_id]))
+            for wake, alert in taken
+        ]
+
+    async def _deliver(self, job: _Job) -> None:
+        try:
+            await self._send(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # left to its lease: taken again when it runs out
+            logger.exception("wake-up failed", extra={"wake": job.wake.id})
+
+    async def _send(self, job: _Job) -> None:
+        wake, alert = job.wake, job.alert
+        if not job.methods:
+            await self.services.in_database(self._no_method, job)
+            self._nudge_delivery()
+            return
+        push = self._push(job)
+        done = set(wake.reached or [])
+        todo = [m for m in job.methods if m.key not in done]
+        outcomes = await asyncio.gather(*(self._one(method, push) for method in todo))
+        metrics = metrics_of(self.services)
+        for method, outcome in zip(todo, outcomes, strict=True):
+            metrics.wakeup(service=outcome.service, result=outcome.result.value)
+            level = logging.INFO if outcome.result is Result.sent else logging.WARNING
+            logger.log(
+                level,
+                "wake-up " + outcome.result.value,
+                extra={
+                    "alert": alert.id,
+                    "user": wake.user_id,
+                    "method": method.key,  # the URL's hash: never the URL
+                    "service": outcome.service,
+                    "reason": outcome.reason,
+                    "repeat": wake.sent + 1,
+                },
+            )
+        await self.services.in_database(self._settle, job, todo, outcomes)
+        self._nudge_delivery()
+
+    def _nudge_delivery(self) -> None:
+        # A notice queued for Slack goes out at once rather than at the delivery's next poll.
+        wake = getattr(self.services.extras.get("delivery"), "wake", None)
+        if callable(wake):
+            wake()
+
+    def _push(self, job: _Job) -> Push:
+        wake, alert = job.wake, job.alert
+        settings = self.services.settings
+        team = self.services.roster.plan.teams.get(alert.team)
+        assert alert.id is not None
+        secret = settings.watchkeeper_secret
+        link = (
+            ack_url(settings.base_url, secret, alert.id, wake.user_id)
+            if secret
+            else "in Slack (WATCHKEEPER_SECRET is not set: no link)"
+        )
+        return wake_push(
+            WakeContent(
+                title=alert.title,
+                severity=alert.severity,
+                team=team.name if team else alert.team,
+                customer=alert.customer,
+                summary=alert.summary,
+                ack_url=link,
+                runbook=runbook_of(alert),
+                repeat=wake.sent + 1,
+            )
+        )
+
+    async def _one(self, method: Method, push: Push) -> Outcome:
+        try:
+            url = expand(method.url, self.services.settings.environ)
+        except MethodError as error:
+            return Outcome(Result.refused, "push service", str(error))
+        return await self.sender.send(url, push)
+
+    def _settle(self, job: _Job, todo: list[Method], outcomes: list[Outcome]) -> None:
+        wake = job.wake
+        assert wake.id is not None
+        now = self.services.clock.now()
+        sent = {m.key for m, o in zip(todo, outcomes, strict=True) if o.result is Result.sent}
+        refused = [
+            (m, o) for m, o in zip(todo, outcomes, strict=True) if o.result is Result.refused
+        ]
+        failed = [o for o in outcomes if o.result is Result.failed]
+        reached = set(wake.reached or []) | sent
+        with session_scope(self.services.engine) as session:
+            for method, outcome in refused:
+                self._tell_refused(session, wake.user_id, method, outcome, now)
+            if failed:
+                backoff = min(BACKOFF_FIRST * (2**wake.attempts), BACKOFF_MAX)
+                store.settle_retry(
+                    session=session,
+                    wake_id=wake.id,
+                    claims=wake.claims,
+                    at=now + backoff,
+                    error=failed[0].reason,
+                    reached=reached | {m.key for m, _ in refused},
+                )
+            elif reached:
+                store.settle_sent(session=session, wake_id=wake.id, claims=wake.claims, now=now)
+            else:
+                store.settle_failed(
+                    session=session,
+                    wake_id=wake.id,
+                    claims=wake.claims,
+                    error="every wake-up method was refused",
+                    now=now,
+                )
+
+    def _tell_refused(
+        self, session: Session, user: str, method: Method, outcome: Outcome, now: datetime
+    ) -> None:
+        if not store.notice_once(
+            session=session, user_id=user, about=f"refused:{method.key}", now=now
+        ):
+            return
+        where = "the setup file" if method.source == "setup" else "my App Home"
+        text = (
+            f"Your {outcome.service} wake-up method ({method.masked}) was refused "
+            f"({outcome.reason}): I cannot wake you through it. Fix it in {where}, or add another "
+            "one there, so that alerts still wake you."
+        )
+        enqueue(
+            session=session,
+            kind=SLACK_POST,
+            now=now,
+            subject=f"wake:{user}",
+            payload={"user": user, "text": text},
+        )
+
+    def _no_method(self, job: _Job) -> None:
+        wake, alert = job.wake, job.alert
+        assert wake.id is not None
+        now = self.services.clock.now()
+        with session_scope(self.services.engine) as session:
+            store.settle_failed(
+                session=session,
+                wake_id=wake.id,
+                claims=wake.claims,
+                error="no wake-up method",
+                now=now,
+            )
+            if alert.severity == "critical" and store.notice_once(
+                session=session, user_id=wake.user_id, about=NO_METHOD, now=now
+            ):
+                enqueue(
+                    session=session,
+                    kind=SLACK_POST,
+                    now=now,
+                    subject=f"wake:{wake.user_id}",
+                    payload={"user": wake.user_id, "text": NO_METHOD_TEXT},
+                )
+        logger.info(
+            "nobody to wake: no wake-up method", extra={"alert": alert.id, "user": wake.user_id}
+        )
+
+
+NO_METHOD_TEXT = (
+    "You were paged for a critical alert, and I have no way to wake you: a Slack DM does not "
+    "wake anyone at 3 a.m. Open my App Home and press *Add a wake-up method* (an Apprise URL: "
+    "ntfy, Pushover, Telegram, Signal, SMS…), then *Send a test*."
+)
+
+
+def register(services: Services) -> Waker:
+    """The app's wake-up worker, added to the background workers once."""
+    existing = services.extras.get(EXTRAS_KEY)
+    if isinstance(existing, Waker):
+        return existing
+    waker = Waker(services)
+    services.extras[EXTRAS_KEY] = waker
+    services.workers.append(waker.run)
+    return waker

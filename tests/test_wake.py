@@ -1,0 +1,333 @@
+"""Waking the person paged: pushes through Apprise to a local receiver, on the app's clock, the
+acknowledge link, retries, refusals said once, and no wake-up URL in any log line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.app.clock import FixedClock
+from bot.app.factory import build_services, create_app
+from bot.app.metrics import metrics_of
+from bot.app.settings import load_settings
+from bot.plan.holder import PlanHolder
+from bot.plan.model import Person, WakePolicy
+from bot.wake.worker import Waker
+from storage.models import Outbox, WakeUp
+from tests.conftest import ROOT, fixture_bytes
+from tests.support.push_receiver import PushReceiver, push_receiver
+from tests.test_escalation_service import FRIDAY_NIGHT, support_plan
+from tests.test_intake_http import TOKENS, Intake
+
+SECRET = "wake-test-secret-1f6e"
+PUBLIC = "https://oncall.example.com"
+BOB_TOPIC = "bob-pager-7f3kq9zz"  # the secret part of Bob's ntfy URL
+CRITICAL = fixture_bytes("pagerduty/trigger_openapi_example.json")  # critical, to U0BOB
+WARNING = b'{"title": "Refunds are slow", "severity": "warning", "customer": "Acme"}'
+ACK_LINK = re.compile(r"Acknowledge: (\S+)")
+
+
+@dataclass
+class Wake:
+    intake: Intake
+    receiver: PushReceiver
+    waker: Waker
+
+    @property
+    def clock(self) -> FixedClock:
+        return self.intake.clock
+
+    def wakeups(self) -> list[WakeUp]:
+        with Session(self.intake.services.engine) as session:
+            return list(session.exec(select(WakeUp).order_by(col(WakeUp.id))))
+
+    def posts(self) -> list[Outbox]:
+        return [row for row in self.intake.outbox() if row.kind == "slack-post"]
+
+    def link(self, index: int = -1) -> str:
+        match = ACK_LINK.search(self.receiver.received[index].message)
+        assert match is not None, self.receiver.received[index].message
+        return match[1].removeprefix(PUBLIC)
+
+
+@asynccontextmanager
+async def waking(
+    database_url: str, *, methods: tuple[str, ...] | None = None, policy: WakePolicy | None = None
+) -> AsyncIterator[Wake]:
+    """The app with Bob (the pager holder on Friday night) woken through the local receiver."""
+    with push_receiver() as receiver:
+        plan = support_plan()
+        team = plan.teams["support"]
+        if policy is not None:
+            team = dataclasses.replace(team, wake=policy)
+        wake = methods if methods is not None else (receiver.url("ntfy", BOB_TOPIC),)
+        plan = dataclasses.replace(
+            plan, teams={"support": team}, people={"U0BOB": Person(wake=wake)} if wake else {}
+        )
+        environ = {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "DATABASE_URL": database_url,
+            "WATCHKEEPER_SECRET": SECRET,
+            "PUBLIC_URL": PUBLIC,
+            **TOKENS,
+        }
+        settings = load_settings(environ, env_file=None)
+        clock = FixedClock(FRIDAY_NIGHT)
+        services = build_services(settings, plans=PlanHolder(plan), clock=clock)
+        app = create_app(settings, services=services, start_background=False)
+        waker = services.extras["waker"]
+        assert isinstance(waker, Waker) and waker.run in services.workers
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:
+                yield Wake(Intake(client, services, clock), receiver, waker)
+        finally:
+            waker.sender.close()
+            services.engine.dispose()
+
+
+async def test_a_critical_alert_wakes_the_pager_holder_at_once_with_what_to_know(
+    database_url: str,
+) -> None:
+    async with waking(database_url) as w:
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        assert await w.waker.run_once() == 1
+        [push] = w.receiver.received
+        assert w.receiver.topics() == [BOB_TOPIC]
+        assert push.title.startswith("[CRITICAL] ")
+        assert "Severity: critical" in push.message
+        assert "Team: Customer support" in push.message
+        assert w.link().startswith("/ack/")
+        assert await w.waker.run_once() == 0  # once, not at every look
+
+
+async def test_a_warning_wakes_only_after_wake_after_without_an_acknowledgement(
+    sqlite_url: str,
+) -> None:
+    async with waking(sqlite_url) as w:
+        assert (await w.intake.post("helpdesk", WARNING)).status_code == 202
+        w.clock.advance(timedelta(minutes=4, seconds=59))
+        assert await w.waker.run_once() == 0
+        assert w.receiver.received == []
+        w.clock.advance(timedelta(seconds=1))
+        assert await w.waker.run_once() == 1
+        [push] = w.receiver.received
+        assert push.title == "[WARNING] Refunds are slow"
+        assert "Customer: Acme" in push.message
+
+
+async def test_wakes_again_every_few_minutes_until_acknowledged_from_the_link(
+    database_url: str,
+) -> None:
+    policy = WakePolicy(now=frozenset({"critical"}), every=timedelta(minutes=2), times=5)
+    async with waking(database_url, policy=policy) as w:
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        await w.waker.run_once()
+        w.clock.advance(timedelta(minutes=1))
+        assert await w.waker.run_once() == 0
+        w.clock.advance(timedelta(minutes=1))
+        assert await w.waker.run_once() == 1
+        assert [p.title.endswith("(again, 2)") for p in w.receiver.received] == [False, True]
+
+        # A link preview fetches the page: nothing changes, the wake-ups go on.
+        page = await w.intake.client.get(w.link())
+        assert page.status_code == 200 and "Acknowledge" in page.text
+        assert '<form method="post">' in page.text and "Open in Slack" in page.text
+        [alert] = w.intake.alerts()
+        assert alert.status == "open"
+
+        answer = await w.intake.client.post(w.link())
+        assert answer.status_code == 200 and "Acknowledged" in answer.text
+        [alert] = w.intake.alerts()
+        assert (alert.status, alert.acknowledged_by) == ("acknowledged", "U0BOB")
+        # As after a click: the timeline says who, and the card waits to be brought up to date.
+        assert ("acknowledged", "U0BOB") in w.intake.events(alert.id)
+        assert [r.status for r in w.intake.outbox(alert.id) if r.kind == "alert-sync"] == [
+            "pending"
+        ]
+        w.clock.advance(timedelta(hours=1))
+        assert await w.waker.run_once() == 0
+        assert len(w.receiver.received) == 2
+        [wake] = w.wakeups()
+        assert wake.status == "stopped"
+
+
+async def test_at_most_wake_times_in_all(sqlite_url: str) -> None:
+    policy = WakePolicy(now=frozenset({"critical"}), every=timedelta(minutes=1), times=3)
+    async with waking(sqlite_url, policy=policy) as w:
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        for _ in range(6):
+            await w.waker.run_once()
+            w.clock.advance(timedelta(minutes=1))
+        assert len(w.receiver.received) == 3
+        [wake] = w.wakeups()
+        assert (wake.status, wake.sent) == ("done", 3)
+
+
+async def test_resolving_before_wake_after_means_nobody_is_woken(sqlite_url: str) -> None:
+    async with waking(sqlite_url) as w:
+        warning = b'{"title": "Refunds are slow", "severity": "warning", "dedup_key": "z-4711"}'
+        assert (await w.intake.post("helpdesk", warning)).status_code == 202
+        resolve = b'{"title": "Refunds are slow", "dedup_key": "z-4711", "status": "resolved"}'
+        assert (await w.intake.post("helpdesk", resolve)).status_code == 202
+        w.clock.advance(timedelta(hours=1))
+        assert await w.waker.run_once() == 0
+        assert w.receiver.received == []
+        [wake] = w.wakeups()
+        assert wake.status == "stopped"
+
+
+async def test_get_of_the_link_acknowledges_nothing_and_bad_tokens_change_nothing(
+    sqlite_url: str,
+) -> None:
+    async with waking(sqlite_url) as w:
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        await w.waker.run_once()
+        link = w.link()
+        for _ in range(3):
+            assert (await w.intake.client.get(link)).status_code == 200
+            assert (await w.intake.client.head(link)).status_code == 200
+        alert_id, user, signature = link.removeprefix("/ack/").split(".")
+        forged = [
+            f"/ack/{alert_id}.U0CEO.{signature}",  # someone else
+            f"/ack/{int(alert_id) + 1}.{user}.{signature}",  # another alert
+            f"/ack/{alert_id}.{user}.{signature[:-1]}{'B' if signature[-1] == 'A' else 'A'}",
+            "/ack/not-a-token",
+        ]
+        for path in forged:
+            answer = await w.intake.client.post(path)
+            assert answer.status_code == 403, path
+            assert "text/html" in answer.headers["content-type"]
+        [alert] = w.intake.alerts()
+        assert alert.status == "open"
+        # The alert closes: its link dies.
+        resolve = {"routing_key": TOKENS["DATAPIPE_ROUTING_KEY"], "event_action": "resolve"}
+        resolve["dedup_key"] = "srv01/mysql"
+        assert (await w.intake.enqueue(json.dumps(resolve).encode())).status_code == 202
+        assert (await w.intake.client.post(link)).status_code == 410
+        [alert] = w.intake.alerts()
+        assert alert.acknowledged_at is None
+
+
+async def test_a_failing_push_service_is_retried_with_backoff(sqlite_url: str) -> None:
+    async with waking(sqlite_url) as w:
+        w.receiver.status = 503
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        await w.waker.run_once()
+        [wake] = w.wakeups()
+        assert (wake.status, wake.sent, wake.attempts) == ("pending", 0, 1)
+        assert wake.last_error == "HTTP 503"
+        assert await w.waker.run_once() == 0  # backing off
+        w.receiver.status = 200
+        w.clock.advance(timedelta(seconds=5))
+        assert await w.waker.run_once() == 1
+        assert len(w.receiver.received) == 1
+        [wake] = w.wakeups()
+        assert wake.sent == 1
+        text = metrics_of(w.intake.services).render().decode()
+        assert 'watchkeeper_wakeups_total{result="failed",service="ntfy"} 1.0' in text
+        assert 'watchkeeper_wakeups_total{result="sent",service="ntfy"} 1.0' in text
+
+
+async def test_a_refused_method_is_said_once_to_its_owner_in_slack(sqlite_url: str) -> None:
+    async with waking(sqlite_url) as w:
+        w.receiver.status = 400
+        for key in ("disk-1", "disk-2"):
+            body = CRITICAL.replace(b"srv01/mysql", key.encode())
+            assert (await w.intake.enqueue(body)).status_code == 202
+        assert await w.waker.run_once() == 2
+        [told] = w.posts()
+        assert told.payload["user"] == "U0BOB"
+        assert "ntfy wake-up method" in told.payload["text"]
+        assert "was refused (HTTP 400)" in told.payload["text"]
+        assert BOB_TOPIC not in told.payload["text"]
+        assert {wake.status for wake in w.wakeups()} == {"failed"}
+
+
+async def test_a_person_with_no_method_paged_for_a_critical_alert_is_told_once(
+    sqlite_url: str,
+) -> None:
+    async with waking(sqlite_url, methods=()) as w:
+        for key in ("disk-1", "disk-2"):
+            body = CRITICAL.replace(b"srv01/mysql", key.encode())
+            assert (await w.intake.enqueue(body)).status_code == 202
+        assert await w.waker.run_once() == 2
+        [told] = w.posts()
+        assert told.payload["user"] == "U0BOB"
+        assert "Add a wake-up method" in told.payload["text"]
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name} {record.getMessage()} {record.__dict__}")
+
+
+async def test_no_log_line_holds_the_secret_of_a_wakeup_url(sqlite_url: str) -> None:
+    # What reaches the root logger is what the app's log handler writes (bot.app.logs); kept at
+    # DEBUG, the most a user can ask for.
+    root = logging.getLogger()
+    kept, level = _Kept(), root.level
+    root.addHandler(kept)
+    root.setLevel(logging.DEBUG)
+    try:
+        with push_receiver() as other:
+            json_secret = "hook-5a1b9c0d2e"
+            methods = (other.url("json", json_secret), other.url("ntfy", BOB_TOPIC))
+            async with waking(sqlite_url, methods=methods) as w:
+                other.status = 500
+                assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+                await w.waker.run_once()
+                other.status = 400
+                w.clock.advance(timedelta(minutes=1))
+                await w.waker.run_once()
+                assert other.received == []
+                assert len(w.posts()) == 2  # each refusal said to Bob, the URLs masked
+                texts = " ".join(str(post.payload) for post in w.posts())
+    finally:
+        root.removeHandler(kept)
+        root.setLevel(level)
+    assert any("wake-up refused" in line for line in kept.lines)
+    for secret in (json_secret, BOB_TOPIC):
+        assert not [line for line in kept.lines if secret in line]
+        assert secret not in texts
+
+
+def test_the_setup_file_gives_people_wake_up_methods_and_teams_a_policy() -> None:
+    from bot.plan.reading import ConfigError, parse_plan
+
+    base = (ROOT / "oncall.example.yaml").read_text()
+    plan = parse_plan(base, "oncall.yaml")
+    assert plan.people["U0ALICE"].wake[1] == (
+        "pover://${PUSHOVER_USER_ALICE}@${PUSHOVER_APP}?priority=emergency"
+    )
+    assert plan.teams["support"].wake == WakePolicy(
+        now=frozenset({"critical"}),
+        after=timedelta(minutes=5),
+        every=timedelta(minutes=5),
+        times=3,
+    )
+    secret = "tgram://bottoken-9f8e7d/chat"
+    broken = base.replace("ntfy://ntfy.example.com/alice-pager-7f3k", secret.replace("://", ":"))
+    with pytest.raises(ConfigError) as error:
+        parse_plan(broken, "oncall.yaml")
+    assert "people.U0ALICE.wake[0]: expected an Apprise URL" in str(error.value)
+    assert "bottoken" not in str(error.value)
+    bad_times = base.replace("times: 3", "times: 0")
+    with pytest.raises(ConfigError, match=r"teams.support.wake.times: expected a number"):
+        parse_plan(bad_times, "oncall.yaml")
