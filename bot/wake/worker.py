@@ -279,8 +279,15 @@ class Waker:
                 error="no wake-up method",
                 now=now,
             )
-            if alert.severity == "critical" and store.notice_once(
-                session=session, user_id=wake.user_id, about=NO_METHOD, now=now
+            # Phone wake-ups are on once WATCHKEEPER_SECRET signs their links: before that,
+            # asking people for a method would send them to something that cannot work.
+            wanted = bool(self.services.settings.watchkeeper_secret)
+            if (
+                wanted
+                and alert.severity == "critical"
+                and store.notice_once(
+                    session=session, user_id=wake.user_id, about=NO_METHOD, now=now
+                )
             ):
                 enqueue(
                     session=session,
