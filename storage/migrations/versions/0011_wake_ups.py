@@ -4,8 +4,8 @@
 of each person paged for an alert, claimed with a lease like the outbox; ``wake_notice`` what
 the bot told a person about their wake-ups (no method, a method refused), so it is said once.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
