@@ -21,7 +21,7 @@ from bot.app.factory import build_services, create_app
 from bot.app.metrics import metrics_of
 from bot.app.settings import load_settings
 from bot.plan.holder import PlanHolder
-from bot.plan.model import Person, WakePolicy
+from bot.plan.model import Condition, Person, Runbook, WakePolicy
 from bot.wake.worker import Waker
 from storage.models import Outbox, WakeUp
 from tests.conftest import ROOT, fixture_bytes
@@ -62,7 +62,11 @@ class Wake:
 
 @asynccontextmanager
 async def waking(
-    database_url: str, *, methods: tuple[str, ...] | None = None, policy: WakePolicy | None = None
+    database_url: str,
+    *,
+    methods: tuple[str, ...] | None = None,
+    policy: WakePolicy | None = None,
+    runbooks: tuple[Runbook, ...] = (),
 ) -> AsyncIterator[Wake]:
     """The app with Bob (the pager holder on Friday night) woken through the local receiver."""
     with push_receiver() as receiver:
@@ -72,7 +76,10 @@ async def waking(
             team = dataclasses.replace(team, wake=policy)
         wake = methods if methods is not None else (receiver.url("ntfy", BOB_TOPIC),)
         plan = dataclasses.replace(
-            plan, teams={"support": team}, people={"U0BOB": Person(wake=wake)} if wake else {}
+            plan,
+            teams={"support": team},
+            people={"U0BOB": Person(wake=wake)} if wake else {},
+            runbooks=runbooks,
         )
         environ = {
             "SLACK_BOT_TOKEN": "xoxb-test",
@@ -111,6 +118,25 @@ async def test_a_critical_alert_wakes_the_pager_holder_at_once_with_what_to_know
         assert "Team: Customer support" in push.message
         assert w.link().startswith("/ack/")
         assert await w.waker.run_once() == 0  # once, not at every look
+
+
+async def test_a_wake_up_shows_the_setup_files_first_matching_runbook(sqlite_url: str) -> None:
+    runbooks = (
+        Runbook(match=(Condition("customer", "/^Acme/", re.compile("^Acme")),), text="Acme's."),
+        Runbook(
+            match=(Condition("severity", "critical"), Condition("team", "support")),
+            text="Check the replica's disk first.",
+            url="https://wiki.example.com/runbooks/critical",
+        ),
+    )
+    async with waking(sqlite_url, runbooks=runbooks) as w:
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        assert await w.waker.run_once() == 1
+        [push] = w.receiver.received
+        assert (
+            "Runbook: Check the replica's disk first. https://wiki.example.com/runbooks/critical"
+            in push.message
+        )
 
 
 async def test_a_warning_wakes_only_after_wake_after_without_an_acknowledgement(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import metrics_of
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, wake_push
@@ -55,9 +56,12 @@ def methods_for(plan: Plan, user: str, added: list[Method]) -> list[Method]:
     return from_setup + added
 
 
-def runbook_of(alert: Alert) -> str | None:
-    """The runbook a wake-up shows: the alert's own link. (The setup file's matching runbook,
-    when the plan has them, is the one to show first: this is where it goes.)"""
+def runbook_of(alert: Alert, plan: Plan) -> str | None:
+    """The runbook a wake-up shows: the setup file's first match for the alert (its text, then
+    its link), else the alert's own link."""
+    found = runbook_for(alert, plan)
+    if found is not None:
+        return " ".join(part for part in (found.text, found.url) if part)
     return alert.runbook_url
 
 
@@ -200,7 +204,7 @@ class Waker:
                 customer=alert.customer,
                 summary=alert.summary,
                 ack_url=link,
-                runbook=runbook_of(alert),
+                runbook=runbook_of(alert, self.services.roster.plan),
                 repeat=wake.sent + 1,
             )
         )
