@@ -32,7 +32,7 @@ test: lint
 	$(BIN)/pytest -q
 
 # Figures of this machine (several minutes); bench/README.md says what each prints.
-BENCHES := relay floor intake outbox oncall api storm drain
+BENCHES := relay floor intake outbox oncall api storm drain wake
 # The replicas' run makes a database of its own on this server (skipped when it cannot be reached).
 BENCH_POSTGRES ?= postgresql://127.0.0.1:5432/postgres
 

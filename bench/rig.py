@@ -66,7 +66,7 @@ def workspace(teams: int, members_per_team: int) -> Workspace:
     return Workspace(ids, channels, members)
 
 
-def plan_yaml(space: Workspace, now: datetime) -> str:
+def plan_yaml(space: Workspace, now: datetime, wake: str | None = None) -> str:
     """A setup file: one weekly rotation per team that began three days ago (so the first member
     holds the pager, and no hand-off, reminder or late handover falls in the run), one generic
     integration per team, named after it."""
@@ -96,6 +96,11 @@ def plan_yaml(space: Workspace, now: datetime) -> str:
             f"    team: {team}",
             f"    token_env: {ALERT_TOKEN_ENV}",
         ]
+    if wake is not None:
+        # Everyone is woken through ``wake``, an Apprise URL with {user} for the person.
+        lines.append("people:")
+        for user in space.users:
+            lines += [f"  {user}:", f"    wake: [{wake.format(user=user)}]"]
     return "\n".join(lines) + "\n"
 
 
@@ -291,11 +296,12 @@ def start_bot(
     database_url: str | None = None,
     prepare: Callable[[str], None] | None = None,
     env: Mapping[str, str] | None = None,
+    wake: str | None = None,
 ) -> BotProcess:
     """Write the setup file, migrate the database and let ``prepare`` fill it, start `watchkeeper
     serve`, and return once /readyz says ready."""
     setup = folder / "oncall.yaml"
-    setup.write_text(plan_yaml(space, datetime.now(UTC)))
+    setup.write_text(plan_yaml(space, datetime.now(UTC), wake))
     database_url = database_url or f"sqlite:///{folder / 'watchkeeper.db'}"
     if prepare is not None:
         from storage.db import make_engine
@@ -317,6 +323,9 @@ def start_bot(
         ALERT_TOKEN_ENV: ALERT_TOKEN,
         **{k: v for k, v in os.environ.items() if k.startswith("WK_")},
     }
+    if wake is not None:
+        # Acknowledge links are signed: wake-ups need the secret.
+        env["WATCHKEEPER_SECRET"] = "bench-secret"
     for attempt in range(3):
         try:
             return _launch(folder, {**env, "PORT": str(free_port())})
@@ -393,6 +402,7 @@ class running:
         postgres: str | None = None,
         replicas: int = 1,
         env: Mapping[str, str] | None = None,
+        wake: str | None = None,
     ) -> None:
         if replicas > 1 and postgres is None:
             raise ValueError("several replicas share PostgreSQL: give its server's URL")
@@ -402,6 +412,7 @@ class running:
         self.postgres = postgres
         self.replicas = replicas
         self.env = dict(env or {})
+        self.wake = wake
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._standin: StandInProcess | None = None
         self._bots: list[BotProcess] = []
@@ -427,6 +438,7 @@ class running:
                         database_url=database_url,
                         prepare=self.prepare if k == 0 else None,
                         env=self.env,
+                        wake=self.wake,
                     )
                 )
         except BaseException:

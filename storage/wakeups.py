@@ -267,6 +267,11 @@ def users_with_methods(*, session: Session) -> set[str]:
     return set(session.exec(sm_select(WakeMethod.user_id).distinct()))
 
 
+def any_method(*, session: Session) -> bool:
+    """Whether anyone added a wake-up method."""
+    return session.exec(sm_select(WakeMethod.id).limit(1)).first() is not None
+
+
 # --- said once ----------------------------------------------------------------------------------
 
 

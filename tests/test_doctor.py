@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bot.app.cli import main
-from bot.app.doctor import Problem, check_public_url
+from bot.app.doctor import NOBODY_WAKEABLE, Problem, check_public_url
 from bot.sandbox.server import serve_in_thread
 from bot.sandbox.slack_api import SlackStandIn
 from storage.db import make_engine, session_scope
@@ -51,6 +51,8 @@ PLAN = (
         every: 1w
 """
 )
+# Said after the problems of every run below: nobody in this setup has a wake-up method.
+NO_PHONES = f"note: {NOBODY_WAKEABLE}"
 PEOPLE = ["U0CEO", "U0ALICE", "U0BOB", "U0CAROL", "U0DAN", "U0ERIN", "U0LEAD1", "U0LEAD2", "U0LEAD"]
 
 
@@ -125,6 +127,7 @@ def test_each_problem_is_one_line_saying_how_to_fix_it(
         "(plan_upgrade_required): this workspace's plan has no user groups (a paid Slack plan "
         "has them): remove `usergroup:` from the team in the setup file, or upgrade the "
         "workspace",
+        NO_PHONES,
         "5 problems in Watchkeeper Sandbox (3 channel(s), 10 person(s) and 1 user group(s) "
         "checked): fix them, then run `watchkeeper doctor` again.",
     ]
@@ -143,8 +146,9 @@ def test_a_workspace_in_order_passes_with_few_calls_and_no_change(
     code, lines, err = doctor(capsys, "--config", str(setup_file))
     assert (code, err) == (0, "")
     assert lines == [
+        NO_PHONES,
         "All good in Watchkeeper Sandbox: the token works; 2 channel(s), 9 person(s) and "
-        "1 user group(s) checked."
+        "1 user group(s) checked.",
     ]
     assert len(clean.calls_to("conversations.info")) == 2
     assert sorted(c.args["user"] for c in clean.calls_to("users.info")) == sorted(PEOPLE)
@@ -208,6 +212,7 @@ def test_a_bad_token_stops_at_the_token(
     assert lines == [
         "SLACK_BOT_TOKEN: Slack refuses the token (invalid_auth): put the app's Bot User OAuth "
         "Token (xoxb-…, under OAuth & Permissions) in .env",
+        NO_PHONES,
         "1 problem (0 channel(s), 0 person(s) and 0 user group(s) checked): fix them, then run "
         "`watchkeeper doctor` again.",
     ]
@@ -225,7 +230,8 @@ def test_a_missing_scope_is_said_once_with_the_scope_to_add(
     assert lines[:-1] == [
         "Slack app: the app lacks the channels:read scope (conversations.info needs it): add it "
         "under OAuth & Permissions → Bot Token Scopes (manifest.yml lists it), then reinstall "
-        "the app to the workspace"
+        "the app to the workspace",
+        NO_PHONES,
     ]
 
 
@@ -265,6 +271,29 @@ def test_public_url_answers_or_is_a_problem() -> None:
     ]
     (gone,) = check_public_url(server.url)
     assert gone.problem == f"{server.url}/healthz does not answer (ConnectError)"
+
+
+def test_the_doctor_checks_the_public_url_of_the_environment(
+    setup_file: Path,
+    clean: SlackStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_file.write_text(
+        PLAN.replace("channel: C0LEGACY", "channel: C0SUPPORT").replace("U0GHOST", "U0ERIN")
+    )
+    app = Starlette(routes=[Route("/healthz", lambda _: PlainTextResponse("ok"))])
+    with serve_in_thread(app, "127.0.0.1", 0) as server:
+        monkeypatch.setenv("PUBLIC_URL", server.url)
+        code, lines, _ = doctor(capsys)
+        assert code == 0, lines
+    # The bot is not there any more: the acknowledge links would lead nowhere.
+    code, lines, _ = doctor(capsys)
+    assert code == 1
+    assert lines[0] == (
+        f"PUBLIC_URL: {server.url}/healthz does not answer (ConnectError): set PUBLIC_URL to the "
+        "address people's phones reach the bot at, and open it there"
+    )
 
 
 def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(

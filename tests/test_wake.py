@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app.clock import FixedClock
@@ -24,6 +25,7 @@ from bot.plan.holder import PlanHolder
 from bot.plan.model import Condition, Person, Runbook, WakePolicy
 from bot.wake.worker import Waker
 from storage.models import Outbox, WakeUp
+from storage.wakeups import add_method
 from tests.conftest import ROOT, fixture_bytes
 from tests.support.push_receiver import PushReceiver, push_receiver
 from tests.test_escalation_service import FRIDAY_NIGHT, support_plan
@@ -357,3 +359,29 @@ def test_the_setup_file_gives_people_wake_up_methods_and_teams_a_policy() -> Non
     bad_times = base.replace("times: 3", "times: 0")
     with pytest.raises(ConfigError, match=r"teams.support.wake.times: expected a number"):
         parse_plan(bad_times, "oncall.yaml")
+
+
+def test_the_doctor_lists_the_pager_holders_of_the_next_two_weeks_with_no_wake_up_method(
+    engine: Engine,
+) -> None:
+    from bot.app.doctor import unwakeable_holders
+
+    plan = dataclasses.replace(
+        support_plan(), people={"U0BOB": Person(wake=("ntfy://ntfy.sh/bob-pager-7f3k",))}
+    )
+    lines = unwakeable_holders(plan, None, FRIDAY_NIGHT)
+    # Bob holds the pager this weekend and can be woken; Erin has Monday, Dan Tuesday, Alice the
+    # next weekend: none of them can. Each from their first shift (Paris time, UTC in the line).
+    assert [line.split(" ", 1)[0] for line in lines] == ["U0ERIN", "U0DAN", "U0ALICE"]
+    assert all("has no wake-up method" in line for line in lines)
+    assert "from 2026-11-30 08:00 UTC" in lines[0]  # Monday 09:00 in Paris
+    assert "from 2026-12-04 17:00 UTC" in lines[2]  # Friday 18:00 in Paris
+    assert "people.U0ALICE.wake" in lines[2]
+    # A method Erin added in the App Home counts as much as one in the setup file.
+    with Session(engine) as session:
+        add_method(
+            session=session, user_id="U0ERIN", url="json://127.0.0.1:9/erin", now=FRIDAY_NIGHT
+        )
+        session.commit()
+    lines = unwakeable_holders(plan, engine, FRIDAY_NIGHT)
+    assert [line.split(" ", 1)[0] for line in lines] == ["U0DAN", "U0ALICE"]

@@ -146,13 +146,15 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             "put it (xoxb-…) in the environment or .env"
         )
     client = slack_client(settings.slack_bot_token, settings.slack_api_url)
-    # PUBLIC_URL is not a setting yet: pass it here (public_url=settings.public_url) once the
-    # acknowledge links bring it, and the doctor checks that it answers.
     # What the running bot recorded, when it has run here (before the first start: nothing).
     stored = open_read_only(settings.database_url)
     try:
         report = run_doctor(
-            plan, client, api_url=settings.slack_api_url, public_url=None, engine=stored.engine
+            plan,
+            client,
+            api_url=settings.slack_api_url,
+            public_url=settings.public_url,
+            engine=stored.engine,
         )
     finally:
         if stored.engine is not None:

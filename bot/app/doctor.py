@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,10 +28,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.engine import Engine
 
 from bot.plan.model import NotifyTarget, Plan, Team
+from bot.schedule.roster import Roster
 from bot.slack.usergroups import refusal_fix
+from bot.wake.methods import in_setup
 from storage.db import read_scope
 from storage.outbox import failed_deliveries
 from storage.problems import known_problems
+from storage.wakeups import users_with_methods
 
 # Slack answers 429 with Retry-After; the client waits that long, this many times per call.
 RATE_LIMIT_RETRIES = 5
@@ -331,6 +334,46 @@ def check_public_url(url: str, get: Callable[..., httpx.Response] = httpx.get) -
     return []
 
 
+WAKE_HORIZON = timedelta(days=14)
+
+
+NOBODY_WAKEABLE = (
+    "nobody can be woken by phone: no one has a wake-up method, and a Slack DM does not wake "
+    "anyone at 3 a.m.: give the pager holders one under people.<id>.wake in the setup file, or "
+    "ask them to add one in the bot's App Home (Add a wake-up method)"
+)
+
+
+def unwakeable_holders(plan: Plan, engine: Engine | None, now: datetime) -> list[str]:
+    """Pager holders of the next two weeks with no wake-up method, a line each: a Slack DM does
+    not wake anyone at 3 a.m. (methods from the setup file, and those added in the App Home when
+    the bot's database is there). When nobody has one, a single line says so."""
+    roster = Roster(lambda: plan, engine)
+    added: set[str] = set()
+    if engine is not None:
+        with read_scope(engine) as session:
+            added = users_with_methods(session=session)
+    first: dict[str, tuple[datetime, str]] = {}
+    for team in plan.teams.values():
+        for shift in roster.shifts(team.id, now, now + WAKE_HORIZON):
+            user = shift.user
+            person = plan.people.get(user) if user else None
+            if user is None or user in added or (person is not None and person.wake):
+                continue
+            if user not in first or shift.start < first[user][0]:
+                first[user] = (max(shift.start, now), team.id)
+    if not first:
+        return []
+    if not added and not in_setup(plan):
+        return [NOBODY_WAKEABLE]
+    return [
+        f"{user} (team {team}) holds the pager from {_utc(start)} and has no wake-up method: "
+        f"add one under people.{user}.wake in the setup file, or ask them to add one in the "
+        "bot's App Home (Add a wake-up method)"
+        for user, (start, team) in sorted(first.items(), key=lambda item: item[1])
+    ]
+
+
 def stored_problems(engine: Engine) -> list[Problem]:
     """What the running bot recorded and no retry mends: what Slack keeps refusing about a
     channel or a DM, and the deliveries that failed for good (the latest first)."""
@@ -390,6 +433,7 @@ def run_doctor(
     api_url: str,
     public_url: str | None = None,
     engine: Engine | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """Every check of the workspace against ``plan``; without a working token, only that and
     what the bot's database (``engine``, when there is one) recorded."""
@@ -406,4 +450,6 @@ def run_doctor(
         report.problems.extend(check_public_url(public_url))
     if engine is not None:
         report.problems.extend(stored_problems(engine))
+    # Said as notes: a setup without phones still works, through Slack alone.
+    report.notes.extend(unwakeable_holders(plan, engine, now or datetime.now(UTC)))
     return report

@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from storage.wakeups import fingerprint
+
+if TYPE_CHECKING:
+    from bot.plan.model import Plan
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
@@ -58,3 +62,8 @@ def expand(url: str, environ: Mapping[str, str]) -> str:
 def scheme_of(url: str) -> str:
     match = _SCHEME.match(url)
     return match[1].lower() if match else ""
+
+
+def in_setup(plan: Plan) -> bool:
+    """Whether the setup file gives anyone a wake-up method."""
+    return any(person.wake for person in plan.people.values())
