@@ -122,23 +122,32 @@ async def test_a_critical_alert_wakes_the_pager_holder_at_once_with_what_to_know
         assert await w.waker.run_once() == 0  # once, not at every look
 
 
-async def test_a_wake_up_shows_the_setup_files_first_matching_runbook(sqlite_url: str) -> None:
+async def test_the_push_carries_the_setup_files_runbook_for_the_alert(sqlite_url: str) -> None:
+    book = "https://wiki.example.com/runbooks/disk-full"
     runbooks = (
-        Runbook(match=(Condition("customer", "/^Acme/", re.compile("^Acme")),), text="Acme's."),
+        Runbook(match=(Condition("customer", "Acme"),), text="Call Acme's ops desk."),
         Runbook(
-            match=(Condition("severity", "critical"), Condition("team", "support")),
-            text="Check the replica's disk first.",
-            url="https://wiki.example.com/runbooks/critical",
+            match=(Condition("team", "support"), Condition("severity", "critical")),
+            text="Free space first: rotate the binlogs, then look for the cause.",
+            url=book,
         ),
     )
-    async with waking(sqlite_url, runbooks=runbooks) as w:
+    async with waking(
+        sqlite_url, runbooks=runbooks, policy=WakePolicy(now=frozenset({"critical", "warning"}))
+    ) as w:
         assert (await w.intake.enqueue(CRITICAL)).status_code == 202
-        assert await w.waker.run_once() == 1
+        await w.waker.run_once()
         [push] = w.receiver.received
-        assert (
-            "Runbook: Check the replica's disk first. https://wiki.example.com/runbooks/critical"
-            in push.message
-        )
+        lines = push.message.splitlines()
+        assert "Runbook: Free space first: rotate the binlogs, then look for the cause." in lines
+        assert f"Runbook: {book}" in lines  # whole: a link cut short leads nowhere
+        assert "Call Acme's ops desk." not in push.message
+        # A warning from Acme meets the first runbook, which has no link.
+        assert (await w.intake.post("helpdesk", WARNING)).status_code == 202
+        await w.waker.run_once()
+        acme = w.receiver.received[-1].message
+        assert "Runbook: Call Acme's ops desk." in acme.splitlines()
+        assert book not in acme
 
 
 async def test_a_warning_wakes_only_after_wake_after_without_an_acknowledgement(

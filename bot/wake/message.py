@@ -18,7 +18,8 @@ class WakeContent:
     customer: str | None
     summary: str
     ack_url: str
-    runbook: str | None = None
+    runbook: str | None = None  # the setup file's runbook text
+    runbook_urls: tuple[str, ...] = ()  # its link, and the alert's own
     repeat: int = 1  # the first wake-up, or which repeat
 
 
@@ -44,6 +45,8 @@ def wake_push(content: WakeContent) -> Push:
         lines.append(_cut(content.summary, SUMMARY_MAX))
     if content.runbook:
         lines.append(f"Runbook: {_cut(content.runbook, SUMMARY_MAX)}")
+    # Links whole, or they lead nowhere.
+    lines.extend(f"Runbook: {url}" for url in content.runbook_urls)
     lines.append(f"Acknowledge: {content.ack_url}")
     return Push(title=title, body="\n".join(lines))
 

@@ -56,13 +56,15 @@ def methods_for(plan: Plan, user: str, added: list[Method]) -> list[Method]:
     return from_setup + added
 
 
-def runbook_of(alert: Alert, plan: Plan) -> str | None:
-    """The runbook a wake-up shows: the setup file's first match for the alert (its text, then
-    its link), else the alert's own link."""
+def runbook_of(alert: Alert, plan: Plan) -> tuple[str | None, tuple[str, ...]]:
+    """What a wake-up shows of the procedures, as the alert's card does: the setup file's first
+    matching runbook (its text and its link), then the alert's own runbook link."""
     found = runbook_for(alert, plan)
-    if found is not None:
-        return " ".join(part for part in (found.text, found.url) if part)
-    return alert.runbook_url
+    text = found.text if found else None
+    urls = [found.url] if found and found.url else []
+    if alert.runbook_url and alert.runbook_url not in urls:
+        urls.append(alert.runbook_url)
+    return text, tuple(urls)
 
 
 def ack_url(base_url: str, secret: str, alert_id: int, user: str) -> str:
@@ -190,6 +192,7 @@ class Waker:
         settings = self.services.settings
         team = self.services.roster.plan.teams.get(alert.team)
         assert alert.id is not None
+        runbook, runbook_urls = runbook_of(alert, self.services.roster.plan)
         secret = settings.watchkeeper_secret
         link = (
             ack_url(settings.base_url, secret, alert.id, wake.user_id)
@@ -204,7 +207,8 @@ class Waker:
                 customer=alert.customer,
                 summary=alert.summary,
                 ack_url=link,
-                runbook=runbook_of(alert, self.services.roster.plan),
+                runbook=runbook,
+                runbook_urls=runbook_urls,
                 repeat=wake.sent + 1,
             )
         )
