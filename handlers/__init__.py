@@ -25,11 +25,12 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
 
 def http_routes(services: Services) -> list[BaseRoute]:
     """Every HTTP route besides /slack/events and the health checks."""
-    from handlers import api, calendar
+    from handlers import api, calendar, heartbeat
 
     routes: list[BaseRoute] = []
     routes.extend(calendar.routes(services))
     routes.extend(api.routes(services))
+    routes.extend(heartbeat.routes(services))
     from bot.app import metrics
     from handlers.intake import routes as intake_routes
 

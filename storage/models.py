@@ -285,3 +285,14 @@ class WakeNotice(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     about: str = Field(max_length=80)  # "no-method", or "refused:<fingerprint>"
     at: datetime = _instant()
+
+
+class HeartbeatState(SQLModel, table=True):
+    """A heartbeat of the setup file as the bot saw it: watched since, last ping, silence raised."""
+
+    __tablename__ = "heartbeat"
+    name: str = Field(primary_key=True, max_length=64)
+    watched_since: datetime = _instant()
+    last_ping_at: datetime | None = _instant(nullable=True)
+    # When its silence was due, once raised as an alert; cleared by the next ping.
+    missed_at: datetime | None = _instant(nullable=True)

@@ -11,6 +11,9 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 SANDBOX_URL = "http://127.0.0.1:3000"
+# Options that change how curl behaves, never what it sends: a cron line's failure and patience.
+QUIET_OPTIONS = ("-f", "-s", "-S", "-fsS", "--fail", "--silent", "--show-error")
+PATIENCE_OPTIONS = ("-m", "--max-time", "--retry")
 
 
 def readme_text(root: Path = ROOT) -> str:
@@ -81,6 +84,10 @@ def curl_request(command: str, env: Mapping[str, str] | None = None) -> CurlRequ
         elif arg in ("-d", "--data"):
             body = expand(next(args))
             method = "POST" if method == "GET" else method
+        elif arg in QUIET_OPTIONS:
+            pass
+        elif arg in PATIENCE_OPTIONS:
+            next(args)
         else:
             assert not arg.startswith("-"), f"an option the README's curls do not use: {arg}"
             url = expand(arg)

@@ -77,7 +77,7 @@ def create_app(
     """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
     services = services or build_services(settings)
     bolt = build_bolt(services)
-    from bot.alerts import escalation_worker
+    from bot.alerts import escalation_worker, heartbeats
     from bot.handovers import planner as handovers
     from bot.plan import reload
     from bot.slack import delivery
@@ -86,13 +86,15 @@ def create_app(
 
     # Every worker of the bot, made here and started by the lifespan below: the outbox's delivery
     # worker, the escalation timer, the handover scheduler, the setup file's reloader, the email
-    # intake's SMTP listener (when SMTP_PORT is set) and the wake-up pushes.
+    # intake's SMTP listener (when SMTP_PORT is set), the wake-up pushes and the heartbeat
+    # watcher.
     delivery.register(services)
     escalation_worker.register(services)
     handovers.register(services)
     reload.register(services)
     email_intake.register(services)
     wake_worker.register(services)
+    heartbeats.register(services)
     slack_handler = AsyncSlackRequestHandler(bolt)
     verifier = (
         None if settings.socket_mode else SlackRequestVerifier(settings.slack_signing_secret or "")

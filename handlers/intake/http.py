@@ -19,7 +19,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from bot.alerts.model import IntakeError, ParsedBatch
 from bot.alerts.service import IngestResult, ingest_batch, wake_delivery
@@ -42,7 +42,7 @@ INLINE_ALERTS = 10
 
 # What a passing database trouble looks like: the server away or restarting, a lock or pool
 # timeout, a connection dropped. The sender should come back later.
-_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
 class TooLarge(Exception):
@@ -51,6 +51,20 @@ class TooLarge(Exception):
 
 class Unavailable(Exception):
     """Our side cannot take the alerts right now; the message says why."""
+
+
+def error_response(status: int, message: str, field: str, **headers: str) -> JSONResponse:
+    """The JSON answer to a request we refuse: what is wrong, and which field."""
+    return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
+
+
+def unavailable(message: str) -> JSONResponse:
+    """The answer when our side cannot take the request now: 503, come back shortly."""
+    return JSONResponse(
+        {"error": message, "field": ""},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def log_after(response: Response, log: logging.Logger, message: str, **fields: Any) -> Response:
@@ -152,7 +166,7 @@ async def store_batch(
                     result = _store_blocking(services, integration, batch, writer.session)
         if result is None:
             result = await services.in_database(_store_blocking, services, integration, batch)
-    except _TRANSIENT as error:
+    except TRANSIENT as error:
         logger.warning(
             "alert intake: database unavailable",
             extra={"integration": integration.id, "error": error.__class__.__name__},

@@ -22,6 +22,7 @@ from handlers.intake.http import (
     RETRY_AFTER_SECONDS,
     TooLarge,
     Unavailable,
+    error_response,
     integration_with_token,
     log_after,
     parse_body,
@@ -29,6 +30,7 @@ from handlers.intake.http import (
     read_body,
     same_secret,
     store_batch,
+    unavailable,
 )
 
 if TYPE_CHECKING:
@@ -55,31 +57,19 @@ def routes(services: Services) -> list[BaseRoute]:
     ]
 
 
-def _error(status: int, message: str, field: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
-
-
-def _unavailable(message: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": message, "field": ""},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
-
-
 async def receive_alerts(services: Services, request: Request) -> Response:
     """``POST /alerts/{integration}``: authenticate, read, parse, store; 202 after the commit."""
     name = request.path_params["integration"]
     integration = services.plans.current.integrations.get(name)
     if integration is None:
         known = ", ".join(sorted(services.plans.current.integrations)) or "none"
-        return _error(
+        return error_response(
             404, f"no integration {name!r} in the setup file (integrations: {known})", "integration"
         )
     expected = services.settings.secret(integration.token_env)
     if expected is None:
         # Never accept unauthenticated alerts, even when the admin forgot the secret.
-        return _error(
+        return error_response(
             401,
             f"the server has no token configured for integration {name!r}: "
             f"{integration.token_env} is not set, so every request is refused",
@@ -88,28 +78,28 @@ async def receive_alerts(services: Services, request: Request) -> Response:
     given = presented_token(request)
     challenge = {"WWW-Authenticate": 'Bearer realm="watchkeeper"'}
     if given is None:
-        return _error(
+        return error_response(
             401,
             "missing token: send Authorization: Bearer <token> or ?token=",
             "token",
             **challenge,
         )
     if not same_secret(given, expected):
-        return _error(401, f"wrong token for integration {name!r}", "token", **challenge)
+        return error_response(401, f"wrong token for integration {name!r}", "token", **challenge)
 
     try:
         body = await read_body(request)
     except TooLarge:
-        return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
+        return error_response(413, f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
     except ClientDisconnect:
-        return _error(400, "the request body ended early", "body")
+        return error_response(400, "the request body ended early", "body")
     parsed = parse_body(integration.kind, body)
     if isinstance(parsed, IntakeError):
-        return _error(400, parsed.message, parsed.field)
+        return error_response(400, parsed.message, parsed.field)
     try:
         result = await store_batch(services, integration, parsed)
     except Unavailable as trouble:
-        return _unavailable(str(trouble))
+        return unavailable(str(trouble))
     answer = JSONResponse(
         {"status": "accepted", "alerts": len(parsed.alerts), "ids": result.ids}, status_code=202
     )

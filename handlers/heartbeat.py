@@ -1,0 +1,82 @@
+"""``GET`` or ``POST /heartbeat/{name}``: a ping of a heartbeat of the setup file.
+
+The token is given as for alerts (``Authorization: Bearer …`` or ``?token=``) and compared in
+constant time. An unknown name answers 404, a missing or wrong token 401, and neither records
+anything. A ping is answered ``200`` once it is committed; the body, if any, is not read.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.alerts.heartbeats import ping_now
+from bot.alerts.service import wake_delivery
+from handlers.intake.http import (
+    TRANSIENT,
+    error_response,
+    log_after,
+    presented_token,
+    same_secret,
+    unavailable,
+)
+
+if TYPE_CHECKING:
+    from bot.app.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    """The heartbeat route of the app."""
+
+    async def heartbeat(request: Request) -> Response:
+        return await receive_ping(services, request)
+
+    return [Route("/heartbeat/{name}", heartbeat, methods=["GET", "POST"])]
+
+
+async def receive_ping(services: Services, request: Request) -> Response:
+    """Check the heartbeat and its token, record the ping; 200 after the commit."""
+    name = request.path_params["name"]
+    heartbeat = services.plans.current.heartbeats.get(name)
+    if heartbeat is None:
+        return error_response(404, f"no heartbeat {name!r} in the setup file", "name")
+    expected = services.settings.secret(heartbeat.token_env)
+    if expected is None:
+        # Never take a ping without its secret: anyone could keep a dead job looking alive.
+        return error_response(
+            401,
+            f"the server has no token configured for heartbeat {name!r}: "
+            f"{heartbeat.token_env} is not set, so every ping is refused",
+            "token",
+        )
+    given = presented_token(request)
+    challenge = {"WWW-Authenticate": 'Bearer realm="watchkeeper"'}
+    if given is None:
+        return error_response(
+            401,
+            "missing token: send Authorization: Bearer <token> or ?token=",
+            "token",
+            **challenge,
+        )
+    if not same_secret(given, expected):
+        return error_response(401, f"wrong token for heartbeat {name!r}", "token", **challenge)
+    try:
+        ping = await services.in_database(ping_now, services, heartbeat)
+    except TRANSIENT as error:
+        logger.warning(
+            "heartbeat: database unavailable",
+            extra={"heartbeat": name, "error": error.__class__.__name__},
+        )
+        return unavailable("the database is unavailable; try again shortly")
+    if ping.resolved is not None:
+        wake_delivery(services)
+    answer = JSONResponse(
+        {"status": "ok", "heartbeat": name, "at": ping.at.isoformat(), "resolved": ping.resolved}
+    )
+    return log_after(answer, logger, "heartbeat ping", heartbeat=name, resolved=ping.resolved)
