@@ -96,6 +96,8 @@ async def test_the_intake_curls_of_the_readme_are_accepted(tmp_path: Path) -> No
     plan = EXAMPLE[: EXAMPLE.index("integrations:")] + intake_integrations()
     doc = yaml.safe_load(intake_integrations())
     secrets = {spec["token_env"]: f"secret-{n}" for n, spec in doc["integrations"].items()}
+    # The example people have wake-up methods: the bot needs the secret of their links.
+    secrets["WATCHKEEPER_SECRET"] = "readme-secret"
     commands = [c for c in curl_commands() if "watchkeeper.example.com" in c]
     assert len(commands) >= 3, "the README shows a curl for Alertmanager, PagerDuty, a help desk"
     now = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)

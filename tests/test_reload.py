@@ -138,3 +138,19 @@ async def test_a_team_taken_out_of_the_file_loses_its_jobs(tmp_path: Path) -> No
         assert "handover:infra" not in planner.planned
         assert planner.scheduler.get_job("handover:infra") is None
         assert planner.planned["handover:support"] == paris("2030-01-08T09:00:00+01:00")
+
+
+async def test_wake_up_methods_without_a_secret_are_refused_and_the_plan_kept(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path) as (h, _, reloader):
+        before = h.services.plans.current
+        assert not h.services.settings.watchkeeper_secret
+        (tmp_path / "oncall.yaml").write_text(
+            PLAN + "people:\n  U0BOB:\n    wake: [ntfy://ntfy.sh/bob-7f3k]\n"
+        )
+        error = await reloader.check()
+        assert error is not None
+        assert "WATCHKEEPER_SECRET is not set, and the setup file gives people" in str(error)
+        assert "bob-7f3k" not in str(error)
+        assert h.services.plans.current is before and h.plan_changes == []

@@ -6,28 +6,37 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.app.cli import main as cli_main
 from bot.app.clock import FixedClock
+from bot.app.doctor import wake_secret_problems
 from bot.app.factory import build_services, create_app
 from bot.app.metrics import metrics_of
-from bot.app.settings import load_settings
+from bot.app.settings import Settings, SettingsError, load_settings
 from bot.plan.holder import PlanHolder
 from bot.plan.model import Condition, Person, Runbook, WakePolicy
+from bot.plan.reading import load_plan
 from bot.wake.worker import Waker
+from storage.db import session_scope
 from storage.models import Outbox, WakeUp
 from storage.wakeups import add_method
 from tests.conftest import ROOT, fixture_bytes
 from tests.support.push_receiver import PushReceiver, push_receiver
+from tests.test_cli import PLAN as CLI_PLAN
 from tests.test_escalation_service import FRIDAY_NIGHT, support_plan
 from tests.test_intake_http import TOKENS, Intake
 
@@ -69,6 +78,7 @@ async def waking(
     methods: tuple[str, ...] | None = None,
     policy: WakePolicy | None = None,
     runbooks: tuple[Runbook, ...] = (),
+    others: dict[str, Person] | None = None,
 ) -> AsyncIterator[Wake]:
     """The app with Bob (the pager holder on Friday night) woken through the local receiver."""
     with push_receiver() as receiver:
@@ -80,7 +90,7 @@ async def waking(
         plan = dataclasses.replace(
             plan,
             teams={"support": team},
-            people={"U0BOB": Person(wake=wake)} if wake else {},
+            people={**(others or {}), **({"U0BOB": Person(wake=wake)} if wake else {})},
             runbooks=runbooks,
         )
         environ = {
@@ -296,7 +306,9 @@ async def test_a_refused_method_is_said_once_to_its_owner_in_slack(sqlite_url: s
 async def test_a_person_with_no_method_paged_for_a_critical_alert_is_told_once(
     sqlite_url: str,
 ) -> None:
-    async with waking(sqlite_url, methods=()) as w:
+    # Wake-ups are in use here (Alice has a method): Bob, with none, is told how to add one.
+    alice = {"U0ALICE": Person(wake=("json://127.0.0.1:9/alice",))}
+    async with waking(sqlite_url, methods=(), others=alice) as w:
         for key in ("disk-1", "disk-2"):
             body = CRITICAL.replace(b"srv01/mysql", key.encode())
             assert (await w.intake.enqueue(body)).status_code == 202
@@ -304,6 +316,101 @@ async def test_a_person_with_no_method_paged_for_a_critical_alert_is_told_once(
         [told] = w.posts()
         assert told.payload["user"] == "U0BOB"
         assert "Add a wake-up method" in told.payload["text"]
+
+
+async def test_a_team_that_wakes_nobody_by_phone_is_not_asked_at_every_page(
+    sqlite_url: str,
+) -> None:
+    # Nobody has a method, in the setup file or the App Home: the doctor says it, once.
+    async with waking(sqlite_url, methods=()) as w:
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        assert await w.waker.run_once() == 1
+        assert w.posts() == []
+        [wake] = w.wakeups()
+        assert (wake.status, wake.last_error) == ("failed", "no wake-up method")
+
+
+def _settings(database_url: str, **more: str) -> Settings:
+    return load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "DATABASE_URL": database_url,
+            **more,
+        },
+        env_file=None,
+    )
+
+
+def test_with_wake_up_methods_and_no_secret_the_bot_does_not_start(sqlite_url: str) -> None:
+    url = f"ntfy://ntfy.sh/{BOB_TOPIC}"
+    plan = dataclasses.replace(support_plan(), people={"U0BOB": Person(wake=(url,))})
+    services = build_services(_settings(sqlite_url), plans=PlanHolder(plan))
+    with pytest.raises(SettingsError) as error:
+        create_app(services.settings, services=services, start_background=False)
+    said = str(error.value)
+    assert said.startswith("WATCHKEEPER_SECRET is not set, and the setup file gives people ")
+    assert "(people.U0BOB.wake)" in said and "in the environment or .env" in said
+    assert BOB_TOPIC not in said
+    assert not services.workers  # nothing was started
+
+    # A method added in the App Home needs it as much.
+    plain = build_services(_settings(sqlite_url), plans=PlanHolder(support_plan()))
+    with session_scope(plain.engine) as session:
+        add_method(session=session, user_id="U0BOB", url=url, now=FRIDAY_NIGHT)
+    with pytest.raises(SettingsError, match=r"people added wake-up methods in the App Home"):
+        create_app(plain.settings, services=plain, start_background=False)
+    # With the secret, it starts.
+    ready = build_services(_settings(sqlite_url, WATCHKEEPER_SECRET=SECRET), plans=PlanHolder(plan))
+    assert isinstance(create_app(ready.settings, services=ready).state.bolt, object)
+    for s in (services, plain, ready):
+        s.engine.dispose()
+
+
+def test_check_serve_and_doctor_say_the_secret_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup = tmp_path / "oncall.yaml"
+    setup.write_text(CLI_PLAN + "people:\n  U0BOB:\n    wake: [ntfy://ntfy.sh/bob-7f3k]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WATCHKEEPER_CONFIG", str(setup))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.delenv("WATCHKEEPER_SECRET", raising=False)
+    expected = "WATCHKEEPER_SECRET is not set, and the setup file gives people wake-up methods"
+
+    # The file itself is sound: check passes, and warns.
+    assert cli_main(["check"]) == 0
+    out, _ = capsys.readouterr()
+    assert f"{setup}: OK" in out
+    assert f"warning: {expected} (people.U0BOB.wake): it signs" in out
+    assert "(`watchkeeper serve` does not start without it)" in out
+
+    # `serve` in a process of its own: it sets up the process's logging.
+    served = subprocess.run(
+        [sys.executable, "-m", "bot.app.cli", "serve"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PORT": "9"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 2, served.stderr
+    assert f"watchkeeper: {expected} (people.U0BOB.wake)" in served.stderr.splitlines()[-1]
+
+    plan = load_plan(setup)
+    (problem,) = wake_secret_problems(plan, None, None)
+    assert problem.line.startswith(
+        "WATCHKEEPER_SECRET: not set, and the setup file gives people wake-up methods "
+        "(people.U0BOB.wake): it signs the acknowledge link of every wake-up: set it in the "
+        "environment or .env"
+    )
+    assert wake_secret_problems(plan, None, SECRET) == []
+
+    monkeypatch.setenv("WATCHKEEPER_SECRET", SECRET)
+    assert cli_main(["check"]) == 0
+    assert "WATCHKEEPER_SECRET" not in capsys.readouterr().out
 
 
 class _Kept(logging.Handler):

@@ -20,6 +20,7 @@ from bot.plan.model import Plan
 from bot.plan.reading import ConfigError, load_plan
 from bot.schedule import engine as schedule
 from bot.schedule.roster import Roster
+from bot.wake.methods import secret_missing
 from storage.read_only import SchemaMismatch, open_read_only
 
 GAP_HORIZON = timedelta(weeks=4)
@@ -48,7 +49,8 @@ def _open_roster(plan: Plan, database_url: str) -> Roster:
     return Roster(lambda: plan, stored.engine)
 
 
-def cmd_check(args: argparse.Namespace, smtp_port: int | None) -> int:
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    smtp_port = settings.smtp_port
     plan = _load(args.file)
     now = SystemClock().now()
     print(f"{args.file}: OK — {len(plan.teams)} team(s), {len(plan.integrations)} integration(s)")
@@ -83,6 +85,10 @@ def cmd_check(args: argparse.Namespace, smtp_port: int | None) -> int:
                 f"this host ({listening})"
             )
     print("(gaps are computed from the setup file alone; overrides can fill them)")
+    refusal = secret_missing(plan, added=False, secret=settings.watchkeeper_secret)
+    if refusal is not None:
+        # The file is sound; the environment it runs in is not, yet: said before serve refuses.
+        print(f"warning: {refusal} (`watchkeeper serve` does not start without it)")
     return 0
 
 
@@ -155,6 +161,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             api_url=settings.slack_api_url,
             public_url=settings.public_url,
             engine=stored.engine,
+            secret=settings.watchkeeper_secret,
         )
     finally:
         if stored.engine is not None:
@@ -346,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.config = getattr(args, "config", None) or settings.config_path
         if args.command == "check":
             args.file = args.file or settings.config_path
-            return cmd_check(args, settings.smtp_port)
+            return cmd_check(args, settings)
         if args.command == "who":
             return cmd_who(args, settings.database_url)
         if args.command == "shifts":

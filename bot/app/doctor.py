@@ -30,11 +30,11 @@ from sqlalchemy.engine import Engine
 from bot.plan.model import NotifyTarget, Plan, Team
 from bot.schedule.roster import Roster
 from bot.slack.usergroups import refusal_fix
-from bot.wake.methods import in_setup
+from bot.wake.methods import SECRET_FIX, SECRET_USE, in_setup, methods_without_secret
 from storage.db import read_scope
 from storage.outbox import failed_deliveries
 from storage.problems import known_problems
-from storage.wakeups import users_with_methods
+from storage.wakeups import any_method, users_with_methods
 
 # Slack answers 429 with Retry-After; the client waits that long, this many times per call.
 RATE_LIMIT_RETRIES = 5
@@ -374,6 +374,22 @@ def unwakeable_holders(plan: Plan, engine: Engine | None, now: datetime) -> list
     ]
 
 
+def wake_secret_problems(plan: Plan, engine: Engine | None, secret: str | None) -> list[Problem]:
+    """WATCHKEEPER_SECRET unset while wake-up methods exist: the bot refuses to start."""
+    if secret:
+        return []
+    added = False
+    if engine is not None:
+        with read_scope(engine) as session:
+            added = any_method(session=session)
+    where = methods_without_secret(plan, added=added, secret=secret)
+    if where is None:
+        return []
+    return [
+        Problem("wake", "WATCHKEEPER_SECRET", f"not set, and {where}: {SECRET_USE}", SECRET_FIX)
+    ]
+
+
 def stored_problems(engine: Engine) -> list[Problem]:
     """What the running bot recorded and no retry mends: what Slack keeps refusing about a
     channel or a DM, and the deliveries that failed for good (the latest first)."""
@@ -434,6 +450,7 @@ def run_doctor(
     public_url: str | None = None,
     engine: Engine | None = None,
     now: datetime | None = None,
+    secret: str | None = None,
 ) -> Report:
     """Every check of the workspace against ``plan``; without a working token, only that and
     what the bot's database (``engine``, when there is one) recorded."""
@@ -450,6 +467,7 @@ def run_doctor(
         report.problems.extend(check_public_url(public_url))
     if engine is not None:
         report.problems.extend(stored_problems(engine))
+    report.problems.extend(wake_secret_problems(plan, engine, secret))
     # Said as notes: a setup without phones still works, through Slack alone.
     report.notes.extend(unwakeable_holders(plan, engine, now or datetime.now(UTC)))
     return report

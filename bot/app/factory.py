@@ -76,12 +76,15 @@ def create_app(
 ) -> Starlette:
     """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
     services = services or build_services(settings)
+    from bot.wake import worker as wake_worker
+
+    # Before anything is made: wake-up methods and no secret to sign their links stop here.
+    wake_worker.require_secret(services)
     bolt = build_bolt(services)
     from bot.alerts import escalation_worker, heartbeats
     from bot.handovers import planner as handovers
     from bot.plan import reload
     from bot.slack import delivery
-    from bot.wake import worker as wake_worker
     from handlers.intake import email as email_intake
 
     # Every worker of the bot, made here and started by the lifespan below: the outbox's delivery

@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.plan.reading import ConfigError, load_plan
+from bot.plan.reading import ConfigError, Problem, load_plan
+from bot.wake.methods import secret_missing
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -66,6 +67,10 @@ class Reloader:
             self._seen = _signature(path)
             try:
                 plan = await asyncio.to_thread(load_plan, path)
+                secret = self.services.settings.watchkeeper_secret
+                refusal = secret_missing(plan, added=False, secret=secret)
+                if refusal is not None:
+                    raise ConfigError([Problem(str(path), None, "", refusal)])
             except ConfigError as error:
                 self.last_error = error
                 logger.error(

@@ -184,6 +184,8 @@ class Sandbox:
                 "HOST": self.host,
                 "PORT": str(self.requested_port),
                 ALERT_TOKEN_ENV: ALERT_TOKEN,
+                # Signs the acknowledge links of the example people's wake-ups.
+                "WATCHKEEPER_SECRET": secrets.token_urlsafe(32),
             },
             env_file=None,
         )

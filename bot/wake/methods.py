@@ -67,3 +67,32 @@ def scheme_of(url: str) -> str:
 def in_setup(plan: Plan) -> bool:
     """Whether the setup file gives anyone a wake-up method."""
     return any(person.wake for person in plan.people.values())
+
+
+SECRET_FIX = (
+    "set it in the environment or .env to a long random string (python -c 'import secrets; "
+    "print(secrets.token_urlsafe(32))'), the same on every replica and across restarts"
+)
+SECRET_USE = "it signs the acknowledge link of every wake-up"
+
+
+def methods_without_secret(plan: Plan, *, added: bool, secret: str | None) -> str | None:
+    """Where wake-up methods exist (the setup file, or ``added`` in the App Home) while
+    WATCHKEEPER_SECRET, which signs their acknowledge links, is not set; else None."""
+    if secret:
+        return None
+    holders = sorted(user for user, person in plan.people.items() if person.wake)
+    if holders:
+        more = f" and {len(holders) - 1} more" if len(holders) > 1 else ""
+        return f"the setup file gives people wake-up methods (people.{holders[0]}.wake{more})"
+    if added:
+        return "people added wake-up methods in the App Home (kept in the database)"
+    return None
+
+
+def secret_missing(plan: Plan, *, added: bool, secret: str | None) -> str | None:
+    """The error to stop at when wake-up methods exist and WATCHKEEPER_SECRET is not set."""
+    where = methods_without_secret(plan, added=added, secret=secret)
+    if where is None:
+        return None
+    return f"WATCHKEEPER_SECRET is not set, and {where}: {SECRET_USE}: {SECRET_FIX}"

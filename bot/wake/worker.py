@@ -19,12 +19,13 @@ from sqlmodel import Session
 
 from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import metrics_of
+from bot.app.settings import SettingsError
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, wake_push
-from bot.wake.methods import Method, MethodError, expand
+from bot.wake.methods import Method, MethodError, expand, in_setup, secret_missing
 from bot.wake.sender import Outcome, Result, Sender
 from storage import wakeups as store
-from storage.db import is_sqlite, session_scope
+from storage.db import is_sqlite, read_scope, session_scope
 from storage.models import Alert, WakeUp
 from storage.outbox import SLACK_POST, enqueue
 
@@ -194,11 +195,8 @@ class Waker:
         assert alert.id is not None
         runbook, runbook_urls = runbook_of(alert, self.services.roster.plan)
         secret = settings.watchkeeper_secret
-        link = (
-            ack_url(settings.base_url, secret, alert.id, wake.user_id)
-            if secret
-            else "in Slack (WATCHKEEPER_SECRET is not set: no link)"
-        )
+        assert secret, "the app does not start with wake-up methods and no WATCHKEEPER_SECRET"
+        link = ack_url(settings.base_url, secret, alert.id, wake.user_id)
         return wake_push(
             WakeContent(
                 title=alert.title,
@@ -287,9 +285,9 @@ class Waker:
                 error="no wake-up method",
                 now=now,
             )
-            # Phone wake-ups are on once WATCHKEEPER_SECRET signs their links: before that,
-            # asking people for a method would send them to something that cannot work.
-            wanted = bool(self.services.settings.watchkeeper_secret)
+            # Said once phone wake-ups are in use, somebody having a method: a team that relays
+            # through Slack alone is not asked again and again (the doctor says it once).
+            wanted = in_setup(self.services.roster.plan) or store.any_method(session=session)
             if (
                 wanted
                 and alert.severity == "critical"
@@ -314,6 +312,19 @@ NO_METHOD_TEXT = (
     "wake anyone at 3 a.m. Open my App Home and press *Add a wake-up method* (an Apprise URL: "
     "ntfy, Pushover, Telegram, Signal, SMS…), then *Send a test*."
 )
+
+
+def require_secret(services: Services) -> None:
+    """SettingsError when wake-up methods exist and WATCHKEEPER_SECRET, which signs their
+    links, is not set: better no start than pushes nobody can acknowledge from."""
+    secret = services.settings.watchkeeper_secret
+    if secret:
+        return
+    with read_scope(services.engine) as session:
+        added = store.any_method(session=session)
+    refusal = secret_missing(services.roster.plan, added=added, secret=secret)
+    if refusal is not None:
+        raise SettingsError(refusal)
 
 
 def register(services: Services) -> Waker:
