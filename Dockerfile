@@ -1,7 +1,7 @@
 # Watchkeeper: a small image running `watchkeeper serve` as a non-root user.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage

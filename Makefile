@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install bench bench-smoke
+.PHONY: run test lint install bench bench-smoke messages
 
 $(BIN)/watchkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ lint: install
 
 test: lint
 	$(BIN)/pytest -q
+
+# After changing the bot's words: the catalogs gain the new ids (translate them, then the
+# catalog test passes) and lose the ones gone. The build compiles them; nothing to commit but .po.
+POT := bot/locales/watchkeeper.pot
+LOCALES := fr pt_BR
+messages: install
+	$(BIN)/pybabel extract --no-location --sort-output --add-comments=Translators: \
+		--project=watchkeeper -o $(POT) bot handlers
+	@for l in $(LOCALES); do test -f bot/locales/$$l/LC_MESSAGES/watchkeeper.po || \
+		$(BIN)/pybabel init -l $$l -i $(POT) -d bot/locales -D watchkeeper; done
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
+		-i $(POT) -d bot/locales -D watchkeeper
 
 # Figures of this machine (several minutes); bench/README.md says what each prints.
 BENCHES := relay floor intake outbox oncall api storm drain wake

@@ -10,8 +10,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from bot.enums import Command
+from bot.i18n import speaking
 from bot.slack.blocks import Message, context, message
 from bot.slack.blocks.commands import dm_help_message, typed_without_slash
+from bot.slack.language import person_language
 from bot.slack.users import directory
 from handlers.events import send_dm
 from handlers.oncall import answer
@@ -57,13 +59,14 @@ def _with_note(reply: Message, note: str) -> Message:
 
 async def _reply(services: Services, user: str, text: str) -> Message:
     rest = oncall_words(text)
-    if rest is None:
-        return dm_help_message()
-    viewer = await directory(services).tz(user)
-    reply = await asyncio.to_thread(
-        answer, services.roster, user, rest, services.clock.now(), viewer
-    )
-    return _with_note(reply, typed_without_slash(Command.oncall))
+    with speaking(await person_language(services, user)):
+        if rest is None:
+            return dm_help_message()
+        viewer = await directory(services).tz(user)
+        reply = await asyncio.to_thread(
+            answer, services.roster, user, rest, services.clock.now(), viewer
+        )
+        return _with_note(reply, typed_without_slash(Command.oncall))
 
 
 def register(bolt: AsyncApp, services: Services) -> None:

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.enums import Command
+from bot.i18n import _, speaking
 from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
 from bot.schedule.swaps import upcoming_shifts
 from bot.slack.blocks import Message, message, text_message
 from bot.slack.blocks.escaping import escape, quoted, typed
 from bot.slack.blocks.oncall import help_message, my_shifts_message, status_message, week_message
+from bot.slack.language import person_language
 from bot.slack.users import directory
 
 if TYPE_CHECKING:
@@ -26,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 MY_SHIFTS = 10
+# The words after /oncall, in English, French and Portuguese, whatever the reader's language.
+HELP = frozenset({"help", "?", "aide", "ajuda"})
+ME = frozenset({"me", "moi", "eu"})
+WEEK_WORDS = frozenset({"week", "semaine", "semana"})
 
 
 def find_team(roster: Roster, word: str) -> Team:
@@ -40,8 +46,10 @@ def find_team(roster: Roster, word: str) -> Team:
 
 
 def unknown_team_text(error: UnknownTeam) -> str:
-    known = ", ".join(f"`{escape(t)}`" for t in error.known) or "none are set up yet"
-    return f"I don't know a team called {quoted(error.team)}. Teams: {known}."
+    known = ", ".join(f"`{escape(t)}`" for t in error.known) or _("none are set up yet")
+    return _("I don't know a team called {team}. Teams: {known}.").format(
+        team=quoted(error.team), known=known
+    )
 
 
 def _week(roster: Roster, team: Team, now: datetime, viewer: ZoneInfo | None) -> Message:
@@ -54,20 +62,22 @@ def answer(roster: Roster, user: str, text: str, now: datetime, viewer: ZoneInfo
     """What /oncall answers ``user`` who typed ``text``."""
     words = text.split()
     lowered = [w.lower() for w in words]
-    if lowered in (["help"], ["?"]):
+    if len(lowered) == 1 and lowered[0] in HELP:
         return help_message(sorted(roster.plan.teams))
-    if lowered == ["me"]:
+    if len(lowered) == 1 and lowered[0] in ME:
         if not roster.teams_of(user):
-            return text_message("You are not in any on-call team, so you have no shifts.")
+            return text_message(_("You are not in any on-call team, so you have no shifts."))
         mine = upcoming_shifts(roster, user, now, limit=MY_SHIFTS, include_running=True)
         return my_shifts_message(mine, viewer)
-    week = bool(lowered) and lowered[-1] == "week"
+    week = bool(lowered) and lowered[-1] in WEEK_WORDS
     if week:
         words = words[:-1]
     if len(words) > 1:
         return text_message(
-            f"I could not read {quoted(text.strip())}: try `/oncall`, `/oncall &lt;team&gt;`, "
-            "`/oncall [team] week`, `/oncall me` or `/oncall help`."
+            _(
+                "I could not read {text}: try `/oncall`, `/oncall &lt;team&gt;`, "
+                "`/oncall [team] week`, `/oncall me` or `/oncall help`."
+            ).format(text=quoted(text.strip()))
         )
     if words:
         try:
@@ -91,7 +101,8 @@ def register(bolt: AsyncApp, services: Services) -> None:
         await ack()
         user = command["user_id"]
         viewer = await directory(services).tz(user)
-        reply = await asyncio.to_thread(
-            answer, services.roster, user, typed(command), services.clock.now(), viewer
-        )
+        with speaking(await person_language(services, user)):
+            reply = await asyncio.to_thread(
+                answer, services.roster, user, typed(command), services.clock.now(), viewer
+            )
         await respond(response_type="ephemeral", **reply)

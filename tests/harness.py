@@ -361,6 +361,7 @@ async def slack_harness(
     now: datetime,
     zones: Mapping[str, str] | None = None,
     default_zone: str = "Europe/Paris",
+    locales: Mapping[str, str] | None = None,
     extra_users: Sequence[str] = (),
     database_url: str | None = None,
     start_background: bool = False,
@@ -370,7 +371,8 @@ async def slack_harness(
     """The bot running on ``plan_yaml`` at the instant ``now``, with Slack stood in.
 
     Every member named in the plan (and ``extra_users``) exists in the stand-in workspace, in
-    ``zones[user]`` or ``default_zone``; every team channel exists, the bot in it.
+    ``zones[user]`` or ``default_zone``, their Slack client in ``locales[user]`` (else en-US);
+    every team channel exists, the bot in it.
     ``start_background`` runs the app's startup hooks and workers (schedulers, delivery) as
     `watchkeeper serve` would.
     ``slack_behind`` sets Slack's clock (its messages' ts) that far behind the bot's.
@@ -395,7 +397,12 @@ async def slack_harness(
         people = {m for team in plans.current.teams.values() for m in team.members}
         people |= set(plans.current.leadership) | set(extra_users)
         for user in sorted(people):
-            standin.add_user(user, _user_name(user), tz=zones.get(user, default_zone))
+            standin.add_user(
+                user,
+                _user_name(user),
+                tz=zones.get(user, default_zone),
+                locale=(locales or {}).get(user, "en-US"),
+            )
         # A workspace set up for the bot: it was invited to every team channel (a test takes it
         # out with standin.remove_bot).
         for team in plans.current.teams.values():

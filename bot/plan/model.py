@@ -91,9 +91,10 @@ class WakePolicy:
 @dataclass(frozen=True)
 class Person:
     """What the setup file says about one person: the Apprise URLs that wake them (``${VAR}``
-    still unread: a URL is read from the environment when it is used)."""
+    still unread: a URL is read from the environment when it is used), and their language."""
 
     wake: tuple[str, ...] = ()
+    language: str | None = None  # None: their Slack locale, else their team's language
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Team:
     reminder: timedelta | None = None
     usergroup: str | None = None
     wake: WakePolicy = field(default_factory=WakePolicy)
+    language: str | None = None  # what its channel posts speak; None: English
 
     @property
     def members(self) -> frozenset[str]:

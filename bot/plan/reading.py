@@ -21,6 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.alerts.model import http_url
+from bot.i18n import LANGUAGES
 from bot.plan.model import (
     DEFAULT_LEADERSHIP_TITLE,
     Condition,
@@ -97,9 +98,10 @@ TEAM_KEYS = (
     "escalation",
     "leadership_now",
     "wake",
+    "language",
 )
 WAKE_KEYS = ("now", "after", "every", "times")
-PERSON_KEYS = ("wake",)
+PERSON_KEYS = ("wake", "language")
 WAKE_TIMES_MAX = 20
 LAYER_KEYS = ("name", "members", "start", "every", "only")
 STEP_KEYS = ("notify", "wait")
@@ -688,6 +690,7 @@ class _Reader:
             )
         zone = self.zone(fields["timezone"]) if "timezone" in fields else plan_zone
         reminder = self.timedelta(fields["reminder"]) if "reminder" in fields else None
+        language = self.language(fields["language"]) if "language" in fields else None
         usergroup = None
         if "usergroup" in fields:
             usergroup = self.matching(
@@ -715,6 +718,7 @@ class _Reader:
             or wake is None
             or ("reminder" in fields and reminder is None)
             or ("usergroup" in fields and usergroup is None)
+            or ("language" in fields and language is None)
         ):
             return None
         return Team(
@@ -728,6 +732,7 @@ class _Reader:
             leadership_now=leadership_now,
             reminder=reminder,
             usergroup=usergroup,
+            language=language,
             wake=wake,
         )
 
@@ -774,15 +779,19 @@ class _Reader:
         return frozenset(found)
 
     def people(self, value: _Value) -> dict[str, Person] | None:
-        """What the file says about people, by Slack user id: their wake-up methods."""
+        """What the file says about people, by Slack user id: their wake-up methods, their
+        language."""
         if not isinstance(value.node, MappingNode):
-            self.expected(value, "a mapping of Slack user ids to people, like U0ALICE: {wake: …}")
+            self.expected(
+                value,
+                "a mapping of Slack user ids to people, like U0ALICE: {wake: …, language: fr}",
+            )
             return None
         people: dict[str, Person] = {}
         broken = False
         for user, item in self.entries(value):
             key = _Value(ScalarNode(_STR, user), item.field, item.line)
-            fields = self.mapping(item, PERSON_KEYS, (), "a person (wake)")
+            fields = self.mapping(item, PERSON_KEYS, (), "a person (wake, language)")
             good_user = self.user(key) is not None
             if fields is None or not good_user:
                 broken = True
@@ -794,8 +803,23 @@ class _Reader:
                     broken = True
                     continue
                 wake = urls
-            people[user] = Person(wake=wake)
+            language = self.language(fields["language"]) if "language" in fields else None
+            if "language" in fields and language is None:
+                broken = True
+                continue
+            people[user] = Person(wake=wake, language=language)
         return None if broken else people
+
+    def language(self, value: _Value) -> str | None:
+        """One of the languages the bot speaks, as the file names it: en, fr or pt-BR."""
+        expected = "a language the bot speaks: " + ", ".join(LANGUAGES)
+        text = self.text(value, expected)
+        if text is None:
+            return None
+        found = next((tag for tag in LANGUAGES if tag.lower() == text.strip().lower()), None)
+        if found is None:
+            self.expected(value, expected)
+        return found
 
     def wake_urls(self, value: _Value) -> tuple[str, ...] | None:
         """Apprise URLs (scheme://…), never repeated in an error: each may hold a secret."""

@@ -193,6 +193,7 @@ class SlackUser:
     email: str | None = None
     is_bot: bool = False
     deleted: bool = False  # deactivated: still known to users.info, answered `deleted: true`
+    locale: str = "en-US"  # the language of their Slack client; answered when include_locale
 
 
 @dataclass
@@ -675,8 +676,9 @@ class SlackStandIn:
         display_name: str | None = None,
         email: str | None = None,
         is_bot: bool = False,
+        locale: str = "en-US",
     ) -> SlackUser:
-        """Add (or replace) a workspace member."""
+        """Add (or replace) a workspace member; ``locale`` is their Slack client's language."""
         if not USER_ID.match(id):
             raise ValueError(f"user id {id!r} must look like U0ALICE: U or W, then capitals/digits")
         if not name:
@@ -693,6 +695,7 @@ class SlackStandIn:
             display_name=display_name if display_name is not None else name,
             email=email,
             is_bot=is_bot,
+            locale=locale,
         )
         with self._lock:
             self._users[id] = user
@@ -2019,7 +2022,12 @@ class SlackStandIn:
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "user": self._user_json(self._user(args.get("user")))}
+        user = self._user(args.get("user"))
+        answer = self._user_json(user)
+        # As Slack: the client's language only when asked for it.
+        if str(args.get("include_locale", "")).lower() in ("1", "true"):
+            answer["locale"] = user.locale
+        return {"ok": True, "user": answer}
 
     def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         members = list(self._users.values())

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton, get_timezone_location
+
+from bot.i18n import ENGLISH, N_, _, current, locale
 from bot.schedule.engine import resolve_wall
 from bot.slack.blocks.escaping import escape, quoted
 
 OPEN_END = "…"
-DATE_HINT = "write dates as YYYY-MM-DD, e.g. 2026-11-28"
-MOMENT_HINT = "write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)"
-SPAN_HINT = (
+DATE_HINT = N_("write dates as YYYY-MM-DD, e.g. 2026-11-28")
+MOMENT_HINT = N_("write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)")
+SPAN_HINT = N_(
     "write a day (2026-11-28), a range of days (2026-11-28..2026-11-30) "
     "or a span with times (2026-11-28 18:00 - 2026-11-29 09:00)"
 )
@@ -25,19 +28,33 @@ class UnreadableTime(ValueError):
 
 
 def zone_name(tz: ZoneInfo) -> str:
-    """The city of an IANA zone as people say it: America/New_York → "New York"."""
-    return tz.key.rsplit("/", 1)[-1].replace("_", " ")
+    """The city of an IANA zone as the reader says it: America/New_York → "New York" ("Nova
+    York" in Portuguese)."""
+    city = tz.key.rsplit("/", 1)[-1].replace("_", " ")
+    if current() == ENGLISH:
+        return city
+    try:
+        return str(get_timezone_location(tz, locale=locale(), return_city=True))
+    except (LookupError, ValueError):
+        return city
+
+
+def _day(local: datetime | date, *, year: bool = False) -> str:
+    """A day as the reader writes it short: "Fri 27 Nov", "ven. 27 nov.", "sex., 27 de nov."."""
+    if current() == ENGLISH:
+        return f"{local:%a} {local.day} {local:%b}" + (f" {local:%Y}" if year else "")
+    return str(format_skeleton("yMMMEd" if year else "MMMEd", local, locale=locale()))
 
 
 def day_time(at: datetime, tz: ZoneInfo) -> str:
     """An instant as a short wall time in ``tz``: "Fri 27 Nov 18:00"."""
     local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{_day(local)} {local:%H:%M}"
 
 
 def day_name(day: date) -> str:
-    """A calendar day as people say it: "Sat 5 Dec 2026"."""
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    """A calendar day as the reader says it: "Sat 5 Dec 2026"."""
+    return _day(day, year=True)
 
 
 def _span_text(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:
@@ -58,6 +75,17 @@ def _zones_read_alike(viewer: ZoneInfo, team: ZoneInfo, *instants: datetime | No
     )
 
 
+def _in_zones(mine: str, theirs: str | None, viewer: ZoneInfo | None, team: ZoneInfo) -> str:
+    """A time in the viewer's zone, with the team's (``theirs``) where it reads differently."""
+    if viewer is None:
+        return _("{when} (team time, {zone})").format(when=mine, zone=zone_name(team))
+    if theirs is None:
+        return _("{when} ({zone} time)").format(when=mine, zone=zone_name(viewer))
+    return _("{when} (your time, {zone}; team time {team_zone}: {team_when})").format(
+        when=mine, zone=zone_name(viewer), team_zone=zone_name(team), team_when=theirs
+    )
+
+
 def span(
     start: datetime | None, end: datetime | None, viewer: ZoneInfo | None, team: ZoneInfo
 ) -> str:
@@ -67,12 +95,10 @@ def span(
     – Mon 30 Nov 09:00)". An unknown viewer zone shows team time only; None bounds show "…".
     """
     if viewer is None:
-        return f"{_span_text(start, end, team)} (team time, {zone_name(team)})"
-    mine = _span_text(start, end, viewer)
-    if _zones_read_alike(viewer, team, start, end):
-        return f"{mine} ({zone_name(viewer)} time)"
-    theirs = _span_text(start, end, team)
-    return f"{mine} (your time, {zone_name(viewer)}; team time {zone_name(team)}: {theirs})"
+        return _in_zones(_span_text(start, end, team), None, None, team)
+    alike = _zones_read_alike(viewer, team, start, end)
+    theirs = None if alike else _span_text(start, end, team)
+    return _in_zones(_span_text(start, end, viewer), theirs, viewer, team)
 
 
 def span_parts(
@@ -88,33 +114,37 @@ def span_parts(
 def zone_note(viewer: ZoneInfo | None, team: ZoneInfo, at: datetime) -> str:
     """The line that says in which zone a list of span_parts rows reads."""
     if viewer is None:
-        return f"Times are team time ({zone_name(team)})."
+        return _("Times are team time ({zone}).").format(zone=zone_name(team))
     if _zones_read_alike(viewer, team, at):
-        return f"Times are your time ({zone_name(viewer)})."
-    return f"Times are your time ({zone_name(viewer)}); team time ({zone_name(team)}) in brackets."
+        return _("Times are your time ({zone}).").format(zone=zone_name(viewer))
+    return _("Times are your time ({zone}); team time ({team_zone}) in brackets.").format(
+        zone=zone_name(viewer), team_zone=zone_name(team)
+    )
 
 
 def instant(at: datetime, viewer: ZoneInfo | None, team: ZoneInfo) -> str:
     """One instant in the viewer's zone, with the team's time added where it reads differently."""
     if viewer is None:
-        return f"{day_time(at, team)} (team time, {zone_name(team)})"
-    if _zones_read_alike(viewer, team, at):
-        return f"{day_time(at, viewer)} ({zone_name(viewer)} time)"
-    return (
-        f"{day_time(at, viewer)} (your time, {zone_name(viewer)}; "
-        f"team time {zone_name(team)}: {day_time(at, team)})"
-    )
+        return _in_zones(day_time(at, team), None, None, team)
+    theirs = None if _zones_read_alike(viewer, team, at) else day_time(at, team)
+    return _in_zones(day_time(at, viewer), theirs, viewer, team)
 
 
 def parse_day(text: str) -> date:
     """A calendar day typed as YYYY-MM-DD."""
     cleaned = text.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
-        raise UnreadableTime(f"I could not read {quoted(cleaned)} as a date: {DATE_HINT}.")
+        raise UnreadableTime(
+            _("I could not read {text} as a date: {hint}.").format(
+                text=quoted(cleaned), hint=_(DATE_HINT)
+            )
+        )
     try:
         return date.fromisoformat(cleaned)
     except ValueError:
-        raise UnreadableTime(f"{quoted(cleaned)} is not a real date: {DATE_HINT}.") from None
+        raise UnreadableTime(
+            _("{text} is not a real date: {hint}.").format(text=quoted(cleaned), hint=_(DATE_HINT))
+        ) from None
 
 
 def day_span(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -141,7 +171,9 @@ def _clock(text: str, where: str) -> time:
     hours, minutes = (int(part) for part in text.split(":"))
     if not (0 <= hours <= 23 and 0 <= minutes <= 59):
         raise UnreadableTime(
-            f"{quoted(text)} in {escape(where)} is not a time of day: write it as HH:MM (24h)."
+            _("{text} in {where} is not a time of day: write it as HH:MM (24h).").format(
+                text=quoted(text), where=escape(where)
+            )
         )
     return time(hours, minutes)
 
@@ -155,7 +187,9 @@ def parse_span(text: str, tz: ZoneInfo) -> TypedSpan:
         first, last = parse_day(match[1]), parse_day(match[2])
         if last < first:
             raise UnreadableTime(
-                f"{quoted(cleaned)} ends before it starts: put the earlier day first."
+                _("{text} ends before it starts: put the earlier day first.").format(
+                    text=quoted(cleaned)
+                )
             )
         return TypedSpan(day_span(first, tz)[0], day_span(last, tz)[1])
     if match := re.fullmatch(rf"({_DAY}) ({_CLOCK}){_DASH}(?:({_DAY}) )?({_CLOCK})", cleaned):
@@ -165,14 +199,29 @@ def parse_span(text: str, tz: ZoneInfo) -> TypedSpan:
         end = resolve_wall(datetime.combine(end_day, _clock(match[4], cleaned)), tz)
         if end <= start:
             raise UnreadableTime(
-                f"{quoted(cleaned)} ends before it starts: put the earlier time first."
+                _("{text} ends before it starts: put the earlier time first.").format(
+                    text=quoted(cleaned)
+                )
             )
         return TypedSpan(start, end)
-    raise UnreadableTime(f"I could not read {quoted(cleaned)} as a date or a span: {SPAN_HINT}.")
+    raise UnreadableTime(
+        _("I could not read {text} as a date or a span: {hint}.").format(
+            text=quoted(cleaned), hint=_(SPAN_HINT)
+        )
+    )
 
 
-# A weekday is typed as any start of its name from three letters on: sat, satur, saturday.
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A weekday is typed as any start of its name from three letters on, in any language the bot
+# speaks: sat, satur, saturday, sam, samedi, sáb, sabado, sábado.
+_WEEKDAYS = (
+    ("monday", "lundi", "segunda"),
+    ("tuesday", "mardi", "terça", "terca"),
+    ("wednesday", "mercredi", "quarta"),
+    ("thursday", "jeudi", "quinta"),
+    ("friday", "vendredi", "sexta"),
+    ("saturday", "samedi", "sábado", "sabado"),
+    ("sunday", "dimanche", "domingo"),
+)
 
 
 def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = False) -> datetime:
@@ -180,21 +229,36 @@ def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = F
     ``tz``: a date names its day; a weekday or a time alone means the first such moment from
     ``after`` on (after it, when ``strictly``)."""
     cleaned = " ".join(text.split())
-    found = re.fullmatch(rf"(?:({_DAY})|([A-Za-z]{{3,9}}))?\s*(\d{{1,2}}):(\d{{2}})", cleaned)
+    found = re.fullmatch(rf"(?:({_DAY})|([^\W\d_]{{3,9}}))?\s*(\d{{1,2}}):(\d{{2}})", cleaned)
     if not found:
-        raise UnreadableTime(f"I could not read “{cleaned}” as a moment: {MOMENT_HINT}.")
+        raise UnreadableTime(
+            _("I could not read “{text}” as a moment: {hint}.").format(
+                text=cleaned, hint=_(MOMENT_HINT)
+            )
+        )
     hours, minutes = int(found[3]), int(found[4])
     if hours > 23 or minutes > 59:
-        raise UnreadableTime(f"“{found[3]}:{found[4]}” is not a time of day: {MOMENT_HINT}.")
+        raise UnreadableTime(
+            _("“{text}” is not a time of day: {hint}.").format(
+                text=f"{found[3]}:{found[4]}", hint=_(MOMENT_HINT)
+            )
+        )
     clock = time(hours, minutes)
     if found[1]:
         return resolve_wall(datetime.combine(parse_day(found[1]), clock), tz)
     weekday = None
     if found[2]:
         word = found[2].lower()
-        weekday = next((i for i, name in enumerate(_WEEKDAYS) if name.startswith(word)), None)
+        weekday = next(
+            (i for i, names in enumerate(_WEEKDAYS) if any(n.startswith(word) for n in names)),
+            None,
+        )
         if weekday is None:
-            raise UnreadableTime(f"“{found[2]}” is not a day of the week: {MOMENT_HINT}.")
+            raise UnreadableTime(
+                _("“{text}” is not a day of the week: {hint}.").format(
+                    text=found[2], hint=_(MOMENT_HINT)
+                )
+            )
     first_day = after.astimezone(tz).date()
     for offset in range(8):
         day = first_day + timedelta(days=offset)

@@ -1,5 +1,5 @@
-"""Slack users as the bot needs them: name and time zone (users.info, cached for a while) and the
-DM channel to reach them (conversations.open, kept)."""
+"""Slack users as the bot needs them: name, time zone and Slack language (users.info, cached for
+a while) and the DM channel to reach them (conversations.open, kept)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.clock import Clock
+from bot.i18n import language_tag
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -34,6 +35,7 @@ class SlackUser:
     id: str
     name: str
     tz: ZoneInfo | None
+    locale: str | None = None  # the bot's language closest to their Slack client's, if any
 
 
 def _zone(name: Any) -> ZoneInfo | None:
@@ -56,7 +58,9 @@ def user_from_info(user_id: str, info: dict[str, Any]) -> SlackUser:
         or info.get("name")
         or user_id
     )
-    return SlackUser(id=user_id, name=name, tz=_zone(info.get("tz")))
+    return SlackUser(
+        id=user_id, name=name, tz=_zone(info.get("tz")), locale=language_tag(info.get("locale"))
+    )
 
 
 class UserDirectory:
@@ -88,6 +92,10 @@ class UserDirectory:
         """The user's zone from their Slack profile, or None when unknown."""
         return (await self.get(user_id)).tz
 
+    async def locale(self, user_id: str) -> str | None:
+        """The bot's language closest to the user's Slack client's, or None when none is."""
+        return (await self.get(user_id)).locale
+
     async def named(self, text: str) -> str:
         """``text`` with each user mention replaced by the person's name, for the places Slack
         shows as plain text (modal errors, labels, options, notifications), where a mention
@@ -113,7 +121,9 @@ class UserDirectory:
 
     async def _look_up(self, user_id: str) -> tuple[SlackUser, timedelta]:
         try:
-            answer = await asyncio.wait_for(self._client.users_info(user=user_id), LOOKUP_TIMEOUT_S)
+            answer = await asyncio.wait_for(
+                self._client.users_info(user=user_id, include_locale=True), LOOKUP_TIMEOUT_S
+            )
             return user_from_info(user_id, answer["user"]), self._ttl
         except (SlackApiError, TimeoutError, OSError, KeyError, TypeError) as error:
             # Times then show in team time, which the answer names: wrong-zone times never appear.

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _
 from bot.plan.model import Team
 from bot.schedule.roster import TeamStatus
 from bot.slack import timefmt
@@ -72,7 +73,7 @@ def home_view(
         divider(),
         header("Commands"),
         section("\n".join(command_lines())),
-        context(HELP_HINT),
+        context(_(HELP_HINT)),
     ]
     return {
         "type": "home",

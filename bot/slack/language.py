@@ -1,0 +1,42 @@
+"""Which language each reader gets: a person, by the setup file, their Slack client and their
+team; a channel, by its team."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.i18n import ENGLISH
+from bot.plan.model import Plan, Team
+from bot.slack.users import directory
+
+if TYPE_CHECKING:
+    from bot.app.services import Services
+
+
+def team_language(team: Team | None) -> str:
+    """What a team's channel posts speak: its ``language``, else English."""
+    return (team.language if team is not None else None) or ENGLISH
+
+
+def chosen_language(plan: Plan, user: str, slack_locale: str | None, team: Team | None) -> str:
+    """A person's language: ``people.<id>.language``, else their Slack client's, else their
+    team's (``team``, or the one team they are in), else English."""
+    person = plan.people.get(user)
+    if person is not None and person.language:
+        return person.language
+    if slack_locale:
+        return slack_locale
+    if team is None:
+        theirs = [t for t in plan.teams.values() if user in t.members and t.language]
+        team = theirs[0] if len({t.language for t in theirs}) == 1 else None
+    return team_language(team)
+
+
+async def person_language(services: Services, user: str, team: Team | None = None) -> str:
+    """The language ``user`` reads (their Slack locale is looked up, cached like their zone)."""
+    plan = services.roster.plan
+    person = plan.people.get(user)
+    if person is not None and person.language:
+        return person.language
+    slack_locale = await directory(services).locale(user)
+    return chosen_language(plan, user, slack_locale, team)
