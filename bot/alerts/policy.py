@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.i18n import N_
 from bot.plan.model import EscalationStep, NotifyTarget, Team
 
 # The policy of a team whose setup names none: the pager holder, the backup when the team has
@@ -45,7 +46,7 @@ class StepChoice:
     def reason(self) -> str:
         """Why the users are paged, as the DM says it."""
         if self.index == 0 and self.step.notify is NotifyTarget.oncall:
-            return "on call"
+            return N_("on call")  # stored in English; the DM shows it in its reader's language
         return f"escalation step {self.number} ({describe_target(self.step)})"
 
     def next_escalation_at(self, now: datetime) -> datetime | None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import count_relayed, count_slack_error, metrics_of
+from bot.i18n import speaking
 from bot.schedule.covers import cover_id_of, withdraw
 from bot.schedule.covers import subject_of as cover_subject
 from bot.slack.blocks import Message
@@ -52,6 +53,7 @@ from bot.slack.blocks.alert import (
 from bot.slack.blocks.cover import cover_post, cover_withdrawn_notice
 from bot.slack.blocks.problems import problem_notice
 from bot.slack.errors import Kind, Problem, SlackFailure, classify, rate_scope
+from bot.slack.language import person_language, team_language
 from bot.slack.users import directory
 from storage import alerts as alert_store
 from storage import outbox, pace, problems
@@ -731,18 +733,24 @@ class Delivery:
             if row.role == DM:
                 reason = loaded.reasons.get(row.recipient, "paged")
                 leader = row.recipient in loaded.leaders
-                work = self._update(
-                    job,
-                    row,
-                    alert_dm(card, reason, to_leader=leader),
-                    alert_dm(calm, reason, to_leader=leader),
-                    DM_INTERVAL,
-                )
+                with speaking(await self._language(row.recipient, loaded.team)):
+                    work = self._update(
+                        job,
+                        row,
+                        alert_dm(card, reason, to_leader=leader),
+                        alert_dm(calm, reason, to_leader=leader),
+                        DM_INTERVAL,
+                    )
             elif row.role == LEADERSHIP and card.leadership_at is not None:
                 by, at = card.leadership_by, card.leadership_at
-                work = self._update(
-                    job, row, leadership_dm(card, by, at), leadership_dm(calm, by, at), DM_INTERVAL
-                )
+                with speaking(await self._language(row.recipient, loaded.team)):
+                    work = self._update(
+                        job,
+                        row,
+                        leadership_dm(card, by, at),
+                        leadership_dm(calm, by, at),
+                        DM_INTERVAL,
+                    )
             else:
                 continue
             outcome = await self._step(job, work, row.recipient, loaded.team)
@@ -761,7 +769,8 @@ class Delivery:
             last = card_row.updated_at or card_row.created_at
             if now < last + self.card_interval:
                 return Postpone(last + self.card_interval)
-        card_message = alert_card(loaded.card)
+        with speaking(team_language(self.services.plans.current.teams.get(loaded.team))):
+            card_message = alert_card(loaded.card)
         if card_row is None:
             if loaded.channel is None:
                 logger.error(
@@ -791,7 +800,8 @@ class Delivery:
         loaded = self._load(job)
         if loaded is None or not user:
             return None
-        content = alert_dm(loaded.card, reason, to_leader=user in loaded.leaders)
+        with speaking(await self._language(user, loaded.team)):
+            content = alert_dm(loaded.card, reason, to_leader=user in loaded.leaders)
         existing = next((m for m in loaded.messages if m.role == DM and m.recipient == user), None)
         if existing is not None:
             return await self._step(job, self._update(job, existing, content), user, loaded.team)
@@ -806,16 +816,28 @@ class Delivery:
             return None
         by = job.payload.get("by")
         at = _instant(job.payload.get("at")) or loaded.card.leadership_at or job.created_at
-        content = leadership_dm(loaded.card, str(by) if by else None, at)
         done = {m.recipient for m in loaded.messages if m.role == LEADERSHIP}
-        outcomes = [
-            await self._step(
-                job, self._dm_once(job, loaded.team, LEADERSHIP, user, content), user, loaded.team
+        outcomes = []
+        for user in _strings(job.payload.get("users")):
+            if user in done:
+                continue
+            with speaking(await self._language(user, loaded.team)):
+                content = leadership_dm(loaded.card, str(by) if by else None, at)
+            outcomes.append(
+                await self._step(
+                    job,
+                    self._dm_once(job, loaded.team, LEADERSHIP, user, content),
+                    user,
+                    loaded.team,
+                )
             )
-            for user in _strings(job.payload.get("users"))
-            if user not in done
-        ]
         return _merged(outcomes)
+
+    async def _language(self, user: str, team: str) -> str:
+        """The language ``user`` reads the alert of ``team`` in."""
+        return await person_language(
+            self.services, user, self.services.plans.current.teams.get(team)
+        )
 
     async def _cover(self, job: Job) -> Outcome:
         """Post a cover request in its team's channel, or bring the post up to date; a request

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.enums import Action
+from bot.i18n import _, ngettext
 from bot.plan.model import DEFAULT_LEADERSHIP_TITLE, Runbook
 from bot.slack.blocks import (
     Block,
@@ -88,32 +89,41 @@ def when(at: datetime, style: str = "{date_short_pretty} {time}") -> str:
 
 def _status_text(card: AlertCard) -> str:
     if card.status == "resolved" and card.resolved_at is not None:
-        by = f" by {who(card.resolved_by)}" if card.resolved_by else ""
-        return f":white_check_mark: Resolved{by} {when(card.resolved_at)}"
+        if card.resolved_by:
+            return _(":white_check_mark: Resolved by {who} {when}").format(
+                who=who(card.resolved_by), when=when(card.resolved_at)
+            )
+        return _(":white_check_mark: Resolved {when}").format(when=when(card.resolved_at))
     if card.acknowledged_at is not None:
-        return f":eyes: Acknowledged by {who(card.acknowledged_by)} {when(card.acknowledged_at)}"
-    return ":bell: Open, not acknowledged"
+        return _(":eyes: Acknowledged by {who} {when}").format(
+            who=who(card.acknowledged_by), when=when(card.acknowledged_at)
+        )
+    return _(":bell: Open, not acknowledged")
 
 
 def _fields(card: AlertCard) -> Block:
+    seen = ""
+    if card.count > 1:
+        seen = " · " + ngettext("seen {count}×", "seen {count}×", card.count).format(
+            count=card.count
+        )
     facts = [
-        f"*Severity*\n{card.severity}",
-        f"*Status*\n{_status_text(card)}",
-        f"*Team*\n{escape(card.team_name)}",
-        f"*Customer*\n{escape(card.customer or '—')}",
-        f"*First seen*\n{when(card.first_seen)}",
-        f"*Last seen*\n{when(card.last_seen)}"
-        + (f" · seen {card.count}×" if card.count > 1 else ""),
+        _("*Severity*") + f"\n{card.severity}",
+        _("*Status*") + f"\n{_status_text(card)}",
+        _("*Team*") + f"\n{escape(card.team_name)}",
+        _("*Customer*") + f"\n{escape(card.customer or '—')}",
+        _("*First seen*") + f"\n{when(card.first_seen)}",
+        _("*Last seen*") + f"\n{when(card.last_seen)}{seen}",
     ]
     source = card.source or card.integration
-    facts.append(f"*Source*\n{escape(cut(source, 300))}")
+    facts.append(_("*Source*") + f"\n{escape(cut(source, 300))}")
     return {"type": "section", "fields": [mrkdwn(f, FIELD_TEXT_MAX) for f in facts]}
 
 
 def _links(card: AlertCard) -> str:
     parts = []
     if card.runbook_url:
-        parts.append(link(card.runbook_url, "Runbook"))
+        parts.append(link(card.runbook_url, _("Runbook")))
     parts.extend(link(url, cut(title or url, 80)) for title, url in card.links)
     return " · ".join(parts)
 
@@ -126,7 +136,7 @@ def _runbook(card: AlertCard) -> list[Block]:
     lines = [escape(cut(runbook.text, 500))] if runbook.text else []
     if runbook.url:
         lines.append(link(runbook.url, cut(runbook.url, 80)))
-    return [section(":hammer_and_wrench: *Runbook:* " + "\n".join(lines))]
+    return [section(_(":hammer_and_wrench: *Runbook:*") + " " + "\n".join(lines))]
 
 
 def _labels(card: AlertCard) -> list[Block]:
@@ -137,7 +147,7 @@ def _labels(card: AlertCard) -> list[Block]:
         for name, value in card.labels[:LABELS_MAX]
     ]
     if len(card.labels) > LABELS_MAX:
-        shown.append(f"and {len(card.labels) - LABELS_MAX} more")
+        shown.append(_("and {count} more").format(count=len(card.labels) - LABELS_MAX))
     return [context(" ".join(shown))]
 
 
@@ -149,7 +159,7 @@ def _details(card: AlertCard) -> list[Block]:
         for name, value in card.details[:DETAILS_MAX]
     ]
     if len(card.details) > DETAILS_MAX:
-        lines.append(f"… and {len(card.details) - DETAILS_MAX} more")
+        lines.append("… " + _("and {count} more").format(count=len(card.details) - DETAILS_MAX))
     return [section("\n".join(lines))]
 
 
@@ -165,7 +175,13 @@ def _timeline(card: AlertCard) -> list[Block]:
     shown = lines[-TIMELINE_MAX:]
     texts = [_timeline_line(line) for line in shown]
     if len(lines) > len(shown):
-        texts.insert(0, f"… {len(lines) - len(shown)} earlier line(s)")
+        earlier = len(lines) - len(shown)
+        texts.insert(
+            0,
+            ngettext("… {count} earlier line", "… {count} earlier lines", earlier).format(
+                count=earlier
+            ),
+        )
     return [context("\n".join(texts))] if texts else []
 
 
@@ -175,20 +191,22 @@ def _buttons(card: AlertCard, offer_escalate_up: bool) -> list[Block]:
     value = dump(AlertRef(alert_id=card.id))
     elements = []
     if card.acknowledged_at is None:
-        elements.append(button("Acknowledge", Action.alert_ack, value, style="primary"))
-    elements.append(button("Resolve", Action.alert_resolve, value))
-    elements.append(button("Escalate", Action.alert_escalate, value))
+        elements.append(button(_("Acknowledge"), Action.alert_ack, value, style="primary"))
+    elements.append(button(_("Resolve"), Action.alert_resolve, value))
+    elements.append(button(_("Escalate"), Action.alert_escalate, value))
     if offer_escalate_up:
-        name = f"Escalate to {card.leadership_title}"
+        name = _("Escalate to {title}").format(title=card.leadership_title)
         confirm = {
-            "title": plain(f"{name}?", 100),
+            "title": plain(_("Escalate to {title}?").format(title=card.leadership_title), 100),
             "text": mrkdwn(
-                f"This sends *{escape(cut(card.title, 200))}* to the "
-                f"{escape(card.leadership_title)} now, by direct message, saying you escalated it.",
+                _(
+                    "This sends *{alert}* to the {title} now, by direct message, saying you "
+                    "escalated it."
+                ).format(alert=escape(cut(card.title, 200)), title=escape(card.leadership_title)),
                 300,
             ),
             "confirm": plain(name, 30),
-            "deny": plain("Cancel", 30),
+            "deny": plain(_("Cancel"), 30),
             "style": "danger",
         }
         elements.append(
@@ -218,20 +236,27 @@ def _body(
     if links:
         blocks.append(section(links))
     if card.leadership_at is not None:
-        by = f"by {who(card.leadership_by)}" if card.leadership_by else "at once (bad news now)"
-        blocks.append(
-            context(
-                f":rotating_light: Escalated to the {escape(card.leadership_title)} {by}, "
-                f"{when(card.leadership_at)}"
+        title, at = escape(card.leadership_title), when(card.leadership_at)
+        if card.leadership_by:
+            line = _(":rotating_light: Escalated to the {title} by {who}, {when}").format(
+                title=title, who=who(card.leadership_by), when=at
             )
-        )
+        else:
+            line = _(":rotating_light: Escalated to the {title} at once (bad news now), {when}")
+            line = line.format(title=title, when=at)
+        blocks.append(context(line))
     blocks.extend(_timeline(card))
     blocks.extend(_buttons(card, offer_escalate_up))
     return blocks
 
 
 def _fallback(card: AlertCard, prefix: str = "") -> str:
-    state = {"resolved": "Resolved", "acknowledged": "Acknowledged"}.get(card.status, "Alert")
+    if card.status == "resolved":
+        state = _("Resolved")
+    elif card.status == "acknowledged":
+        state = _("Acknowledged")
+    else:
+        state = _("Alert")
     return f"{prefix}{state} [{card.severity}] {escape(card.title)} ({escape(card.team_name)})"
 
 
@@ -243,8 +268,16 @@ def alert_card(card: AlertCard) -> Message:
 def alert_dm(card: AlertCard, reason: str, *, to_leader: bool = False) -> Message:
     """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step).
     A leader's DM has no "Escalate to CEO": it would page the reader."""
-    lead = [context(f"You are paged for *{escape(card.team_name)}*: {reason}.")]
-    return message(_fallback(card, "Paged: "), _body(card, lead, offer_escalate_up=not to_leader))
+    lead = [
+        context(
+            _("You are paged for *{team}*: {reason}.").format(
+                team=escape(card.team_name), reason=_(reason)
+            )
+        )
+    ]
+    return message(
+        _fallback(card, _("Paged: ")), _body(card, lead, offer_escalate_up=not to_leader)
+    )
 
 
 def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
@@ -252,11 +285,15 @@ def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
     "Escalate to CEO", which would page its own readers)."""
     if by:
         title = escape(card.leadership_title)
-        line = f":rotating_light: {who(by)} escalated this to the {title} {when(at)}."
-        prefix = f"Escalated to the {title}: "
+        line = _(":rotating_light: {who} escalated this to the {title} {when}.").format(
+            who=who(by), title=title, when=when(at)
+        )
+        prefix = _("Escalated to the {title}: ").format(title=title)
     else:
-        line = f":rotating_light: Bad news now: a {card.severity} alert, {when(at)}."
-        prefix = "Bad news now: "
+        line = _(":rotating_light: Bad news now: a {severity} alert, {when}.").format(
+            severity=card.severity, when=when(at)
+        )
+        prefix = _("Bad news now: ")
     return message(_fallback(card, prefix), _body(card, [section(line)], offer_escalate_up=False))
 
 

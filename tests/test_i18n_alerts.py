@@ -1,0 +1,203 @@
+"""Alerts in their readers' languages: a card speaks its team's language, a DM its reader's; and
+every message, rendered in each language from any text, stays within Slack's Block Kit limits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.enums import Action
+from bot.i18n import LANGUAGES, speaking
+from bot.schedule.engine import Shift
+from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm, leadership_dm
+from bot.slack.blocks.oncall import help_message, week_message
+from tests.harness import message_text, slack_harness, validate_blocks
+from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+
+BRAZILIAN_TEAM = PLAN.replace(
+    "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    language: pt-BR\n", 1
+)
+
+
+def button_texts(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        element["action_id"]: element["text"]["text"]
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+
+
+async def test_a_card_in_a_brazilian_teams_channel_and_each_dm_in_its_readers_language(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(
+        BRAZILIAN_TEAM,
+        tmp_path=tmp_path,
+        now=FRIDAY_NIGHT,
+        env=TOKENS,
+        # Bob holds the pager and reads French; the CEO reads English.
+        locales={"U0BOB": "fr-FR", "U0CEO": "en-US"},
+    ) as h:
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        await delivery_of(h).drain()
+
+        (card,) = h.standin.messages("C0SUPPORT")
+        assert button_texts(card.blocks) == {
+            Action.alert_ack: "Assumir",
+            Action.alert_resolve: "Resolver",
+            Action.alert_escalate: "Escalar",
+            Action.alert_escalate_ceo: "Escalar: CEO",
+        }
+        confirm = card.blocks[-1]["elements"][-1]["confirm"]
+        assert confirm["deny"]["text"] == "Cancelar"
+        assert "agora para CEO, por mensagem direta" in confirm["text"]["text"]
+        text = message_text(card)
+        assert "*Gravidade*\ncritical" in text
+        assert ":bell: Aberto, ninguém assumiu" in text
+
+        (dm,) = h.standin.dms("U0BOB")
+        assert "On vous appelle pour *Customer support* : vous êtes d'astreinte." in (
+            message_text(dm)
+        )
+        assert button_texts(dm.blocks)[Action.alert_ack] == "Je prends"
+        (ceo_dm,) = h.standin.dms("U0CEO")
+        assert ":rotating_light: Bad news now: a critical alert" in message_text(ceo_dm)
+        assert button_texts(ceo_dm.blocks)[Action.alert_ack] == "Acknowledge"
+        h.assert_all_valid()
+
+
+# --- Block Kit limits in every language -------------------------------------------------------
+
+TEXT = st.lists(
+    st.sampled_from([*"abcXYZ09 .-*_`~<>&|@!#:/\né…", "&amp;", "<@U0ALICE>", "ção", "w" * 40]),
+    max_size=120,
+).map("".join)
+NAME = st.text(alphabet=st.sampled_from([*"abcXYZ09 -éã"]), min_size=1, max_size=80)
+TITLE = st.text(alphabet=st.sampled_from([*"abcXYZ09 -éã"]), min_size=1, max_size=18).filter(
+    str.strip
+)
+AT = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    language=st.sampled_from(LANGUAGES),
+    title=TEXT,
+    summary=TEXT,
+    team=NAME,
+    customer=TEXT,
+    leader_title=TITLE,
+    count=st.integers(min_value=1, max_value=10**6),
+    status=st.sampled_from(["open", "acknowledged", "resolved"]),
+    at=AT,
+    timeline=st.integers(min_value=0, max_value=30),
+    labels=st.lists(st.tuples(NAME, TEXT), max_size=12),
+)
+def test_alert_messages_fit_slacks_limits_in_every_language(
+    language: str,
+    title: str,
+    summary: str,
+    team: str,
+    customer: str,
+    leader_title: str,
+    count: int,
+    status: str,
+    at: datetime,
+    timeline: int,
+    labels: list[tuple[str, str]],
+) -> None:
+    card = AlertCard(
+        id=7,
+        team_name=team,
+        title=title or "x",
+        severity="critical",
+        status=status,
+        integration="prometheus",
+        first_seen=at,
+        last_seen=at + timedelta(minutes=count % 600),
+        count=count,
+        summary=summary,
+        customer=customer or None,
+        runbook_url="https://runbooks.example.com/x",
+        labels=tuple(labels),
+        acknowledged_at=at if status != "open" else None,
+        acknowledged_by="U0BOB" if status != "open" else None,
+        resolved_at=at if status == "resolved" else None,
+        resolved_by="U0BOB" if status == "resolved" else None,
+        leadership_at=at,
+        leadership_by=None if count % 2 else "U0DAN",
+        timeline=tuple(
+            TimelineLine(at + timedelta(minutes=n), "repeated", None, summary[:300])
+            for n in range(timeline)
+        ),
+        leadership_title=leader_title,
+    )
+    with speaking(language):
+        messages = [
+            alert_card(card),
+            alert_dm(card, "on call"),
+            alert_dm(card, "on call", to_leader=True),
+            leadership_dm(card, "U0DAN", at),
+            leadership_dm(card, None, at),
+        ]
+    for rendered in messages:
+        validate_blocks(rendered["blocks"])
+        assert len(rendered["text"]) <= 40_000
+        assert len(rendered["blocks"]) <= 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    language=st.sampled_from(LANGUAGES),
+    team_name=NAME,
+    teams=st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,39}", fullmatch=True), max_size=40),
+    start=AT,
+    shifts=st.integers(min_value=0, max_value=60),
+)
+def test_oncall_answers_fit_slacks_limits_in_every_language(
+    language: str, team_name: str, teams: list[str], start: datetime, shifts: int
+) -> None:
+    from bot.plan.reading import parse_plan
+    from tests.test_slack_oncall import PLAN as ONCALL_PLAN
+
+    team = parse_plan(ONCALL_PLAN, "oncall.yaml").teams["support"]
+    team = replace(team, name=team_name)
+    rows = [
+        Shift("U0ALICE", start + timedelta(hours=3 * n), start + timedelta(hours=3 * n + 3), "gap")
+        for n in range(shifts)
+    ]
+    with speaking(language):
+        for rendered in (
+            week_message(team, rows, None, start),
+            help_message(teams),
+        ):
+            validate_blocks(rendered["blocks"])
+
+
+@pytest.mark.parametrize("language", ["fr", "pt-BR"])
+def test_counts_take_the_languages_plural(language: str) -> None:
+    at = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+    card = AlertCard(
+        id=1,
+        team_name="Support",
+        title="Disk full",
+        severity="warning",
+        status="open",
+        integration="prometheus",
+        first_seen=at,
+        last_seen=at,
+        timeline=tuple(TimelineLine(at, "repeated", None, "again") for _ in range(9)),
+    )
+    with speaking(language):
+        text = message_text(alert_card(card))
+    earlier = {"fr": "… 1 ligne plus ancienne", "pt-BR": "… 1 linha anterior"}[language]
+    assert earlier in text
