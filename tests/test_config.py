@@ -321,8 +321,7 @@ def test_an_empty_leadership_cannot_be_notified() -> None:
     [
         ("", "oncall.yaml:1: the file is empty; expected a mapping with at least 'teams'"),
         ("- a\n- b\n", "oncall.yaml:1: expected a mapping with timezone, leadership, "
-         "leadership_title, people, teams, integrations, digest, runbooks and heartbeats, got a "
-         "list"),
+         "leadership_title, teams, integrations, digest, runbooks and heartbeats, got a list"),
         ("teams: {}\n", "oncall.yaml:1: teams: expected a mapping of team ids to teams, with at "
          "least one team, got an empty mapping"),
         ("timezone: UTC\nteams:\n\tops: 1\n", "oncall.yaml:3: YAML syntax error: a tab character "

@@ -136,8 +136,8 @@ def test_the_setup_file_names_each_persons_and_each_teams_language() -> None:
         "oncall.yaml",
     )
     assert plan.people == {
-        "U0ALICE": Person(id="U0ALICE", language="pt-BR"),
-        "U0BOB": Person(id="U0BOB", language=None),
+        "U0ALICE": Person(language="pt-BR"),
+        "U0BOB": Person(language=None),
     }
     assert plan.teams["infra"].language == "pt-BR"
     assert plan.teams["support"].language is None
@@ -152,17 +152,13 @@ def test_the_setup_file_names_each_persons_and_each_teams_language() -> None:
             "teams.support.language: expected a language the bot speaks: en, fr, pt-BR, got 'de'",
         ),
         (
-            ("leadership: [U0CEO]", "leadership: [U0CEO]\npeople:\n  U0ALICE:\n    language: es"),
+            ("  U0ALICE:\n    wake:", "  U0ALICE:\n    language: es\n    wake:"),
             "language: es",
-            "people.U0ALICE.language: expected a language the bot speaks: en, fr, pt-BR, got 'es'",
+            "people.U0ALICE.language: expected a language the bot speaks: en, fr, pt-BR, "
+            "got 'es'",
         ),
         (
-            ("leadership: [U0CEO]", "leadership: [U0CEO]\npeople:\n  alice:\n    language: fr"),
-            "alice:",
-            "people.alice: expected a Slack user id like U0123ABCD as the key, got 'alice'",
-        ),
-        (
-            ("leadership: [U0CEO]", "leadership: [U0CEO]\npeople:\n  U0ALICE:\n    lang: fr"),
+            ("  U0ALICE:\n    wake:", "  U0ALICE:\n    lang: fr\n    wake:"),
             "lang: fr",
             "people.U0ALICE.lang: unknown key 'lang'; did you mean 'language'?",
         ),
