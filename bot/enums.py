@@ -37,6 +37,8 @@ class Action(StrEnum):
     cover_from = "cover-from"
     cover_to = "cover-to"
     cover_note = "cover-note"
+    # App Home
+    home_language = "home-language"
 
 
 class View(StrEnum):

@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from bot.enums import Action
+from bot.i18n import LANGUAGES, speaking
 from bot.schedule.swaps import TeamShift, upcoming_shifts
 from bot.slack.blocks.home import home_view
+from bot.slack.language import person_language
 from bot.slack.users import directory
+from storage.people import read_chosen_language, save_chosen_language
 from storage.swaps import pending_swaps
 
 if TYPE_CHECKING:
@@ -41,10 +45,14 @@ def _load(
 
 
 async def publish_home(services: Services, user: str) -> None:
-    """Build and publish the user's Home tab."""
+    """Build and publish the user's Home tab, in their language."""
     mine, statuses, incoming, outgoing = await asyncio.to_thread(_load, services, user)
     viewer = await directory(services).tz(user)
-    view = home_view(mine, statuses, incoming, outgoing, services.roster.plan.teams, viewer)
+    picked = await services.in_database(read_chosen_language, services.engine, user)
+    with speaking(await person_language(services, user)):
+        view = home_view(
+            mine, statuses, incoming, outgoing, services.roster.plan.teams, viewer, picked
+        )
     await services.slack.views_publish(user_id=user, view=view)
 
 
@@ -64,3 +72,14 @@ def register(bolt: AsyncApp, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return
         await publish_home(services, event["user"])
+
+    @bolt.action(Action.home_language.value)
+    async def language_picked(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        value = str((body["actions"][0].get("selected_option") or {}).get("value") or "")
+        language = value if value in LANGUAGES else None  # anything else: the bot chooses
+        now = services.clock.now()
+        await services.in_database(save_chosen_language, services.engine, user, language, now)
+        logger.info("language picked", extra={"user": user, "language": language or "auto"})
+        await publish_home(services, user)

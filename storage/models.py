@@ -296,3 +296,12 @@ class HeartbeatState(SQLModel, table=True):
     last_ping_at: datetime | None = _instant(nullable=True)
     # When its silence was due, once raised as an alert; cleared by the next ping.
     missed_at: datetime | None = _instant(nullable=True)
+
+
+class PersonLanguage(SQLModel, table=True):
+    """The language a person picked in the App Home (over the setup file's and their Slack's)."""
+
+    __tablename__ = "person_language"
+    user: str = Field(primary_key=True, max_length=32)
+    language: str = Field(max_length=8)
+    chosen_at: datetime = _instant()

@@ -176,13 +176,32 @@ def test_the_page_knows_the_names_mentions_stand_for(page: httpx.Client) -> None
     assert directory["users"]["U0WKBOT"] == "Watchkeeper"
 
 
-def test_the_example_workspace_lists_its_people_with_their_time_zones(page: httpx.Client) -> None:
+def test_the_example_workspace_lists_its_people_with_their_zones_and_languages(
+    page: httpx.Client,
+) -> None:
     doc = api(page, "users")
     people = {u["id"]: u for u in doc["users"]}
     assert set(people) == {"U0ALICE", "U0BOB", "U0CAROL", "U0DAN", "U0CEO"}
-    assert people["U0BOB"] == {"id": "U0BOB", "name": "Bob Tanaka", "tz": "Asia/Tokyo"}
+    assert people["U0BOB"] == {
+        "id": "U0BOB",
+        "name": "Bob Tanaka",
+        "tz": "Asia/Tokyo",
+        "locale": "en-US",
+    }
+    # One reads French and one Portuguese, to see the bot speak each their language.
+    assert people["U0ALICE"]["locale"] == "fr-FR"
+    assert people["U0DAN"]["locale"] == "pt-BR"
     assert "CEO" in people["U0CEO"]["name"]
     assert doc["default_user"] in people
+
+
+def test_people_who_read_french_or_portuguese_get_oncall_so(page: httpx.Client) -> None:
+    api(page, "command", {"user": "U0DAN", "channel": None, "command": "/oncall", "text": "semana"})
+    assert "Customer support: os próximos sete dias" in texts(dm_of(api(page, "state?user=U0DAN")))
+    api(page, "command", {"user": "U0ALICE", "channel": None, "command": "/oncall", "text": "aide"})
+    assert "`/oncall moi` — vos prochaines astreintes" in texts(
+        dm_of(api(page, "state?user=U0ALICE"))
+    )
 
 
 def test_everyone_sees_the_team_channel_and_their_own_dm(page: httpx.Client) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _
 from bot.plan.model import Digest
 from bot.schedule.engine import resolve_wall
 
@@ -167,7 +168,10 @@ def duration_text(delta: timedelta) -> str:
     if hours < 24:
         return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    # Days are "j" in French, "d" in English and Portuguese.
+    if hours:
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    return _("{days} d").format(days=days)
 
 
 def digest_zone(digest: Digest, plan_zone: ZoneInfo) -> ZoneInfo:

@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from bot.app.metrics import metrics_of
 from bot.handovers import digest
+from bot.i18n import speaking
 from bot.plan.model import Team
 from bot.schedule import engine as schedule
 from bot.slack.blocks import Message
@@ -41,6 +42,7 @@ from bot.slack.blocks.handover import (
     reminder_message,
 )
 from bot.slack.errors import Kind, classify
+from bot.slack.language import person_language, team_language
 from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
 from storage import alert_stats, claims
@@ -352,7 +354,9 @@ class HandoverPlanner:
         summary = replace(loaded.summary, carried=carried)
         outcome = claims.LATE if late else claims.SENT
         try:
-            await self._post(team.channel, handover_message(summary))
+            with speaking(team_language(team)):
+                content = handover_message(summary)
+            await self._post(team.channel, content)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -505,7 +509,9 @@ class HandoverPlanner:
         outcome = claims.LATE if summary.late_from is not None else claims.SENT
         try:
             channel = await self._dm_channel(user)
-            await self._post(channel, reminder_message(summary))
+            with speaking(await person_language(self.services, user, summary.team)):
+                content = reminder_message(summary)
+            await self._post(channel, content)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -584,7 +590,9 @@ class HandoverPlanner:
         failures = 0
         for user in leadership:
             try:
-                await self._post(await self._dm_channel(user), digest_message(summary))
+                with speaking(await person_language(self.services, user)):
+                    content = digest_message(summary)
+                await self._post(await self._dm_channel(user), content)
             except Exception as error:
                 failures += 1
                 logger.error("digest DM failed", extra={"user": user, "error": str(error)})

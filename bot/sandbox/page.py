@@ -143,9 +143,10 @@ class SandboxPage:
         }
 
     def people(self) -> list[dict[str, str]]:
-        """The workspace's people (not the bot, not Slackbot): id, name and time zone."""
+        """The workspace's people (not the bot, not Slackbot): id, name, time zone and the
+        language of their Slack client."""
         return [
-            {"id": u.id, "name": u.real_name, "tz": u.tz}
+            {"id": u.id, "name": u.real_name, "tz": u.tz, "locale": u.locale}
             for u in self.standin.users()
             if not u.is_bot and u.id != "USLACKBOT"
         ]

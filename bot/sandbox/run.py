@@ -66,6 +66,7 @@ class ExampleUser:
     name: str
     real_name: str
     tz: str
+    locale: str = "en-US"  # their Slack client's language
 
 
 def example_file(name: str) -> Traversable:
@@ -77,7 +78,13 @@ def load_workspace(text: str) -> tuple[list[ExampleUser], list[dict[str, str]]]:
     """The people and user groups of the example workspace, from its YAML."""
     doc = yaml.safe_load(text) or {}
     users = [
-        ExampleUser(str(u["id"]), str(u["name"]), str(u["real_name"]), str(u["tz"]))
+        ExampleUser(
+            str(u["id"]),
+            str(u["name"]),
+            str(u["real_name"]),
+            str(u["tz"]),
+            str(u.get("locale") or "en-US"),
+        )
         for u in doc.get("users", [])
     ]
     groups = [{k: str(v) for k, v in g.items()} for g in doc.get("usergroups", [])]
@@ -158,7 +165,7 @@ class Sandbox:
         self.standin.attach(self._standin_server.url)
         users, groups = load_workspace(example_file("workspace.yaml").read_text(encoding="utf-8"))
         for user in users:
-            self.standin.add_user(user.id, user.name, user.tz, user.real_name)
+            self.standin.add_user(user.id, user.name, user.tz, user.real_name, locale=user.locale)
         for group in groups:
             self.standin.add_usergroup(group["id"], group["handle"], group.get("name"))
         # Someone the setup file names but the workspace file forgot still gets an account.

@@ -1,13 +1,14 @@
-"""Which language each reader gets: a person, by the setup file, their Slack client and their
-team; a channel, by its team."""
+"""Which language each reader gets: a person, by their own pick in the App Home, the setup file,
+their Slack client and their team; a channel, by its team."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.i18n import ENGLISH
+from bot.i18n import ENGLISH, LANGUAGES
 from bot.plan.model import Plan, Team
 from bot.slack.users import directory
+from storage.people import read_chosen_language
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -33,7 +34,11 @@ def chosen_language(plan: Plan, user: str, slack_locale: str | None, team: Team 
 
 
 async def person_language(services: Services, user: str, team: Team | None = None) -> str:
-    """The language ``user`` reads (their Slack locale is looked up, cached like their zone)."""
+    """The language ``user`` reads: their App Home pick, else as chosen_language says (their
+    Slack locale is looked up, cached like their zone)."""
+    picked = await services.in_database(read_chosen_language, services.engine, user)
+    if picked in LANGUAGES:
+        return str(picked)
     plan = services.roster.plan
     person = plan.people.get(user)
     if person is not None and person.language:

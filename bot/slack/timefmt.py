@@ -52,9 +52,9 @@ def day_time(at: datetime, tz: ZoneInfo) -> str:
     return f"{_day(local)} {local:%H:%M}"
 
 
-def day_name(day: date) -> str:
-    """A calendar day as the reader says it: "Sat 5 Dec 2026"."""
-    return _day(day, year=True)
+def day_name(day: date, *, year: bool = True) -> str:
+    """A calendar day as the reader says it: "Sat 5 Dec 2026" ("Sat 5 Dec" without the year)."""
+    return _day(day, year=year)
 
 
 def _span_text(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:

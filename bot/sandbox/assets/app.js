@@ -535,7 +535,7 @@ async function start() {
   state.users = doc.users;
   state.commands = doc.commands;
   const select = $("user-select");
-  select.replaceChildren(...doc.users.map((u) => el("option", { value: u.id }, `${u.name} (${u.tz})`)));
+  select.replaceChildren(...doc.users.map((u) => el("option", { value: u.id }, `${u.name} (${u.tz}, ${u.locale})`)));
   state.user = doc.default_user || doc.users[0].id;
   select.value = state.user;
   select.addEventListener("change", async () => {

@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.handovers.digest import AlertFacts, ShiftReport, TeamWeek, duration_text
+from bot.i18n import _, ngettext
 from bot.plan.model import Team
 from bot.schedule.engine import Shift
 from bot.slack import timefmt
@@ -34,7 +35,6 @@ SEVERITY_ICON = {
     "info": ":large_blue_circle:",
 }
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
-HORIZON_TEXT = "the next five weeks"
 
 
 @dataclass(frozen=True)
@@ -88,20 +88,23 @@ class DigestSummary:
 
 
 def _mention(user: str | None) -> str:
-    return f"<@{user}>" if user else "nobody"
+    return f"<@{user}>" if user else _("nobody")
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _alerts(count: int) -> str:
+    return ngettext("{count} alert", "{count} alerts", count).format(count=count)
+
+
+def _escalations(count: int) -> str:
+    return ngettext("{count} escalation", "{count} escalations", count).format(count=count)
+
+
+def _resolved(count: int) -> str:
+    return ngettext("{count} resolved", "{count} resolved", count).format(count=count)
 
 
 def _clock(at: datetime, tz: ZoneInfo) -> str:
     return f"{at.astimezone(tz):%H:%M}"
-
-
-def _day(at: datetime, tz: ZoneInfo) -> str:
-    local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b}"
 
 
 def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
@@ -110,13 +113,25 @@ def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
     icon = SEVERITY_ICON.get(alert.severity, ":white_circle:")
     title = link(carried.link, alert.title) if carried.link else escape(alert.title)
     state = (
-        f"acknowledged by {_mention(alert.acknowledged_by)}"
+        _("acknowledged by {who}").format(who=_mention(alert.acknowledged_by))
         if alert.acknowledged_at is not None
-        else "*not acknowledged*"
+        else _("*not acknowledged*")
     )
-    customer = f", customer {escape(alert.customer)}" if alert.customer else ""
     since = timefmt.day_time(alert.first_seen, tz)
-    return f"• {icon} {title} — {alert.severity}{customer}, open since {since}, {state}"
+    if alert.customer:
+        return _(
+            "• {icon} {title} — {severity}, customer {customer}, open since {since}, {state}"
+        ).format(
+            icon=icon,
+            title=title,
+            severity=alert.severity,
+            customer=escape(alert.customer),
+            since=since,
+            state=state,
+        )
+    return _("• {icon} {title} — {severity}, open since {since}, {state}").format(
+        icon=icon, title=title, severity=alert.severity, since=since, state=state
+    )
 
 
 def _carried_text(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) -> str:
@@ -129,29 +144,31 @@ def _carried_text(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) -> 
     return fit_lines(
         f"*{title} ({len(carried)}):*",
         [_alert_line(c, tz) for c in ordered[:CARRIED_MAX]],
-        lambda left: f"… and {_plural(left, 'more open alert')}.",
+        lambda left: ngettext(
+            "… and {count} more open alert.", "… and {count} more open alerts.", left
+        ).format(count=left),
         total=len(ordered),
     )
 
 
 def _carried_section(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) -> Block:
     if not carried:
-        return section(f"*{title}:* none.")
+        return section(_("*{title}:* none.").format(title=title))
     return section(_carried_text(title, carried, tz))
 
 
 def _report_text(report: ShiftReport) -> str:
     """A shift's numbers in one line."""
     worst = (
-        f"worst time to acknowledge {duration_text(report.worst_ack)}"
+        _("worst time to acknowledge {duration}").format(duration=duration_text(report.worst_ack))
         if report.worst_ack is not None
-        else "nothing acknowledged"
+        else _("nothing acknowledged")
     )
     return " · ".join(
         [
-            _plural(report.alerts, "alert"),
-            f"{report.resolved} resolved",
-            _plural(report.escalations, "escalation"),
+            _alerts(report.alerts),
+            _resolved(report.resolved),
+            _escalations(report.escalations),
             worst,
         ]
     )
@@ -161,56 +178,73 @@ def handover_message(summary: HandoverSummary) -> Message:
     """The handover post: outgoing → incoming, the new shift in team time, the open alerts
     carried over, what the last shift saw, and who is next."""
     team, tz = summary.team, summary.team.timezone
+    zone = timefmt.zone_name(tz)
     if summary.incoming is None:
-        until = (
-            f"until {timefmt.day_time(summary.incoming_until, tz)} ({timefmt.zone_name(tz)} time)"
-            if summary.incoming_until is not None
-            else f"nobody is scheduled in {HORIZON_TEXT}"
-        )
-        handoff = f"{_mention(summary.outgoing)} → *nobody* — gap {until}"
-        shift = "*New shift:* none — nobody holds the pager; alerts go straight to escalation."
+        if summary.incoming_until is not None:
+            handoff = _("{outgoing} → *nobody* — gap until {until} ({zone} time)").format(
+                outgoing=_mention(summary.outgoing),
+                until=timefmt.day_time(summary.incoming_until, tz),
+                zone=zone,
+            )
+        else:
+            handoff = _(
+                "{outgoing} → *nobody* — gap: nobody is scheduled in the next five weeks"
+            ).format(outgoing=_mention(summary.outgoing))
+        shift = _("*New shift:* none — nobody holds the pager; alerts go straight to escalation.")
     else:
         handoff = f"{_mention(summary.outgoing)} → {_mention(summary.incoming)}"
         if summary.outgoing is None:
-            handoff = f"*nobody* (a gap) → {_mention(summary.incoming)}"
+            handoff = _("*nobody* (a gap) → {incoming}").format(incoming=_mention(summary.incoming))
         span = timefmt.span(summary.instant, summary.incoming_until, tz, tz)
-        shift = f"*New shift:* {span}"
+        shift = _("*New shift:* {span}").format(span=span)
 
     last_span = timefmt.span(summary.outgoing_since, summary.instant, tz, tz)
-    who_saw = (
-        f"*Last shift* — {_mention(summary.outgoing)}, {last_span}"
-        if summary.outgoing is not None
-        else f"*While nobody held the pager* — {last_span}"
-    )
-    last = f"{who_saw}: {_report_text(summary.last_shift)}."
-
-    if summary.next is not None and summary.next.user is not None:
-        start = timefmt.day_time(summary.next.start, tz)
-        upcoming = (
-            f"*Next:* {_mention(summary.next.user)} from {start} ({timefmt.zone_name(tz)} time)."
+    report = _report_text(summary.last_shift)
+    if summary.outgoing is not None:
+        last = _("*Last shift* — {outgoing}, {span}: {report}.").format(
+            outgoing=_mention(summary.outgoing), span=last_span, report=report
         )
     else:
-        upcoming = f"*Next:* nobody is scheduled in {HORIZON_TEXT}."
+        last = _("*While nobody held the pager* — {span}: {report}.").format(
+            span=last_span, report=report
+        )
+
+    if summary.next is not None and summary.next.user is not None:
+        upcoming = _("*Next:* {who} from {start} ({zone} time).").format(
+            who=_mention(summary.next.user),
+            start=timefmt.day_time(summary.next.start, tz),
+            zone=zone,
+        )
+    else:
+        upcoming = _("*Next:* nobody is scheduled in the next five weeks.")
 
     blocks: list[Block] = [
-        header(f"Handover — {team.name}"),
+        header(_("Handover — {team}").format(team=team.name)),
         section(f"{handoff}\n{shift}"),
     ]
     if summary.late:
         blocks.append(
             context(
-                f":hourglass: Posted late: the bot was down at {_clock(summary.instant, tz)}"
-                f" on {_day(summary.instant, tz)} ({timefmt.zone_name(tz)} time)."
+                _(
+                    ":hourglass: Posted late: the bot was down at {clock} on {day} ({zone} time)."
+                ).format(
+                    clock=_clock(summary.instant, tz),
+                    day=timefmt.day_name(summary.instant.astimezone(tz).date(), year=False),
+                    zone=zone,
+                )
             )
         )
     blocks += [
-        _carried_section("Open alerts carried over", summary.carried, tz),
+        _carried_section(_("Open alerts carried over"), summary.carried, tz),
         section(last),
         section(upcoming),
     ]
     plain_handoff = f"{_mention(summary.outgoing)} → {_mention(summary.incoming)}"
-    late = " (posted late)" if summary.late else ""
-    return message(f"Handover in {escape(team.name)}: {plain_handoff}{late}", blocks)
+    if summary.late:
+        text = _("Handover in {team}: {handoff} (posted late)")
+    else:
+        text = _("Handover in {team}: {handoff}")
+    return message(text.format(team=escape(team.name), handoff=plain_handoff), blocks)
 
 
 def reminder_message(summary: ReminderSummary) -> Message:
@@ -218,48 +252,64 @@ def reminder_message(summary: ReminderSummary) -> Message:
     team, tz = summary.team, summary.team.timezone
     span = timefmt.span(summary.start, summary.end, summary.viewer, tz)
     wait = summary.start - summary.now
-    when = f"starts in {duration_text(wait)}" if wait.total_seconds() > 0 else "starts now"
-    if summary.outgoing is None:
-        before = "Nobody holds the pager before you (a gap): alerts until then go to escalation."
-    elif summary.outgoing == summary.user:
-        before = "You hold the pager until then already; this is your next shift."
+    name = escape(team.name)
+    if wait.total_seconds() > 0:
+        headline = _("Your on-call shift for {team} starts in {duration}").format(
+            team=name, duration=duration_text(wait)
+        )
+        bold = _(":bell: Your on-call shift for *{team}* starts in {duration}.").format(
+            team=name, duration=duration_text(wait)
+        )
     else:
-        before = f"You take over from {_mention(summary.outgoing)}."
+        headline = _("Your on-call shift for {team} starts now").format(team=name)
+        bold = _(":bell: Your on-call shift for *{team}* starts now.").format(team=name)
+    if summary.outgoing is None:
+        before = _("Nobody holds the pager before you (a gap): alerts until then go to escalation.")
+    elif summary.outgoing == summary.user:
+        before = _("You hold the pager until then already; this is your next shift.")
+    else:
+        before = _("You take over from {who}.").format(who=_mention(summary.outgoing))
     blocks: list[Block] = [
-        section(
-            f":bell: Your on-call shift for *{escape(team.name)}* {when}.\n"
-            f"*Shift:* {span}\n{before}"
-        ),
+        section(f"{bold}\n" + _("*Shift:* {span}").format(span=span) + f"\n{before}"),
     ]
     if summary.late_from is not None:
         due = timefmt.instant(summary.late_from, summary.viewer, tz)
-        blocks.append(context(f":hourglass: Sent late: this reminder was due {due}."))
-    blocks.append(_carried_section("Open alerts you will inherit", summary.carried, tz))
-    return message(f"Your on-call shift for {escape(team.name)} {when}", blocks)
+        blocks.append(
+            context(_(":hourglass: Sent late: this reminder was due {due}.").format(due=due))
+        )
+    blocks.append(_carried_section(_("Open alerts you will inherit"), summary.carried, tz))
+    return message(headline, blocks)
 
 
 def _team_week_text(week: TeamWeek) -> str:
+    name = escape(week.name)
     if week.alerts == 0 and week.escalations == 0 and week.acknowledged == 0:
-        return f"*{escape(week.name)}*: a quiet week — no alerts."
-    lines = [
-        f"*{escape(week.name)}*: {_plural(week.alerts, 'alert')} · {week.resolved} resolved · "
-        f"{_plural(week.escalations, 'escalation')}"
-    ]
+        return _("*{team}*: a quiet week — no alerts.").format(team=name)
+    resolved = _resolved(week.resolved)
+    lines = [f"*{name}*: {_alerts(week.alerts)} · {resolved} · {_escalations(week.escalations)}"]
     if week.worst_ack is not None and week.p90_ack is not None:
         lines.append(
-            f"Time to acknowledge: worst {duration_text(week.worst_ack)}, "
-            f"90th percentile {duration_text(week.p90_ack)} "
-            f"(over {_plural(week.acknowledged, 'acknowledged alert')})"
+            ngettext(
+                "Time to acknowledge: worst {worst}, 90th percentile {p90} (over {count} "
+                "acknowledged alert)",
+                "Time to acknowledge: worst {worst}, 90th percentile {p90} (over {count} "
+                "acknowledged alerts)",
+                week.acknowledged,
+            ).format(
+                worst=duration_text(week.worst_ack),
+                p90=duration_text(week.p90_ack),
+                count=week.acknowledged,
+            )
         )
     else:
-        lines.append("Time to acknowledge: no alert was acknowledged this week")
+        lines.append(_("Time to acknowledge: no alert was acknowledged this week"))
     if week.repeat_customers:
         names = ", ".join(
-            f"*{escape(c.name)}* ({_plural(c.alerts, 'alert')})" for c in week.repeat_customers
+            f"*{escape(c.name)}* ({_alerts(c.alerts)})" for c in week.repeat_customers
         )
-        lines.append(f"Repeat contacts (more than two alerts): {names}")
+        lines.append(_("Repeat contacts (more than two alerts): {names}").format(names=names))
     else:
-        lines.append("Repeat contacts: no customer raised more than two alerts")
+        lines.append(_("Repeat contacts: no customer raised more than two alerts"))
     return "\n".join(lines)
 
 
@@ -269,25 +319,33 @@ def digest_message(summary: DigestSummary) -> Message:
     tz = summary.zone
     start, end = summary.start.astimezone(tz), summary.end.astimezone(tz)
     week = f"{timefmt.day_name(start.date())} – {timefmt.day_name(end.date())}"
-    blocks: list[Block] = [header(f"Weekly on-call digest: {week}")]
+    zone = timefmt.zone_name(tz)
+    blocks: list[Block] = [header(_("Weekly on-call digest: {week}").format(week=week))]
     if summary.late:
         blocks.append(
             context(
-                f":hourglass: Sent late: the bot was down at {_clock(summary.end, tz)} "
-                f"({timefmt.zone_name(tz)} time)."
+                _(":hourglass: Sent late: the bot was down at {clock} ({zone} time).").format(
+                    clock=_clock(summary.end, tz), zone=zone
+                )
             )
         )
     if not summary.teams:
-        blocks.append(section("No team is set up."))
+        blocks.append(section(_("No team is set up.")))
     for i, week_of_team in enumerate(summary.teams):
         if i:
             blocks.append(divider())
         blocks.append(section(_team_week_text(week_of_team)))
     blocks.append(
         context(
-            f"From {timefmt.day_time(summary.start, tz)} to {timefmt.day_time(summary.end, tz)} "
-            f"({timefmt.zone_name(tz)} time)."
+            _("From {start} to {end} ({zone} time).").format(
+                start=timefmt.day_time(summary.start, tz),
+                end=timefmt.day_time(summary.end, tz),
+                zone=zone,
+            )
         )
     )
     total = sum(w.alerts for w in summary.teams)
-    return message(f"Weekly on-call digest ({week}): {_plural(total, 'alert')}", blocks)
+    return message(
+        _("Weekly on-call digest ({week}): {alerts}").format(week=week, alerts=_alerts(total)),
+        blocks,
+    )

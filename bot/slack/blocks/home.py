@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import _
+from bot.enums import Action
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, _
 from bot.plan.model import Team
 from bot.schedule.roster import TeamStatus
 from bot.slack import timefmt
 from bot.slack.blocks import (
     VIEW_BLOCKS_MAX,
     Block,
+    actions,
     capped,
     context,
     divider,
     header,
+    plain,
     section,
     sections_of_lines,
 )
@@ -36,13 +39,43 @@ def _row(shift: TeamShift, viewer: ZoneInfo | None) -> str:
     return f"• {mine} _({theirs})_{where}" if theirs else f"• {mine}{where}"
 
 
+# The App Home's language menu: the bot's choice (the option "auto"), or one language.
+LANGUAGE_BLOCK = "home-language"
+AUTOMATIC = "auto"
+
+
 def _now_line(status: TeamStatus, viewer: ZoneInfo | None) -> str:
     held, tz = status.oncall, status.team.timezone
+    team = escape(status.team.name)
+    until = timefmt.instant(held.until, viewer, tz) if held.until else None
     if held.user is None:
-        until = f" until {timefmt.instant(held.until, viewer, tz)}" if held.until else ""
-        return f"*{escape(status.team.name)}*: *nobody* — a gap in the schedule{until}."
-    until = f" until {timefmt.instant(held.until, viewer, tz)}" if held.until else ""
-    return f"*{escape(status.team.name)}*: <@{held.user}>{until}."
+        if until:
+            return _("*{team}*: *nobody* — a gap in the schedule until {until}.").format(
+                team=team, until=until
+            )
+        return _("*{team}*: *nobody* — a gap in the schedule.").format(team=team)
+    if until:
+        return _("*{team}*: <@{user}> until {until}.").format(
+            team=team, user=held.user, until=until
+        )
+    return f"*{team}*: <@{held.user}>."
+
+
+def language_menu(picked: str | None) -> Block:
+    """The menu where a person picks the language the bot speaks to them."""
+    options = [
+        {"text": plain(_("Automatic: my Slack language"), 75), "value": AUTOMATIC},
+        *({"text": plain(LANGUAGE_NAMES[tag], 75), "value": tag} for tag in LANGUAGES),
+    ]
+    chosen = next((o for o in options if o["value"] == (picked or AUTOMATIC)), options[0])
+    menu = {
+        "type": "static_select",
+        "action_id": Action.home_language.value,
+        "placeholder": plain(_("Language"), 150),
+        "options": options,
+        "initial_option": chosen,
+    }
+    return actions(LANGUAGE_BLOCK, menu)
 
 
 def home_view(
@@ -52,30 +85,41 @@ def home_view(
     outgoing: Sequence[SwapRequest],
     teams: dict[str, Team],
     viewer: ZoneInfo | None,
+    picked_language: str | None = None,
 ) -> dict[str, Any]:
     """The Home tab of one user, built from what was loaded for them."""
-    zone = f"your time ({timefmt.zone_name(viewer)})" if viewer else "team time"
-    blocks: list[Block] = [header("Your next shifts")]
+    blocks: list[Block] = [header(_("Your next shifts"))]
     if my_shifts:
         blocks.extend(sections_of_lines(_row(s, viewer) for s in my_shifts))
     else:
-        blocks.append(section("You have no shift in the next five weeks."))
-    blocks += [divider(), header("On call now")]
+        blocks.append(section(_("You have no shift in the next five weeks.")))
+    blocks += [divider(), header(_("On call now"))]
     if statuses:
         blocks.extend(sections_of_lines(_now_line(s, viewer) for s in statuses))
     else:
-        blocks.append(section("You are not in any on-call team."))
-    blocks += [divider(), header("Your swap requests")]
+        blocks.append(section(_("You are not in any on-call team.")))
+    blocks += [divider(), header(_("Your swap requests"))]
     pending = pending_lines(incoming, outgoing, teams, viewer)
-    blocks.extend(pending or [section("No pending swap requests.")])
-    blocks.append(context(f"Times are {zone}; team time in brackets where it differs."))
+    blocks.extend(pending or [section(_("No pending swap requests."))])
+    if viewer:
+        note = _("Times are your time ({zone}); team time in brackets where it differs.")
+        blocks.append(context(note.format(zone=timefmt.zone_name(viewer))))
+    else:
+        blocks.append(context(_("Times are team time.")))
     blocks += [
         divider(),
-        header("Commands"),
+        header(_("Commands")),
         section("\n".join(command_lines())),
         context(_(HELP_HINT)),
     ]
+    # The language menu stays however long the page: a crowded page is cut before it.
+    language = [
+        divider(),
+        section(_("*Language* — the one the bot speaks to you here, in DMs and answers.")),
+        language_menu(picked_language),
+    ]
+    left_out = _("… more left out: the page would be too long.")
     return {
         "type": "home",
-        "blocks": capped(blocks, VIEW_BLOCKS_MAX, "… more left out: the page would be too long."),
+        "blocks": capped(blocks, VIEW_BLOCKS_MAX - len(language), left_out) + language,
     }

@@ -1,0 +1,33 @@
+"""person_language: the language a person picks in the App Home
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-06 07:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import storage.types
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "person_language",
+        sa.Column("user", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("chosen_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("person_language")
