@@ -22,10 +22,12 @@ from bot.alerts.service import (
     wake_delivery,
 )
 from bot.enums import Action, Command, View
+from bot.i18n import _, speaking
 from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
 from bot.slack.blocks.escaping import escape, quoted, typed
+from bot.slack.language import person_language
 from bot.slack.metadata import AlertRef, EscalateContext, dump
 from bot.slack.users import directory
 from handlers.events import button_value, tell
@@ -118,7 +120,9 @@ def _team_for(roster: Roster, user: str, word: str | None) -> Team:
         return teams[0]
     known = ", ".join(f"`{escape(t)}`" for t in sorted(roster.plan.teams))
     raise EscalateProblem(
-        f"Say which team to page: `/escalate &lt;team&gt; what happened`. Teams: {known}."
+        _("Say which team to page: `/escalate &lt;team&gt; what happened`. Teams: {known}.").format(
+            known=known
+        )
     )
 
 
@@ -179,15 +183,13 @@ def _first_paged(session: Session, alert_id: int) -> str | None:
 def _raised_text(team: Team, what: str, first: str | None) -> str:
     title = what.strip().splitlines()[0]
     if first is None:
-        return (
-            f"Alert raised for *{escape(team.name)}*: {quoted(title)}. "
-            "Nobody could be paged right now (no pager holder and no one further up): "
-            "it is on the team channel's card."
-        )
-    return (
-        f"Alert raised for *{escape(team.name)}*: {quoted(title)}. Paged <@{first}>; "
-        f"the card is in <#{team.channel}>."
-    )
+        return _(
+            "Alert raised for *{team}*: {title}. Nobody could be paged right now (no pager "
+            "holder and no one further up): it is on the team channel's card."
+        ).format(team=escape(team.name), title=quoted(title))
+    return _(
+        "Alert raised for *{team}*: {title}. Paged <@{user}>; the card is in <#{channel}>."
+    ).format(team=escape(team.name), title=quoted(title), user=first, channel=team.channel)
 
 
 async def _raise(
@@ -258,18 +260,23 @@ def register(bolt: AsyncApp, services: Services) -> None:
         ack: Any, body: dict[str, Any], command: dict[str, Any], respond: Any
     ) -> None:
         await ack()
-        await _escalate_command(services, body, command, respond)
+        with speaking(await person_language(services, command["user_id"])):
+            await _escalate_command(services, body, command, respond)
 
     @bolt.view(View.escalate_request.value)
     async def submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = read_escalate_form(view, sorted(services.roster.plan.teams))
+        user = body["user"]["id"]
+        # Their language was looked up when /escalate opened the form: this reads the cache.
+        language = await person_language(services, user)
+        with speaking(language):
+            form = read_escalate_form(view, sorted(services.roster.plan.teams))
         if form.errors:
             await ack(response_action="errors", errors=form.errors)
             return
         await ack()
-        user = body["user"]["id"]
         team = services.roster.plan.teams[form.team]
-        raised = await _raise(
-            services, team, user, form.what, severity=form.severity, customer=form.customer
-        )
+        with speaking(language):
+            raised = await _raise(
+                services, team, user, form.what, severity=form.severity, customer=form.customer
+            )
         await tell(services, body, None, user, raised)

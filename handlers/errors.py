@@ -5,12 +5,29 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import _, speaking
+from bot.slack.language import person_language
+
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
     from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
+
+
+async def _apology(services: Services, body: dict[str, Any]) -> str:
+    """The apology, in the language of whoever the failure happened to (English if unknown)."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    try:
+        language = await person_language(services, str(user)) if user else None
+    except Exception:  # telling them matters more than telling them in their language
+        language = None
+    with speaking(language):
+        return _(
+            "Sorry, something went wrong on our side and nothing was changed. "
+            "Please try again in a minute; if it keeps failing, tell whoever runs Watchkeeper."
+        )
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
@@ -23,8 +40,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
             await respond(
                 response_type="ephemeral",
                 replace_original=False,
-                text="Sorry, something went wrong on our side and nothing was changed. "
-                "Please try again in a minute; if it keeps failing, tell whoever runs Watchkeeper.",
+                text=await _apology(services, body),
             )
         except Exception:  # the apology itself failed: already logged above
             logger.warning("could not tell the user about the failure")

@@ -201,3 +201,19 @@ def test_counts_take_the_languages_plural(language: str) -> None:
         text = message_text(alert_card(card))
     earlier = {"fr": "… 1 ligne plus ancienne", "pt-BR": "… 1 linha anterior"}[language]
     assert earlier in text
+
+
+async def test_escalate_speaks_portuguese_from_the_form_to_its_answer(tmp_path: Path) -> None:
+    async with slack_harness(
+        PLAN, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, locales={"U0DAN": "pt-BR"}
+    ) as h:
+        await h.command("/escalate", "", user="U0DAN")
+        (form,) = h.standin.open_views("U0DAN")
+        assert form["title"]["text"] == "Acionar o plantão"
+        labels = [b["label"]["text"] for b in form["blocks"] if b["type"] == "input"]
+        assert labels == ["Equipe", "O que aconteceu", "Gravidade", "Cliente"]
+        answer = await h.command("/escalate", "support Acme diz que o checkout falha", user="U0DAN")
+        assert answer.reply_text().startswith(
+            "Alerta aberto para *Customer support*: “Acme diz que o checkout falha”. "
+        )
+        h.assert_all_valid()

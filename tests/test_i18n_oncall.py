@@ -154,8 +154,7 @@ def test_the_setup_file_names_each_persons_and_each_teams_language() -> None:
         (
             ("  U0ALICE:\n    wake:", "  U0ALICE:\n    language: es\n    wake:"),
             "language: es",
-            "people.U0ALICE.language: expected a language the bot speaks: en, fr, pt-BR, "
-            "got 'es'",
+            "people.U0ALICE.language: expected a language the bot speaks: en, fr, pt-BR, got 'es'",
         ),
         (
             ("  U0ALICE:\n    wake:", "  U0ALICE:\n    lang: fr\n    wake:"),

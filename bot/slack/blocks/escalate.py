@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.alerts.model import TITLE_LIMIT, Severity
 from bot.enums import Action, View
+from bot.i18n import N_, _
 from bot.plan.model import Team
 from bot.slack.blocks import OPTION_GROUPS_MAX, OPTION_TEXT_MAX, OPTIONS_MAX, plain, section
 
@@ -18,10 +19,10 @@ CUSTOMER_BLOCK = "escalate_customer"
 WHAT_MAX = 2000
 CUSTOMER_MAX = 200
 SEVERITY_WORDS = {
-    Severity.critical: "Critical: customers are hurt now",
-    Severity.error: "Error: something is broken",
-    Severity.warning: "Warning: needs a look soon",
-    Severity.info: "Info: for the record",
+    Severity.critical: N_("Critical: customers are hurt now"),
+    Severity.error: N_("Error: something is broken"),
+    Severity.warning: N_("Warning: needs a look soon"),
+    Severity.info: N_("Info: for the record"),
 }
 
 
@@ -52,23 +53,25 @@ def _team_menu(teams: Sequence[Team], selected: str) -> dict[str, Any]:
 
 def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> dict[str, Any]:
     """The form /escalate opens when typed without words."""
-    severity_options = [_option(words, str(sev)) for sev, words in SEVERITY_WORDS.items()]
+    severity_options = [_option(_(words), str(sev)) for sev, words in SEVERITY_WORDS.items()]
     return {
         "type": "modal",
         "callback_id": View.escalate_request.value,
         "private_metadata": metadata,
-        "title": plain("Page the on-call", 24),
-        "submit": plain("Page them", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Page the on-call"), 24),
+        "submit": plain(_("Page them"), 24),
+        "close": plain(_("Cancel"), 24),
         "blocks": [
             section(
-                "Raise an alert for a team: its pager holder gets a DM and the team channel a "
-                "card, and it escalates like any other alert until someone acknowledges it."
+                _(
+                    "Raise an alert for a team: its pager holder gets a DM and the team channel a "
+                    "card, and it escalates like any other alert until someone acknowledges it."
+                )
             ),
             {
                 "type": "input",
                 "block_id": TEAM_BLOCK,
-                "label": plain("Team"),
+                "label": plain(_("Team")),
                 "element": {
                     "type": "static_select",
                     "action_id": Action.escalate_team.value,
@@ -78,20 +81,24 @@ def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> di
             {
                 "type": "input",
                 "block_id": WHAT_BLOCK,
-                "label": plain("What happened"),
-                "hint": plain(f"The first line is the alert's title ({TITLE_LIMIT} characters)."),
+                "label": plain(_("What happened")),
+                "hint": plain(
+                    _("The first line is the alert's title ({limit} characters).").format(
+                        limit=TITLE_LIMIT
+                    )
+                ),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": Action.escalate_what.value,
                     "multiline": True,
                     "max_length": WHAT_MAX,
-                    "placeholder": plain("Acme says checkout fails since 21:40"),
+                    "placeholder": plain(_("Acme says checkout fails since 21:40")),
                 },
             },
             {
                 "type": "input",
                 "block_id": SEVERITY_BLOCK,
-                "label": plain("How bad"),
+                "label": plain(_("How bad")),
                 "element": {
                     "type": "static_select",
                     "action_id": Action.escalate_severity.value,
@@ -103,7 +110,7 @@ def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> di
                 "type": "input",
                 "block_id": CUSTOMER_BLOCK,
                 "optional": True,
-                "label": plain("Customer"),
+                "label": plain(_("Customer")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": Action.escalate_customer.value,
@@ -142,11 +149,11 @@ def read_escalate_form(view: Mapping[str, Any], team_ids: Sequence[str]) -> Esca
     customer = _value(values, CUSTOMER_BLOCK, Action.escalate_customer).strip() or None
     errors = {}
     if team not in team_ids:
-        errors[TEAM_BLOCK] = "Pick one of the teams."
+        errors[TEAM_BLOCK] = _("Pick one of the teams.")
     if not what:
-        errors[WHAT_BLOCK] = "Say what happened, in a few words."
+        errors[WHAT_BLOCK] = _("Say what happened, in a few words.")
     if severity_word not in {str(s) for s in Severity}:
-        errors[SEVERITY_BLOCK] = "Pick how bad it is."
+        errors[SEVERITY_BLOCK] = _("Pick how bad it is.")
     if errors:
         return EscalateForm(errors=errors)
     return EscalateForm(team, what, Severity(severity_word), customer)
