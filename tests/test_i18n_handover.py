@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.handovers.digest import ShiftReport, duration_text
 from bot.i18n import speaking
 from bot.slack.blocks.handover import CarriedAlert, handover_message
+from bot.wake.message import WakeContent, wake_push
 from tests.test_handover_blocks import CARD_LINK, facts, sections, summary, utc
 
 
@@ -85,3 +86,26 @@ def test_durations_in_each_language() -> None:
         assert duration_text(timedelta(minutes=125)) == "2 h 05 min"
     with speaking("pt-BR"):
         assert duration_text(three_days) == "3 d 4 h"
+
+
+def test_a_wake_up_reads_in_its_readers_language() -> None:
+    content = WakeContent(
+        title="Checkout 5xx",
+        severity="critical",
+        team="Customer support",
+        customer="ACME",
+        summary="",
+        ack_url="https://oncall.example.com/ack/t0k",
+        repeat=2,
+    )
+    english = wake_push(content)
+    assert english.title == "[CRITICAL] Checkout 5xx (again, 2)"
+    with speaking("fr"):
+        french = wake_push(content)
+    assert french.title == "[CRITICAL] Checkout 5xx (encore, 2)"
+    assert french.body == (
+        "Gravité : critical\nÉquipe : Customer support\nClient : ACME\n"
+        "Prendre en charge : https://oncall.example.com/ack/t0k"
+    )
+    with speaking("pt-BR"):
+        assert wake_push(content).body.endswith("Assumir: https://oncall.example.com/ack/t0k")

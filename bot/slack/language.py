@@ -33,9 +33,11 @@ def chosen_language(plan: Plan, user: str, slack_locale: str | None, team: Team 
     return team_language(team)
 
 
-async def person_language(services: Services, user: str, team: Team | None = None) -> str:
+async def person_language(
+    services: Services, user: str, team: Team | None = None, *, look_up: bool = True
+) -> str:
     """The language ``user`` reads: their App Home pick, else as chosen_language says (their
-    Slack locale is looked up, cached like their zone)."""
+    Slack locale is looked up, cached like their zone; without ``look_up``, only if cached)."""
     picked = await services.in_database(read_chosen_language, services.engine, user)
     if picked in LANGUAGES:
         return str(picked)
@@ -43,5 +45,8 @@ async def person_language(services: Services, user: str, team: Team | None = Non
     person = plan.people.get(user)
     if person is not None and person.language:
         return person.language
+    if not look_up:
+        known = directory(services).known(user)
+        return chosen_language(plan, user, known.locale if known else None, team)
     slack_locale = await directory(services).locale(user)
     return chosen_language(plan, user, slack_locale, team)

@@ -88,6 +88,11 @@ class UserDirectory:
             self._cache[user_id] = (self._clock.now() + ttl, user)
             return user
 
+    def known(self, user_id: str) -> SlackUser | None:
+        """What a look-up told of the user and still holds, without asking Slack."""
+        cached = self._cache.get(user_id)
+        return cached[1] if cached is not None and cached[0] > self._clock.now() else None
+
     async def tz(self, user_id: str) -> ZoneInfo | None:
         """The user's zone from their Slack profile, or None when unknown."""
         return (await self.get(user_id)).tz

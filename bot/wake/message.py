@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import _
+
 # Lock screens show the first lines; push services cap a message (ntfy 4 KB, Pushover 1024).
 TITLE_MAX = 120
 SUMMARY_MAX = 400
@@ -36,18 +38,21 @@ def _cut(text: str, limit: int) -> str:
 
 def wake_push(content: WakeContent) -> Push:
     """Title and body of one wake-up."""
-    again = f" (again, {content.repeat})" if content.repeat > 1 else ""
+    again = _(" (again, {count})").format(count=content.repeat) if content.repeat > 1 else ""
     title = _cut(f"[{content.severity.upper()}] {content.title}", TITLE_MAX) + again
-    lines = [f"Severity: {content.severity}", f"Team: {content.team}"]
+    lines = [
+        _("Severity: {severity}").format(severity=content.severity),
+        _("Team: {team}").format(team=content.team),
+    ]
     if content.customer:
-        lines.append(f"Customer: {_cut(content.customer, 120)}")
+        lines.append(_("Customer: {customer}").format(customer=_cut(content.customer, 120)))
     if content.summary:
         lines.append(_cut(content.summary, SUMMARY_MAX))
     if content.runbook:
-        lines.append(f"Runbook: {_cut(content.runbook, SUMMARY_MAX)}")
+        lines.append(_("Runbook: {runbook}").format(runbook=_cut(content.runbook, SUMMARY_MAX)))
     # Links whole, or they lead nowhere.
-    lines.extend(f"Runbook: {url}" for url in content.runbook_urls)
-    lines.append(f"Acknowledge: {content.ack_url}")
+    lines.extend(_("Runbook: {runbook}").format(runbook=url) for url in content.runbook_urls)
+    lines.append(_("Acknowledge: {link}").format(link=content.ack_url))
     return Push(title=title, body="\n".join(lines))
 
 

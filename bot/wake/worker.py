@@ -20,6 +20,8 @@ from sqlmodel import Session
 from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import metrics_of
 from bot.app.settings import SettingsError
+from bot.i18n import speaking
+from bot.slack.language import person_language
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, wake_push
 from bot.wake.methods import Method, MethodError, expand, in_setup, secret_missing
@@ -159,7 +161,10 @@ class Waker:
             await self.services.in_database(self._no_method, job)
             self._nudge_delivery()
             return
-        push = self._push(job)
+        # In the reader's language, without asking Slack: a wake-up must not wait on it.
+        team = self.services.roster.plan.teams.get(alert.team)
+        with speaking(await person_language(self.services, wake.user_id, team, look_up=False)):
+            push = self._push(job)
         done = set(wake.reached or [])
         todo = [m for m in job.methods if m.key not in done]
         outcomes = await asyncio.gather(*(self._one(method, push) for method in todo))
