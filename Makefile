@@ -44,7 +44,7 @@ messages: install
 		-i $(POT) -d bot/locales -D watchkeeper
 
 # Figures of this machine (several minutes); bench/README.md says what each prints.
-BENCHES := relay floor intake outbox oncall api storm drain wake
+BENCHES := relay floor intake outbox oncall api storm drain wake flood
 # The replicas' run makes a database of its own on this server (skipped when it cannot be reached).
 BENCH_POSTGRES ?= postgresql://127.0.0.1:5432/postgres
 

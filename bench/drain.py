@@ -3,10 +3,11 @@
 `watchkeeper serve` (SQLite, workers running).
 
 Prints how long the outbox took to drain (every alert's card in its team channel and DM to its
-pager holder posted), when each alert's card and DM came, whether any was posted twice, and what
-the bot asked of Slack on the way: calls by method, the failures it met, the conversations.history
-look-ups it made (needed only after a post whose answer was lost: a 5xx), and the 429s it drew by
-coming back before Retry-After (none, if it honours Slack's rate limits).
+pager holder posted, or the alert listed in a roll-up there), when each alert's card and DM came,
+whether any was posted twice, and what the bot asked of Slack on the way: calls by method, the
+failures it met, the conversations.history look-ups it made (needed only after a post whose
+answer was lost: a 5xx), and the 429s it drew by coming back before Retry-After (none, if it
+honours Slack's rate limits).
 
 Run: ``python bench/drain.py`` (200 alerts over 40 team channels), ``--smoke`` for a few
 seconds. Prints figures only; exits 1 when an alert was not delivered or was delivered twice.
@@ -54,15 +55,23 @@ def send(rig: Rig, alerts: int) -> tuple[dict[int, float], dict[int, int]]:
 
 
 def delivered(rig: Rig) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
-    """When each alert's card and DM were posted (several instants: posted several times)."""
+    """When each alert's card and DM were posted (several instants: posted several times); an
+    alert a roll-up lists counts from the first post or update of it that does."""
     cards: dict[int, list[float]] = {}
     dms: dict[int, list[float]] = {}
+    listed: set[tuple[str, int]] = set()
     for call in rig.standin.calls():
-        if call["method"] != "chat.postMessage" or call["status"] != 200 or call["fault"]:
+        if call["method"] not in ("chat.postMessage", "chat.update"):
             continue
+        if call["status"] != 200 or call["fault"]:
+            continue
+        found = cards if str(call["channel"]).startswith("C") else dms
+        for text in call["listed"]:
+            if (match := TAG.search(text)) and (call["channel"], int(match.group(1))) not in listed:
+                listed.add((call["channel"], int(match.group(1))))
+                found.setdefault(int(match.group(1)), []).append(call["at"])
         match = TAG.search(call["text"])
-        if match:
-            found = cards if str(call["channel"]).startswith("C") else dms
+        if match and not call["listed"] and call["method"] == "chat.postMessage":
             found.setdefault(int(match.group(1)), []).append(call["at"])
     return cards, dms
 

@@ -167,7 +167,8 @@ def _standin_main(conn: Connection, options: dict[str, Any]) -> None:
 
 
 def _summary(call: Any) -> dict[str, Any]:
-    """What the benchmarks need of a call: method, arrival, status, channel, text, metadata."""
+    """What the benchmarks need of a call: method, arrival, status, channel, text, metadata, and
+    the alerts a roll-up lists."""
     metadata = call.args.get("metadata")
     return {
         "method": call.method,
@@ -177,7 +178,21 @@ def _summary(call: Any) -> dict[str, Any]:
         "channel": call.args.get("channel"),
         "text": str(call.args.get("text") or "")[:300],
         "metadata": metadata if isinstance(metadata, dict) else None,
+        "listed": _listed(call.args.get("blocks")),
     }
+
+
+def _listed(blocks: Any) -> list[str]:
+    """The texts of the menu options a message carries (a roll-up lists its alerts so)."""
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return [
+        str(option.get("text", {}).get("text", ""))
+        for block in blocks or []
+        if isinstance(block, dict) and block.get("type") == "actions"
+        for element in block.get("elements") or []
+        for option in element.get("options") or []
+    ]
 
 
 class StandInProcess:

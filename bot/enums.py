@@ -18,6 +18,7 @@ class Action(StrEnum):
     alert_resolve = "alert-resolve"
     alert_escalate = "alert-escalate"
     alert_escalate_ceo = "alert-escalate-ceo"
+    rollup_open = "rollup-open"  # a roll-up's menu: open one alert's card
     # Swaps
     swap_accept = "swap-accept"
     swap_decline = "swap-decline"
@@ -42,6 +43,7 @@ class Action(StrEnum):
 
 
 class View(StrEnum):
+    alert_card = "alert-card"
     swap_request = "swap-request"
     escalate_request = "escalate-request"
     cover_request = "cover-request"

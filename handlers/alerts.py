@@ -27,8 +27,10 @@ from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
 from bot.slack.blocks.escaping import escape, quoted, typed
+from bot.slack.blocks.rollup import alert_modal
+from bot.slack.delivery import card_of
 from bot.slack.language import person_language
-from bot.slack.metadata import AlertRef, EscalateContext, dump
+from bot.slack.metadata import AlertRef, EscalateContext, MetadataError, dump, load
 from bot.slack.users import directory
 from handlers.events import button_value, tell
 from handlers.oncall import find_team, unknown_team_text
@@ -104,6 +106,25 @@ async def _button(
             escalator.wake()
         wake_delivery(services)
     await tell(services, body, respond, user, outcome.message)
+
+
+async def _open_card(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
+) -> None:
+    """Open, in a modal, the card of the alert picked in a roll-up's menu."""
+    user = body["user"]["id"]
+    picked = (action.get("selected_option") or {}).get("value")
+    try:
+        ref = load(AlertRef, picked)
+    except MetadataError:
+        logger.warning("roll-up menu with an unreadable value", extra={"value": picked})
+        await tell(services, body, respond, user, "This menu is not one I can read any more.")
+        return
+    card = await asyncio.to_thread(card_of, services, ref.alert_id)
+    if card is None:
+        await tell(services, body, respond, user, "I have no record of this alert any more.")
+        return
+    await services.slack.views_open(trigger_id=body["trigger_id"], view=alert_modal(card))
 
 
 # --- /escalate ------------------------------------------------------------------------------------
@@ -246,6 +267,11 @@ def register(bolt: AsyncApp, services: Services) -> None:
         ) -> None:
             await ack()
             await _button(services, body, action, respond)
+
+    @bolt.action(Action.rollup_open.value)
+    async def picked(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        await _open_card(services, body, action, respond)
 
     for action_id in (
         Action.alert_ack,

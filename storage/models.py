@@ -188,6 +188,28 @@ class Outbox(SQLModel, table=True):
     done_at: datetime | None = _instant(nullable=True)  # done, or failed for good
 
 
+class Rollup(SQLModel, table=True):
+    """One message standing for a flood of alerts into one channel (``kind`` channel) or one
+    person's DMs (``kind`` dm): the alerts that joined it are counted there."""
+
+    __tablename__ = "rollup"
+    __table_args__ = (Index("ix_rollup_target", "kind", "target", "last_joined_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # channel | dm
+    target: str = Field(max_length=64)  # a channel id, or a user id
+    started_at: datetime = _instant()
+    last_joined_at: datetime = _instant()
+
+
+class RollupAlert(SQLModel, table=True):
+    """An alert counted in a roll-up instead of having a message of its own there (yet)."""
+
+    __tablename__ = "rollup_alert"
+    rollup_id: int = Field(foreign_key="rollup.id", primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True, index=True)
+    joined_at: datetime = _instant()
+
+
 class DeliveryProblem(SQLModel, table=True):
     """Something Slack refuses for good about one channel or user (the bot is not a member, the
     channel is archived...), recorded once so that it is said once; forgotten when a post there

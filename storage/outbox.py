@@ -31,6 +31,7 @@ COVER_SYNC = "cover-sync"  # post or update the channel post of subject "cover:<
 # Post the text/blocks given to payload["channel"], or DM them to payload["user"]; payload["team"]
 # names whose pager holder hears of a channel that refuses them.
 SLACK_POST = "slack-post"
+ROLLUP_SYNC = "rollup-sync"  # post or update the roll-up message of subject "rollup:<id>"
 
 # A row's status: waiting to be delivered (or being delivered), delivered, or given up on (Slack
 # refused it for good, or kept answering errors it does not document): last_error says why.
@@ -125,7 +126,7 @@ def claim(
 
 # Kinds of which one row at a time is delivered: of one alert or cover request (a sync), or of
 # one alert to one user (a DM).
-_ONE_AT_A_TIME = (ALERT_SYNC, ALERT_NOTIFY, COVER_SYNC)
+_ONE_AT_A_TIME = (ALERT_SYNC, ALERT_NOTIFY, COVER_SYNC, ROLLUP_SYNC)
 # The statements every look at the outbox runs, built once: building and compiling one costs
 # several times what running it does.
 _held = aliased(Outbox)
@@ -340,6 +341,17 @@ def prune(*, session: Session, before: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def pending_of(*, session: Session, kind: str, subject: str) -> list[Outbox]:
+    """The deliveries of this kind and subject still to make (held or not)."""
+    return list(
+        session.exec(
+            select(Outbox).where(
+                Outbox.kind == kind, Outbox.subject == subject, Outbox.status == PENDING
+            )
+        )
+    )
 
 
 def pending_count(*, session: Session) -> int:

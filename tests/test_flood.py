@@ -1,18 +1,26 @@
 """A flood of alerts into one channel, which Slack takes at about a post a second: what someone
 waits on (a critical alert, a change to a card already shown) goes before the cards still
-waiting their turn."""
+waiting their turn; more than a few seconds of cards make one roll-up message instead, updated in
+place, whose menus open each alert's card with its buttons, and one DM to the pager holder, also
+when the flood comes from many teams they hold the pager of."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
 
 from bot.enums import Action
 from bot.sandbox.slack_api import Message
+from bot.slack.metadata import AlertRef, load
+from storage.models import Alert
 from tests.conftest import fixture_bytes
-from tests.harness import Harness, message_text
-from tests.test_alert_relay import TOKENS, cards, delivery_of, relay
+from tests.harness import Harness, message_text, slack_harness
+from tests.test_alert_relay import FRIDAY_NIGHT, TOKENS, cards, delivery_of, relay
+from tests.test_fault_relay import ALERT_TOKEN, plan_yaml
 
 
 async def post_flood(h: Harness, count: int, first: int = 0, severity: str = "warning") -> None:
@@ -67,6 +75,182 @@ async def test_a_critical_alert_and_an_acknowledgement_go_before_the_cards_waiti
         assert "Acknowledged by <@U0BOB>" in message_text(acknowledged)
         assert len(cards(h)) == 3
         await tick(h)
-        assert named(cards(h)[-1]) == "flood-2"  # then the waiting cards, in the order they came
-        # The pager holder's DMs did not wait on the channel: one per alert already.
-        assert len(h.standin.dms("U0BOB")) == 21
+        # Then the eighteen waiting: more than a few seconds of cards, so one roll-up of them.
+        (rollup,) = rollups_in(cards(h))
+        assert "18 new alerts since" in message_text(rollup)
+        assert len(cards(h)) == 4
+        # The pager holder's pages did not wait on the channel: the first few and the critical
+        # one went as DMs of their own, the others folded into one DM.
+        dms = h.standin.dms("U0BOB")
+        assert len(rollups_in(dms)) == 1
+        assert len(carded(dms)) <= 4
+        assert any("alertname=flood-20`" in message_text(dm) for dm in dms)
+
+
+# --- roll-ups ----------------------------------------------------------------------------------
+
+ROLLUP_MARK = " since "
+
+
+def rollups_in(messages: list[Message]) -> list[Message]:
+    return [
+        m
+        for m in messages
+        if any(b.get("block_id", "").startswith("rollup-menu") for b in m.blocks)
+    ]
+
+
+def menu_options(message: Message) -> list[dict[str, Any]]:
+    """The options of a roll-up's menus, the newest alert first."""
+    return [
+        option
+        for block in message.blocks
+        if block.get("block_id", "").startswith("rollup-menu")
+        for element in block["elements"]
+        for option in element["options"]
+    ]
+
+
+def rolled_up(message: Message) -> list[int]:
+    """The alerts a roll-up's menus open."""
+    return [load(AlertRef, option["value"]).alert_id for option in menu_options(message)]
+
+
+def carded(messages: list[Message]) -> list[int]:
+    """The alerts that have a card (or a DM) of their own among these messages."""
+    found = []
+    for message in messages:
+        values = [
+            element.get("value")
+            for block in message.blocks
+            if block["type"] == "actions"
+            for element in block["elements"]
+            if element.get("action_id") == Action.alert_ack
+        ]
+        found += [load(AlertRef, v).alert_id for v in values[:1]]
+    return found
+
+
+def alert_ids(h: Harness) -> list[int]:
+    with Session(h.services.engine) as session:
+        return [a for a in session.exec(select(Alert.id).order_by(col(Alert.id))) if a]
+
+
+async def flood_for_ten_seconds(h: Harness, count: int) -> None:
+    """``count`` alerts over ten seconds, the worker delivering as they come."""
+    per_second = count // 10
+    for second in range(10):
+        await post_flood(h, per_second, first=second * per_second)
+        await delivery_of(h).drain()
+        await tick(h)
+
+
+async def test_a_flood_of_300_is_one_rollup_and_one_dm_with_every_alert_a_click_away(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        await flood_for_ten_seconds(h, 300)
+        await tick(h, 2)
+
+        channel = cards(h)
+        (rollup,) = rollups_in(channel)
+        own = carded(channel)
+        # The first cards went before anything said a flood was coming; the others are counted.
+        assert len(own) <= 3
+        assert sorted(own + rolled_up(rollup)) == alert_ids(h)
+        assert f"{300 - len(own)} new alerts since" in message_text(rollup)
+        # One DM for the flood besides the pages that went before it.
+        dms = h.standin.dms("U0BOB")
+        (dm_rollup,) = rollups_in(dms)
+        assert len(carded(dms)) <= 3
+        assert sorted(carded(dms) + rolled_up(dm_rollup)) == alert_ids(h)
+        assert "alerts paged you since" in message_text(dm_rollup)
+        # Never faster than Slack takes: no 429 at all.
+        assert h.standin.rate_limit_events == []
+        assert len(h.standin.calls_to("chat.postMessage")) <= 10
+        h.assert_all_valid()
+
+        # Any alert of the flood opens, with its buttons, and they work.
+        options = menu_options(rollup)
+        picked = options[150]
+        await h.click(
+            rollup,
+            Action.rollup_open,
+            user="U0BOB",
+            block_id="rollup-menu-1",
+            selected={"selected_option": picked},
+        )
+        modal = h.standin.last_view("U0BOB")
+        assert modal is not None
+        alert_id = load(AlertRef, picked["value"]).alert_id
+        with Session(h.services.engine) as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None
+            name = alert.labels["alertname"]
+        assert f"alertname={name}`" in message_text(modal.view)
+        await h.click(modal, Action.alert_ack, user="U0BOB")
+        await tick(h, 3)
+        with Session(h.services.engine) as session:
+            acked = session.get(Alert, alert_id)
+            assert acked is not None and acked.acknowledged_by == "U0BOB"
+        updated = h.standin.message("C0SUPPORT", rollup.ts)
+        assert updated is not None and "1 acknowledged" in message_text(updated)
+        h.assert_all_valid()
+
+
+async def test_a_new_alert_after_the_flood_shows_within_two_seconds(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await flood_for_ten_seconds(h, 300)
+        await post_flood(h, 1, first=1000)
+        await delivery_of(h).drain()
+        await tick(h, 2)
+        (rollup,) = rollups_in(cards(h))
+        (new,) = [a for a in alert_ids(h) if a == max(alert_ids(h))]
+        assert new in carded(cards(h)) + rolled_up(rollup)
+
+
+async def test_a_critical_alert_in_a_flood_has_its_own_card_at_once(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        await post_flood(h, 100)
+        await delivery_of(h).drain()
+        await tick(h)
+        await post_flood(h, 1, first=100, severity="critical")
+        await delivery_of(h).drain()
+        await tick(h, 2)
+        assert "flood-100" in [named(c) for c in cards(h) if "alertname=flood-" in message_text(c)]
+        # ...and its page is a DM of its own.
+        assert any("flood-100" in text for text in h.dm_texts("U0BOB"))
+
+
+FORTY_TEAMS = {f"team{n:02d}": "U0BOB" for n in range(40)}
+
+
+async def test_two_hundred_alerts_over_forty_teams_one_holder_gets_one_dm_for_them(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(
+        plan_yaml(FORTY_TEAMS),
+        tmp_path=tmp_path,
+        now=FRIDAY_NIGHT,
+        env={"FAULT_ALERT_TOKEN": ALERT_TOKEN},
+    ) as h:
+        for n in range(200):
+            team = list(FORTY_TEAMS)[n % 40]
+            answer = await h.client.post(
+                f"/alerts/{team}",
+                json={"title": f"{team} is slow {n}", "dedup_key": f"{team}-{n}"},
+                headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
+            )
+            assert answer.status_code == 202
+            if n % 20 == 19:
+                await delivery_of(h).drain()
+                await tick(h)
+        await tick(h, 3)
+        dms = h.standin.dms("U0BOB")
+        (rollup,) = rollups_in(dms)
+        assert len(carded(dms)) <= 3
+        assert sorted(carded(dms) + rolled_up(rollup)) == alert_ids(h)
+        assert h.standin.rate_limit_events == []
+        # Each team's channel has its five cards: none is flooded.
+        assert all(len(h.standin.messages(f"C0{team.upper()}")) == 5 for team in FORTY_TEAMS)
+        h.assert_all_valid()

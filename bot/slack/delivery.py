@@ -20,6 +20,14 @@ blocks Slack refuses) ends the delivery at once as failed; what is wrong is reco
 channel (or user) and problem, and the pager holder gets a DM saying what to do, once. An alert's
 card and its DMs are delivered step by step: a card that cannot be posted, or waits its turn,
 holds up none of its DMs.
+
+A flood is rolled up. When more new alerts wait for a channel's turn than it can take in a few
+seconds (FLOOD_BACKLOG), the next ones join the channel's roll-up instead of waiting for a card of
+their own: one message counting them, updated in place at most every ROLLUP_INTERVAL, whose
+menus open each alert's card with its buttons. Pages waiting so for one person's DM fold the same
+way into one DM, whichever teams they come from. An alert joins in the transaction that settles
+its delivery, so a worker killed before that leaves it to be delivered again; the roll-up itself
+is posted once as any message is.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.alerts.model import Severity
 from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import count_relayed, count_slack_error, metrics_of
 from bot.i18n import speaking
@@ -52,11 +61,12 @@ from bot.slack.blocks.alert import (
 )
 from bot.slack.blocks.cover import cover_post, cover_withdrawn_notice
 from bot.slack.blocks.problems import problem_notice
+from bot.slack.blocks.rollup import MENUS_MAX, RolledAlert, RollupSummary, rollup_message
 from bot.slack.errors import Kind, Problem, SlackFailure, classify, rate_scope
 from bot.slack.language import person_language, team_language
 from bot.slack.users import directory
 from storage import alerts as alert_store
-from storage import outbox, pace, problems
+from storage import outbox, pace, problems, rollups
 from storage.alerts import subject_of
 from storage.covers import get_cover
 from storage.db import is_sqlite, read_scope, session_scope
@@ -123,7 +133,20 @@ CHANNEL_PROBLEMS = frozenset(
     {Problem.not_member, Problem.unknown_channel, Problem.archived, Problem.restricted}
 )
 
-CARD, DM, LEADERSHIP = "card", "dm", "leadership"
+# More new alerts than this waiting for one channel's (or DM's) turn make a flood: the next ones
+# join its roll-up. A waiting alert counts until it has not been refused a turn for FLOOD_WINDOW.
+FLOOD_BACKLOG = CHANNEL_BURST + 1
+NEVER = 1_000_000_000  # a backlog no flood reaches
+FLOOD_WINDOW = timedelta(seconds=3)
+# A roll-up is updated at most this often (chat.update is Tier 3: about 50 a minute for the whole
+# workspace), and takes new alerts while one joined it less than ROLLUP_OPEN ago.
+ROLLUP_INTERVAL = timedelta(seconds=2)
+ROLLUP_OPEN = timedelta(minutes=10)
+# A roll-up's later rows leave its posting to the row that started it for this long.
+FIRST_ROW_PATIENCE = timedelta(seconds=20)
+ROLLUP_LISTED = MENUS_MAX * 100  # alerts a roll-up loads: as many as its menus can list
+
+CARD, DM, LEADERSHIP, ROLLUP = "card", "dm", "leadership", "rollup"
 POST = "post"  # a channel post that is no alert's: a cover request's
 
 T = TypeVar("T")
@@ -148,10 +171,16 @@ class Job:
     # and targets a message went through to (their known problems are over).
     refusals: list[Refusal] = field(default_factory=list, compare=False)
     reached: set[str] = field(default_factory=set, compare=False)
-    # Whether this try looked in the conversation for an earlier try's post (the doubt is over).
+    # Whether this try looked in the conversation for an earlier try's post (the doubt is over),
+    # and for which recipients' posts it did.
     looked: bool = field(default=False, compare=False)
+    searched: set[str] = field(default_factory=set, compare=False)
     # The alert as read just after the claim (with the others of its batch, in one read).
     loaded: _Loaded | None = field(default=None, compare=False)
+    # Alerts that join a roll-up instead of waiting for a message of their own, and roll-ups to
+    # bring up to date (an alert of theirs changed): written with the outcome.
+    joins: list[Join] = field(default_factory=list, compare=False)
+    touched: set[int] = field(default_factory=set, compare=False)
 
     @property
     def may_have_posted(self) -> bool:
@@ -165,6 +194,16 @@ class Job:
             with contextlib.suppress(ValueError):
                 return int(self.subject.removeprefix("alert:"))
         return None
+
+
+@dataclass(frozen=True)
+class Join:
+    """An alert joining the roll-up of a channel, or of a user's DMs (``kind``: rollups.CHANNEL
+    or rollups.DM)."""
+
+    kind: str
+    target: str
+    alert_id: int
 
 
 @dataclass(frozen=True)
@@ -244,6 +283,8 @@ class _Loaded:
     messages: tuple[SlackMessage, ...]
     reasons: dict[str, str]  # why each paged user was paged
     leaders: frozenset[str] = frozenset()  # whom "Escalate to CEO" pages: not offered to them
+    rollups: tuple[int, ...] = ()  # the roll-ups it joined (instead of a card, or of a DM)
+    in_channel_rollup: bool = False
 
 
 class ChannelPace:
@@ -280,8 +321,15 @@ class Delivery:
         card_interval: timedelta = CARD_INTERVAL,
         backoff: float = BACKOFF_S,
         max_backoff: float = MAX_BACKOFF_S,
+        flood_backlog: int | None = None,
     ) -> None:
         self.services = services
+        # New alerts waiting for one conversation's turn that make a flood (rolled up). Replicas
+        # sharing PostgreSQL do not roll up yet: one of their runs through a failing Slack left
+        # alerts unshown, not yet understood; they post every card and DM on its own as before.
+        if flood_backlog is None:
+            flood_backlog = FLOOD_BACKLOG if is_sqlite(services.engine) else NEVER
+        self.flood_backlog = flood_backlog
         self.interval = interval
         self.batch = batch
         self.card_interval = card_interval
@@ -305,6 +353,10 @@ class Delivery:
         self._flushing: set[asyncio.Future[None]] = set()
         # Rows claimed and not yet settled: id -> the claim count our claim left them at.
         self._held: dict[int, int] = {}
+        # New alerts refused a turn lately, by channel (a DM's too): alert id -> when; and when an
+        # alert last joined the roll-up of each.
+        self._waiting: dict[str, dict[int, datetime]] = {}
+        self._joined: dict[str, datetime] = {}
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll (call from the event loop)."""
@@ -573,11 +625,40 @@ class Delivery:
                 problems.clear_problems(session=session, targets=reached)
                 settled.cleared = reached
             for job, _ in rows:
+                self._settle_rollups(session, job, now)
+            for job, _ in rows:
                 for refusal in job.refusals:
                     new, told = self._record_problem(session, refusal, now)
                     if new:
                         settled.problems.append((refusal, told))
         return settled
+
+    @staticmethod
+    def _settle_rollups(session: Session, job: Job, now: datetime) -> None:
+        """Write the job's alerts joining roll-ups, and queue the roll-ups' updates."""
+        touched = dict.fromkeys(job.touched, False)
+        for join in job.joins:
+            rollup_id, started = rollups.join(
+                session=session,
+                kind=join.kind,
+                target=join.target,
+                alert_id=join.alert_id,
+                now=now,
+                open_for=ROLLUP_OPEN,
+            )
+            touched[rollup_id] = touched.get(rollup_id, False) or started
+        for rollup_id, started in sorted(touched.items()):
+            # The row of a roll-up just started posts it; later ones look for it first when they
+            # find it not recorded.
+            outbox.enqueue(
+                session=session,
+                kind=outbox.ROLLUP_SYNC,
+                now=now,
+                subject=rollups.subject_of(rollup_id),
+                payload={"first": True} if started else None,
+                coalesce=not started,
+                priority=outbox.URGENT,
+            )
 
     @staticmethod
     def _in_doubt(job: Job, outcome: Outcome) -> bool:
@@ -668,6 +749,8 @@ class Delivery:
             return await self._plain_post(job)
         if job.kind == outbox.COVER_SYNC:
             return await self._cover(job)
+        if job.kind == outbox.ROLLUP_SYNC:
+            return await self._rollup(job)
         logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
         return None
 
@@ -721,6 +804,7 @@ class Delivery:
         loaded = self._load(job)
         if loaded is None:
             return None
+        job.touched.update(loaded.rollups)  # they show its state
         now = self.services.clock.now()
         outcomes = [
             await self._step(job, self._sync_card(job, loaded, now), loaded.channel, loaded.team)
@@ -778,13 +862,24 @@ class Delivery:
                     extra={"alert": loaded.card.id, "team": loaded.team},
                 )
                 return None
+            if loaded.in_channel_rollup:
+                return None  # shown by its roll-up, brought up to date with the job's outcome
             self._check("chat.postMessage", loaded.channel, now)
+            # A card an earlier try posted is not rolled up as well.
+            if await self._earlier_post(job, CARD, loaded.channel, loaded.channel, card_message):
+                return None
+            critical = loaded.card.severity == Severity.critical
+            if self._flooded(job, rollups.CHANNEL, loaded.channel, now, critical=critical):
+                return None
             ready_at = await self._turn(loaded.channel, now)
             if ready_at is not None:
-                return Postpone(ready_at)
+                return self._wait_or_join(
+                    job, rollups.CHANNEL, loaded.channel, ready_at, now, critical=critical
+                )
             await self._post_once(
                 job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
             )
+            self._waiting.get(_waiting_key(loaded.channel, critical), {}).pop(loaded.card.id, None)
             return None
         if _full(card_row.content_hash) != content_hash(card_message):
             self._check("chat.update", card_row.channel, now)
@@ -805,9 +900,76 @@ class Delivery:
         existing = next((m for m in loaded.messages if m.role == DM and m.recipient == user), None)
         if existing is not None:
             return await self._step(job, self._update(job, existing, content), user, loaded.team)
-        return await self._step(
-            job, self._dm_once(job, loaded.team, DM, user, content), user, loaded.team
-        )
+        return await self._step(job, self._first_dm(job, loaded, user, content), user, loaded.team)
+
+    async def _first_dm(
+        self, job: Job, loaded: _Loaded, user: str, content: Message
+    ) -> Postpone | None:
+        """DM a page in the DM's turn; a page that waits among many folds into the user's
+        roll-up DM instead."""
+        channel = await self._dm_channel(user)
+        now = self.services.clock.now()
+        self._check("chat.postMessage", channel, now)
+        if await self._earlier_post(job, DM, user, channel, content):
+            return None
+        critical = loaded.card.severity == Severity.critical
+        if self._flooded(job, rollups.DM, user, now, pace_key=channel, critical=critical):
+            return None
+        ready_at = await self._turn(channel, now)
+        if ready_at is not None:
+            return self._wait_or_join(
+                job, rollups.DM, user, ready_at, now, pace_key=channel, critical=critical
+            )
+        await self._post_once(job, loaded.team, DM, user, channel, content)
+        self._waiting.get(_waiting_key(channel, critical), {}).pop(loaded.card.id, None)
+        return None
+
+    def _wait_or_join(
+        self,
+        job: Job,
+        kind: str,
+        target: str,
+        ready_at: datetime,
+        now: datetime,
+        pace_key: str | None = None,
+        critical: bool = False,
+    ) -> Postpone | None:
+        """A new alert refused its turn in ``target``: it waits for the next one, or, when more
+        than a few wait there, it joins the roll-up of ``target`` (done: the roll-up shows it).
+        Critical alerts are counted apart: one is never buried in a flood of milder ones."""
+        assert job.alert_id is not None
+        waiting = self._waiting.setdefault(_waiting_key(pace_key or target, critical), {})
+        waiting[job.alert_id] = now
+        for alert_id, at in list(waiting.items()):
+            if at < now - FLOOD_WINDOW:
+                del waiting[alert_id]
+        if len(waiting) < self.flood_backlog:
+            return Postpone(ready_at)
+        job.joins.append(Join(kind, target, job.alert_id))
+        self._joined[_waiting_key(pace_key or target, critical)] = now
+        return None
+
+    def _flooded(
+        self,
+        job: Job,
+        kind: str,
+        target: str,
+        now: datetime,
+        pace_key: str | None = None,
+        critical: bool = False,
+    ) -> bool:
+        """While a flood goes on (an alert joined the roll-up of ``target`` less than
+        FLOOD_WINDOW ago), a new alert joins it too, even in a free turn: the turns are the
+        roll-up's, and the conversation stays readable."""
+        key = _waiting_key(pace_key or target, critical)
+        joined = self._joined.get(key)
+        if joined is None or joined < now - FLOOD_WINDOW:
+            self._joined.pop(key, None)
+            return False
+        assert job.alert_id is not None
+        job.joins.append(Join(kind, target, job.alert_id))
+        self._joined[key] = now
+        return True
 
     async def _leadership(self, job: Job) -> Outcome:
         """DM each leader the alert with who escalated it and when (each once)."""
@@ -949,21 +1111,37 @@ class Delivery:
         self, job: Job, team: str, role: str, recipient: str, channel: str, content: Message
     ) -> None:
         """Post ``content`` and remember it, unless an earlier try's post of this row is found."""
-        assert job.subject is not None
-        posted = None
-        if job.may_have_posted:
-            posted = await self._find_posted(job, channel, recipient)
+        if await self._earlier_post(job, role, recipient, channel, content):
+            return
+        answer = await self._call(
+            "chat.postMessage",
+            lambda: self.services.slack.chat_postMessage(
+                channel=channel, metadata=_metadata(job, recipient), **content
+            ),
+            channel,
+        )
+        if role in (CARD, DM, LEADERSHIP):
+            count_relayed(self.services, team=team)
+        self._remember(job, role, recipient, (str(answer["channel"]), str(answer["ts"])), content)
+
+    async def _earlier_post(
+        self, job: Job, role: str, recipient: str, channel: str, content: Message
+    ) -> bool:
+        """Whether an earlier try of the row may have posted to ``recipient`` and did: then that
+        post is remembered as this one (looked for once a try)."""
+        if not job.may_have_posted or recipient in job.searched:
+            return False
+        job.searched.add(recipient)
+        posted = await self._find_posted(job, channel, recipient)
         if posted is None:
-            answer = await self._call(
-                "chat.postMessage",
-                lambda: self.services.slack.chat_postMessage(
-                    channel=channel, metadata=_metadata(job, recipient), **content
-                ),
-                channel,
-            )
-            posted = (str(answer["channel"]), str(answer["ts"]))
-            if role != POST:
-                count_relayed(self.services, team=team)
+            return False
+        self._remember(job, role, recipient, posted, content)
+        return True
+
+    def _remember(
+        self, job: Job, role: str, recipient: str, posted: tuple[str, str], content: Message
+    ) -> None:
+        assert job.subject is not None
         job.reached.add(recipient)
         job.posts.append(
             Posted(
@@ -1117,22 +1295,125 @@ class Delivery:
         return job.loaded
 
     def _load_alerts(self, alert_ids: Collection[int]) -> dict[int, _Loaded]:
-        """What delivering needs of some alerts, read in one go (four queries, however many)."""
-        if not alert_ids:
-            return {}
+        """What delivering needs of some alerts, read in one go."""
+        return _read_alerts(self.services, alert_ids)
+
+    # ------------------------------------------------------------------ roll-ups
+
+    async def _rollup(self, job: Job) -> Outcome:
+        """Post a roll-up, or bring it up to date (at most every ROLLUP_INTERVAL), in its
+        conversation's turn."""
+        rollup_id = rollups.rollup_id_of(job.subject)
+        found = None
+        if rollup_id is not None:
+            found = await self.services.in_database(self._load_rollup, rollup_id, job.id)
+        if found is None:
+            logger.error("roll-up delivery without a roll-up", extra={"outbox": job.id})
+            return None
+        kind, target, summary, posted, first_waiting = found
+        if posted is None and first_waiting:
+            # The row that started the roll-up posts it (its answer may have been lost, and only
+            # it looks for its post): this one updates it after.
+            return Postpone(self.services.clock.now() + ROLLUP_INTERVAL)
+        team = None
+        if kind == rollups.CHANNEL:
+            team = next(
+                (t.id for t in self.services.plans.current.teams.values() if t.channel == target),
+                None,
+            )
+        work = self._sync_rollup(job, kind, target, rollup_message(summary), posted)
+        return await self._step(job, work, target, team)
+
+    async def _sync_rollup(
+        self, job: Job, kind: str, target: str, content: Message, posted: SlackMessage | None
+    ) -> Postpone | None:
+        now = self.services.clock.now()
+        if posted is None:
+            channel = await self._dm_channel(target) if kind == rollups.DM else target
+            self._check("chat.postMessage", channel, now)
+            ready_at = await self._turn(channel, now)
+            if ready_at is not None:
+                return Postpone(ready_at)
+            await self._post_once(job, "", ROLLUP, target, channel, content)
+            return None
+        if _full(posted.content_hash) == content_hash(content):
+            return None
+        due = (posted.updated_at or posted.created_at) + ROLLUP_INTERVAL
+        if now < due:
+            return Postpone(due)
+        self._check("chat.update", posted.channel, now)
+        ready_at = await self._turn(posted.channel, now)
+        if ready_at is not None:
+            return Postpone(ready_at)
+        return await self._update(job, posted, content)
+
+    def _load_rollup(
+        self, rollup_id: int, job_id: int
+    ) -> tuple[str, str, RollupSummary, SlackMessage | None, bool] | None:
+        """A roll-up's kind, target, what it shows, its message (once posted), and whether the
+        row that started it is still to deliver (it is the one that posts it)."""
         plan = self.services.plans.current
         with read_scope(self.services.engine) as session:
-            alerts = alert_store.get_alerts(session=session, alert_ids=alert_ids)
-            events = alert_store.timelines(session=session, alert_ids=list(alerts))
-            subjects = [subject_of(alert_id) for alert_id in alerts]
-            messages = messages_by_subject(session=session, subjects=subjects)
-            reasons = alert_store.pages_of(session=session, alert_ids=list(alerts))
-        return {
-            alert_id: _loaded(
-                plan, alert, events[alert_id], messages[subject_of(alert_id)], reasons[alert_id]
+            found = rollups.members(session=session, rollup_id=rollup_id, limit=ROLLUP_LISTED)
+            if found is None:
+                return None
+            rollup, alerts = found
+            posted = messages_of(session=session, subject=rollups.subject_of(rollup_id))
+            # Not for ever: a first row that keeps failing must not leave the roll-up unposted.
+            young = self.services.clock.now() - rollup.started_at < FIRST_ROW_PATIENCE
+            first_waiting = young and any(
+                row.id != job_id and (row.payload or {}).get("first")
+                for row in outbox.pending_of(
+                    session=session, kind=outbox.ROLLUP_SYNC, subject=rollups.subject_of(rollup_id)
+                )
             )
-            for alert_id, alert in alerts.items()
-        }
+        summary = RollupSummary(
+            in_dm=rollup.kind == rollups.DM,
+            since=rollup.started_at,
+            alerts=tuple(
+                RolledAlert(
+                    id=alert.id or 0,
+                    title=alert.title,
+                    severity=alert.severity,
+                    status=alert.status,
+                    team_name=team.name if (team := plan.teams.get(alert.team)) else alert.team,
+                )
+                for alert in alerts
+            ),
+        )
+        message = next((m for m in posted if m.role == ROLLUP), None)
+        return rollup.kind, rollup.target, summary, message, first_waiting
+
+
+def card_of(services: Services, alert_id: int) -> AlertCard | None:
+    """What an alert's card shows now (blocking); None when there is no such alert."""
+    loaded = _read_alerts(services, [alert_id]).get(alert_id)
+    return loaded.card if loaded is not None else None
+
+
+def _read_alerts(services: Services, alert_ids: Collection[int]) -> dict[int, _Loaded]:
+    """What delivering needs of some alerts, read in one go (five queries, however many)."""
+    if not alert_ids:
+        return {}
+    plan = services.plans.current
+    with read_scope(services.engine) as session:
+        alerts = alert_store.get_alerts(session=session, alert_ids=alert_ids)
+        events = alert_store.timelines(session=session, alert_ids=list(alerts))
+        subjects = [subject_of(alert_id) for alert_id in alerts]
+        messages = messages_by_subject(session=session, subjects=subjects)
+        reasons = alert_store.pages_of(session=session, alert_ids=list(alerts))
+        joined = rollups.rollups_of(session=session, alert_ids=list(alerts))
+    return {
+        alert_id: _loaded(
+            plan,
+            alert,
+            events[alert_id],
+            messages[subject_of(alert_id)],
+            reasons[alert_id],
+            joined.get(alert_id, []),
+        )
+        for alert_id, alert in alerts.items()
+    }
 
 
 def _loaded(
@@ -1141,6 +1422,7 @@ def _loaded(
     events: list[AlertEvent],
     messages: list[SlackMessage],
     reasons: dict[str, str],
+    joined: Collection[tuple[int, str]] = (),
 ) -> _Loaded:
     assert alert.id is not None
     team = plan.teams.get(alert.team)
@@ -1172,7 +1454,16 @@ def _loaded(
         leadership_title=plan.leadership_title,
     )
     channel = team.channel if team is not None else None
-    return _Loaded(card, alert.team, channel, tuple(messages), reasons, frozenset(plan.leadership))
+    return _Loaded(
+        card,
+        alert.team,
+        channel,
+        tuple(messages),
+        reasons,
+        frozenset(plan.leadership),
+        rollups=tuple(rollup_id for rollup_id, _ in joined),
+        in_channel_rollup=any(kind == rollups.CHANNEL for _, kind in joined),
+    )
 
 
 @dataclass
@@ -1205,6 +1496,10 @@ def fingerprint(content: Message, calm: Message) -> str:
     """What a message shows, as stored with it: the hash of its calm form (without what repeats
     change), then the hash of the whole."""
     return content_hash(calm) + content_hash(content)
+
+
+def _waiting_key(target: str, critical: bool) -> str:
+    return f"{target} critical" if critical else target
 
 
 def _steady(stored: str | None) -> str:

@@ -1,0 +1,54 @@
+"""roll-ups: one message for a flood of alerts into one channel, or one person's DMs
+
+Slack takes about a post a second in a channel (and in a DM): 300 new alerts for one team took
+five minutes to show, and their pager holder got 300 DMs. When more wait than a few seconds of
+posting, the alerts join a roll-up instead: one message counting them, updated in place, their
+cards following in its thread at the channel's pace; one DM for the person paged.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-07 11:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import storage.types
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rollup",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_joined_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_rollup_target", "rollup", ["kind", "target", "last_joined_at"])
+    op.create_table(
+        "rollup_alert",
+        sa.Column("rollup_id", sa.Integer(), nullable=False),
+        sa.Column("alert_id", sa.Integer(), nullable=False),
+        sa.Column("joined_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["rollup_id"], ["rollup.id"]),
+        sa.ForeignKeyConstraint(["alert_id"], ["alert.id"]),
+        sa.PrimaryKeyConstraint("rollup_id", "alert_id"),
+    )
+    op.create_index("ix_rollup_alert_alert_id", "rollup_alert", ["alert_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_rollup_alert_alert_id", table_name="rollup_alert")
+    op.drop_table("rollup_alert")
+    op.drop_index("ix_rollup_target", table_name="rollup")
+    op.drop_table("rollup")
