@@ -8,7 +8,6 @@ who acknowledged. A token that is not ours, or whose alert is closed, gets a pla
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from typing import TYPE_CHECKING
@@ -107,27 +106,26 @@ def routes(services: Services) -> list[BaseRoute]:
         named = tokens.verify(secret, request.path_params["token"])
         if named is None:
             return _refused(403, "This link is not valid.")
-        alert, card = await asyncio.to_thread(_load, services, named.alert_id)
+        alert, card = await services.in_database(_load, services, named.alert_id)
         if alert is None:
             return _refused(404, "This alert no longer exists.")
         if alert.resolved_at is not None:
             return _refused(410, "This alert is closed: there is nothing left to acknowledge.")
         note = ""
         if request.method == "POST":
-            outcome = await asyncio.to_thread(_acknowledge, services, alert.id or 0, named.user)
+            outcome = await services.in_database(_acknowledge, services, alert.id or 0, named.user)
             logger.info(
                 "alert acknowledged from a link",
                 extra={"alert": alert.id, "user": named.user, "changed": outcome.changed},
             )
             if outcome.changed:
-                escalator = services.extras.get("escalator")
-                if escalator is not None:
-                    escalator.wake()
+                if services.escalator is not None:
+                    services.escalator.wake()
                 wake_delivery(services)
                 note = "Acknowledged: the wake-ups stopped, and the card in Slack says it is yours."
             else:
                 note = html.unescape(outcome.message).replace("<@", "").replace(">", "")
-            alert, card = await asyncio.to_thread(_load, services, named.alert_id)
+            alert, card = await services.in_database(_load, services, named.alert_id)
             assert alert is not None
         return _page(alert.title, _alert_page(services, alert, named.user, card, note))
 

@@ -3,7 +3,6 @@ an alert from Slack that pages the team's pager holder like any other."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -84,7 +83,7 @@ async def _button(
     if ref is None:
         return
     try:
-        outcome = await asyncio.to_thread(
+        outcome = await services.in_database(
             _act, services, str(action["action_id"]), ref.alert_id, user
         )
     except AlertNotFound:
@@ -101,9 +100,8 @@ async def _button(
     )
     if outcome.changed:
         # The escalation worker may have a new step to run; the card and DMs need updating.
-        escalator = services.extras.get("escalator")
-        if escalator is not None:
-            escalator.wake()
+        if services.escalator is not None:
+            services.escalator.wake()
         wake_delivery(services)
     await tell(services, body, respond, user, outcome.message)
 
@@ -225,7 +223,7 @@ async def _raise(
     """Raise the alert (off the event loop), start its delivery; what to tell the person."""
     # The card shows its source as written: the person's name, not their raw id.
     by = (await directory(services).get(user)).name
-    alert_id, first = await asyncio.to_thread(
+    alert_id, first = await services.in_database(
         raise_alert, services, team=team, by=by, what=what, severity=severity, customer=customer
     )
     logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})

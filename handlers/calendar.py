@@ -28,7 +28,7 @@ NAME_TIMEOUT_S = 2.0
 
 async def _names(services: Services, users: set[str]) -> dict[str, str]:
     """Display names for the users, from Slack (cached by the client helper when available)."""
-    cache: dict[str, str] = services.extras.setdefault("calendar_names", {})
+    cache = services.calendar_names
     missing = [u for u in users if u not in cache]
 
     async def look_up(user: str) -> None:
@@ -64,7 +64,7 @@ def routes(services: Services) -> list[BaseRoute]:
         now = services.clock.now()
         try:
             team = services.roster.team(team_id)
-            shifts = await asyncio.to_thread(
+            shifts = await services.in_database(
                 services.roster.shifts, team_id, now - PAST, now + FUTURE
             )
         except UnknownTeam as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +53,7 @@ async def _open_form(services: Services, user: str, trigger_id: str) -> None:
     the user's shifts."""
     opened = await services.slack.views_open(trigger_id=trigger_id, view=cover_loading_modal())
     now = services.clock.now()
-    mine = await asyncio.to_thread(
+    mine = await services.in_database(
         upcoming_shifts, services.roster, user, now, FORM_SHIFTS, include_running=True
     )
     if mine:
@@ -77,7 +76,7 @@ async def _take(
     ref = await button_value(services, body, action, respond, CoverRef)
     if ref is None:
         return
-    result = await asyncio.to_thread(
+    result = await services.in_database(
         take, services.engine, services.roster, ref.cover_id, user, services.clock.now()
     )
     cover = result.cover
@@ -123,7 +122,7 @@ async def _ask_for(
 ) -> Message:
     """Put each shift up for cover; the requester's confirmation, in their zone."""
     # The posts are queued with the requests, and go out paced like every delivery.
-    await asyncio.to_thread(put_up, services.engine, shifts, services.clock.now(), note)
+    await services.in_database(put_up, services.engine, shifts, services.clock.now(), note)
     wake_delivery(services)
     viewer = await directory(services).tz(user)
     channels = {s.team.id: s.team.channel for s in shifts}
@@ -145,7 +144,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
             )
             return
         try:
-            shifts = await asyncio.to_thread(
+            shifts = await services.in_database(
                 shifts_in_span, services.roster, user, text, services.clock.now()
             )
         except (CoverProblem, UnreadableTime) as problem:
@@ -162,7 +161,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=form.errors)
             return
         try:
-            shift = await asyncio.to_thread(
+            shift = await services.in_database(
                 part_of_shift,
                 services.roster,
                 user,

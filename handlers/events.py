@@ -3,7 +3,6 @@ acted (an ephemeral reply where Slack allows one, a DM otherwise)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -61,7 +60,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
     ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and event_id:
-            first = await asyncio.to_thread(_first_delivery, services, event_id)
+            first = await services.in_database(_first_delivery, services, event_id)
             if not first:
                 logger.info("slack event already handled", extra={"event_id": event_id})
                 # A 200 tells Slack to stop retrying; nothing runs twice.

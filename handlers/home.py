@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +45,7 @@ def _load(
 
 async def publish_home(services: Services, user: str) -> None:
     """Build and publish the user's Home tab, in their language."""
-    mine, statuses, incoming, outgoing = await asyncio.to_thread(_load, services, user)
+    mine, statuses, incoming, outgoing = await services.in_database(_load, services, user)
     viewer = await directory(services).tz(user)
     picked = await services.in_database(read_chosen_language, services.engine, user)
     with speaking(await person_language(services, user)):

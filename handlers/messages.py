@@ -4,7 +4,6 @@ plain message gets a short answer saying what to type, and "oncall" or "who" the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -63,7 +62,7 @@ async def _reply(services: Services, user: str, text: str) -> Message:
         if rest is None:
             return dm_help_message()
         viewer = await directory(services).tz(user)
-        reply = await asyncio.to_thread(
+        reply = await services.in_database(
             answer, services.roster, user, rest, services.clock.now(), viewer
         )
         return _with_note(reply, typed_without_slash(Command.oncall))

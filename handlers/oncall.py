@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -102,7 +101,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         user = command["user_id"]
         viewer = await directory(services).tz(user)
         with speaking(await person_language(services, user)):
-            reply = await asyncio.to_thread(
+            reply = await services.in_database(
                 answer, services.roster, user, typed(command), services.clock.now(), viewer
             )
         await respond(response_type="ephemeral", **reply)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -83,10 +82,10 @@ async def _deliver(services: Services, swap: SwapRequest, team: Team) -> None:
         posted = await send_dm(services, swap.target, swap_request_dm(swap, team, viewer))
     except Exception:
         # Nobody was asked: the request must not wait forever for an answer.
-        await asyncio.to_thread(_close_unasked, services, swap.id)
+        await services.in_database(_close_unasked, services, swap.id)
         raise
     assert posted is not None
-    await asyncio.to_thread(_remember_dm, services, swap.id, posted["channel"], posted["ts"])
+    await services.in_database(_remember_dm, services, swap.id, posted["channel"], posted["ts"])
     swap.dm_channel, swap.dm_ts = posted["channel"], posted["ts"]
 
 
@@ -102,14 +101,14 @@ def _close_unasked(services: Services, swap_id: int) -> None:
 
 async def _ask(services: Services, plan: SwapPlan) -> SwapRequest:
     """Store the request and ask the teammate."""
-    swap = await asyncio.to_thread(request_swap, services.engine, plan, services.clock.now())
+    swap = await services.in_database(request_swap, services.engine, plan, services.clock.now())
     await _deliver(services, swap, plan.team)
     await refresh_homes(services, swap.requester, swap.target)
     return swap
 
 
 async def _open_modal(services: Services, user: str, trigger_id: str, respond: Any) -> None:
-    mine = await asyncio.to_thread(upcoming_shifts, services.roster, user, services.clock.now())
+    mine = await services.in_database(upcoming_shifts, services.roster, user, services.clock.now())
     if not mine:
         teams = services.roster.teams_of(user)
         text = (
@@ -178,7 +177,7 @@ async def _answer(
     ref = await button_value(services, body, action, respond, SwapRef)
     if ref is None:
         return
-    decision = await asyncio.to_thread(
+    decision = await services.in_database(
         decide, services.engine, services.roster, ref.swap_id, user, accept, services.clock.now()
     )
     swap = decision.swap
@@ -238,7 +237,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         now = services.clock.now()
         try:
             target, my_day, their_day = parse_one_line(text)
-            plan = await asyncio.to_thread(
+            plan = await services.in_database(
                 plan_by_days, services.roster, user, target, my_day, their_day, now
             )
         except SwapProblem as problem:
@@ -254,7 +253,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
         user = body["user"]["id"]
         try:
             mine, target, their_day = _submitted(view["state"]["values"])
-            plan = await asyncio.to_thread(
+            plan = await services.in_database(
                 plan_by_choice,
                 services.roster,
                 user,

@@ -94,7 +94,7 @@ async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
 
 
 def delivery_of(h: Harness) -> Delivery:
-    worker = h.services.extras["delivery"]
+    worker = h.services.delivery
     assert isinstance(worker, Delivery)
     return worker
 
@@ -284,7 +284,7 @@ async def test_acknowledge_stops_escalation_and_says_who(tmp_path: Path) -> None
 
         # Past the 10-minute wait: the unacknowledged CPU alert goes to the backup, not memory.
         h.clock.advance(timedelta(minutes=11))
-        escalator = h.services.extras["escalator"]
+        escalator = h.services.escalator
         assert isinstance(escalator, Escalator)
         await escalator.run_once()
         await delivery_of(h).drain()

@@ -42,7 +42,7 @@ async def _client(tmp_path: Path, setup_file: Path, **env: str) -> AsyncIterator
     services = build_services(
         settings, plans=PlanHolder.from_file(setup_file), clock=FixedClock(NOW)
     )
-    services.extras["calendar_names"] = {"U0CEO": "Chief Executive", "U0ERIN": "Erin"}
+    services.calendar_names = {"U0CEO": "Chief Executive", "U0ERIN": "Erin"}
     app = create_app(settings, services=services, start_background=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://wk") as client:

@@ -131,7 +131,7 @@ async def test_after_a_cover_the_backup_is_the_next_lead(
     async with slack_harness(PLAN, tmp_path=tmp_path, now=WEDNESDAY) as h:
         # Alice's weekend of 27-30 November; Lead 2, the backup that week, takes her Saturday.
         await h.command("/cover", "2026-11-28", user="U0ALICE")
-        await h.services.extras["delivery"].drain()  # the request's post, through the outbox
+        await h.services.delivery.drain()  # the request's post, through the outbox
         offer = h.standin.messages("C0SUPPORT")[0]
         await h.click(offer, Action.cover_take, user="U0LEAD2")
         h.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=UTC))
@@ -152,7 +152,7 @@ async def test_a_backup_of_one_who_covers_leaves_no_backup_said_plainly(
     async with slack_harness(ONE_BACKUP, tmp_path=tmp_path, now=WEDNESDAY) as h:
         # Wednesday's shift is Carol's (day 23 from Monday 2 November); Dan covers it.
         await h.command("/cover", "2026-11-25 12:00 - 2026-11-25 18:00", user="U0CAROL")
-        await h.services.extras["delivery"].drain()  # the request's post, through the outbox
+        await h.services.delivery.drain()  # the request's post, through the outbox
         await h.click(h.standin.messages("C0SUPPORT")[0], Action.cover_take, user="U0DAN")
         h.clock.set(datetime(2026, 11, 25, 14, 0, tzinfo=UTC))
 
@@ -177,7 +177,7 @@ async def test_the_backup_step_pages_the_next_lead_not_the_pager_holder_again(
             headers={"Authorization": f"Bearer {HELPDESK_TOKEN}"},
         )
         assert answer.status_code == 202
-        escalator, delivery = h.services.extras["escalator"], h.services.extras["delivery"]
+        escalator, delivery = h.services.escalator, h.services.delivery
         assert isinstance(escalator, Escalator) and isinstance(delivery, Delivery)
         await delivery.drain()
         assert len(h.standin.dms("U0LEAD1")) == 1  # paged as the pager holder

@@ -16,7 +16,7 @@ DISK_ALERT = fixture_bytes("pagerduty/trigger_openapi_example.json")  # critical
 
 
 def escalator_of(intake: Intake) -> Escalator:
-    escalator = intake.services.extras["escalator"]
+    escalator = intake.services.escalator
     assert isinstance(escalator, Escalator)
     # The app starts the worker with the other background tasks.
     assert escalator.run in intake.services.workers

@@ -64,7 +64,7 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 def planner_of(h: Harness) -> HandoverPlanner:
-    planner = h.services.extras["handovers"]
+    planner = h.services.handovers
     assert isinstance(planner, HandoverPlanner)
     planner.slack_backoff = 0.05
     return planner
@@ -477,7 +477,7 @@ async def test_a_refused_user_group_is_said_once_then_tried_after_a_reload_or_a_
         # The setup now names another group: tried at the next handover.
         setup = tmp_path / "oncall.yaml"
         setup.write_text(FOUR_HOURLY.replace("S0ONCALL", "S0PAGER"))
-        assert await h.services.extras["reloader"].reload("test") is None
+        assert await h.services.reloader.reload("test") is None
         await handover(HANDOFFS[3])
         await handover(HANDOFFS[4])
         calls = h.standin.calls_to("usergroups.users.update")

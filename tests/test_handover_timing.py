@@ -70,7 +70,7 @@ def posts(standin: SlackStandIn) -> list[str]:
 
 
 def planner_of(h: Harness) -> HandoverPlanner:
-    planner = h.services.extras["handovers"]
+    planner = h.services.handovers
     assert isinstance(planner, HandoverPlanner)
     return planner
 
@@ -196,7 +196,7 @@ async def test_a_restart_across_the_handoff_posts_it_late_once(tmp_path: Path) -
         handoff = soon(2)
         override(first, "U0BOB", handoff, handoff + timedelta(hours=1))
         await first.services.plan_changed("support")
-        assert first.services.extras["scheduler"].running
+        assert first.services.handovers.scheduler.running
     # The bot is down at the hand-off.
     await sleep_until(handoff + timedelta(seconds=1))
     assert posts(first.standin) == []

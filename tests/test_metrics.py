@@ -54,7 +54,7 @@ async def test_metrics_count_received_escalated_acknowledged_and_slack_errors(
 
     # Ten minutes without acknowledgement: the worker escalates the four alerts to step 2.
     intake.clock.advance(timedelta(minutes=10))
-    escalator = intake.services.extras["escalator"]
+    escalator = intake.services.escalator
     assert isinstance(escalator, Escalator)
     assert len(await escalator.run_once()) == 4
 

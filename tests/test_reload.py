@@ -41,8 +41,8 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Harness, HandoverPlanne
     """The bot with its hand-off planner started; the reloader is driven by the test alone
     (no polling task), so each reload happens exactly when the test says."""
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
-        planner = h.services.extras["handovers"]
-        reloader = h.services.extras["reloader"]
+        planner = h.services.handovers
+        reloader = h.services.reloader
         assert isinstance(planner, HandoverPlanner) and isinstance(reloader, Reloader)
         await planner.start()
         # Startup looks back for missed hand-offs; wait for it so that it does not race the test.

@@ -33,7 +33,7 @@ def cover_overrides(h: Harness) -> list[Override]:
 
 async def drain(h: Harness) -> None:
     """Let the delivery worker post and update what the requests queued."""
-    worker = h.services.extras["delivery"]
+    worker = h.services.delivery
     assert isinstance(worker, Delivery)
     await worker.drain()
 

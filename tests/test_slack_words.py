@@ -39,7 +39,7 @@ def input_of(view: Any, block_id: str) -> dict[str, Any]:
 
 async def walk_the_main_flows(h: Harness) -> list[Sent]:
     """Use the bot as a team would for a while; the form submissions answered with errors."""
-    delivery = h.services.extras["delivery"]
+    delivery = h.services.delivery
     assert isinstance(delivery, Delivery)
     refused: list[Sent] = []
     for text in ("", "week", "me", "help", "billing"):

@@ -106,7 +106,7 @@ async def waking(
         clock = FixedClock(FRIDAY_NIGHT)
         services = build_services(settings, plans=PlanHolder(plan), clock=clock)
         app = create_app(settings, services=services, start_background=False)
-        waker = services.extras["waker"]
+        waker = services.waker
         assert isinstance(waker, Waker) and waker.run in services.workers
         transport = httpx.ASGITransport(app=app)
         try:

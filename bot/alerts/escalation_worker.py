@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTRAS_KEY = "escalator"
 POLL_INTERVAL = 1.0  # seconds between looks at the database when nobody wakes the worker
 BATCH = 50  # alerts escalated per transaction; a longer backlog is worked through at once
 
@@ -53,7 +52,7 @@ class Escalator:
 
     async def run_once(self) -> list[EscalationOutcome]:
         """Escalate what is due now without blocking the event loop."""
-        outcomes = await asyncio.to_thread(self.escalate_due_now)
+        outcomes = await self.services.in_database(self.escalate_due_now)
         for outcome in outcomes:
             logger.info(
                 "alert escalated",
@@ -84,10 +83,9 @@ class Escalator:
 
 def register(services: Services) -> Escalator:
     """The app's escalation worker, added to the background workers once."""
-    existing = services.extras.get(EXTRAS_KEY)
-    if isinstance(existing, Escalator):
-        return existing
+    if services.escalator is not None:
+        return services.escalator
     escalator = Escalator(services)
-    services.extras[EXTRAS_KEY] = escalator
+    services.escalator = escalator
     services.workers.append(escalator.run)
     return escalator

@@ -107,10 +107,9 @@ def _context(
 def wake_delivery(services: Services) -> None:
     """Nudge the delivery worker (call from the event loop, after the commit)."""
     # The workers poll anyway; a nudge only makes the first post (and push) quicker.
-    for worker in ("delivery", "waker"):
-        wake = getattr(services.extras.get(worker), "wake", None)
-        if callable(wake):
-            wake()
+    for worker in (services.delivery, services.waker):
+        if worker is not None:
+            worker.wake()
 
 
 def _mentions(users: Iterable[str]) -> str:

@@ -138,11 +138,11 @@ def create_app(
     async def readyz(_: Request) -> Response:
         problems = []
         try:
-            await asyncio.to_thread(_ping, services)
+            await services.in_database(_ping, services)
         except Exception as error:  # any failure means "not ready", and says why
             problems.append(f"database: {error.__class__.__name__}")
-        scheduler = services.extras.get("scheduler")
-        if start_background and scheduler is not None and not getattr(scheduler, "running", False):
+        planner = services.handovers
+        if start_background and planner is not None and not planner.scheduler.running:
             problems.append("scheduler: not running")
         if problems:
             return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
@@ -168,7 +168,7 @@ def create_app(
         slack_session = aiohttp.ClientSession()
         services.slack.session = slack_session
         if start_background:
-            for start in services.extras.get("startup", []):
+            for start in services.startup:
                 await start()
             tasks = [asyncio.create_task(worker()) for worker in services.workers]
         try:
@@ -179,7 +179,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            for stop in services.extras.get("shutdown", []):
+            for stop in services.shutdown:
                 with contextlib.suppress(Exception):
                     await stop()
             services.close_writer()

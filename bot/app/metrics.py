@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute, Route
 if TYPE_CHECKING:
     from bot.app.services import Services
 
-EXTRAS_KEY = "metrics"
 
 # Acknowledgement takes seconds when someone is at the desk and an hour or more on a Saturday
 # night; the buckets cover both, with detail around the usual escalation waits (5-30 min).
@@ -120,11 +119,9 @@ class Metrics:
 
 def metrics_of(services: Services) -> Metrics:
     """The app's metrics, created on first use and kept with its services."""
-    metrics = services.extras.get(EXTRAS_KEY)
-    if not isinstance(metrics, Metrics):
-        metrics = Metrics()
-        services.extras[EXTRAS_KEY] = metrics
-    return metrics
+    if services.metrics is None:
+        services.metrics = Metrics()
+    return services.metrics
 
 
 def _resolve(target: Services | Metrics | None) -> Metrics | None:

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
@@ -17,6 +17,15 @@ from bot.app.settings import Settings
 from bot.plan.holder import PlanHolder
 from bot.schedule.roster import Roster
 from storage.db import NoWaitWriter, is_sqlite
+
+if TYPE_CHECKING:
+    from bot.alerts.escalation_worker import Escalator
+    from bot.app.metrics import Metrics
+    from bot.handovers.planner import HandoverPlanner
+    from bot.plan.reload import Reloader
+    from bot.slack.delivery import Delivery
+    from bot.slack.users import UserDirectory
+    from bot.wake.worker import Waker
 
 T = TypeVar("T")
 # PostgreSQL answers several connections at once; the threads wait on the network in parallel.
@@ -36,7 +45,19 @@ class Services:
     plan_changed_hooks: list[Callable[[str | None], Awaitable[None]]] = field(default_factory=list)
     # Background tasks started with the app (workers): async functions run until cancelled.
     workers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Awaited when the app starts (before the workers) and when it stops.
+    startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The workers, made by the app factory (bot.app.factory); None before it has run.
+    delivery: Delivery | None = None
+    escalator: Escalator | None = None
+    handovers: HandoverPlanner | None = None
+    reloader: Reloader | None = None
+    waker: Waker | None = None
+    # Made on first use: the Prometheus metrics, Slack's people, and the calendar's names.
+    metrics: Metrics | None = None
+    users: UserDirectory | None = None
+    calendar_names: dict[str, str] = field(default_factory=dict)
     # The threads that do the intake's and the delivery worker's database work. SQLite has one
     # writer at a time: one thread doing every write and read in turn waits for no lock and
     # leaves the event loop alone with the interpreter, where several would take turns at both.
@@ -65,10 +86,13 @@ class Services:
             self._writer.close()
             self._writer = None
 
-    async def in_database(self, work: Callable[..., T], *args: Any) -> T:
-        """Run blocking database work on the database threads, off the event loop."""
+    async def in_database(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking database work on the database threads, off the event loop: the one way
+        async code reads or writes the database."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.database_threads, functools.partial(work, *args))
+        return await loop.run_in_executor(
+            self.database_threads, functools.partial(work, *args, **kwargs)
+        )
 
     async def plan_changed(self, team: str | None = None) -> None:
         """Tell every listener that the plan of ``team`` (None: every team) changed."""

@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTRAS_KEY = "handovers"
-SCHEDULER_KEY = "scheduler"  # /readyz checks that it is running
 
 HANDOVER = "handover"
 REMINDER = "reminder"  # claimed as "reminder:<user>": a shift handed to someone else gets its own
@@ -213,7 +211,7 @@ class HandoverPlanner:
                 self._plan_digest(now)
 
     async def _plan_team(self, team: Team, after: datetime, now: datetime) -> None:
-        change = await asyncio.to_thread(self._next_change, team.id, after)
+        change = await self.services.in_database(self._next_change, team.id, after)
         job_id = f"{HANDOVER}:{team.id}"
         if change is None:
             # Nothing changes within the horizon: look again later.
@@ -229,7 +227,7 @@ class HandoverPlanner:
         if team.reminder is None:
             self._remove(job_id)
             return
-        found = await asyncio.to_thread(self._next_reminder, team, after)
+        found = await self.services.in_database(self._next_reminder, team, after)
         if found is None or found.user is None:
             self._remove(job_id)
             return
@@ -343,7 +341,9 @@ class HandoverPlanner:
         instant = _aware(instant)
         now = self.services.clock.now()
         try:
-            loaded = await asyncio.to_thread(self._prepare_handover, team_id, instant, now, late)
+            loaded = await self.services.in_database(
+                self._prepare_handover, team_id, instant, now, late
+            )
         except Exception:
             logger.exception("loading the hand-off failed", extra={"team": team_id})
             return claims.FAILED
@@ -364,7 +364,7 @@ class HandoverPlanner:
                 extra={"team": team.id, "at": instant.isoformat(), "error": str(error)},
             )
         await self._update_usergroup(team, summary.incoming)
-        await asyncio.to_thread(self._finish, loaded.claim_id, outcome)
+        await self.services.in_database(self._finish, loaded.claim_id, outcome)
         logger.info(
             "handover done",
             extra={
@@ -446,13 +446,13 @@ class HandoverPlanner:
         now = self.services.clock.now()
         started = self.started_at or now
         try:
-            watching_since = await asyncio.to_thread(self._first_start, now)
+            watching_since = await self.services.in_database(self._first_start, now)
         except Exception:
             logger.exception("reading the bot's first start failed: no catching up")
             return
         for team_id in list(self.services.plans.current.teams):
             try:
-                missed = await asyncio.to_thread(
+                missed = await self.services.in_database(
                     self._missed_handovers, team_id, now, watching_since
                 )
             except Exception:
@@ -497,7 +497,9 @@ class HandoverPlanner:
         start = _aware(start)
         now = self.services.clock.now()
         try:
-            loaded = await asyncio.to_thread(self._prepare_reminder, team_id, user, start, now)
+            loaded = await self.services.in_database(
+                self._prepare_reminder, team_id, user, start, now
+            )
         except Exception:
             logger.exception("loading the reminder failed", extra={"team": team_id})
             return claims.FAILED
@@ -517,7 +519,7 @@ class HandoverPlanner:
             logger.error(
                 "reminder failed", extra={"team": team_id, "user": user, "error": str(error)}
             )
-        await asyncio.to_thread(self._finish, loaded.claim_id, outcome)
+        await self.services.in_database(self._finish, loaded.claim_id, outcome)
         logger.info(
             "reminder done",
             extra={"team": team_id, "user": user, "at": start.isoformat(), "outcome": outcome},
@@ -579,7 +581,7 @@ class HandoverPlanner:
         instant = _aware(instant)
         now = self.services.clock.now()
         try:
-            loaded = await asyncio.to_thread(self._prepare_digest, instant, now, late)
+            loaded = await self.services.in_database(self._prepare_digest, instant, now, late)
         except Exception:
             logger.exception("loading the digest failed")
             return claims.FAILED
@@ -598,7 +600,7 @@ class HandoverPlanner:
                 logger.error("digest DM failed", extra={"user": user, "error": str(error)})
         if failures == len(leadership):
             outcome = claims.FAILED
-        await asyncio.to_thread(self._finish, claim_id, outcome)
+        await self.services.in_database(self._finish, claim_id, outcome)
         logger.info("digest done", extra={"at": instant.isoformat(), "outcome": outcome})
         return outcome
 
@@ -748,13 +750,11 @@ class HandoverPlanner:
 def register(services: Services) -> HandoverPlanner:
     """The app's handover planner, started and stopped with the app and re-planned on every
     change of plan (registered once)."""
-    existing = services.extras.get(EXTRAS_KEY)
-    if isinstance(existing, HandoverPlanner):
-        return existing
+    if services.handovers is not None:
+        return services.handovers
     planner = HandoverPlanner(services)
-    services.extras[EXTRAS_KEY] = planner
-    services.extras[SCHEDULER_KEY] = planner.scheduler
-    services.extras.setdefault("startup", []).append(planner.start)
-    services.extras.setdefault("shutdown", []).append(planner.stop)
+    services.handovers = planner
+    services.startup.append(planner.start)
+    services.shutdown.append(planner.stop)
     services.plan_changed_hooks.append(planner.replan)
     return planner

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTRAS_KEY = "reloader"
 POLL_INTERVAL_S = 2.0
 
 # What identifies one version of the file: an editor's save changes one of these.
@@ -142,12 +141,11 @@ class Reloader:
 
 def register(services: Services) -> Reloader:
     """The app's reloader: SIGHUP and file polling while the app runs (registered once)."""
-    existing = services.extras.get(EXTRAS_KEY)
-    if isinstance(existing, Reloader):
-        return existing
+    if services.reloader is not None:
+        return services.reloader
     reloader = Reloader(services)
-    services.extras[EXTRAS_KEY] = reloader
-    services.extras.setdefault("startup", []).append(reloader.start)
-    services.extras.setdefault("shutdown", []).append(reloader.stop)
+    services.reloader = reloader
+    services.startup.append(reloader.start)
+    services.shutdown.append(reloader.stop)
     services.workers.append(reloader.watch)
     return reloader

@@ -87,7 +87,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTRAS_KEY = "delivery"
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when nobody wakes the worker
 BATCH = 50
 PARALLEL = 8  # rows delivered at once
@@ -1532,10 +1531,9 @@ def _instant(value: Any) -> datetime | None:
 
 def register(services: Services) -> Delivery:
     """The app's delivery worker, added to the background workers once."""
-    existing = services.extras.get(EXTRAS_KEY)
-    if isinstance(existing, Delivery):
-        return existing
+    if services.delivery is not None:
+        return services.delivery
     delivery = Delivery(services)
-    services.extras[EXTRAS_KEY] = delivery
+    services.delivery = delivery
     services.workers.append(delivery.run)
     return delivery

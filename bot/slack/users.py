@@ -139,9 +139,7 @@ class UserDirectory:
 
 
 def directory(services: Services) -> UserDirectory:
-    """The app's one user directory, made on first use and kept in ``services.extras``."""
-    found = services.extras.get("users")
-    if not isinstance(found, UserDirectory):
-        found = UserDirectory(services.slack, services.clock)
-        services.extras["users"] = found
-    return found
+    """The app's one user directory, made on first use and kept in ``services.users``."""
+    if services.users is None:
+        services.users = UserDirectory(services.slack, services.clock)
+    return services.users

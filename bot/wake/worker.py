@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTRAS_KEY = "waker"
 POLL_INTERVAL = 1.0
 BATCH = 50
 BACKOFF_FIRST = timedelta(seconds=5)
@@ -189,9 +188,8 @@ class Waker:
 
     def _nudge_delivery(self) -> None:
         # A notice queued for Slack goes out at once rather than at the delivery's next poll.
-        wake = getattr(self.services.extras.get("delivery"), "wake", None)
-        if callable(wake):
-            wake()
+        if self.services.delivery is not None:
+            self.services.delivery.wake()
 
     def _push(self, job: _Job) -> Push:
         wake, alert = job.wake, job.alert
@@ -334,10 +332,9 @@ def require_secret(services: Services) -> None:
 
 def register(services: Services) -> Waker:
     """The app's wake-up worker, added to the background workers once."""
-    existing = services.extras.get(EXTRAS_KEY)
-    if isinstance(existing, Waker):
-        return existing
+    if services.waker is not None:
+        return services.waker
     waker = Waker(services)
-    services.extras[EXTRAS_KEY] = waker
+    services.waker = waker
     services.workers.append(waker.run)
     return waker
