@@ -393,25 +393,17 @@ class HandoverPlanner:
                 extra={"team": team_id, "at": instant.isoformat()},
             )
             return "stale"
-        too_old = now - instant > LATE_LIMIT
-        with session_scope(self.services.engine) as session:
-            taken = claims.claim(
-                session=session,
-                team=team_id,
-                kind=HANDOVER,
-                instant=instant,
-                now=now,
-                outcome=claims.SKIPPED if too_old else None,
-            )
-            claim_id = taken.id if taken is not None else None
-        if claim_id is None:
-            return "taken"
-        if too_old:
-            logger.warning(
-                "handover missed while the bot was down, skipped: more than an hour old",
-                extra={"team": team_id, "at": instant.isoformat()},
-            )
-            return claims.SKIPPED
+        claim_id = self._claim(
+            "handover",
+            team=team_id,
+            kind=HANDOVER,
+            instant=instant,
+            now=now,
+            too_old=now - instant > LATE_LIMIT,
+            log={"team": team_id, "at": instant.isoformat()},
+        )
+        if isinstance(claim_id, str):
+            return claim_id
         since = before.oncall.since or instant - REPORT_FALLBACK
         with Session(self.services.engine) as session:
             seen = alert_stats.activity(session=session, team=team_id, start=since, end=instant)
@@ -538,25 +530,17 @@ class HandoverPlanner:
         if holding.user != user or before.user == user:
             return "stale"
         due = start - team.reminder
-        too_old = now - due > LATE_LIMIT
-        with session_scope(self.services.engine) as session:
-            taken = claims.claim(
-                session=session,
-                team=team_id,
-                kind=reminder_kind(user),
-                instant=start,
-                now=now,
-                outcome=claims.SKIPPED if too_old else None,
-            )
-            claim_id = taken.id if taken is not None else None
-        if claim_id is None:
-            return "taken"
-        if too_old:
-            logger.warning(
-                "reminder missed while the bot was down, skipped: more than an hour old",
-                extra={"team": team_id, "user": user, "at": start.isoformat()},
-            )
-            return claims.SKIPPED
+        claim_id = self._claim(
+            "reminder",
+            team=team_id,
+            kind=reminder_kind(user),
+            instant=start,
+            now=now,
+            too_old=now - due > LATE_LIMIT,
+            log={"team": team_id, "user": user, "at": start.isoformat()},
+        )
+        if isinstance(claim_id, str):
+            return claim_id
         with Session(self.services.engine) as session:
             still_open = alert_stats.open_alerts(session=session, team=team_id, at=now)
             cards = alert_stats.card_messages(session=session, alert_ids=[a.id for a in still_open])
@@ -610,25 +594,17 @@ class HandoverPlanner:
         plan = self.services.plans.current
         if not plan.leadership:
             return "stale"
-        too_old = now - instant > LATE_LIMIT
-        with session_scope(self.services.engine) as session:
-            taken = claims.claim(
-                session=session,
-                team=EVERY_TEAM,
-                kind=DIGEST,
-                instant=instant,
-                now=now,
-                outcome=claims.SKIPPED if too_old else None,
-            )
-            claim_id = taken.id if taken is not None else None
-        if claim_id is None:
-            return "taken"
-        if too_old:
-            logger.warning(
-                "digest missed while the bot was down, skipped: more than an hour old",
-                extra={"at": instant.isoformat()},
-            )
-            return claims.SKIPPED
+        claim_id = self._claim(
+            "digest",
+            team=EVERY_TEAM,
+            kind=DIGEST,
+            instant=instant,
+            now=now,
+            too_old=now - instant > LATE_LIMIT,
+            log={"at": instant.isoformat()},
+        )
+        if isinstance(claim_id, str):
+            return claim_id
         zone = digest.digest_zone(plan.digest, plan.timezone)
         start = digest.week_before(instant, zone)
         weeks = []
@@ -638,6 +614,38 @@ class HandoverPlanner:
                 weeks.append(digest.team_week(team.id, team.name, seen))
         summary = DigestSummary(start=start, end=instant, zone=zone, teams=tuple(weeks), late=late)
         return claim_id, summary, plan.leadership
+
+    def _claim(
+        self,
+        what: str,
+        *,
+        team: str,
+        kind: str,
+        instant: datetime,
+        now: datetime,
+        too_old: bool,
+        log: dict[str, str],
+    ) -> int | str:
+        """Claim the send of ``what`` (blocking): the claim's id, else why not: "taken" (someone
+        else has it) or skipped (more than an hour late, recorded so that nobody sends it)."""
+        with session_scope(self.services.engine) as session:
+            taken = claims.claim(
+                session=session,
+                team=team,
+                kind=kind,
+                instant=instant,
+                now=now,
+                outcome=claims.SKIPPED if too_old else None,
+            )
+            claim_id = taken.id if taken is not None else None
+        if claim_id is None:
+            return "taken"
+        if too_old:
+            logger.warning(
+                f"{what} missed while the bot was down, skipped: more than an hour old", extra=log
+            )
+            return claims.SKIPPED
+        return claim_id
 
     # ------------------------------------------------------------------ Slack
 
