@@ -27,6 +27,7 @@ from storage.db import session_scope
 from storage.models import Alert, Outbox
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
+from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend
 from tests.test_fault_relay import ALERT_TOKEN as FAULT_TOKEN
 from tests.test_fault_relay import plan_yaml
 
@@ -38,51 +39,18 @@ TOKENS = {
     "GRAFANA_ALERT_TOKEN": "graf-77b2e410",
     "PAGERDUTY_ROUTING_KEY": "routingkeyhere",  # the key of PagerDuty's acknowledge/resolve samples
 }
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    timezone: Europe/Paris
-    rotations:
-      - name: weekend
-        members: [U0ALICE, U0BOB]
-        start: 2026-11-06 18:00
-        every: 1w
-        only: ["fri 18:00 - mon 09:00"]
-      - name: weekdays
-        members: [U0DAN, U0ERIN]
-        start: 2026-11-09 09:00
-        every: 1d
-        only: ["mon-fri 09:00 - 18:00"]
-    backup:
-      - name: leads
-        members: [U0LEAD1, U0LEAD2]
-        start: 2026-11-02 09:00
-        every: 1w
-    escalation:
-      - notify: oncall
-        wait: 10m
-      - notify: backup
-        wait: 20m
-      - notify: leadership
-    leadership_now: [critical]
-integrations:
-  prometheus:
-    kind: alertmanager
-    team: support
-    token_env: PROMETHEUS_ALERT_TOKEN
-  grafana:
-    kind: grafana
-    team: support
-    token_env: GRAFANA_ALERT_TOKEN
-  datapipe:
-    kind: pagerduty
-    team: support
-    token_env: PAGERDUTY_ROUTING_KEY
-"""
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            rotations=[weekend(["U0ALICE", "U0BOB"]), weekdays()], leadership_now=["critical"]
+        )
+    },
+    integrations={
+        "prometheus": integration("alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
+        "grafana": integration("grafana", "support", "GRAFANA_ALERT_TOKEN"),
+        "datapipe": integration("pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
+    },
+)
 
 
 @contextlib.asynccontextmanager

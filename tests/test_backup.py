@@ -15,48 +15,29 @@ from bot.app.cli import main
 from bot.enums import Action
 from bot.slack.delivery import Delivery
 from tests.harness import Harness, message_text, slack_harness
+from tests.support.setup_files import (
+    integration,
+    leads,
+    setup_yaml,
+    support_team,
+    weekdays,
+    weekend,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 HELPDESK_TOKEN = "helpdesk-5c1e"
 
 # Lead 1 takes every third weekend and is the backup every third week; the weekend of 20-23
 # November is both. Lead 2 comes after Lead 1 in the backup's order.
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    timezone: Europe/Paris
-    rotations:
-      - name: weekend
-        members: [U0ALICE, U0BOB, U0LEAD1]
-        start: 2026-11-06 18:00
-        every: 1w
-        only: ["fri 18:00 - mon 09:00"]
-      - name: weekdays
-        members: [U0DAN, U0ERIN]
-        start: 2026-11-09 09:00
-        every: 1d
-        only: ["mon-fri 09:00 - 18:00"]
-    backup:
-      - name: leads
-        members: [U0LEAD2, U0LEAD3, U0LEAD1]
-        start: 2026-11-02 09:00
-        every: 1w
-    escalation:
-      - notify: oncall
-        wait: 10m
-      - notify: backup
-        wait: 20m
-      - notify: leadership
-integrations:
-  helpdesk:
-    kind: generic
-    team: support
-    token_env: HELPDESK_ALERT_TOKEN
-"""
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            rotations=[weekend(["U0ALICE", "U0BOB", "U0LEAD1"]), weekdays()],
+            backup=leads(["U0LEAD2", "U0LEAD3", "U0LEAD1"]),
+        )
+    },
+    integrations={"helpdesk": integration("generic", "support", "HELPDESK_ALERT_TOKEN")},
+)
 
 # The sandbox's team: Alice, Bob and Carol every morning, Dan the only backup.
 ONE_BACKUP = """\

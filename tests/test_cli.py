@@ -17,40 +17,11 @@ from bot.app.cli import main
 from storage.db import make_engine, session_scope
 from storage.migrate import stored_revision, upgrade
 from storage.overrides import create_override
+from tests.support.setup_files import setup_yaml, support_team
 
 PARIS = ZoneInfo("Europe/Paris")
 
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    timezone: Europe/Paris
-    rotations:
-      - name: weekend
-        members: [U0ALICE, U0BOB, U0CAROL, U0CEO]
-        start: 2026-11-06 18:00
-        every: 1w
-        only: ["fri 18:00 - mon 09:00"]
-      - name: weekdays
-        members: [U0DAN, U0ERIN]
-        start: 2026-11-09 09:00
-        every: 1d
-        only: ["mon-fri 09:00 - 18:00"]
-    backup:
-      - name: leads
-        members: [U0LEAD1, U0LEAD2]
-        start: 2026-11-02 09:00
-        every: 1w
-    escalation:
-      - notify: oncall
-        wait: 10m
-      - notify: backup
-        wait: 20m
-      - notify: leadership
-"""
+PLAN = setup_yaml({"support": support_team()})
 
 
 @pytest.fixture

@@ -17,31 +17,24 @@ from storage.db import session_scope
 from storage.models import Alert, AlertEvent, SlackMessage
 from storage.overrides import create_override
 from tests.harness import Harness, slack_harness
+from tests.support.setup_files import setup_yaml, support_team, weekdays, weekend
 
 # Weekends rotate weekly, weekdays daily; weekday nights are gaps. In Paris, summer time ends on
 # Sunday 25 October 2026.
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    timezone: Europe/Paris
-    reminder: 1h
-    usergroup: S0ONCALL
-    rotations:
-      - name: weekend
-        members: [U0ALICE, U0BOB, U0CAROL]
-        start: 2026-10-02 18:00
-        every: 1w
-        only: ["fri 18:00 - mon 09:00"]
-      - name: weekdays
-        members: [U0DAN, U0ERIN]
-        start: 2026-10-05 09:00
-        every: 1d
-        only: ["mon-fri 09:00 - 18:00"]
-"""
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            reminder="1h",
+            usergroup="S0ONCALL",
+            rotations=[
+                weekend(["U0ALICE", "U0BOB", "U0CAROL"], "2026-10-02 18:00"),
+                weekdays(start="2026-10-05 09:00"),
+            ],
+            backup=None,
+            escalation=None,
+        )
+    }
+)
 
 
 def utc(*args: int) -> datetime:

@@ -18,20 +18,20 @@ from storage import claims
 from storage.db import session_scope
 from storage.overrides import cancel_override, create_override, list_overrides
 from tests.harness import Harness, message_text, slack_harness
+from tests.support.setup_files import rotation, setup_yaml, support_team
 
 # U0ALICE always holds the pager unless an override says otherwise.
-PLAN = """\
-timezone: Europe/Paris
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    rotations:
-      - name: always
-        members: [U0ALICE]
-        start: 2026-01-05 09:00
-        every: 1w
-"""
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            timezone=None,
+            rotations=[rotation("always", ["U0ALICE"], "2026-01-05 09:00", "1w")],
+            backup=None,
+            escalation=None,
+        )
+    },
+    leadership=None,
+)
 PLAN_WITH_GROUP = PLAN.replace("    rotations:", "    usergroup: S0ONCALL\n    rotations:")
 PLAN_WITH_REMINDER = PLAN.replace("    rotations:", "    reminder: 1h\n    rotations:")
 EXTRA = ["U0BOB", "U0CAROL"]

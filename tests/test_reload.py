@@ -14,22 +14,22 @@ import pytest
 from bot.handovers.planner import HandoverPlanner
 from bot.plan.reload import Reloader
 from tests.harness import Harness, slack_harness
+from tests.support.setup_files import rotation, setup_yaml, support_team
 
 # Far enough ahead that no planned job comes due while a test runs.
 NOW = datetime(2030, 1, 7, 11, 0, tzinfo=UTC)  # Monday 7 January 2030, 12:00 in Paris
-PLAN = """\
-timezone: Europe/Paris
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    reminder: 1h
-    rotations:
-      - name: days
-        members: [U0ALICE, U0BOB]
-        start: 2030-01-01 09:00
-        every: 1d
-"""
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            timezone=None,
+            reminder="1h",
+            rotations=[rotation("days", ["U0ALICE", "U0BOB"], "2030-01-01 09:00", "1d")],
+            backup=None,
+            escalation=None,
+        )
+    },
+    leadership=None,
+)
 
 
 def paris(text: str) -> datetime:

@@ -10,41 +10,19 @@ from urllib.parse import parse_qsl, urlencode
 from bot.sandbox.slack_requests import SlackRequest, sign
 from tests.conftest import fixture_bytes
 from tests.harness import SIGNING_SECRET, slack_harness
+from tests.support.setup_files import rotation, setup_yaml, support_team
 
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    timezone: Europe/Paris
-    rotations:
-      - name: weekend
-        members: [U0ALICE, U0BOB, U0CAROL, U0CEO]
-        start: 2026-11-06 18:00
-        every: 1w
-        only: ["fri 18:00 - mon 09:00"]
-      - name: weekdays
-        members: [U0DAN, U0ERIN]
-        start: 2026-11-09 09:00
-        every: 1d
-        only: ["mon-fri 09:00 - 18:00"]
-    backup:
-      - name: leads
-        members: [U0LEAD1, U0LEAD2]
-        start: 2026-11-02 09:00
-        every: 1w
-  infra:
-    name: Infrastructure
-    channel: C0INFRA
-    timezone: America/New_York
-    rotations:
-      - name: weekly
-        members: [U0IVAN, U0JUDY]
-        start: 2026-11-02 09:00
-        every: 1w
-"""
+PLAN = setup_yaml(
+    {
+        "support": support_team(escalation=None),
+        "infra": {
+            "name": "Infrastructure",
+            "channel": "C0INFRA",
+            "timezone": "America/New_York",
+            "rotations": [rotation("weekly", ["U0IVAN", "U0JUDY"], "2026-11-02 09:00", "1w")],
+        },
+    }
+)
 
 # Saturday 28 November 2026, 21:00 in Paris: the CEO's weekend (shift k=3 of the weekend layer).
 SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
