@@ -9,10 +9,9 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -27,30 +26,8 @@ from storage.db import session_scope
 from storage.models import Alert, Outbox
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
-from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend
-from tests.test_fault_relay import ALERT_TOKEN as FAULT_TOKEN
-from tests.test_fault_relay import plan_yaml
-
-PARIS = ZoneInfo("Europe/Paris")
-# Friday 27 November 2026, 21:00 in Paris: Bob holds the weekend pager, Lead 2 the backup.
-FRIDAY_NIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=PARIS).astimezone(UTC)
-TOKENS = {
-    "PROMETHEUS_ALERT_TOKEN": "prom-3f9a0c1d",
-    "GRAFANA_ALERT_TOKEN": "graf-77b2e410",
-    "PAGERDUTY_ROUTING_KEY": "routingkeyhere",  # the key of PagerDuty's acknowledge/resolve samples
-}
-PLAN = setup_yaml(
-    {
-        "support": support_team(
-            rotations=[weekend(["U0ALICE", "U0BOB"]), weekdays()], leadership_now=["critical"]
-        )
-    },
-    integrations={
-        "prometheus": integration("alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
-        "grafana": integration("grafana", "support", "GRAFANA_ALERT_TOKEN"),
-        "datapipe": integration("pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
-    },
-)
+from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+from tests.support.setup_files import holders_yaml
 
 
 @contextlib.asynccontextmanager
@@ -61,29 +38,11 @@ async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
         yield harness
 
 
-def delivery_of(h: Harness) -> Delivery:
-    worker = h.services.delivery
-    assert isinstance(worker, Delivery)
-    return worker
-
-
 def one_card_each(h: Harness) -> Harness:
     """The worker never rolls a flood up: every alert waits for a card (and a DM) of its own,
     however many wait, which is what the tests of the posting pace follow."""
     delivery_of(h).flood_backlog = 1_000_000
     return h
-
-
-async def post_alert(h: Harness, integration: str, fixture: str) -> None:
-    token = TOKENS[
-        {"prometheus": "PROMETHEUS_ALERT_TOKEN", "grafana": "GRAFANA_ALERT_TOKEN"}[integration]
-    ]
-    answer = await h.client.post(
-        f"/alerts/{integration}",
-        content=fixture_bytes(fixture),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    assert answer.status_code == 202, answer.text
 
 
 async def post_warnings(h: Harness, count: int, first: int = 0) -> None:
@@ -898,6 +857,7 @@ async def test_an_error_slack_does_not_document_is_tried_a_few_times_then_failed
 # Three teams, a channel and a pager holder each, for what one channel's trouble must not do to
 # the others.
 THREE_TEAMS = {"alpha": "U0ANN", "beta": "U0BEN", "gamma": "U0GUS"}
+TEAMS_TOKEN = "teams-alert-token"
 
 
 async def post_to_teams(h: Harness, teams: list[str], tag: str) -> None:
@@ -905,17 +865,17 @@ async def post_to_teams(h: Harness, teams: list[str], tag: str) -> None:
         answer = await h.client.post(
             f"/alerts/{team}",
             json={"title": f"{team} is slow {tag}", "dedup_key": f"{team}-{tag}"},
-            headers={"Authorization": f"Bearer {FAULT_TOKEN}"},
+            headers={"Authorization": f"Bearer {TEAMS_TOKEN}"},
         )
         assert answer.status_code == 202
 
 
 async def test_a_429_in_one_channel_holds_back_that_channel_only(tmp_path: Path) -> None:
     async with slack_harness(
-        plan_yaml(THREE_TEAMS),
+        holders_yaml(THREE_TEAMS, "TEAMS_ALERT_TOKEN"),
         tmp_path=tmp_path,
         now=FRIDAY_NIGHT,
-        env={"FAULT_ALERT_TOKEN": FAULT_TOKEN},
+        env={"TEAMS_ALERT_TOKEN": TEAMS_TOKEN},
     ) as h:
         # Slack applies chat.postMessage's limit per channel: a 429 for #alpha says nothing of
         # #beta, #gamma or the DMs.

@@ -17,11 +17,9 @@ from bot.app.cli import main
 from storage.db import make_engine, session_scope
 from storage.migrate import stored_revision, upgrade
 from storage.overrides import create_override
-from tests.support.setup_files import setup_yaml, support_team
+from tests.support.setup_files import SUPPORT as PLAN
 
 PARIS = ZoneInfo("Europe/Paris")
-
-PLAN = setup_yaml({"support": support_team()})
 
 
 @pytest.fixture

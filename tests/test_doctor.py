@@ -22,7 +22,7 @@ from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Outbox
 from storage.problems import record_problem
-from tests.test_cli import PLAN as CLI_PLAN
+from tests.support.setup_files import SUPPORT as CLI_PLAN
 
 # The command line tests' setup, with a user group, someone who never existed, and two more
 # teams.

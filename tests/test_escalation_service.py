@@ -7,7 +7,6 @@ import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -23,85 +22,14 @@ from bot.alerts.service import (
     ingest_batch,
 )
 from bot.app.metrics import Metrics
-from bot.plan.model import (
-    EscalationStep,
-    Every,
-    Integration,
-    Layer,
-    NotifyTarget,
-    Plan,
-    Team,
-    Window,
-)
 from bot.schedule.roster import Roster, TeamStatus
 from storage.alerts import list_events
 from storage.db import session_scope
 from storage.models import Alert, AlertEvent, Outbox
+from tests.support.intake import FRIDAY_NIGHT, PARIS, support_plan
 
-PARIS = ZoneInfo("Europe/Paris")
-DAY = 1440
-# Friday 27 November 2026, 20:00 in Paris: the weekend rotation's third week (Bob's).
-FRIDAY_NIGHT = datetime(2026, 11, 27, 20, 0, tzinfo=PARIS).astimezone(UTC)
 # Tuesday 24 November 2026, 22:00 in Paris: no layer is active, a gap.
 TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS).astimezone(UTC)
-
-
-# Who may send alerts to the team; the secrets are in the environment under token_env.
-INTEGRATIONS = (
-    Integration("prometheus", "alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
-    Integration("grafana", "grafana", "support", "GRAFANA_ALERT_TOKEN"),
-    Integration("pagerduty", "pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
-    Integration("datapipe", "pagerduty", "support", "DATAPIPE_ROUTING_KEY"),
-    Integration("helpdesk", "generic", "support", "HELPDESK_ALERT_TOKEN"),
-    Integration("forgotten", "generic", "support", "FORGOTTEN_ALERT_TOKEN"),  # never set
-)
-
-
-def support_plan(*, leadership_now: frozenset[str] = frozenset({"critical"})) -> Plan:
-    """The DESIGN.md team: weekends and weekdays rotations, weekly backup, three-step policy."""
-    weekend = Layer(
-        name="weekend",
-        members=("U0ALICE", "U0BOB"),
-        start=datetime(2026, 11, 6, 18, 0),
-        every=Every(1, "w"),
-        timezone=PARIS,
-        only=(Window(4 * DAY + 18 * 60, 9 * 60),),  # fri 18:00 - mon 09:00
-    )
-    weekdays = Layer(
-        name="weekdays",
-        members=("U0DAN", "U0ERIN"),
-        start=datetime(2026, 11, 9, 9, 0),
-        every=Every(1, "d"),
-        timezone=PARIS,
-        only=tuple(Window(d * DAY + 9 * 60, d * DAY + 18 * 60) for d in range(5)),
-    )
-    leads = Layer(
-        name="leads",
-        members=("U0LEAD1", "U0LEAD2"),
-        start=datetime(2026, 11, 2, 9, 0),
-        every=Every(1, "w"),
-        timezone=PARIS,
-    )
-    team = Team(
-        id="support",
-        name="Customer support",
-        channel="C0SUPPORT",
-        timezone=PARIS,
-        rotations=(weekend, weekdays),
-        backup=(leads,),
-        escalation=(
-            EscalationStep(NotifyTarget.oncall, wait=timedelta(minutes=10)),
-            EscalationStep(NotifyTarget.backup, wait=timedelta(minutes=20)),
-            EscalationStep(NotifyTarget.leadership),
-        ),
-        leadership_now=leadership_now,
-    )
-    return Plan(
-        timezone=PARIS,
-        teams={"support": team},
-        leadership=("U0CEO",),
-        integrations={i.id: i for i in INTEGRATIONS},
-    )
 
 
 def alert(

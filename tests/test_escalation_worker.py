@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from bot.alerts.escalation_worker import Escalator
 from tests.conftest import fixture_bytes
-from tests.test_escalation_service import FRIDAY_NIGHT
-from tests.test_intake_http import Intake, running_intake
+from tests.support.intake import FRIDAY_NIGHT, Intake, running_intake
 
 DISK_ALERT = fixture_bytes("pagerduty/trigger_openapi_example.json")  # critical, "srv01/mysql"
 

@@ -34,6 +34,7 @@ from sqlalchemy import text
 from bot.sandbox.slack_api import Call, Message, SlackStandIn
 from storage.db import make_engine
 from tests.conftest import ROOT
+from tests.support.setup_files import channel_of, holders_yaml
 
 pytestmark = pytest.mark.fault
 
@@ -42,10 +43,6 @@ ALERT_TOKEN = "fault-alert-token"
 # Four teams, each with its own channel and a one-person rotation (so that the pager holder never
 # changes and no hand-off is posted while the test runs).
 TEAMS = {"support": "U0BOB", "billing": "U0CAROL", "platform": "U0DAN", "data": "U0ERIN"}
-
-
-def channel_of(team: str) -> str:
-    return f"C0{team.upper()}"
 
 
 TAG = re.compile(r"fault-(\d{4})\b")
@@ -57,35 +54,6 @@ START_PATIENCE_S = 60.0
 # Posts are answered this late while the burst runs: a kill then always finds some posts made
 # whose answers the server has not read yet (the case that could post twice).
 SLOW_POST_S = 0.5
-
-
-def plan_yaml(teams: dict[str, str] = TEAMS) -> str:
-    """A setup file of ``teams`` (team -> its pager holder), each with its own channel."""
-    lines = ["timezone: UTC", "leadership: [U0CEO]", "teams:"]
-    for team, holder in teams.items():
-        lines += [
-            f"  {team}:",
-            f"    name: {team.title()}",
-            f"    channel: {channel_of(team)}",
-            "    rotations:",
-            "      - name: always",
-            f"        members: [{holder}]",
-            "        start: 2025-01-06 09:00",
-            "        every: 1w",
-            "    escalation:",
-            "      - notify: oncall",
-            "        wait: 1h",
-            "      - notify: leadership",
-        ]
-    lines.append("integrations:")
-    for team in teams:
-        lines += [
-            f"  {team}:",
-            "    kind: generic",
-            f"    team: {team}",
-            "    token_env: FAULT_ALERT_TOKEN",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def free_port() -> int:
@@ -198,7 +166,7 @@ def servers(
 ) -> Iterator[list[Server]]:
     """Servers sharing one database, started one after the other, or all at once."""
     setup = tmp_path / "oncall.yaml"
-    setup.write_text(plan_yaml(teams))
+    setup.write_text(holders_yaml(teams, "FAULT_ALERT_TOKEN"))
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import fixture_bytes
-from tests.test_intake_http import TOKENS, Intake, running_intake
+from tests.support.fuzz import JSON_VALUES, TEXT
+from tests.support.intake import TOKENS, Intake, running_intake
 
 # Each intake route with the real payload its senders send.
 ROUTES = {
@@ -30,15 +31,6 @@ REQUIRED: dict[str, list[tuple[str | int, ...]]] = {
     "pagerduty": [("routing_key",), ("event_action",), ("payload",), ("payload", "summary")],
     "/v2/enqueue": [("routing_key",), ("event_action",), ("payload", "severity")],
 }
-
-# Any text, lone surrogates and NUL included: both reach the database layer if nothing stops them.
-TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT
-JSON_VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
-    max_leaves=12,
-)
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -8,124 +8,19 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import event, func
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col, select
 
-from bot.app.clock import FixedClock
-from bot.app.factory import build_services, create_app
 from bot.app.metrics import metrics_of
-from bot.app.services import Services
-from bot.app.settings import load_settings
-from bot.plan.holder import PlanHolder
-from bot.plan.model import Plan
 from storage.db import make_engine
-from storage.models import Alert, AlertEvent, Outbox
 from tests.conftest import fixture_bytes
-from tests.test_escalation_service import FRIDAY_NIGHT, support_plan
+from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake
 
-TOKENS = {
-    "PROMETHEUS_ALERT_TOKEN": "prom-3f9a0c1d",
-    "GRAFANA_ALERT_TOKEN": "graf-77b2e410",
-    "HELPDESK_ALERT_TOKEN": "help-5c8d2e9a",
-    "PAGERDUTY_ROUTING_KEY": "routingkeyhere",  # the key of PagerDuty's developer-docs samples
-    "DATAPIPE_ROUTING_KEY": "e93facc04764012d7bfb002500d5d1a6",  # PagerDuty's OpenAPI example
-}
-BEARER = {"prometheus": "PROMETHEUS_ALERT_TOKEN", "grafana": "GRAFANA_ALERT_TOKEN"}
 ONE_MIB = 1024 * 1024
-
-
-@dataclass
-class Intake:
-    """The HTTP app on a fresh database, a fixed clock, and helpers to post and look."""
-
-    client: httpx.AsyncClient
-    services: Services
-    clock: FixedClock
-
-    async def post(
-        self, integration: str, body: bytes, *, token: str | None = "env", **kwargs: Any
-    ) -> httpx.Response:
-        """POST /alerts/{integration} with its right token as a bearer (unless told otherwise)."""
-        headers = dict(kwargs.pop("headers", {}))
-        if token == "env":
-            token = TOKENS[BEARER.get(integration, "HELPDESK_ALERT_TOKEN")]
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        headers.setdefault("Content-Type", "application/json")
-        return await self.client.post(
-            f"/alerts/{integration}", content=body, headers=headers, **kwargs
-        )
-
-    async def enqueue(self, body: bytes) -> httpx.Response:
-        """POST /v2/enqueue as a PagerDuty client does."""
-        return await self.client.post(
-            "/v2/enqueue", content=body, headers={"Content-Type": "application/json"}
-        )
-
-    def counts(self) -> tuple[int, int, int]:
-        """How many alerts, timeline lines and outbox rows are stored."""
-        with Session(self.services.engine) as session:
-            return tuple(  # type: ignore[return-value]
-                session.exec(select(func.count()).select_from(table)).one()
-                for table in (Alert, AlertEvent, Outbox)
-            )
-
-    def alerts(self) -> list[Alert]:
-        with Session(self.services.engine) as session:
-            return list(session.exec(select(Alert).order_by(col(Alert.id))))
-
-    def events(self, alert_id: int | None) -> list[tuple[str, str | None]]:
-        with Session(self.services.engine) as session:
-            rows = session.exec(
-                select(AlertEvent)
-                .where(AlertEvent.alert_id == alert_id)
-                .order_by(col(AlertEvent.id))
-            )
-            return [(e.kind, e.actor) for e in rows]
-
-    def outbox(self, alert_id: int | None = None) -> list[Outbox]:
-        with Session(self.services.engine) as session:
-            query = select(Outbox).order_by(col(Outbox.id))
-            if alert_id is not None:
-                query = query.where(Outbox.subject == f"alert:{alert_id}")
-            return list(session.exec(query))
-
-
-@asynccontextmanager
-async def running_intake(
-    database_url: str,
-    *,
-    plan: Plan | None = None,
-    start: datetime = FRIDAY_NIGHT,
-    env: dict[str, str] | None = None,
-) -> AsyncIterator[Intake]:
-    """The app as `watchkeeper serve` builds it, minus the background workers."""
-    environ = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # the intake itself never calls Slack
-        "DATABASE_URL": database_url,
-        **TOKENS,
-        **(env or {}),
-    }
-    settings = load_settings(environ, env_file=None)
-    clock = FixedClock(start)
-    services = build_services(settings, plans=PlanHolder(plan or support_plan()), clock=clock)
-    app = create_app(settings, services=services, start_background=False)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://wk") as client:
-            yield Intake(client, services, clock)
-    finally:
-        services.engine.dispose()
 
 
 @pytest.fixture

@@ -29,9 +29,8 @@ from bot.plan.model import Integration
 from bot.plan.reading import parse_plan
 from handlers.intake import PARSERS
 from tests.conftest import ROOT, fixture_bytes
-from tests.test_escalation_service import FRIDAY_NIGHT, support_plan
-from tests.test_intake_fuzz import JSON_VALUES
-from tests.test_intake_http import TOKENS, Intake
+from tests.support.fuzz import JSON_VALUES
+from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, support_plan
 
 SAMPLE = "opsgenie/create_alert_request.json"
 SAMPLE_ALIAS = "Life is too short for no alias"

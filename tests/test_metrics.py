@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.alerts.escalation_worker import Escalator
 from bot.app.metrics import Metrics, count_relayed, count_slack_error, metrics_of, observe_ack
 from tests.conftest import fixture_bytes
-from tests.test_intake_http import Intake, running_intake
+from tests.support.intake import Intake, running_intake
 
 
 @pytest.fixture

@@ -22,8 +22,7 @@ import pytest
 from bot.sandbox.run import Sandbox, alert_curl
 from tests.conftest import ROOT
 from tests.readme import SANDBOX_URL, curl_request, sandbox_curl
-
-TEAM_CHANNEL = "C0SUPPORT"
+from tests.support.sandbox import TEAM_CHANNEL, send_readme_curl
 
 
 class MiddayClock:
@@ -115,13 +114,6 @@ def bot_shortcodes() -> set[str]:
             ):
                 found.update(re.findall(r":([a-z][a-z0-9_+-]*):", node.value))
     return found
-
-
-def send_readme_curl(base_url: str) -> httpx.Response:
-    """Send the README's sandbox alert, as its curl would, to the sandbox at ``base_url``."""
-    sent = curl_request(sandbox_curl())
-    url = sent.url.replace(SANDBOX_URL, base_url)
-    return httpx.request(sent.method, url, headers=sent.headers, content=sent.body, timeout=30)
 
 
 # --------------------------------------------------------------------------- the page

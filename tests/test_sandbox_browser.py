@@ -20,7 +20,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.sandbox.run import BOT_TOKEN, Sandbox
-from tests.test_sandbox import TEAM_CHANNEL, send_readme_curl
+from tests.support.sandbox import TEAM_CHANNEL, send_readme_curl
 
 pytestmark = pytest.mark.browser
 

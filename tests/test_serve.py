@@ -30,7 +30,7 @@ from bot.app.factory import build_services, create_app
 from bot.app.serve import http_config, serve_with_socket_mode
 from bot.app.settings import load_settings
 from tests.conftest import ROOT
-from tests.test_cli import PLAN
+from tests.support.setup_files import SUPPORT as PLAN
 
 # How long to wait for a server to come up or a log line to appear before giving up.
 PATIENCE_S = 30.0

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.enums import Action, View
+from bot.enums import Action
 from bot.sandbox.slack_api import Message, ViewRecord
 from bot.slack.delivery import CHANNEL_BURST, Delivery
 from storage.models import CoverRequest, Override
 from tests.harness import Harness, Sent, message_text, slack_harness
-from tests.test_slack_oncall import PLAN
+from tests.support.forms import form, shift_options
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, 13:00 Paris
 SATURDAY_NOON = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # in Alice's weekend of 4-7 December
@@ -122,18 +123,6 @@ async def test_the_requester_and_outsiders_cannot_take_it(tmp_path: Path) -> Non
         assert not post(h).edited
         assert h.roster.status("support", SATURDAY_NOON).oncall.user == "U0ALICE"
         assert h.plan_changes == []
-
-
-def form(h: Harness, user: str) -> ViewRecord:
-    """The /cover form as the user sees it now (opened, then filled)."""
-    view = h.standin.last_view(user)
-    assert view is not None and view.callback_id == View.cover_request
-    return view
-
-
-def shift_options(view: ViewRecord) -> list[dict[str, Any]]:
-    (block,) = [b for b in view.blocks if b.get("block_id") == "shift"]
-    return list(block["element"]["options"])
 
 
 async def test_cover_without_arguments_opens_a_form_then_fills_it(tmp_path: Path) -> None:

@@ -30,8 +30,8 @@ from storage import alerts as alert_store
 from storage.db import make_engine, read_scope, session_scope
 from storage.migrate import upgrade
 from tests.harness import Harness, markup_problems, mrkdwn_texts, slack_harness, text_objects
-from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of
-from tests.test_slack_cover import form, shift_options
+from tests.support.forms import form, shift_options
+from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of
 
 HELPDESK_TOKEN = "help-5c8d2e9b"
 ESCAPING_PLAN = (

@@ -14,7 +14,7 @@ from bot.sandbox.slack_api import Message
 from bot.sandbox.slack_requests import SlackRequest
 from storage.models import CoverRequest, SlackEventSeen, SwapRequest
 from tests.harness import Harness, message_text, slack_harness
-from tests.test_slack_oncall import PLAN
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, 13:00 Paris: Dan's weekday shift
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.slack.blocks.commands import SUMMARIES
 from tests.harness import message_text, slack_harness
-from tests.test_slack_oncall import PLAN
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)  # the CEO's weekend, 21:00 Paris
 

@@ -10,19 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 from bot.sandbox.slack_requests import SlackRequest, sign
 from tests.conftest import fixture_bytes
 from tests.harness import SIGNING_SECRET, slack_harness
-from tests.support.setup_files import rotation, setup_yaml, support_team
-
-PLAN = setup_yaml(
-    {
-        "support": support_team(escalation=None),
-        "infra": {
-            "name": "Infrastructure",
-            "channel": "C0INFRA",
-            "timezone": "America/New_York",
-            "rotations": [rotation("weekly", ["U0IVAN", "U0JUDY"], "2026-11-02 09:00", "1w")],
-        },
-    }
-)
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 # Saturday 28 November 2026, 21:00 in Paris: the CEO's weekend (shift k=3 of the weekend layer).
 SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from storage.db import session_scope
 from storage.models import Override, SwapRequest
 from storage.overrides import create_override
 from tests.harness import Harness, message_text, slack_harness
-from tests.test_slack_oncall import PLAN
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 # Wednesday 25 November 2026, 13:00 in Paris. Weekends (Fri 18:00 - Mon 09:00) from 6 November go
 # Alice, Bob, Carol, CEO: Alice holds 4-7 December, Bob 11-14 December.

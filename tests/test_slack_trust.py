@@ -19,7 +19,7 @@ from bot.sandbox.slack_requests import SlackRequest, sign
 from bot.slack.verification import FRESHNESS_S, SeenSignatures, SlackRequestVerifier
 from storage.models import Alert, AlertEvent, Outbox
 from tests.harness import SIGNING_SECRET, Harness, slack_harness
-from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
 
 APP_TOKEN = "xapp-1-A0WATCH-1-s3cret"
 # What a forger types: the whole channel paged on Friday night, as any user.

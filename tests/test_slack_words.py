@@ -14,7 +14,7 @@ from bot.slack.blocks.commands import SUMMARIES, command_lines
 from bot.slack.delivery import Delivery
 from tests.conftest import ROOT
 from tests.harness import Harness, Sent, message_text, slack_harness
-from tests.test_slack_oncall import PLAN
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, 13:00 Paris: Dan's weekday shift
 

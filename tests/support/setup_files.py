@@ -104,6 +104,28 @@ def setup_yaml(
     return "\n".join(_lines(document, 0)) + "\n"
 
 
+def channel_of(team: str) -> str:
+    return f"C0{team.upper()}"
+
+
+def holders_yaml(teams: Mapping[str, str], token_env: str) -> str:
+    """A setup file of ``teams`` (team -> its only pager holder, so that no hand-off comes),
+    each with its own channel and a generic integration whose token is in ``token_env``."""
+    return setup_yaml(
+        {
+            team: {
+                "name": team.title(),
+                "channel": channel_of(team),
+                "rotations": [rotation("always", [holder], "2025-01-06 09:00", "1w")],
+                "escalation": [{"notify": "oncall", "wait": "1h"}, {"notify": "leadership"}],
+            }
+            for team, holder in teams.items()
+        },
+        integrations={team: integration("generic", team, token_env) for team in teams},
+        timezone="UTC",
+    )
+
+
 def _lines(mapping: Mapping[str, Any], indent: int) -> list[str]:
     pad = " " * indent
     out: list[str] = []
@@ -131,3 +153,20 @@ def _scalar(value: Any) -> str:
 def _flow_item(item: Any) -> str:
     text = str(item)
     return json.dumps(text) if " " in text or ":" in text else text
+
+
+# The support team as the CLI and the README know it.
+SUPPORT = setup_yaml({"support": support_team()})
+
+# The support team and a second team in New York, for the Slack commands.
+SUPPORT_AND_INFRA = setup_yaml(
+    {
+        "support": support_team(escalation=None),
+        "infra": {
+            "name": "Infrastructure",
+            "channel": "C0INFRA",
+            "timezone": "America/New_York",
+            "rotations": [rotation("weekly", ["U0IVAN", "U0JUDY"], "2026-11-02 09:00", "1w")],
+        },
+    }
+)

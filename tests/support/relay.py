@@ -1,0 +1,56 @@
+"""The relay through the Slack harness: the support team's setup file, its tokens, an alert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.slack.delivery import Delivery
+from tests.conftest import fixture_bytes
+from tests.harness import Harness
+from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+# Friday 27 November 2026, 21:00 in Paris: Bob holds the weekend pager, Lead 2 the backup.
+FRIDAY_NIGHT = datetime(2026, 11, 27, 21, 0, tzinfo=PARIS).astimezone(UTC)
+
+
+TOKENS = {
+    "PROMETHEUS_ALERT_TOKEN": "prom-3f9a0c1d",
+    "GRAFANA_ALERT_TOKEN": "graf-77b2e410",
+    "PAGERDUTY_ROUTING_KEY": "routingkeyhere",  # the key of PagerDuty's acknowledge/resolve samples
+}
+
+
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            rotations=[weekend(["U0ALICE", "U0BOB"]), weekdays()], leadership_now=["critical"]
+        )
+    },
+    integrations={
+        "prometheus": integration("alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
+        "grafana": integration("grafana", "support", "GRAFANA_ALERT_TOKEN"),
+        "datapipe": integration("pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
+    },
+)
+
+
+def delivery_of(h: Harness) -> Delivery:
+    worker = h.services.delivery
+    assert isinstance(worker, Delivery)
+    return worker
+
+
+async def post_alert(h: Harness, integration: str, fixture: str) -> None:
+    token = TOKENS[
+        {"prometheus": "PROMETHEUS_ALERT_TOKEN", "grafana": "GRAFANA_ALERT_TOKEN"}[integration]
+    ]
+    answer = await h.client.post(
+        f"/alerts/{integration}",
+        content=fixture_bytes(fixture),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 202, answer.text
