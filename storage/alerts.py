@@ -127,20 +127,6 @@ def claim_due_escalations(*, session: Session, now: datetime, limit: int = 50) -
     return list(session.exec(_locked(session, query, skip_locked=True)))
 
 
-def next_escalation_due(*, session: Session) -> datetime | None:
-    """When the earliest pending escalation is due (None: nothing is waiting)."""
-    return session.exec(
-        select(Alert.next_escalation_at)
-        .where(
-            Alert.status == "open",
-            col(Alert.resolved_at).is_(None),
-            col(Alert.next_escalation_at).is_not(None),
-        )
-        .order_by(col(Alert.next_escalation_at))
-        .limit(1)
-    ).first()
-
-
 def add_event(
     *,
     session: Tx,
@@ -221,14 +207,6 @@ def pages_of(*, session: Session, alert_ids: Collection[int]) -> dict[int, dict[
 def paged_users(*, session: Session, alert_id: int) -> set[str]:
     """Everyone a DM about the alert was queued for (delivered or not)."""
     return set(pages(session=session, alert_id=alert_id))
-
-
-def list_alerts(*, session: Session, team: str | None = None) -> list[Alert]:
-    """Alerts, oldest first (all teams unless one is named)."""
-    query = select(Alert).order_by(col(Alert.id))
-    if team is not None:
-        query = query.where(Alert.team == team)
-    return list(session.exec(query))
 
 
 def open_key_among(*, session: Session, team: str, keys: Collection[str]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from storage.models import CoverRequest, Override
 from storage.overrides import create_override
@@ -87,13 +87,3 @@ def store_cover_override(
         approved_by=cover.taken_by,
         cover_id=cover.id,
     )
-
-
-def open_covers(*, session: Session, team: str) -> list[CoverRequest]:
-    """The team's requests still waiting for a volunteer, oldest first."""
-    query = (
-        select(CoverRequest)
-        .where(col(CoverRequest.team) == team, col(CoverRequest.status) == OPEN)
-        .order_by(col(CoverRequest.id))
-    )
-    return list(session.exec(query))

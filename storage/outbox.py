@@ -356,13 +356,3 @@ def pending_of(*, session: Session, kind: str, subject: str) -> list[Outbox]:
 
 def pending_count(*, session: Session) -> int:
     return len(session.exec(select(Outbox.id).where(Outbox.status == "pending")).all())
-
-
-def next_due(*, session: Session) -> datetime | None:
-    """When the earliest pending delivery is due (workers sleep until then)."""
-    return session.exec(
-        select(Outbox.next_attempt_at)
-        .where(Outbox.status == "pending")
-        .order_by(col(Outbox.next_attempt_at))
-        .limit(1)
-    ).first()

@@ -143,9 +143,3 @@ def pending_swaps(*, session: Session, user: str) -> list[SwapRequest]:
         .order_by(col(SwapRequest.id))
     )
     return list(session.exec(query))
-
-
-def swap_overrides(*, session: Session, swap_id: int) -> list[Override]:
-    """The overrides an accepted swap stored, in creation order."""
-    query = select(Override).where(col(Override.swap_id) == swap_id).order_by(col(Override.id))
-    return list(session.exec(query))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -70,9 +70,6 @@ class Settings:
             raise SettingsError(
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests from Slack"
             )
-
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def load_settings(
