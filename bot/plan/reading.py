@@ -1,27 +1,36 @@
 """The setup file (`oncall.yaml`) read into a Plan, with errors that name file, line and field.
 
-The file is read with PyYAML's node API rather than ``yaml.safe_load`` so that every value keeps
-the line it came from. All problems are collected in one pass and raised together as one
-``ConfigError``, so a reviewer fixes a broken file in one go rather than one error per run.
+This module is the file's schema: which keys, which values, what they mean. Reading YAML with
+the line of every value, and collecting every problem in one pass into one ``ConfigError``, is
+``bot.plan.lined_yaml``'s, so that a reviewer fixes a broken file in one go.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, available_timezones
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.alerts.model import http_url
 from bot.i18n import LANGUAGES
+from bot.plan.lined_yaml import (
+    STR_TAG,
+    ConfigError,
+    LinedReader,
+    Problem,
+    Value,
+    compose,
+    hint,
+    is_null,
+    join_field,
+    line_of,
+)
 from bot.plan.model import (
     DEFAULT_LEADERSHIP_TITLE,
     Condition,
@@ -143,34 +152,6 @@ HEARTBEAT_REQUIRED = {
     "team": "the id of the team whose pager a missed ping goes to",
 }
 
-_NULL = "tag:yaml.org,2002:null"
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the setup file: where it is, which field, and what is wrong."""
-
-    file: str
-    line: int | None  # 1-based; None when the file itself cannot be read
-    field: str  # dotted path like teams.support.rotations[0].every; "" for the file as a whole
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-
-class ConfigError(Exception):
-    """The setup file cannot be used; ``problems`` lists every reason, in file order."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda problem: problem.line or 0)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
-
 
 def load_plan(path: str | Path) -> Plan:
     """The plan in the setup file at ``path``; raises ConfigError naming every problem."""
@@ -196,84 +177,12 @@ def load_plan(path: str | Path) -> Plan:
 
 def parse_plan(text: str, source: str) -> Plan:
     """The plan in ``text``, read from ``source`` (named in errors); raises ConfigError."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        raise ConfigError([_syntax_problem(error, text, source)]) from None
+    root = compose(text, source)
     reader = _Reader(source)
     plan = reader.plan(root)
     if reader.problems or plan is None:
         raise ConfigError(reader.problems)
     return plan
-
-
-def _syntax_problem(error: yaml.YAMLError, text: str, source: str) -> Problem:
-    """The YAML error as a Problem on the line PyYAML points at."""
-    if isinstance(error, yaml.MarkedYAMLError):
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        problem = error.problem or error.context or "unreadable YAML"
-        if "'\\t'" in problem:
-            # PyYAML's own words ("cannot start any token") do not say what to do about it.
-            problem = "a tab character cannot indent YAML; indent with spaces"
-        message = f"YAML syntax error: {problem}"
-        if mark:
-            message += f" (column {mark.column + 1})"
-        if error.context and error.problem and error.context_mark:
-            message += f", {error.context} started on line {error.context_mark.line + 1}"
-        return Problem(source, line, "", message)
-    if isinstance(error, yaml.reader.ReaderError):
-        line = text[: error.position].count("\n") + 1
-        message = f"YAML cannot hold the character {error.character!r}: {error.reason}"
-        return Problem(source, line, "", message)
-    return Problem(source, None, "", f"YAML syntax error: {error}")
-
-
-@dataclass(frozen=True)
-class _Value:
-    """A node of the file with the field path and line an error about it should name."""
-
-    node: Node
-    field: str
-    line: int
-
-
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _NULL
-
-
-def _found(node: Node) -> str:
-    """What the file holds at ``node``, in words, for "expected …, got …"."""
-    if isinstance(node, MappingNode):
-        return "a mapping" if node.value else "an empty mapping"
-    if isinstance(node, SequenceNode):
-        return "a list" if node.value else "an empty list"
-    if node.tag == _NULL:
-        return "nothing"
-    if node.tag == _STR:
-        return repr(node.value)
-    return str(node.value)  # a number, boolean or date, as written
-
-
-def _closest(word: str, choices: Iterable[str]) -> str | None:
-    """The one of ``choices`` that ``word`` looks like a misspelling of, if any."""
-    by_lower = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return by_lower[close[0]] if close else None
-
-
-def _hint(word: str, choices: Iterable[str]) -> str:
-    """ "; did you mean 'x'?" when ``word`` looks like a misspelling of x, else ""."""
-    closest = _closest(word, choices)
-    return f"; did you mean {closest!r}?" if closest else ""
-
-
-def _join(field: str, key: str) -> str:
-    return f"{field}.{key}" if field else key
 
 
 @cache
@@ -293,138 +202,15 @@ def _one_of(choices: Sequence[str]) -> str:
     return ", ".join(choices[:-1]) + " or " + choices[-1]
 
 
-class _Reader:
-    """Walks the composed YAML, building the plan and collecting every problem on the way."""
+class _Reader(LinedReader):
+    """Walks the composed setup file, building the plan and collecting every problem on the way."""
 
     def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-
-    def report(self, line: int, field: str, message: str) -> None:
-        self.problems.append(Problem(self.source, line, field, message))
-
-    def expected(self, value: _Value, expected: str, extra: str = "") -> None:
-        """Report that ``value`` is not what was expected, saying what it is instead."""
-        self.report(
-            value.line, value.field, f"expected {expected}, got {_found(value.node)}{extra}"
-        )
-
-    # Shapes ------------------------------------------------------------------------------
-
-    def mapping(
-        self,
-        value: _Value,
-        keys: Sequence[str],
-        required: Sequence[str],
-        expected: str,
-        needs: dict[str, str] | None = None,
-    ) -> dict[str, _Value] | None:
-        """The entries of a mapping with known keys; reports unknown, repeated and missing keys
-        (saying what a missing one holds: ``needs``, else the common words)."""
-        if not isinstance(value.node, MappingNode):
-            self.expected(value, expected)
-            return None
-        entries: dict[str, _Value] = {}
-        hinted: set[str] = set()
-        for key, item in self.entries(value):
-            if key not in keys:
-                closest = _closest(key, keys)
-                if closest:
-                    hinted.add(closest)
-                    message = f"unknown key {key!r}; did you mean {closest!r}?"
-                else:
-                    message = f"unknown key {key!r}; expected one of {', '.join(keys)}"
-                self.report(item.line, item.field, message)
-                continue
-            entries[key] = item
-        for key in required:
-            # A misspelt key already said what it should be; "missing" on top would be noise.
-            if key not in entries and key not in hinted:
-                what = (needs or {}).get(key) or REQUIRED[key]
-                self.report(value.line, _join(value.field, key), f"missing: {what}")
-        return entries
-
-    def entries(self, value: _Value) -> Iterator[tuple[str, _Value]]:
-        """The (key, value) pairs of a mapping node, merge keys (<<) expanded; reports keys
-        given twice and keys that are not plain names."""
-        node = cast(MappingNode, value.node)
-        seen: dict[str, int] = {}
-        merged: list[tuple[Node, Node]] = []
-        for key_node, item_node in node.value:
-            if key_node.tag == _MERGE:
-                merged.extend(self.merged(_Value(item_node, value.field, _line(key_node))))
-                continue
-            if not isinstance(key_node, ScalarNode) or _is_null(key_node):
-                key_value = _Value(key_node, value.field, _line(key_node))
-                self.expected(key_value, "a key name")
-                continue
-            key = str(key_node.value)
-            if key in seen:
-                self.report(
-                    _line(key_node),
-                    _join(value.field, key),
-                    f"duplicate key {key!r}, first given on line {seen[key]}",
-                )
-                continue
-            seen[key] = _line(key_node)
-            yield key, self.child(key_node, item_node, _join(value.field, key))
-        # Merged keys fill in what the mapping does not say itself, the first merge winning.
-        for key_node, item_node in merged:
-            if isinstance(key_node, ScalarNode) and not _is_null(key_node):
-                key = str(key_node.value)
-                if key not in seen:
-                    seen[key] = _line(key_node)
-                    yield key, self.child(key_node, item_node, _join(value.field, key))
-
-    def merged(self, value: _Value) -> list[tuple[Node, Node]]:
-        """The pairs a merge key (<<: *defaults) brings in."""
-        node = value.node
-        sources = node.value if isinstance(node, SequenceNode) else [node]
-        if not all(isinstance(source, MappingNode) for source in sources):
-            self.expected(_Value(node, _join(value.field, "<<"), value.line), "a mapping to merge")
-            return []
-        return [pair for source in sources for pair in source.value]
-
-    @staticmethod
-    def child(key_node: Node, node: Node, field: str) -> _Value:
-        # A scalar is blamed on its own line; a list or mapping on the line of its key.
-        if isinstance(node, ScalarNode) and not _is_null(node):
-            return _Value(node, field, _line(node))
-        return _Value(node, field, _line(key_node))
-
-    def sequence(self, value: _Value, expected: str, *, what: str) -> list[_Value] | None:
-        """The items of a non-empty list; reports anything else."""
-        node = value.node
-        if not isinstance(node, SequenceNode) or not node.value:
-            self.expected(value, f"a list of {what}, like {expected}")
-            return None
-        return [
-            _Value(item, f"{value.field}[{i}]", _line(item)) for i, item in enumerate(node.value)
-        ]
-
-    def text(self, value: _Value, expected: str) -> str | None:
-        """The scalar as written in the file; reports lists, mappings and empty values."""
-        node = value.node
-        if not isinstance(node, ScalarNode) or _is_null(node):
-            self.expected(value, expected)
-            return None
-        return str(node.value)
-
-    def matching(
-        self, value: _Value, pattern: re.Pattern[str], expected: str, extra: str = ""
-    ) -> str | None:
-        """The scalar when it matches ``pattern`` in full; reports it otherwise."""
-        text = self.text(value, expected)
-        if text is None:
-            return None
-        if not pattern.fullmatch(text):
-            self.expected(value, expected, extra)
-            return None
-        return text
+        super().__init__(source, REQUIRED)
 
     # Values ------------------------------------------------------------------------------
 
-    def user(self, value: _Value) -> str | None:
+    def user(self, value: Value) -> str | None:
         """A Slack user id."""
         extra = ""
         text = value.node.value if isinstance(value.node, ScalarNode) else None
@@ -432,7 +218,7 @@ class _Reader:
             extra = " (a member id from the user's Slack profile, not a name)"
         return self.matching(value, USER_PATTERN, "a Slack user id like U0123ABCD", extra)
 
-    def users(self, value: _Value) -> tuple[str, ...] | None:
+    def users(self, value: Value) -> tuple[str, ...] | None:
         """A non-empty list of Slack user ids."""
         items = self.sequence(value, "[U0ALICE, U0BOB]", what="Slack user ids")
         if items is None:
@@ -440,7 +226,7 @@ class _Reader:
         users = [self.user(item) for item in items]
         return tuple(u for u in users if u is not None) if None not in users else None
 
-    def zone(self, value: _Value) -> ZoneInfo | None:
+    def zone(self, value: Value) -> ZoneInfo | None:
         """An IANA time zone."""
         expected = "an IANA time zone like Europe/Paris"
         name = self.text(value, expected)
@@ -448,10 +234,10 @@ class _Reader:
             return None
         zone = _zone(name)
         if zone is None:
-            self.expected(value, expected, _hint(name, _zone_names()))
+            self.expected(value, expected, hint(name, _zone_names()))
         return zone
 
-    def duration(self, value: _Value, units: str) -> tuple[int, DurationUnit] | None:
+    def duration(self, value: Value, units: str) -> tuple[int, DurationUnit] | None:
         """A count and unit like 12h, the unit among ``units``."""
         examples = {"hdw": "12h, 1d or 1w", "mhd": "10m, 1h or 1d", "mhdw": "10m, 1h or 1d"}[units]
         expected = f"a duration like {examples}"
@@ -471,12 +257,12 @@ class _Reader:
             return None
         return count, unit
 
-    def timedelta(self, value: _Value) -> timedelta | None:
+    def timedelta(self, value: Value) -> timedelta | None:
         """A wait or reminder: minutes, hours or days."""
         parsed = self.duration(value, "mhd")
         return Every(*parsed).wall_delta(1) if parsed else None
 
-    def start(self, value: _Value) -> datetime | None:
+    def start(self, value: Value) -> datetime | None:
         """A naive local date and time, YYYY-MM-DD HH:MM."""
         expected = "a start like 2026-11-06 18:00 (YYYY-MM-DD HH:MM, team time)"
         text = self.text(value, expected)
@@ -493,7 +279,7 @@ class _Reader:
             self.expected(value, "a real date and time", f" ({error})")
             return None
 
-    def windows(self, value: _Value) -> tuple[Window, ...] | None:
+    def windows(self, value: Value) -> tuple[Window, ...] | None:
         """The weekly windows one window string stands for."""
         expected = (
             'a window like "fri 18:00 - mon 09:00", "mon-fri 09:00 - 18:00", '
@@ -520,7 +306,7 @@ class _Reader:
             self.report(1, "", "the file is empty; expected a mapping with at least 'teams'")
             return None
         top = self.mapping(
-            _Value(root, "", _line(root)),
+            Value(root, "", line_of(root)),
             TOP_KEYS,
             ("teams",),
             "a mapping with timezone, leadership, leadership_title, teams, integrations, digest, "
@@ -530,28 +316,28 @@ class _Reader:
             return None
         zone = self.zone(top["timezone"]) if "timezone" in top else ZoneInfo(DEFAULT_ZONE)
         leadership: tuple[str, ...] | None = ()
-        if "leadership" in top and not _is_null(top["leadership"].node):
+        if "leadership" in top and not is_null(top["leadership"].node):
             leadership = self.leadership(top["leadership"])
         title: str | None = DEFAULT_LEADERSHIP_TITLE
         if "leadership_title" in top:
             title = self.leadership_title(top["leadership_title"])
         teams = self.teams(top["teams"], zone, leadership) if "teams" in top else None
         integrations: dict[str, Integration] | None = {}
-        if "integrations" in top and not _is_null(top["integrations"].node):
+        if "integrations" in top and not is_null(top["integrations"].node):
             team_ids = self.team_ids(top["teams"]) if "teams" in top else set()
             integrations = self.integrations(top["integrations"], team_ids)
         digest: Digest | None = Digest()
-        if "digest" in top and not _is_null(top["digest"].node):
+        if "digest" in top and not is_null(top["digest"].node):
             digest = self.digest(top["digest"])
         runbooks: tuple[Runbook, ...] | None = ()
-        if "runbooks" in top and not _is_null(top["runbooks"].node):
+        if "runbooks" in top and not is_null(top["runbooks"].node):
             runbooks = self.runbooks(top["runbooks"])
         heartbeats: dict[str, Heartbeat] | None = {}
-        if "heartbeats" in top and not _is_null(top["heartbeats"].node):
+        if "heartbeats" in top and not is_null(top["heartbeats"].node):
             team_ids = self.team_ids(top["teams"]) if "teams" in top else set()
             heartbeats = self.heartbeats(top["heartbeats"], team_ids)
         people: dict[str, Person] | None = {}
-        if "people" in top and not _is_null(top["people"].node):
+        if "people" in top and not is_null(top["people"].node):
             people = self.people(top["people"])
         if (
             zone is None
@@ -578,7 +364,7 @@ class _Reader:
             people=people,
         )
 
-    def digest(self, value: _Value) -> Digest | None:
+    def digest(self, value: Value) -> Digest | None:
         """When leadership gets the weekly digest: a day and a wall time, in a zone."""
         fields = self.mapping(value, DIGEST_KEYS, (), "a mapping with day, at and timezone")
         if fields is None:
@@ -593,7 +379,7 @@ class _Reader:
                 try:
                     weekday = _day(day)
                 except ValueError:
-                    self.expected(fields["day"], expected, _hint(day, DAYS + FULL_DAYS))
+                    self.expected(fields["day"], expected, hint(day, DAYS + FULL_DAYS))
         at: time | None = default.at
         if "at" in fields:
             at = self.time_of_day(fields["at"])
@@ -602,7 +388,7 @@ class _Reader:
             return None
         return Digest(weekday=weekday, at=at, timezone=zone)
 
-    def time_of_day(self, value: _Value) -> time | None:
+    def time_of_day(self, value: Value) -> time | None:
         """A wall time like 09:00."""
         expected = 'a time of day like "09:00"'
         text = self.text(value, expected)
@@ -614,13 +400,13 @@ class _Reader:
             return None
         return time(int(match[1]), int(match[2]))
 
-    def leadership(self, value: _Value) -> tuple[str, ...] | None:
+    def leadership(self, value: Value) -> tuple[str, ...] | None:
         """Who "Escalate to CEO" pages; an empty list is allowed."""
         if isinstance(value.node, SequenceNode) and not value.node.value:
             return ()
         return self.users(value)
 
-    def leadership_title(self, value: _Value) -> str | None:
+    def leadership_title(self, value: Value) -> str | None:
         """What Slack calls the people under ``leadership``: "Escalate to <title>"."""
         expected = f"the role's name as buttons say it, like CEO (at most {TITLE_MAX} characters)"
         text = self.text(value, expected)
@@ -641,14 +427,14 @@ class _Reader:
             return None
         return title
 
-    def team_ids(self, value: _Value) -> set[str]:
+    def team_ids(self, value: Value) -> set[str]:
         """The ids of the teams the file defines, valid or not (for references to them)."""
         if not isinstance(value.node, MappingNode):
             return set()
         return {str(key.value) for key, _ in value.node.value if isinstance(key, ScalarNode)}
 
     def teams(
-        self, value: _Value, zone: ZoneInfo | None, leadership: tuple[str, ...] | None
+        self, value: Value, zone: ZoneInfo | None, leadership: tuple[str, ...] | None
     ) -> dict[str, Team] | None:
         """Every team, by id."""
         expected = "a mapping of team ids to teams, with at least one team"
@@ -668,7 +454,7 @@ class _Reader:
     def team(
         self,
         team_id: str,
-        value: _Value,
+        value: Value,
         plan_zone: ZoneInfo | None,
         leadership: tuple[str, ...] | None,
     ) -> Team | None:
@@ -704,7 +490,7 @@ class _Reader:
         escalation = self.escalation(fields.get("escalation"), has_backup, leadership)
         leadership_now = self.leadership_now(fields.get("leadership_now"), leadership)
         wake: WakePolicy | None = WakePolicy()
-        if "wake" in fields and not _is_null(fields["wake"].node):
+        if "wake" in fields and not is_null(fields["wake"].node):
             wake = self.wake_policy(fields["wake"])
         if (
             not good_id
@@ -736,7 +522,7 @@ class _Reader:
             wake=wake,
         )
 
-    def wake_policy(self, value: _Value) -> WakePolicy | None:
+    def wake_policy(self, value: Value) -> WakePolicy | None:
         """When the person an alert pages is woken: now, after, every, times."""
         fields = self.mapping(value, WAKE_KEYS, (), "a mapping with now, after, every and times")
         if fields is None:
@@ -759,7 +545,7 @@ class _Reader:
             return None
         return WakePolicy(now=now, after=after, every=every, times=times)
 
-    def severities(self, value: _Value) -> frozenset[str] | None:
+    def severities(self, value: Value) -> frozenset[str] | None:
         """A list of severities; an empty list is allowed (none of them)."""
         if isinstance(value.node, SequenceNode) and not value.node.value:
             return frozenset()
@@ -771,14 +557,14 @@ class _Reader:
         for item in items:
             text = self.text(item, expected)
             if text is not None and text not in SEVERITIES:
-                self.expected(item, expected, _hint(text, SEVERITIES))
+                self.expected(item, expected, hint(text, SEVERITIES))
                 text = None
             if text is None:
                 return None
             found.add(text)
         return frozenset(found)
 
-    def people(self, value: _Value) -> dict[str, Person] | None:
+    def people(self, value: Value) -> dict[str, Person] | None:
         """What the file says about people, by Slack user id: their wake-up methods, their
         language."""
         if not isinstance(value.node, MappingNode):
@@ -790,14 +576,14 @@ class _Reader:
         people: dict[str, Person] = {}
         broken = False
         for user, item in self.entries(value):
-            key = _Value(ScalarNode(_STR, user), item.field, item.line)
+            key = Value(ScalarNode(STR_TAG, user), item.field, item.line)
             fields = self.mapping(item, PERSON_KEYS, (), "a person (wake, language)")
             good_user = self.user(key) is not None
             if fields is None or not good_user:
                 broken = True
                 continue
             wake: tuple[str, ...] = ()
-            if "wake" in fields and not _is_null(fields["wake"].node):
+            if "wake" in fields and not is_null(fields["wake"].node):
                 urls = self.wake_urls(fields["wake"])
                 if urls is None:
                     broken = True
@@ -810,7 +596,7 @@ class _Reader:
             people[user] = Person(wake=wake, language=language)
         return None if broken else people
 
-    def language(self, value: _Value) -> str | None:
+    def language(self, value: Value) -> str | None:
         """One of the languages the bot speaks, as the file names it: en, fr or pt-BR."""
         expected = "a language the bot speaks: " + ", ".join(LANGUAGES)
         text = self.text(value, expected)
@@ -821,7 +607,7 @@ class _Reader:
             self.expected(value, expected)
         return found
 
-    def wake_urls(self, value: _Value) -> tuple[str, ...] | None:
+    def wake_urls(self, value: Value) -> tuple[str, ...] | None:
         """Apprise URLs (scheme://…), never repeated in an error: each may hold a secret."""
         items = self.sequence(value, "[ntfy://ntfy.sh/alice-pager-7f3k]", what="Apprise URLs")
         if items is None:
@@ -843,7 +629,7 @@ class _Reader:
             urls.append(text)
         return tuple(urls)
 
-    def identifier(self, value: _Value, key: str, what: str, example: str) -> bool:
+    def identifier(self, value: Value, key: str, what: str, example: str) -> bool:
         """Whether a team or integration id is usable in commands and URLs; reports it if not."""
         if ID_PATTERN.fullmatch(key) and len(key) <= ID_MAX:
             return True
@@ -861,7 +647,7 @@ class _Reader:
         return False
 
     def layers(
-        self, value: _Value | None, zone: ZoneInfo, names: dict[str, int]
+        self, value: Value | None, zone: ZoneInfo, names: dict[str, int]
     ) -> tuple[Layer, ...] | None:
         """The rotation layers of a list (rotations or backup)."""
         if value is None:
@@ -872,7 +658,7 @@ class _Reader:
         layers = [self.layer(item, zone, names) for item in items]
         return tuple(layer for layer in layers if layer) if None not in layers else None
 
-    def layer(self, value: _Value, zone: ZoneInfo, names: dict[str, int]) -> Layer | None:
+    def layer(self, value: Value, zone: ZoneInfo, names: dict[str, int]) -> Layer | None:
         """One rotation: members taking turns from ``start``, one shift ``every``."""
         fields = self.mapping(
             value,
@@ -908,7 +694,7 @@ class _Reader:
             only=only,
         )
 
-    def only(self, value: _Value) -> tuple[Window, ...] | None:
+    def only(self, value: Value) -> tuple[Window, ...] | None:
         """The windows a layer is limited to."""
         items = self.sequence(value, '["mon-fri 09:00 - 18:00"]', what="windows")
         if items is None:
@@ -919,7 +705,7 @@ class _Reader:
         return tuple(window for found in windows if found for window in found)
 
     def escalation(
-        self, value: _Value | None, has_backup: bool, leadership: tuple[str, ...] | None
+        self, value: Value | None, has_backup: bool, leadership: tuple[str, ...] | None
     ) -> tuple[EscalationStep, ...] | None:
         """The team's escalation steps; () when the file names none (the default applies)."""
         if value is None:
@@ -935,7 +721,7 @@ class _Reader:
 
     def step(
         self,
-        value: _Value,
+        value: Value,
         last: bool,
         has_backup: bool,
         leadership: tuple[str, ...] | None,
@@ -948,7 +734,7 @@ class _Reader:
         if not last and "wait" not in fields:
             self.report(
                 value.line,
-                _join(value.field, "wait"),
+                join_field(value.field, "wait"),
                 "missing: how long to wait for an acknowledgement before the next step, like 10m",
             )
         if "notify" not in fields:
@@ -961,7 +747,7 @@ class _Reader:
         return EscalationStep(target, users=users, wait=None if last else wait)
 
     def target(
-        self, value: _Value, has_backup: bool, leadership: tuple[str, ...] | None
+        self, value: Value, has_backup: bool, leadership: tuple[str, ...] | None
     ) -> tuple[NotifyTarget | None, tuple[str, ...]]:
         """Whom a step notifies: a named role, or a list of users."""
         if isinstance(value.node, SequenceNode):
@@ -973,7 +759,7 @@ class _Reader:
         if text is None:
             return None, ()
         if text not in roles:
-            self.expected(value, expected, _hint(text, [role.value for role in roles]))
+            self.expected(value, expected, hint(text, [role.value for role in roles]))
             return None, ()
         target = NotifyTarget(text)
         if target is NotifyTarget.backup and not has_backup:
@@ -987,7 +773,7 @@ class _Reader:
         return target, ()
 
     def leadership_now(
-        self, value: _Value | None, leadership: tuple[str, ...] | None
+        self, value: Value | None, leadership: tuple[str, ...] | None
     ) -> frozenset[str] | None:
         """The severities that also go to leadership at once."""
         if value is None:
@@ -1001,7 +787,7 @@ class _Reader:
         for item in items:
             text = self.text(item, expected)
             if text is not None and text not in SEVERITIES:
-                self.expected(item, expected, _hint(text, SEVERITIES))
+                self.expected(item, expected, hint(text, SEVERITIES))
             if text is None or text not in SEVERITIES:
                 broken = True
             else:
@@ -1012,7 +798,7 @@ class _Reader:
             return None
         return None if broken else frozenset(severities)
 
-    def integrations(self, value: _Value, team_ids: set[str]) -> dict[str, Integration] | None:
+    def integrations(self, value: Value, team_ids: set[str]) -> dict[str, Integration] | None:
         """Who may send alerts, by integration id."""
         if not isinstance(value.node, MappingNode):
             self.expected(value, "a mapping of integration ids to integrations")
@@ -1027,7 +813,7 @@ class _Reader:
                 integrations[integration_id] = integration
         return None if broken else integrations
 
-    def integration(self, key: str, value: _Value, team_ids: set[str]) -> Integration | None:
+    def integration(self, key: str, value: Value, team_ids: set[str]) -> Integration | None:
         """One alert source: its payload format, its team, and where its secret lives."""
         good_id = self.identifier(value, key, "integration id", "prometheus")
         fields = self.mapping(
@@ -1043,7 +829,7 @@ class _Reader:
             expected = f"one of {_one_of(KINDS)}"
             kind = self.text(fields["kind"], expected)
             if kind is not None and kind not in KINDS:
-                self.expected(fields["kind"], expected, _hint(kind, KINDS))
+                self.expected(fields["kind"], expected, hint(kind, KINDS))
                 kind = None
         team = self.team_ref(fields["team"], team_ids) if "team" in fields else None
         token_env = self.token_env(fields["token_env"]) if "token_env" in fields else None
@@ -1051,19 +837,19 @@ class _Reader:
             return None
         return Integration(id=key, kind=cast(IntegrationKind, kind), team=team, token_env=token_env)
 
-    def team_ref(self, value: _Value, team_ids: set[str]) -> str | None:
+    def team_ref(self, value: Value, team_ids: set[str]) -> str | None:
         """The id of a team the file defines, named by an integration or a heartbeat."""
         defined = ", ".join(sorted(team_ids)) or "none"
         expected = f"one of the teams defined in this file ({defined})"
         team = self.text(value, expected)
         if team is not None and team not in team_ids:
-            self.expected(value, expected, _hint(team, team_ids))
+            self.expected(value, expected, hint(team, team_ids))
             return None
         return team
 
     # Runbooks and heartbeats -----------------------------------------------------------------
 
-    def runbooks(self, value: _Value) -> tuple[Runbook, ...] | None:
+    def runbooks(self, value: Value) -> tuple[Runbook, ...] | None:
         """The runbooks, in the order they are tried."""
         items = self.sequence(
             value, "[{match: {alertname: RefundQueueStuck}, url: https://…}]", what="runbooks"
@@ -1073,7 +859,7 @@ class _Reader:
         runbooks = [self.runbook(item) for item in items]
         return tuple(r for r in runbooks if r) if None not in runbooks else None
 
-    def runbook(self, value: _Value) -> Runbook | None:
+    def runbook(self, value: Value) -> Runbook | None:
         """One runbook: the alerts it is for, and a link, a short text or both."""
         fields = self.mapping(value, RUNBOOK_KEYS, ("match",), "a runbook (match, url, text)")
         if fields is None:
@@ -1090,7 +876,7 @@ class _Reader:
             return None
         return Runbook(match=match, url=url, text=text, line=value.line)
 
-    def conditions(self, value: _Value) -> tuple[Condition, ...] | None:
+    def conditions(self, value: Value) -> tuple[Condition, ...] | None:
         """What an alert must carry for a runbook: every condition holds."""
         expected = "a mapping of labels to values, like {alertname: RefundQueueStuck}"
         if not isinstance(value.node, MappingNode) or not value.node.value:
@@ -1099,7 +885,7 @@ class _Reader:
         conditions = [self.condition(key, item) for key, item in self.entries(value)]
         return tuple(c for c in conditions if c) if None not in conditions else None
 
-    def condition(self, key: str, value: _Value) -> Condition | None:
+    def condition(self, key: str, value: Value) -> Condition | None:
         """One condition: a value as written, or a /regular expression/."""
         text = self.text(value, "a value like RefundQueueStuck, or a /regular expression/")
         if text is None:
@@ -1115,7 +901,7 @@ class _Reader:
             return None
         return Condition(key=key, value=text, pattern=pattern)
 
-    def runbook_url(self, value: _Value) -> str | None:
+    def runbook_url(self, value: Value) -> str | None:
         """The link a runbook shows."""
         expected = "an http(s) URL like https://wiki.example.com/runbooks/refunds"
         text = self.text(value, expected)
@@ -1126,7 +912,7 @@ class _Reader:
             self.expected(value, expected)
         return url
 
-    def runbook_text(self, value: _Value) -> str | None:
+    def runbook_text(self, value: Value) -> str | None:
         """The few words a runbook shows."""
         expected = f"a short text (at most {RUNBOOK_TEXT_MAX} characters)"
         text = self.text(value, expected)
@@ -1139,7 +925,7 @@ class _Reader:
             return None
         return text
 
-    def heartbeats(self, value: _Value, team_ids: set[str]) -> dict[str, Heartbeat] | None:
+    def heartbeats(self, value: Value, team_ids: set[str]) -> dict[str, Heartbeat] | None:
         """What must keep calling in, by name."""
         if not isinstance(value.node, MappingNode):
             self.expected(value, "a mapping of heartbeat names to heartbeats")
@@ -1154,7 +940,7 @@ class _Reader:
                 heartbeats[name] = heartbeat
         return None if broken else heartbeats
 
-    def heartbeat(self, name: str, value: _Value, team_ids: set[str]) -> Heartbeat | None:
+    def heartbeat(self, name: str, value: Value, team_ids: set[str]) -> Heartbeat | None:
         """One heartbeat: whose pager its silence goes to, how often it pings, its secret."""
         good_name = self.identifier(value, name, "heartbeat name", "nightly-backup")
         fields = self.mapping(
@@ -1178,7 +964,7 @@ class _Reader:
             name=name, team=team, every=Every(*every), grace=grace, token_env=token_env
         )
 
-    def token_env(self, value: _Value) -> str | None:
+    def token_env(self, value: Value) -> str | None:
         """The name of the environment variable that holds an integration's secret."""
         expected = "the NAME of an environment variable like PROMETHEUS_ALERT_TOKEN"
         text = self.text(value, expected)
