@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.alerts.service import ActionOutcome, acknowledge_now, wake_delivery
+from bot.alerts.actions import ActionOutcome, acknowledge_now, wake_delivery
 from bot.wake import tokens
 from storage.alerts import get_alert
 from storage.db import read_scope, session_scope

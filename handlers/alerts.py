@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot.alerts.model import NormalizedAlert, Severity
-from bot.alerts.service import (
+from bot.alerts.actions import (
     ActionOutcome,
     AlertNotFound,
     acknowledge_now,
     escalate_now,
     escalate_to_leadership,
-    ingest_batch,
     resolve_now,
     wake_delivery,
 )
+from bot.alerts.ingest import ingest_batch
+from bot.alerts.model import NormalizedAlert, Severity
 from bot.enums import Action, Command, View
 from bot.i18n import _, speaking
 from bot.plan.model import Team

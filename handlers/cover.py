@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.alerts.service import wake_delivery
+from bot.alerts.actions import wake_delivery
 from bot.enums import Action, Command, View
 from bot.schedule.covers import (
     CoverProblem,

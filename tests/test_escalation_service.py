@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.alerts.model import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
-from bot.alerts.service import (
+from bot.alerts.actions import (
     ESCALATION_RETRY,
     AlertNotFound,
     EscalationOutcome,
     escalate_due,
     escalate_now,
-    ingest_batch,
 )
+from bot.alerts.ingest import ingest_batch
+from bot.alerts.model import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
 from bot.app.metrics import Metrics
 from bot.schedule.roster import Roster, TeamStatus
 from storage.alerts import list_events

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import ParsedBatch
-from bot.alerts.service import ingest_batch
 from bot.enums import Action
 from bot.plan.holder import PlanHolder
 from bot.slack.blocks import Message, cut

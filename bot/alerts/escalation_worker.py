@@ -12,7 +12,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from bot.alerts.service import EscalationOutcome, escalate_due, wake_delivery
+from bot.alerts.actions import EscalationOutcome, escalate_due, wake_delivery
 from storage.db import session_scope
 
 if TYPE_CHECKING:

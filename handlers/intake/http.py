@@ -21,8 +21,9 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.alerts.actions import wake_delivery
+from bot.alerts.ingest import IngestResult, ingest_batch
 from bot.alerts.model import IntakeError, ParsedBatch
-from bot.alerts.service import IngestResult, ingest_batch, wake_delivery
 from bot.plan.model import Integration
 from bot.schedule.roster import UnknownTeam
 from handlers.intake import PARSERS, Parser

@@ -1,10 +1,10 @@
-"""What happens to alerts in the database: ingest a batch, escalate what is due, escalate one now.
+"""What is done to alerts in the database once they are in: acknowledge, resolve, escalate (what is
+due, or one now), page leadership, and queue the Slack side of each change.
 
-Each function works in the caller's session and transaction (so a batch is all or nothing),
-takes ``now`` instead of reading a clock, and queues the Slack side in the outbox: an
-``alert-sync`` (coalesced) for every change, an ``alert-notify`` per person paged, an
-``alert-leadership`` when bad news goes to leadership. Metrics are counted once the caller's
-transaction commits, never for work that was rolled back.
+Each function works in the caller's session and transaction, takes ``now`` instead of reading a
+clock, and queues the Slack side in the outbox: an ``alert-sync`` (coalesced) for every change, an
+``alert-notify`` per person paged, an ``alert-leadership`` when bad news goes to leadership.
+Metrics are counted once the caller's transaction commits, never for work that was rolled back.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.alerts import policy as escalation
-from bot.alerts.model import NormalizedAlert, ParsedBatch, Severity
 from bot.app.metrics import Metrics, metrics_of
-from bot.plan.model import Integration, Plan, Team
+from bot.plan.model import Plan, Team
 from bot.schedule.roster import Roster
 from bot.slack.blocks.escaping import escape, who
 from bot.wake.policy import first_wake
 from storage import alerts as store
-from storage.db import NeedsSession, after_commit
+from storage.db import after_commit
 from storage.models import Alert
 from storage.outbox import ALERT_LEADERSHIP, ALERT_NOTIFY, ALERT_SYNC, NORMAL, URGENT, enqueue
 from storage.prepared import Tx
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Widths of the alert columns filled from outside a normalised alert (which fits itself).
-_INTEGRATION_WIDTH = 64
 _USER_WIDTH = 32
 # How long an alert whose escalation failed (a broken plan, a bug) waits before another try.
 ESCALATION_RETRY = timedelta(minutes=1)
@@ -52,29 +50,6 @@ class AlertNotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class IngestOutcome:
-    """What one alert of a batch did: created, repeated, acknowledged, resolved or ignored."""
-
-    dedup_key: str
-    action: str
-    alert_id: int | None
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """The outcome of a batch, alert by alert, in the order they came."""
-
-    team: str
-    integration: str
-    outcomes: tuple[IngestOutcome, ...]
-
-    @property
-    def ids(self) -> list[int]:
-        """The alerts the batch touched, each once, in order."""
-        return list(dict.fromkeys(o.alert_id for o in self.outcomes if o.alert_id is not None))
-
-
-@dataclass(frozen=True)
 class EscalationOutcome:
     """What an escalation did to one alert, and a sentence saying so to whoever asked for it."""
 
@@ -86,22 +61,22 @@ class EscalationOutcome:
 
 
 @dataclass
-class _Context:
+class Context:
     plan: Plan
     roster: Roster
     metrics: Metrics | None
 
 
-def _context(
+def context_of(
     services_or_plan: Services | Roster | Plan, session: Tx, metrics: Metrics | None
-) -> _Context:
+) -> Context:
     if isinstance(services_or_plan, Plan):
         plan = services_or_plan
-        return _Context(plan, Roster(lambda: plan, session.connection().engine), metrics)
+        return Context(plan, Roster(lambda: plan, session.connection().engine), metrics)
     if isinstance(services_or_plan, Roster):
-        return _Context(services_or_plan.plan, services_or_plan, metrics)
+        return Context(services_or_plan.plan, services_or_plan, metrics)
     services = services_or_plan
-    return _Context(services.roster.plan, services.roster, metrics or metrics_of(services))
+    return Context(services.roster.plan, services.roster, metrics or metrics_of(services))
 
 
 def wake_delivery(services: Services) -> None:
@@ -112,11 +87,11 @@ def wake_delivery(services: Services) -> None:
             worker.wake()
 
 
-def _mentions(users: Iterable[str]) -> str:
+def mentions(users: Iterable[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-def _sync(
+def sync(
     session: Tx, alert_id: int | None, now: datetime, *, new: bool = False, critical: bool = False
 ) -> None:
     # A new alert has no sync waiting to fold this one into: no need to look for one. Its card
@@ -133,7 +108,7 @@ def _sync(
     )
 
 
-def _notify(
+def notify(
     session: Tx,
     alert_id: int | None,
     users: Sequence[str],
@@ -166,7 +141,7 @@ def _notify(
     )
 
 
-def _responders(ctx: _Context, session: Tx, team: Team, now: datetime) -> escalation.Responders:
+def responders_of(ctx: Context, session: Tx, team: Team, now: datetime) -> escalation.Responders:
     oncall, backup = ctx.roster.holders(team.id, now, session)
     return escalation.Responders(
         oncall=oncall,
@@ -191,11 +166,11 @@ def page_leadership(
     alert.leadership_escalated_at = now
     alert.leadership_escalated_by = by
     session.add(alert)
-    _queue_leadership(session, alert.id, leadership, by=by, now=now, reason=reason)
+    queue_leadership(session, alert.id, leadership, by=by, now=now, reason=reason)
     return True
 
 
-def _queue_leadership(
+def queue_leadership(
     session: Tx,
     alert_id: int,
     leadership: Sequence[str],
@@ -219,225 +194,8 @@ def _queue_leadership(
         at=now,
         kind="leadership",
         actor=by,
-        detail=f"{reason}: paged {_mentions(leadership)}",
+        detail=f"{reason}: paged {mentions(leadership)}",
     )
-
-
-# --- ingest ------------------------------------------------------------------------------------
-
-
-def ingest_batch(
-    *,
-    session: Tx,
-    services_or_plan: Services | Roster | Plan,
-    integration: Integration | str,
-    batch: ParsedBatch | Sequence[NormalizedAlert],
-    now: datetime,
-    team: str | None = None,
-    metrics: Metrics | None = None,
-) -> IngestResult:
-    """Apply a batch of normalised alerts in the caller's transaction.
-
-    ``integration`` is the plan's integration (or, for alerts raised from Slack, a name such as
-    ``"slack"`` together with ``team``). Firing alerts open a new alert or repeat the open one
-    with the same dedup key; resolved ones close it; PagerDuty acknowledgements acknowledge it.
-    """
-    ctx = _context(services_or_plan, session, metrics)
-    team_id: str | None
-    if isinstance(integration, Integration):
-        integration_id, team_id = integration.id, team or integration.team
-    else:
-        known = ctx.plan.integrations.get(integration)
-        integration_id = integration
-        team_id = team or (known.team if known is not None else None)
-    if team_id is None:
-        raise ValueError(f"integration {integration!r} is not in the setup file: name its team")
-    team_obj = ctx.roster.team(team_id)
-    alerts = batch if isinstance(batch, Sequence) else batch.alerts
-    outcomes = tuple(
-        _ingest_one(ctx, session, team_obj, integration_id, alert, now) for alert in alerts
-    )
-    received = sum(1 for o in outcomes if o.action in ("created", "repeated"))
-    metrics_now = ctx.metrics
-    if metrics_now is not None and received:
-        after_commit(
-            session,
-            lambda: metrics_now.received(integration=integration_id, team=team_id, count=received),
-        )
-    return IngestResult(team=team_id, integration=integration_id, outcomes=outcomes)
-
-
-def _ingest_one(
-    ctx: _Context,
-    session: Tx,
-    team: Team,
-    integration: str,
-    alert: NormalizedAlert,
-    now: datetime,
-) -> IngestOutcome:
-    key = alert.dedup_key
-    found = store.open_alert(session=session, team=team.id, dedup_key=key)
-    action = str(alert.action)
-    if action == "trigger" and found is None:
-        created = _create(ctx, session, team, integration, key, alert, now)
-        return IngestOutcome(key, "created", created)
-    if found is None:
-        # A resolve or acknowledge for an alert we never saw (or already closed): nothing to do.
-        return IngestOutcome(key, "ignored", None)
-    if action == "trigger":
-        _repeat(ctx, session, team, found, alert, now)
-        return IngestOutcome(key, "repeated", found.id)
-    if not isinstance(session, Session):
-        raise NeedsSession(f"a {action} of open alert {found.id} changes it through the ORM")
-    # The look-up locked the row (PostgreSQL) for the rest of the transaction.
-    existing = store.get_alert(session=session, alert_id=found.id)
-    assert existing is not None
-    if action == "resolve":
-        resolve_alert(session=session, alert=existing, actor=integration, now=now)
-        return IngestOutcome(key, "resolved", existing.id)
-    if action == "acknowledge":
-        _acknowledge(ctx, session, existing, integration, now)
-        return IngestOutcome(key, "acknowledged", existing.id)
-    raise ValueError(f"unknown alert action {action!r}")
-
-
-def _create(
-    ctx: _Context,
-    session: Tx,
-    team: Team,
-    integration: str,
-    key: str,
-    alert: NormalizedAlert,
-    now: datetime,
-) -> int:
-    responders = _responders(ctx, session, team, now)
-    steps = escalation.steps_of(team, ctx.plan.leadership)
-    choice = escalation.first_step(steps, responders)
-    bad_news_now = str(alert.severity) in team.leadership_now and bool(ctx.plan.leadership)
-    # Everything about the new alert is known before its row is written: one insert, no update.
-    alert_id = store.insert_alert(
-        session=session,
-        values={
-            "team": team.id,
-            "integration": integration[:_INTEGRATION_WIDTH],
-            "dedup_key": key,
-            "group_key": alert.group_key,
-            "status": "open",
-            "title": alert.title,
-            "summary": alert.summary,
-            "severity": str(alert.severity),
-            "customer": alert.customer,
-            "source": alert.source,
-            "runbook_url": alert.runbook_url,
-            "links": _links(alert),
-            "labels": dict(alert.labels),
-            "details": dict(alert.details),
-            "count": 1,
-            "first_seen": now,
-            "last_seen": now,
-            "oncall_user": responders.oncall,
-            "acknowledged_at": None,
-            "acknowledged_by": None,
-            "resolved_at": None,
-            "resolved_by": None,
-            "escalation_step": max(len(steps) - 1, 0) if choice is None else choice.index,
-            "next_escalation_at": None if choice is None else choice.next_escalation_at(now),
-            "leadership_escalated_at": now if bad_news_now else None,
-            "leadership_escalated_by": None,
-        },
-    )
-    store.add_event(
-        session=session,
-        alert_id=alert_id,
-        at=now,
-        kind="received",
-        actor=integration,
-        detail=f"received from {escape(integration)}",
-    )
-    _sync(session, alert_id, now, new=True, critical=alert.severity == Severity.critical)
-    if choice is None:
-        store.add_event(
-            session=session,
-            alert_id=alert_id,
-            at=now,
-            kind="escalated",
-            detail="nobody to page: every escalation step is empty right now",
-        )
-    else:
-        if choice.skipped:
-            # A gap (or no backup at this hour): the alert goes to the next step at once.
-            store.add_event(
-                session=session,
-                alert_id=alert_id,
-                at=now,
-                kind="escalated",
-                detail=f"nobody on step {choice.skipped[0] + 1}: straight to step "
-                f"{choice.number} ({escalation.describe_target(choice.step)}), "
-                f"paged {_mentions(choice.users)}",
-            )
-        _notify(
-            session,
-            alert_id,
-            choice.users,
-            choice.reason,
-            now,
-            team=team,
-            severity=str(alert.severity),
-        )
-    if bad_news_now:
-        _queue_leadership(
-            session, alert_id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
-        )
-    return alert_id
-
-
-def _links(alert: NormalizedAlert) -> list[dict[str, str]]:
-    return [{"title": str(link.title), "url": str(link.url)} for link in alert.links]
-
-
-def _repeat(
-    ctx: _Context,
-    session: Tx,
-    team: Team,
-    row: store.OpenAlert,
-    alert: NormalizedAlert,
-    now: datetime,
-) -> None:
-    count = row.count + 1
-    # The newest sighting says best what is going on now.
-    changes = {
-        "count": count,
-        "last_seen": max(row.last_seen, now),
-        "title": alert.title,
-        "summary": alert.summary or row.summary,
-        "severity": str(alert.severity),
-        "customer": alert.customer or row.customer,
-        "source": alert.source or row.source,
-        "runbook_url": alert.runbook_url or row.runbook_url,
-        "links": _links(alert) or row.links,
-        "labels": dict(alert.labels) or row.labels,
-        "details": dict(alert.details) or row.details,
-    }
-    bad_news_now = (
-        str(alert.severity) in team.leadership_now
-        and row.leadership_escalated_at is None
-        and bool(ctx.plan.leadership)
-    )
-    if bad_news_now:
-        changes |= {"leadership_escalated_at": now, "leadership_escalated_by": None}
-    store.update_alert(session=session, alert_id=row.id, values=changes)
-    # A storm of repeats is one line of the timeline that keeps count, not a line per repeat.
-    last = store.last_event(session=session, alert_id=row.id)
-    detail = f"seen {count} times"
-    if last is not None and last[1] == "repeated":
-        store.set_event(session=session, event_id=last[0], at=now, detail=detail)
-    else:
-        store.add_event(session=session, alert_id=row.id, at=now, kind="repeated", detail=detail)
-    if bad_news_now:
-        _queue_leadership(
-            session, row.id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
-        )
-    _sync(session, row.id, now)
 
 
 def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: datetime) -> bool:
@@ -452,7 +210,7 @@ def resolve_alert(*, session: Session, alert: Alert, actor: str | None, now: dat
     session.add(alert)
     stop_wakeups(session=session, alert_id=alert.id, now=now)
     store.add_event(session=session, alert_id=alert.id, at=now, kind="resolved", actor=actor)
-    _sync(session, alert.id, now)
+    sync(session, alert.id, now)
     return True
 
 
@@ -483,7 +241,7 @@ def acknowledge_now(
     metrics: Metrics | None = None,
 ) -> ActionOutcome:
     """Acknowledge an alert (the Acknowledge button): escalation stops, the card says who."""
-    ctx = _context(services_or_plan, session, metrics)
+    ctx = context_of(services_or_plan, session, metrics)
     alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
         return ActionOutcome(alert_id, False, "This alert is already resolved.")
@@ -491,7 +249,7 @@ def acknowledge_now(
         return ActionOutcome(
             alert_id, False, f"{who(alert.acknowledged_by)} already acknowledged this alert."
         )
-    _acknowledge(ctx, session, alert, actor, now)
+    acknowledge(ctx, session, alert, actor, now)
     return ActionOutcome(
         alert_id, True, "Acknowledged: escalation stopped, the card says it is yours."
     )
@@ -514,7 +272,7 @@ def escalate_to_leadership(
     now: datetime,
 ) -> ActionOutcome:
     """Page leadership about an alert ("Escalate to CEO"): once, however often it is clicked."""
-    ctx = _context(services_or_plan, session, None)
+    ctx = context_of(services_or_plan, session, None)
     alert = _locked_alert(session, alert_id)
     title = escape(ctx.plan.leadership_title)  # from the setup file, shown in mrkdwn
     if not ctx.plan.leadership:
@@ -536,13 +294,13 @@ def escalate_to_leadership(
         now=now,
         reason=f"escalated to the {title}",
     )
-    _sync(session, alert.id, now)
+    sync(session, alert.id, now)
     return ActionOutcome(
-        alert_id, True, f"Escalated to the {title}: {_mentions(ctx.plan.leadership)} got a DM."
+        alert_id, True, f"Escalated to the {title}: {mentions(ctx.plan.leadership)} got a DM."
     )
 
 
-def _acknowledge(ctx: _Context, session: Session, row: Alert, actor: str, now: datetime) -> None:
+def acknowledge(ctx: Context, session: Session, row: Alert, actor: str, now: datetime) -> None:
     assert row.id is not None
     if row.status != "open":
         return
@@ -553,7 +311,7 @@ def _acknowledge(ctx: _Context, session: Session, row: Alert, actor: str, now: d
     session.add(row)
     stop_wakeups(session=session, alert_id=row.id, now=now)
     store.add_event(session=session, alert_id=row.id, at=now, kind="acknowledged", actor=actor)
-    _sync(session, row.id, now)
+    sync(session, row.id, now)
     metrics, team, seconds = ctx.metrics, row.team, (now - row.first_seen).total_seconds()
     if metrics is not None:
         after_commit(session, lambda: metrics.acknowledged(team=team, seconds=seconds))
@@ -571,7 +329,7 @@ def escalate_due(
     metrics: Metrics | None = None,
 ) -> list[EscalationOutcome]:
     """Escalate every open, unacknowledged alert whose next escalation is due at ``now``."""
-    ctx = _context(services_or_plan, session, metrics)
+    ctx = context_of(services_or_plan, session, metrics)
     outcomes = []
     for alert in store.claim_due_escalations(session=session, now=now, limit=limit):
         wait = _current_wait(ctx, alert)
@@ -597,7 +355,7 @@ def escalate_now(
     metrics: Metrics | None = None,
 ) -> EscalationOutcome:
     """Move one alert to its next escalation step at once (the Escalate button)."""
-    ctx = _context(services_or_plan, session, metrics)
+    ctx = context_of(services_or_plan, session, metrics)
     alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
         by = f" by {who(alert.resolved_by)}" if alert.resolved_by else ""
@@ -607,7 +365,7 @@ def escalate_now(
     return _advance(ctx, session, alert, now, actor=actor, why="escalated by hand")
 
 
-def _current_wait(ctx: _Context, alert: Alert) -> str | None:
+def _current_wait(ctx: Context, alert: Alert) -> str | None:
     team = ctx.plan.teams.get(alert.team)
     if team is None:
         return None
@@ -619,7 +377,7 @@ def _current_wait(ctx: _Context, alert: Alert) -> str | None:
 
 
 def _advance(
-    ctx: _Context,
+    ctx: Context,
     session: Session,
     alert: Alert,
     now: datetime,
@@ -641,14 +399,14 @@ def _advance(
             detail=f"team '{escape(alert.team)}' is no longer in the setup file: "
             "escalation stopped",
         )
-        _sync(session, alert.id, now)
+        sync(session, alert.id, now)
         return EscalationOutcome(
             alert.id,
             escalated=False,
             message=f"Team {escape(alert.team)} is no longer in the setup file.",
         )
     steps = escalation.steps_of(team, ctx.plan.leadership)
-    responders = _responders(ctx, session, team, now)
+    responders = responders_of(ctx, session, team, now)
     already = store.paged_users(session=session, alert_id=alert.id)
     choice = escalation.next_step(steps, alert.escalation_step, responders, already)
     if choice is None:
@@ -662,13 +420,13 @@ def _advance(
             actor=actor,
             detail=f"{why}: no further escalation step, everyone in the policy was paged",
         )
-        _sync(session, alert.id, now)
+        sync(session, alert.id, now)
         return EscalationOutcome(
             alert.id,
             escalated=False,
             message="Nobody is left to escalate to: everyone in the escalation policy was paged.",
         )
-    _notify(session, alert.id, choice.users, choice.reason, now, team=team, severity=alert.severity)
+    notify(session, alert.id, choice.users, choice.reason, now, team=team, severity=alert.severity)
     alert.escalation_step = choice.index
     # An acknowledged alert escalated by hand gets more help but no timer: someone is on it.
     alert.next_escalation_at = choice.next_escalation_at(now) if alert.status == "open" else None
@@ -680,9 +438,9 @@ def _advance(
         at=now,
         kind="escalated",
         actor=actor,
-        detail=f"{why}: step {choice.number} ({target}), paged {_mentions(choice.users)}",
+        detail=f"{why}: step {choice.number} ({target}), paged {mentions(choice.users)}",
     )
-    _sync(session, alert.id, now)
+    sync(session, alert.id, now)
     metrics, team_id, number = ctx.metrics, team.id, choice.number
     if metrics is not None:
         after_commit(session, lambda: metrics.escalated(team=team_id, step=number))
@@ -691,5 +449,5 @@ def _advance(
         escalated=True,
         step=choice.number,
         users=choice.users,
-        message=f"Escalated to step {choice.number} ({target}): paged {_mentions(choice.users)}.",
+        message=f"Escalated to step {choice.number} ({target}): paged {mentions(choice.users)}.",
     )
