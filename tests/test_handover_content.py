@@ -59,7 +59,7 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
 def planner_of(h: Harness) -> HandoverPlanner:
     planner = h.services.handovers
     assert isinstance(planner, HandoverPlanner)
-    planner.slack_backoff = 0.05
+    planner.slack.backoff = 0.05
     return planner
 
 

@@ -26,7 +26,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.app.metrics import metrics_of
 from bot.handovers import digest
 from bot.i18n import speaking
 from bot.plan.model import Team
@@ -41,7 +40,7 @@ from bot.slack.blocks.handover import (
     handover_message,
     reminder_message,
 )
-from bot.slack.errors import Kind, classify
+from bot.slack.gateway import SLACK_BACKOFF_S, SlackGateway, SlackSendError
 from bot.slack.language import person_language, team_language
 from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
@@ -76,21 +75,9 @@ REMINDER_ON_TIME = timedelta(minutes=1)
 # A hand-off is the instant itself: the holder just before it is read this much earlier.
 _JUST_BEFORE = timedelta(microseconds=1)
 
-SLACK_ATTEMPTS = 5
-SLACK_BACKOFF_S = 1.0
-SLACK_MAX_WAIT_S = 60.0
 PERMALINK_TIMEOUT_S = 3.0
 # How long stopping waits for sends under way.
 STOP_GRACE_S = 10.0
-
-
-class SlackSendError(Exception):
-    """A Slack call that failed for good: refused, or still failing after the retries."""
-
-    def __init__(self, method: str, error: str) -> None:
-        self.method = method
-        self.error = error
-        super().__init__(f"{method} failed: {error}")
 
 
 @dataclass(frozen=True)
@@ -139,7 +126,7 @@ class HandoverPlanner:
                 "max_instances": 1,
             },
         )
-        self.slack_backoff = slack_backoff
+        self.slack = SlackGateway(services, backoff=slack_backoff)
         self.started_at: datetime | None = None
         self.catch_up_task: asyncio.Task[None] | None = None
         # What is planned, by job id: the instant each job is about (for logs and tests).
@@ -666,17 +653,17 @@ class HandoverPlanner:
                     )
                     link = str(answer["permalink"]) or link
                 except (SlackApiError, TimeoutError, aiohttp.ClientError, KeyError) as error:
-                    self._count_error("chat.getPermalink", error)
+                    self.slack.count_error("chat.getPermalink", error)
             linked.append(CarriedAlert(item.alert, link))
         return tuple(linked)
 
     async def _dm_channel(self, user: str) -> str:
-        return await self._retrying(
+        return await self.slack.call(
             "conversations.open", lambda: directory(self.services).dm_channel(user)
         )
 
     async def _post(self, channel: str, message: Message) -> None:
-        await self._retrying(
+        await self.slack.call(
             "chat.postMessage",
             lambda: self.services.slack.chat_postMessage(
                 channel=channel, text=message["text"], blocks=message["blocks"]
@@ -699,7 +686,7 @@ class HandoverPlanner:
         if not self.usergroup_refusals.may_try(team.id, usergroup, now):
             return
         try:
-            await self._retrying(
+            await self.slack.call(
                 "usergroups.users.update",
                 lambda: self.services.slack.usergroups_users_update(
                     usergroup=usergroup, users=[holder]
@@ -722,37 +709,6 @@ class HandoverPlanner:
             )
         else:
             self.usergroup_refusals.written(team.id, usergroup)
-
-    async def _retrying(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        """``call`` with a bounded retry: Retry-After honoured on 429, backoff on passing
-        troubles, at once for errors another try cannot fix (``bot.slack.errors``)."""
-        for attempt in range(1, SLACK_ATTEMPTS + 1):
-            try:
-                return await call()
-            except Exception as error:
-                failure = classify(method, error)
-                if failure is None:
-                    raise
-                self._count_error(method, error)
-                if failure.kind is Kind.permanent:
-                    raise SlackSendError(method, failure.code) from error
-                if failure.kind is Kind.rate_limited:
-                    wait = failure.retry_after or self.slack_backoff
-                else:
-                    wait = self.slack_backoff * 2 ** (attempt - 1)
-            if attempt == SLACK_ATTEMPTS:
-                raise SlackSendError(method, f"{failure.code} after {SLACK_ATTEMPTS} attempts")
-            logger.warning(
-                "slack call failed, retrying",
-                extra={"method": method, "error": failure.code, "attempt": attempt, "wait_s": wait},
-            )
-            await asyncio.sleep(min(wait, SLACK_MAX_WAIT_S))
-        raise AssertionError("the last attempt returns or raises")  # pragma: no cover
-
-    def _count_error(self, method: str, error: Exception) -> None:
-        failure = classify(method, error)
-        name = failure.code if failure is not None else error.__class__.__name__
-        metrics_of(self.services).slack_error(method=method, error=name)
 
 
 def register(services: Services) -> HandoverPlanner:
