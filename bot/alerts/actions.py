@@ -388,18 +388,14 @@ def _advance(
     assert alert.id is not None
     team = ctx.plan.teams.get(alert.team)
     if team is None:
-        alert.next_escalation_at = None
-        session.add(alert)
-        store.add_event(
-            session=session,
-            alert_id=alert.id,
-            at=now,
-            kind="escalated",
+        _stop_escalation(
+            session,
+            alert,
+            now,
             actor=actor,
             detail=f"team '{escape(alert.team)}' is no longer in the setup file: "
             "escalation stopped",
         )
-        sync(session, alert.id, now)
         return EscalationOutcome(
             alert.id,
             escalated=False,
@@ -410,17 +406,13 @@ def _advance(
     already = store.paged_users(session=session, alert_id=alert.id)
     choice = escalation.next_step(steps, alert.escalation_step, responders, already)
     if choice is None:
-        alert.next_escalation_at = None
-        session.add(alert)
-        store.add_event(
-            session=session,
-            alert_id=alert.id,
-            at=now,
-            kind="escalated",
+        _stop_escalation(
+            session,
+            alert,
+            now,
             actor=actor,
             detail=f"{why}: no further escalation step, everyone in the policy was paged",
         )
-        sync(session, alert.id, now)
         return EscalationOutcome(
             alert.id,
             escalated=False,
@@ -451,3 +443,16 @@ def _advance(
         users=choice.users,
         message=f"Escalated to step {choice.number} ({target}): paged {mentions(choice.users)}.",
     )
+
+
+def _stop_escalation(
+    session: Session, alert: Alert, now: datetime, *, actor: str | None, detail: str
+) -> None:
+    """End the alert's escalation, with a timeline line saying why."""
+    assert alert.id is not None
+    alert.next_escalation_at = None
+    session.add(alert)
+    store.add_event(
+        session=session, alert_id=alert.id, at=now, kind="escalated", actor=actor, detail=detail
+    )
+    sync(session, alert.id, now)

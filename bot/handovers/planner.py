@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 HANDOVER = "handover"
@@ -327,13 +329,9 @@ class HandoverPlanner:
         no longer changes hands then)."""
         instant = _aware(instant)
         now = self.services.clock.now()
-        try:
-            loaded = await self.services.in_database(
-                self._prepare_handover, team_id, instant, now, late
-            )
-        except Exception:
-            logger.exception("loading the hand-off failed", extra={"team": team_id})
-            return claims.FAILED
+        loaded = await self._load(
+            "hand-off", {"team": team_id}, self._prepare_handover, team_id, instant, now, late
+        )
         if isinstance(loaded, str):
             return loaded
         team = loaded.summary.team
@@ -475,13 +473,9 @@ class HandoverPlanner:
         returns what happened (as run_handover)."""
         start = _aware(start)
         now = self.services.clock.now()
-        try:
-            loaded = await self.services.in_database(
-                self._prepare_reminder, team_id, user, start, now
-            )
-        except Exception:
-            logger.exception("loading the reminder failed", extra={"team": team_id})
-            return claims.FAILED
+        loaded = await self._load(
+            "reminder", {"team": team_id}, self._prepare_reminder, team_id, user, start, now
+        )
         if isinstance(loaded, str):
             return loaded
         carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
@@ -551,11 +545,7 @@ class HandoverPlanner:
         happened (as run_handover)."""
         instant = _aware(instant)
         now = self.services.clock.now()
-        try:
-            loaded = await self.services.in_database(self._prepare_digest, instant, now, late)
-        except Exception:
-            logger.exception("loading the digest failed")
-            return claims.FAILED
+        loaded = await self._load("digest", None, self._prepare_digest, instant, now, late)
         if isinstance(loaded, str):
             return loaded
         claim_id, summary, leadership = loaded
@@ -601,6 +591,16 @@ class HandoverPlanner:
                 weeks.append(digest.team_week(team.id, team.name, seen))
         summary = DigestSummary(start=start, end=instant, zone=zone, teams=tuple(weeks), late=late)
         return claim_id, summary, plan.leadership
+
+    async def _load(
+        self, what: str, log: dict[str, str] | None, prepare: Callable[..., T], *args: Any
+    ) -> T | str:
+        """``prepare(*args)`` on the database threads; claims.FAILED (logged) when it fails."""
+        try:
+            return await self.services.in_database(prepare, *args)
+        except Exception:
+            logger.exception(f"loading the {what} failed", extra=log)
+            return claims.FAILED
 
     def _claim(
         self,
