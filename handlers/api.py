@@ -7,7 +7,6 @@ documents of ``watchkeeper who --json`` and ``shifts --json``, built by the same
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -68,7 +67,7 @@ def routes(services: Services) -> list[BaseRoute]:
         query = documents.who_query(
             plan, team=params.get("team"), at=params.get("at"), now=services.clock.now()
         )
-        return JSONResponse(await asyncio.to_thread(memo.document, query))
+        return JSONResponse(await services.in_database(memo.document, query))
 
     async def shifts(request: Request) -> Response:
         params = request.query_params
@@ -85,7 +84,7 @@ def routes(services: Services) -> list[BaseRoute]:
             role=params.get("role", "oncall"),
             now=services.clock.now(),
         )
-        found = await asyncio.to_thread(_shifts, services, query)
+        found = await services.in_database(_shifts, services, query)
         return JSONResponse(documents.shifts_document(query, found))
 
     async def alerts(request: Request) -> Response:
@@ -101,7 +100,7 @@ def routes(services: Services) -> list[BaseRoute]:
         # Both are at least 1 when given: "or" only fills in an absent limit.
         limit = _whole_number(params, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
         cursor = _whole_number(params, "cursor", 1, None)
-        rows, more = await asyncio.to_thread(_page, services, status, team, cursor, limit)
+        rows, more = await services.in_database(_page, services, status, team, cursor, limit)
         following = None
         if more and rows:
             kept = {k: v for k, v in (("status", status), ("team", team)) if v is not None}

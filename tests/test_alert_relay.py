@@ -5,10 +5,8 @@ worker, failing Slack calls and 429s."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,16 +24,17 @@ from storage.db import session_scope
 from storage.models import Alert, Outbox
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
-from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+from tests.support.relay import (
+    FRIDAY_NIGHT,
+    PLAN,
+    TOKENS,
+    card_of,
+    cards,
+    delivery_of,
+    post_alert,
+    relay,
+)
 from tests.support.setup_files import holders_yaml
-
-
-@contextlib.asynccontextmanager
-async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
-    async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, **kwargs
-    ) as harness:
-        yield harness
 
 
 def one_card_each(h: Harness) -> Harness:
@@ -60,10 +59,6 @@ async def post_warnings(h: Harness, count: int, first: int = 0) -> None:
         assert answer.status_code == 202
 
 
-def cards(h: Harness) -> list[Message]:
-    return h.standin.messages("C0SUPPORT")
-
-
 def alerts(h: Harness) -> list[Alert]:
     with Session(h.services.engine) as session:
         return list(session.exec(select(Alert).order_by(col(Alert.id))))
@@ -72,12 +67,6 @@ def alerts(h: Harness) -> list[Alert]:
 def pending_deliveries(h: Harness) -> list[Outbox]:
     with Session(h.services.engine) as session:
         return list(session.exec(select(Outbox).where(Outbox.status == "pending")))
-
-
-def card_of(h: Harness, alertname: str) -> Message:
-    """The card of the alert with this alertname label (cards of one batch post in any order)."""
-    (found,) = [c for c in cards(h) if f"`alertname={alertname}`" in message_text(c)]
-    return found
 
 
 def buttons(message: Message) -> list[str]:

@@ -20,8 +20,9 @@ from bot.plan.holder import PlanHolder
 from storage.db import read_scope, session_scope
 from storage.overrides import create_override
 from tests.readme import curl_commands, curl_request
-from tests.test_cli import PLAN, run, store_dans_swap
-from tests.test_intake_http import TOKENS, Intake, running_intake
+from tests.support.cli import run, store_dans_swap
+from tests.support.intake import TOKENS, Intake, running_intake
+from tests.support.setup_files import SUPPORT as PLAN
 
 API_TOKEN = "api-7d1e0b93c2"
 BEARER = {"Authorization": f"Bearer {API_TOKEN}"}

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
 
 from bot.app.cli import main
 from storage.db import make_engine, session_scope
 from storage.migrate import stored_revision, upgrade
 from storage.overrides import create_override
+from tests.support.cli import run, store_dans_swap
 from tests.support.setup_files import SUPPORT as PLAN
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -30,27 +30,6 @@ def setup_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WATCHKEEPER_CONFIG", str(path))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
     return path
-
-
-def store_dans_swap(engine: Engine) -> None:
-    """Migrate the database and store a swap: Dan took Saturday night of the CEO's weekend."""
-    upgrade(engine)
-    with session_scope(engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0DAN",
-            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
-            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
-            kind="swap",
-            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
-        )
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_who_json_names_holder_backup_and_next(

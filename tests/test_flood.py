@@ -19,8 +19,10 @@ from bot.slack.metadata import AlertRef, load
 from storage.models import Alert
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
-from tests.test_alert_relay import FRIDAY_NIGHT, TOKENS, cards, delivery_of, relay
-from tests.test_fault_relay import ALERT_TOKEN, plan_yaml
+from tests.support.relay import FRIDAY_NIGHT, TOKENS, cards, delivery_of, relay
+from tests.support.setup_files import holders_yaml
+
+ALERT_TOKEN = "flood-alert-token"
 
 
 async def post_flood(h: Harness, count: int, first: int = 0, severity: str = "warning") -> None:
@@ -229,7 +231,7 @@ async def test_two_hundred_alerts_over_forty_teams_one_holder_gets_one_dm_for_th
     tmp_path: Path,
 ) -> None:
     async with slack_harness(
-        plan_yaml(FORTY_TEAMS),
+        holders_yaml(FORTY_TEAMS, "FAULT_ALERT_TOKEN"),
         tmp_path=tmp_path,
         now=FRIDAY_NIGHT,
         env={"FAULT_ALERT_TOKEN": ALERT_TOKEN},

@@ -24,10 +24,9 @@ from handlers.intake.email import STORED, MailIntake
 from handlers.intake.mail import cut_quoted, read_mail
 from storage.models import Alert, AlertEvent, Outbox
 from tests.harness import Harness, message_text, slack_harness
-from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS
-from tests.test_escalation_service import support_plan
-from tests.test_intake_http import Intake, running_intake
-from tests.test_serve import free_port
+from tests.support.intake import Intake, running_intake, support_plan
+from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS
+from tests.support.servers import free_port
 
 MAIL_TOKEN = "mail-4be19c07a2"
 SETUP = (

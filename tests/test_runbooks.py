@@ -17,7 +17,7 @@ from bot.app.cli import main
 from bot.plan.reading import ConfigError, parse_plan
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, mrkdwn_texts, slack_harness
-from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, card_of, cards, delivery_of
+from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, card_of, cards, delivery_of
 
 RUNBOOKS = """\
 runbooks:

@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from bot.app.factory import build_services, create_app
 from bot.app.serve import http_config, serve_with_socket_mode
 from bot.app.settings import load_settings
 from tests.conftest import ROOT
+from tests.support.servers import free_port
 from tests.support.setup_files import SUPPORT as PLAN
 
 # How long to wait for a server to come up or a log line to appear before giving up.
@@ -37,12 +37,6 @@ PATIENCE_S = 30.0
 # Saturday 28 November 2026, 21:00 in Paris: the CEO's weekend.
 SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 APP_TOKEN = "xapp-1-A0WATCH-1-s3cret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:

@@ -43,8 +43,8 @@ def register(services: Services) -> None:
     if port is None:
         return
     listener = MailListener(services, services.settings.host, port)
-    services.extras.setdefault("startup", []).append(listener.start)
-    services.extras.setdefault("shutdown", []).append(listener.stop)
+    services.startup.append(listener.start)
+    services.shutdown.append(listener.stop)
 
 
 class MailListener:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.sandbox.slack_api import Message
 from bot.slack.delivery import Delivery
 from tests.conftest import fixture_bytes
-from tests.harness import Harness
+from tests.harness import Harness, message_text, slack_harness
 from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -54,3 +59,21 @@ async def post_alert(h: Harness, integration: str, fixture: str) -> None:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     assert answer.status_code == 202, answer.text
+
+
+@contextlib.asynccontextmanager
+async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
+    async with slack_harness(
+        PLAN, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, **kwargs
+    ) as harness:
+        yield harness
+
+
+def cards(h: Harness) -> list[Message]:
+    return h.standin.messages("C0SUPPORT")
+
+
+def card_of(h: Harness, alertname: str) -> Message:
+    """The card of the alert with this alertname label (cards of one batch post in any order)."""
+    (found,) = [c for c in cards(h) if f"`alertname={alertname}`" in message_text(c)]
+    return found
