@@ -35,10 +35,9 @@ from storage.db import session_scope
 from storage.models import Outbox, WakeUp
 from storage.wakeups import add_method
 from tests.conftest import ROOT, fixture_bytes
+from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, support_plan
 from tests.support.push_receiver import PushReceiver, push_receiver
-from tests.test_cli import PLAN as CLI_PLAN
-from tests.test_escalation_service import FRIDAY_NIGHT, support_plan
-from tests.test_intake_http import TOKENS, Intake
+from tests.support.setup_files import SUPPORT as CLI_PLAN
 
 SECRET = "wake-test-secret-1f6e"
 PUBLIC = "https://oncall.example.com"
