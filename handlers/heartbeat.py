@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.alerts.actions import wake_delivery
 from bot.alerts.heartbeats import ping_now
-from bot.alerts.service import wake_delivery
 from handlers.intake.http import (
     TRANSIENT,
     error_response,

@@ -26,7 +26,7 @@ from storage.db import session_scope
 from storage.models import Alert, HeartbeatState, Outbox
 from tests.harness import Harness, slack_harness
 from tests.readme import curl_request, fenced
-from tests.test_alert_relay import delivery_of
+from tests.support.relay import delivery_of
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -182,7 +182,7 @@ async def watching(
     tmp_path: Path, now: datetime, **kwargs: Any
 ) -> AsyncIterator[tuple[Harness, Watcher]]:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=now, env=ENV, **kwargs) as h:
-        watcher = h.services.extras["heartbeats"]
+        watcher = h.services.heartbeats
         assert isinstance(watcher, Watcher)
         yield h, watcher
 

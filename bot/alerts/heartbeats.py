@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.alerts.actions import wake_delivery
+from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import AlertStatus, NormalizedAlert, Severity
-from bot.alerts.service import ingest_batch, wake_delivery
 from bot.plan.model import Heartbeat, Plan
 from bot.schedule.engine import resolve_wall
 from storage import heartbeats as store
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INTEGRATION = "heartbeat"  # the alerts' integration, as their cards and timelines name it
-EXTRAS_KEY = "heartbeats"
 # Seconds between looks: a silence is raised at most this late. Cheap: a few rows per look.
 POLL_INTERVAL = 10.0
 
@@ -230,7 +230,7 @@ class Watcher:
 
     async def run_once(self) -> list[tuple[str, int]]:
         """Raise what is overdue now without blocking the event loop."""
-        raised = await asyncio.to_thread(self.raise_missed_now)
+        raised = await self.services.in_database(self.raise_missed_now)
         for name, alert_id in raised:
             logger.info("heartbeat missed", extra={"heartbeat": name, "alert": alert_id})
         if raised:
@@ -262,10 +262,9 @@ def ping_now(services: Services, heartbeat: Heartbeat) -> Ping:
 
 def register(services: Services) -> Watcher:
     """The app's heartbeat watcher, added to the background workers once."""
-    existing = services.extras.get(EXTRAS_KEY)
-    if isinstance(existing, Watcher):
-        return existing
+    if services.heartbeats is not None:
+        return services.heartbeats
     watcher = Watcher(services)
-    services.extras[EXTRAS_KEY] = watcher
+    services.heartbeats = watcher
     services.workers.append(watcher.run)
     return watcher

@@ -20,6 +20,7 @@ from storage.db import NoWaitWriter, is_sqlite
 
 if TYPE_CHECKING:
     from bot.alerts.escalation_worker import Escalator
+    from bot.alerts.heartbeats import Watcher
     from bot.app.metrics import Metrics
     from bot.handovers.planner import HandoverPlanner
     from bot.plan.reload import Reloader
@@ -54,6 +55,7 @@ class Services:
     handovers: HandoverPlanner | None = None
     reloader: Reloader | None = None
     waker: Waker | None = None
+    heartbeats: Watcher | None = None
     # Made on first use: the Prometheus metrics, Slack's people, and the calendar's names.
     metrics: Metrics | None = None
     users: UserDirectory | None = None
