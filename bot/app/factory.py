@@ -42,12 +42,7 @@ def build_services(
     if migrate:
         upgrade(engine)
     plans = plans or PlanHolder.from_file(settings.config_path)
-    # No retry handlers of slack_sdk's: its default one sends a call again when the connection
-    # drops, which for a post whose answer was lost means posting twice. The outbox worker and
-    # bot.slack.gateway own the retries.
-    slack = AsyncWebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
-    )
+    slack = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     return Services(
         settings=settings,
         engine=engine,

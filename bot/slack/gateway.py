@@ -3,8 +3,10 @@ planner): ``Retry-After`` honoured on a 429, growing waits on passing troubles, 
 errors another try cannot fix. What is transient and what is permanent is ``bot.slack.errors``'s
 call; every failure is counted in the metrics.
 
-slack_sdk's own retry handlers are not installed on the client: a post whose answer was lost
-would be sent again by them, and posted twice; the retries here are the only ones.
+The client still has slack_sdk's default retry handler, which sends a call again once when the
+connection drops (a reused connection the server had closed, most of the time); for a post whose
+answer was lost that could post twice, which the outbox worker's look-before-repost covers and
+this gateway does not yet.
 """
 
 from __future__ import annotations
