@@ -18,7 +18,7 @@ from bot.schedule.engine import Shift
 from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm, leadership_dm
 from bot.slack.blocks.oncall import help_message, week_message
 from tests.harness import message_text, slack_harness, validate_blocks
-from tests.test_alert_relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
 
 BRAZILIAN_TEAM = PLAN.replace(
     "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    language: pt-BR\n", 1
@@ -167,7 +167,7 @@ def test_oncall_answers_fit_slacks_limits_in_every_language(
     language: str, team_name: str, teams: list[str], start: datetime, shifts: int
 ) -> None:
     from bot.plan.reading import parse_plan
-    from tests.test_slack_oncall import PLAN as ONCALL_PLAN
+    from tests.support.setup_files import SUPPORT_AND_INFRA as ONCALL_PLAN
 
     team = parse_plan(ONCALL_PLAN, "oncall.yaml").teams["support"]
     team = replace(team, name=team_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -92,8 +93,11 @@ class Services:
         """Run blocking database work on the database threads, off the event loop: the one way
         async code reads or writes the database."""
         loop = asyncio.get_running_loop()
+        # The caller's context goes along, as with asyncio.to_thread: the language being spoken
+        # (bot.i18n) is read in the thread too.
+        context = contextvars.copy_context()
         return await loop.run_in_executor(
-            self.database_threads, functools.partial(work, *args, **kwargs)
+            self.database_threads, functools.partial(context.run, work, *args, **kwargs)
         )
 
     async def plan_changed(self, team: str | None = None) -> None:
