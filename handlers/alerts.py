@@ -118,7 +118,7 @@ async def _open_card(
         logger.warning("roll-up menu with an unreadable value", extra={"value": picked})
         await tell(services, body, respond, user, "This menu is not one I can read any more.")
         return
-    card = await asyncio.to_thread(card_of, services, ref.alert_id)
+    card = await services.in_database(card_of, services, ref.alert_id)
     if card is None:
         await tell(services, body, respond, user, "I have no record of this alert any more.")
         return
