@@ -12,31 +12,10 @@ import pytest
 from bot.plan.model import Digest, Every, NotifyTarget, Window
 from bot.plan.reading import ConfigError, load_plan, parse_plan
 from tests.conftest import ROOT
+from tests.support.setup_check import EXAMPLE, edited, line_of, problems
 
-EXAMPLE = (ROOT / "oncall.example.yaml").read_text()
 PARIS = ZoneInfo("Europe/Paris")
 DAY = 1440
-
-
-def problems(text: str) -> list[str]:
-    """What `watchkeeper check` would print for ``text`` saved as oncall.yaml, line by line."""
-    with pytest.raises(ConfigError) as caught:
-        parse_plan(text, "oncall.yaml")
-    return str(caught.value).splitlines()
-
-
-def line_of(text: str, snippet: str) -> int:
-    """The 1-based number of the first line of ``text`` holding ``snippet``."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if snippet in line:
-            return number
-    raise AssertionError(f"{snippet!r} is not in the text")
-
-
-def edited(old: str, new: str) -> str:
-    """The example setup file with one edit."""
-    assert old in EXAMPLE, old
-    return EXAMPLE.replace(old, new, 1)
 
 
 def test_the_design_example_reads_into_the_plan_it_describes() -> None:

@@ -7,31 +7,15 @@ from datetime import timedelta
 
 from bot.handovers.digest import ShiftReport, duration_text
 from bot.i18n import speaking
-from bot.slack.blocks.handover import CarriedAlert, handover_message
+from bot.slack.blocks.handover import handover_message
 from bot.wake.message import WakeContent, wake_push
-from tests.test_handover_blocks import CARD_LINK, facts, sections, summary, utc
+from tests.support.handover import CARD_LINK, CARRIED, sections, summary, utc
 
 
 def test_a_handover_in_french() -> None:
-    carried = (
-        CarriedAlert(
-            facts(7, "Disk 91% full on db-1", "warning", utc(2026, 11, 27, 15, 2)), CARD_LINK
-        ),
-        CarriedAlert(
-            facts(
-                9,
-                "Checkout error rate 12%",
-                "critical",
-                utc(2026, 11, 27, 16, 40),
-                customer="ACME",
-                acked_by="U0ALICE",
-            ),
-            "https://grafana.example/d/checkout",
-        ),
-    )
     report = ShiftReport(alerts=5, resolved=1, escalations=2, worst_ack=timedelta(minutes=12))
     with speaking("fr"):
-        message = handover_message(summary(carried=carried, last_shift=report))
+        message = handover_message(summary(carried=CARRIED, last_shift=report))
     assert message["text"] == "Passation dans Customer support : <@U0ALICE> → <@U0BOB>"
     assert sections(dict(message)) == [
         "Passation — Customer support",

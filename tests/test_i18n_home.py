@@ -8,7 +8,8 @@ from pathlib import Path
 from bot.enums import Action
 from bot.sandbox.slack_api import Message
 from tests.harness import message_text, slack_harness
-from tests.test_slack_oncall import PLAN, SATURDAY_NIGHT
+from tests.support.setup_files import SATURDAY_NIGHT
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 
 def home_text(h: object, user: str) -> str:

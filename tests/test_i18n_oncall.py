@@ -14,8 +14,9 @@ from bot.plan.model import Person
 from bot.plan.reading import parse_plan
 from bot.slack import timefmt
 from tests.harness import slack_harness
-from tests.test_config import edited, line_of, problems
-from tests.test_slack_oncall import PLAN, SATURDAY_NIGHT
+from tests.support.setup_check import edited, line_of, problems
+from tests.support.setup_files import SATURDAY_NIGHT
+from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -14,10 +14,11 @@ import pytest
 
 from bot.alerts.runbooks import runbook_for
 from bot.app.cli import main
-from bot.plan.reading import ConfigError, parse_plan
+from bot.plan.reading import parse_plan
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, mrkdwn_texts, slack_harness
 from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, card_of, cards, delivery_of
+from tests.support.setup_check import line_of, problems
 
 RUNBOOKS = """\
 runbooks:
@@ -91,16 +92,6 @@ def test_team_severity_and_customer_hold_for_the_alerts_own_value_or_a_label_of_
 
 
 # --- the setup file ------------------------------------------------------------------------------
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_plan(text, "oncall.yaml")
-    return str(caught.value).splitlines()
-
-
-def line_of(text: str, snippet: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), 1) if snippet in line)
 
 
 def test_watchkeeper_check_refuses_a_bad_regex_naming_its_line(

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,11 @@ from bot.app.serve import http_config, serve_with_socket_mode
 from bot.app.settings import load_settings
 from tests.conftest import ROOT
 from tests.support.servers import free_port
+from tests.support.setup_files import SATURDAY_NIGHT
 from tests.support.setup_files import SUPPORT as PLAN
 
 # How long to wait for a server to come up or a log line to appear before giving up.
 PATIENCE_S = 30.0
-# Saturday 28 November 2026, 21:00 in Paris: the CEO's weekend.
-SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 APP_TOKEN = "xapp-1-A0WATCH-1-s3cret"
 
 

@@ -10,10 +10,9 @@ from urllib.parse import parse_qsl, urlencode
 from bot.sandbox.slack_requests import SlackRequest, sign
 from tests.conftest import fixture_bytes
 from tests.harness import SIGNING_SECRET, slack_harness
+from tests.support.setup_files import SATURDAY_NIGHT
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 
-# Saturday 28 November 2026, 21:00 in Paris: the CEO's weekend (shift k=3 of the weekend layer).
-SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 # Tuesday 1 December 2026, 20:00 in Paris: after the weekday shift, a gap until 09:00.
 TUESDAY_NIGHT = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 

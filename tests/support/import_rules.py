@@ -1,10 +1,13 @@
-"""The import-linter contract that no module imports itself through others (``make lint``).
+"""The import-linter contracts of our own (``make lint``): no module imports itself through others,
+and modules kept apart (each test module) import none of each other.
 
-import-linter's own ``acyclic_siblings`` compares whole packages; this one follows single modules,
-so that a circle such as ``a -> b -> a`` is named with the lines that make it.
+import-linter's own ``acyclic_siblings`` compares whole packages; ``no_circles`` follows single
+modules, so that a circle such as ``a -> b -> a`` is named with the lines that make it.
 """
 
 from __future__ import annotations
+
+from fnmatch import fnmatchcase
 
 from grimp import ImportGraph
 from importlinter import Contract, ContractCheck, fields, output
@@ -45,6 +48,42 @@ class NoCirclesContract(Contract):
         for line in check.metadata["lines"]:
             output.print(f"  {line}")
         output.new_line()
+
+
+class ApartContract(Contract):
+    """No module whose name matches ``modules`` (a pattern such as ``tests.test_*``) imports
+    another that matches, directly or through any chain of modules; what they share lives
+    elsewhere (``tests/support``)."""
+
+    type_name = "apart"
+
+    modules = fields.StringField()
+
+    def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        apart = {m for m in graph.modules if fnmatchcase(m, self.modules)}
+        chains: list[list[str]] = []
+        for importer in sorted(apart):
+            for imported in sorted(graph.find_upstream_modules(importer) & apart):
+                chain = graph.find_shortest_chain(importer=importer, imported=imported)
+                if chain:
+                    chains.append(list(chain))
+        lines = [_first_link(graph, chain) for chain in chains]
+        return ContractCheck(kept=not chains, metadata={"chains": chains, "lines": lines})
+
+    def render_broken_contract(self, check: ContractCheck) -> None:
+        for chain, line in zip(check.metadata["chains"], check.metadata["lines"], strict=True):
+            output.print_error(f"{chain[0]} imports {chain[-1]}: {' -> '.join(chain)}")
+            output.print(f"  {line}")
+        output.new_line()
+
+
+def _first_link(graph: ImportGraph, chain: list[str]) -> str:
+    """Where the first module of ``chain`` imports the second, as ``module:line contents``."""
+    importer, imported = chain[0], chain[1]
+    details = graph.get_import_details(importer=importer, imported=imported)
+    if not details:
+        return f"{importer} imports {imported}"
+    return f"{importer}:{details[0]['line_number']} {details[0]['line_contents']}"
 
 
 def _circles(graph: ImportGraph, modules: list[str]) -> list[list[str]]:

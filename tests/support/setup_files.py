@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 # Team keys in the order the README's setup file writes them.
@@ -157,6 +158,10 @@ def _flow_item(item: Any) -> str:
 
 # The support team as the CLI and the README know it.
 SUPPORT = setup_yaml({"support": support_team()})
+
+# Saturday 28 November 2026, 21:00 in Paris: the CEO's weekend (shift k=3 of the support team's
+# weekend layer).
+SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
 
 # The support team and a second team in New York, for the Slack commands.
 SUPPORT_AND_INFRA = setup_yaml(
