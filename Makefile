@@ -40,7 +40,7 @@ messages: install
 		--project=watchkeeper -o $(POT) bot handlers
 	@for l in $(LOCALES); do test -f bot/locales/$$l/LC_MESSAGES/watchkeeper.po || \
 		$(BIN)/pybabel init -l $$l -i $(POT) -d bot/locales -D watchkeeper; done
-	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 \
 		-i $(POT) -d bot/locales -D watchkeeper
 
 # Figures of this machine (several minutes); bench/README.md says what each prints.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.alerts.actions import wake_delivery
 from bot.enums import Action, Command, View
+from bot.i18n import _, speaking
 from bot.schedule.covers import (
     CoverProblem,
     Outcome,
@@ -29,11 +30,13 @@ from bot.slack.blocks.cover_form import (
 )
 from bot.slack.blocks.escaping import escape, typed
 from bot.slack.blocks.oncall import help_message
+from bot.slack.language import person_language
 from bot.slack.metadata import CoverRef
 from bot.slack.timefmt import UnreadableTime
 from bot.slack.users import directory
 from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
+from handlers.swap import HELP
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -51,21 +54,26 @@ FORM_SHIFTS = 10
 async def _open_form(services: Services, user: str, trigger_id: str) -> None:
     """Open the /cover form at once (the trigger dies 3 s after the command), then fill it with
     the user's shifts."""
-    opened = await services.slack.views_open(trigger_id=trigger_id, view=cover_loading_modal())
+    # Only a cached language before the modal: no users.info call may delay it.
+    with speaking(await person_language(services, user, look_up=False)):
+        loading = cover_loading_modal()
+    opened = await services.slack.views_open(trigger_id=trigger_id, view=loading)
     now = services.clock.now()
     mine = await services.in_database(
         upcoming_shifts, services.roster, user, now, FORM_SHIFTS, include_running=True
     )
-    if mine:
-        view = cover_modal(mine, await directory(services).tz(user), now)
-    elif services.roster.teams_of(user):
-        view = cover_unavailable_modal(
-            "You have no shift in the next five weeks, so there is nothing to cover."
-        )
-    else:
-        view = cover_unavailable_modal(
-            "You are not in any on-call team, so you have no shift to hand over."
-        )
+    viewer = await directory(services).tz(user)
+    with speaking(await person_language(services, user)):
+        if mine:
+            view = cover_modal(mine, viewer, now)
+        elif services.roster.teams_of(user):
+            view = cover_unavailable_modal(
+                _("You have no shift in the next five weeks, so there is nothing to cover.")
+            )
+        else:
+            view = cover_unavailable_modal(
+                _("You are not in any on-call team, so you have no shift to hand over.")
+            )
     await fill_view(services, opened, view, user=user, what="cover")
 
 
@@ -73,6 +81,14 @@ async def _take(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
 ) -> None:
     user = body["user"]["id"]
+    with speaking(await person_language(services, user)):
+        await _claim(services, body, action, respond, user)
+
+
+async def _claim(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, user: str
+) -> None:
+    """The click on "I'll cover" by ``user``, answered in their language."""
     ref = await button_value(services, body, action, respond, CoverRef)
     if ref is None:
         return
@@ -81,17 +97,21 @@ async def _take(
     )
     cover = result.cover
     if result.outcome is Outcome.not_found or cover is None:
-        await tell(services, body, respond, user, "That cover request no longer exists.")
+        await tell(services, body, respond, user, _("That cover request no longer exists."))
         return
     team = services.roster.plan.teams.get(cover.team)
+    closed_why = result.reason or (
+        _("it was cancelled") if cover.status == "cancelled" else _("the shift changed")
+    )
     refusals = {
-        Outcome.own: "This is your own shift: a teammate has to take it.",
-        Outcome.not_member: (
-            f"Only members of {escape(team.name if team else cover.team)} can cover this shift: "
-            "nothing changed."
+        Outcome.own: _("This is your own shift: a teammate has to take it."),
+        Outcome.not_member: _(
+            "Only members of {team} can cover this shift: nothing changed."
+        ).format(team=escape(team.name if team else cover.team)),
+        Outcome.already_taken: _("Too late: <@{taker}> already took this shift.").format(
+            taker=cover.taken_by
         ),
-        Outcome.already_taken: f"Too late: <@{cover.taken_by}> already took this shift.",
-        Outcome.closed: f"This cover request is closed: {result.reason or cover.status}.",
+        Outcome.closed: _("This cover request is closed: {why}.").format(why=closed_why),
     }
     if result.outcome in refusals or team is None:
         await tell(services, body, respond, user, refusals.get(result.outcome, result.reason))
@@ -104,14 +124,15 @@ async def _take(
             body,
             respond,
             user,
-            f"This cover request is out of date: {result.reason}. Nothing changed.",
+            _("This cover request is out of date: {reason}. Nothing changed.").format(
+                reason=result.reason
+            ),
         )
         return
     viewer = await directory(services).tz(cover.requester)
-    await safely(
-        "tell cover requester",
-        send_dm(services, cover.requester, cover_taken_notice(cover, team, viewer)),
-    )
+    with speaking(await person_language(services, cover.requester, team)):
+        notice = cover_taken_notice(cover, team, viewer)
+    await safely("tell cover requester", send_dm(services, cover.requester, notice))
     await refresh_homes(services, cover.requester, user)
     # The handover scheduler re-plans from here.
     await services.plan_changed(team.id)
@@ -129,6 +150,45 @@ async def _ask_for(
     return cover_asked_notice(shifts, channels, viewer)
 
 
+async def _cover_in_one_line(services: Services, user: str, text: str, respond: Any) -> None:
+    """`/cover help` or `/cover <a day, days or a span>`."""
+    if text.lower() in HELP:
+        await respond(response_type="ephemeral", **help_message(sorted(services.roster.plan.teams)))
+        return
+    try:
+        shifts = await services.in_database(
+            shifts_in_span, services.roster, user, text, services.clock.now()
+        )
+    except (CoverProblem, UnreadableTime) as problem:
+        await respond(response_type="ephemeral", **text_message(str(problem)))
+        return
+    await respond(response_type="ephemeral", **await _ask_for(services, user, shifts))
+
+
+async def _cover_submitted(services: Services, ack: Any, user: str, view: dict[str, Any]) -> None:
+    """The cover form's answers: refused next to the input at fault, or the shift put up."""
+    form = read_cover_form(view)
+    if form.shift is None:
+        await ack(response_action="errors", errors=form.errors)
+        return
+    try:
+        shift = await services.in_database(
+            part_of_shift,
+            services.roster,
+            user,
+            form.shift,
+            form.start,
+            form.end,
+            services.clock.now(),
+        )
+    except CoverProblem as problem:
+        block = FORM_BLOCKS.get(problem.field or "", SHIFT_BLOCK)
+        await ack(response_action="errors", errors={block: str(problem)})
+        return
+    await ack()
+    await send_dm(services, user, await _ask_for(services, user, [shift], form.note))
+
+
 def register(bolt: AsyncApp, services: Services) -> None:
     @bolt.command(Command.cover.value)
     async def cover_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
@@ -138,44 +198,16 @@ def register(bolt: AsyncApp, services: Services) -> None:
         if not text:
             await _open_form(services, user, command["trigger_id"])
             return
-        if text.lower() == "help":
-            await respond(
-                response_type="ephemeral", **help_message(sorted(services.roster.plan.teams))
-            )
-            return
-        try:
-            shifts = await services.in_database(
-                shifts_in_span, services.roster, user, text, services.clock.now()
-            )
-        except (CoverProblem, UnreadableTime) as problem:
-            await respond(response_type="ephemeral", **text_message(str(problem)))
-            return
-        await respond(response_type="ephemeral", **await _ask_for(services, user, shifts))
+        with speaking(await person_language(services, user)):
+            await _cover_in_one_line(services, user, text, respond)
 
     @bolt.view(View.cover_request.value)
     async def cover_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         # Checked before the ack: a refusal travels in the ack, next to the input at fault.
+        # The person's language was cached when the form opened: no users.info call before it.
         user = body["user"]["id"]
-        form = read_cover_form(view)
-        if form.shift is None:
-            await ack(response_action="errors", errors=form.errors)
-            return
-        try:
-            shift = await services.in_database(
-                part_of_shift,
-                services.roster,
-                user,
-                form.shift,
-                form.start,
-                form.end,
-                services.clock.now(),
-            )
-        except CoverProblem as problem:
-            block = FORM_BLOCKS.get(problem.field or "", SHIFT_BLOCK)
-            await ack(response_action="errors", errors={block: str(problem)})
-            return
-        await ack()
-        await send_dm(services, user, await _ask_for(services, user, [shift], form.note))
+        with speaking(await person_language(services, user, look_up=False)):
+            await _cover_submitted(services, ack, user, view)
 
     @bolt.action(Action.cover_take.value)
     async def cover_take(

@@ -7,6 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot.enums import Action, Command, View
+from bot.i18n import N_, _, speaking
 from bot.plan.model import Team
 from bot.schedule.swaps import (
     Decision,
@@ -33,7 +34,9 @@ from bot.slack.blocks.swap import (
     swap_request_dm,
     swap_requested_notice,
     swap_result_notice,
+    swap_status,
 )
+from bot.slack.language import person_language, team_language
 from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
 from bot.slack.timefmt import UnreadableTime, parse_day
 from bot.slack.users import MENTION, directory
@@ -50,23 +53,28 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ONE_LINE_HINT = (
+ONE_LINE_HINT = N_(
     "write it as `/swap @teammate &lt;a day of your shift&gt; &lt;a day of theirs&gt;`, e.g. "
     "`/swap @bob 2026-11-28 2026-12-05`"
 )
+# The word for help after /swap and /cover, in English, French and Portuguese.
+HELP = frozenset({"help", "?", "aide", "ajuda"})
 
 
 def parse_one_line(text: str) -> tuple[str, date, date]:
     """The teammate and the two days of `/swap @bob 2026-11-28 2026-12-05`."""
     words = text.split()
     if len(words) != 3:
-        raise SwapProblem(f"I could not read {quoted(text)}: {ONE_LINE_HINT}.")
+        raise SwapProblem(
+            _("I could not read {text}: {hint}.").format(text=quoted(text), hint=_(ONE_LINE_HINT))
+        )
     # With `should_escape` on, Slack sends a mention as <@U123|bob> (or <@U123> without a name).
     mention = MENTION.fullmatch(words[0])
     if mention is None:
         raise SwapProblem(
-            f"{quoted(words[0])} is not a mention of a teammate: type @ and pick them from the "
-            f"list; {ONE_LINE_HINT}."
+            _(
+                "{text} is not a mention of a teammate: type @ and pick them from the list; {hint}."
+            ).format(text=quoted(words[0]), hint=_(ONE_LINE_HINT))
         )
     try:
         return mention[1], parse_day(words[1]), parse_day(words[2])
@@ -78,8 +86,10 @@ async def _deliver(services: Services, swap: SwapRequest, team: Team) -> None:
     """Ask the teammate in a DM; the DM is remembered so the answer can update it."""
     assert swap.id is not None
     viewer = await directory(services).tz(swap.target)
+    with speaking(await person_language(services, swap.target, team)):
+        request = swap_request_dm(swap, team, viewer)
     try:
-        posted = await send_dm(services, swap.target, swap_request_dm(swap, team, viewer))
+        posted = await send_dm(services, swap.target, request)
     except Exception:
         # Nobody was asked: the request must not wait forever for an answer.
         await services.in_database(_close_unasked, services, swap.id)
@@ -112,17 +122,23 @@ async def _open_modal(services: Services, user: str, trigger_id: str, respond: A
     if not mine:
         teams = services.roster.teams_of(user)
         text = (
-            "You have no shift in the next five weeks, so there is nothing to swap."
+            _("You have no shift in the next five weeks, so there is nothing to swap.")
             if teams
-            else "You are not in any on-call team, so you have no shift to swap."
+            else _("You are not in any on-call team, so you have no shift to swap.")
         )
         await respond(response_type="ephemeral", **text_message(text))
         return
     # The trigger dies 3 seconds after the command: the modal opens first, and is filled once
     # users.info has told the person's time zone (it may take up to its own timeout).
-    opened = await services.slack.views_open(trigger_id=trigger_id, view=swap_loading_modal())
+    # The language is looked up first only when cached (never a users.info call before the modal).
+    language = await person_language(services, user, look_up=False)
+    with speaking(language):
+        loading = swap_loading_modal()
+    opened = await services.slack.views_open(trigger_id=trigger_id, view=loading)
     viewer = await directory(services).tz(user)
-    await fill_view(services, opened, swap_modal(mine, viewer), user=user, what="swap")
+    with speaking(await person_language(services, user)):
+        form = swap_modal(mine, viewer)
+    await fill_view(services, opened, form, user=user, what="swap")
 
 
 def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
@@ -131,14 +147,14 @@ def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
     def answer(block: str, action: str, key: str) -> Any:
         found = values.get(block, {}).get(action, {}).get(key)
         if not found:
-            raise SwapProblem("Please fill this in.", block)
+            raise SwapProblem(_("Please fill this in."), block)
         return found
 
     option = answer(MY_SHIFT_BLOCK, Action.swap_my_shift.value, "selected_option")
     try:
         mine = load(ShiftRef, option.get("value") if isinstance(option, dict) else None)
     except MetadataError:
-        raise SwapProblem("Pick one of your shifts from the list.", MY_SHIFT_BLOCK) from None
+        raise SwapProblem(_("Pick one of your shifts from the list."), MY_SHIFT_BLOCK) from None
     target = answer(TEAMMATE_BLOCK, Action.swap_teammate.value, "selected_user")
     raw_day = answer(THEIR_SHIFT_BLOCK, Action.swap_their_shift.value, "selected_date")
     try:
@@ -155,17 +171,22 @@ async def _announce(services: Services, decision: Decision, team: Team) -> None:
     outcome, reason = decision.outcome.value, decision.reason
     users = directory(services)
     if swap.dm_channel and swap.dm_ts:
-        updated = swap_outcome_dm(swap, team, await users.tz(swap.target), outcome, reason)
+        with speaking(await person_language(services, swap.target, team)):
+            updated = swap_outcome_dm(swap, team, await users.tz(swap.target), outcome, reason)
         await safely(
             "update swap request dm",
             services.slack.chat_update(channel=swap.dm_channel, ts=swap.dm_ts, **updated),
         )
-    notice = swap_result_notice(swap, team, await users.tz(swap.requester), outcome, reason)
+    viewer = await users.tz(swap.requester)
+    with speaking(await person_language(services, swap.requester, team)):
+        notice = swap_result_notice(swap, team, viewer, outcome, reason)
     await safely("tell swap requester", send_dm(services, swap.requester, notice))
     if decision.outcome is Outcome.accepted:
+        with speaking(team_language(team)):
+            post = swap_channel_post(swap, team)
         await safely(
             "post swap in team channel",
-            services.slack.chat_postMessage(channel=team.channel, **swap_channel_post(swap, team)),
+            services.slack.chat_postMessage(channel=team.channel, **post),
         )
     await refresh_homes(services, swap.requester, swap.target)
 
@@ -174,6 +195,18 @@ async def _answer(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, accept: bool
 ) -> None:
     user = body["user"]["id"]
+    with speaking(await person_language(services, user)):
+        await _decide(services, body, action, respond, accept, user)
+
+
+async def _decide(
+    services: Services,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Any,
+    accept: bool,
+    user: str,
+) -> None:
     ref = await button_value(services, body, action, respond, SwapRef)
     if ref is None:
         return
@@ -182,7 +215,7 @@ async def _answer(
     )
     swap = decision.swap
     if decision.outcome is Outcome.not_found or swap is None:
-        await tell(services, body, respond, user, "That swap request no longer exists.")
+        await tell(services, body, respond, user, _("That swap request no longer exists."))
         return
     if decision.outcome is Outcome.not_yours:
         await tell(
@@ -190,7 +223,9 @@ async def _answer(
             body,
             respond,
             user,
-            f"Only <@{swap.target}> can answer this swap request: nothing changed.",
+            _("Only <@{target}> can answer this swap request: nothing changed.").format(
+                target=swap.target
+            ),
         )
         return
     if decision.outcome is Outcome.already_decided:
@@ -199,12 +234,14 @@ async def _answer(
             body,
             respond,
             user,
-            f"This swap request is already {swap.status}: nothing changed.",
+            _("This swap request is already {status}: nothing changed.").format(
+                status=swap_status(swap.status)
+            ),
         )
         return
     team = services.roster.plan.teams.get(swap.team)
     if team is None:
-        await tell(services, body, respond, user, decision.reason or "That team is gone.")
+        await tell(services, body, respond, user, decision.reason or _("That team is gone."))
         return
     await _announce(services, decision, team)
     if decision.outcome is Outcome.stale:
@@ -213,11 +250,58 @@ async def _answer(
             body,
             respond,
             user,
-            f"This swap request is out of date: {decision.reason}. Nothing changed.",
+            _("This swap request is out of date: {reason}. Nothing changed.").format(
+                reason=decision.reason
+            ),
         )
     if decision.outcome is Outcome.accepted:
         # The handover scheduler re-plans from here.
         await services.plan_changed(team.id)
+
+
+async def _swap_in_one_line(services: Services, user: str, text: str, respond: Any) -> None:
+    """`/swap help` or `/swap @bob <my day> <their day>`."""
+    if text.lower() in HELP:
+        await respond(response_type="ephemeral", **help_message(sorted(services.roster.plan.teams)))
+        return
+    now = services.clock.now()
+    try:
+        target, my_day, their_day = parse_one_line(text)
+        plan = await services.in_database(
+            plan_by_days, services.roster, user, target, my_day, their_day, now
+        )
+    except SwapProblem as problem:
+        await respond(response_type="ephemeral", **text_message(str(problem)))
+        return
+    swap = await _ask(services, plan)
+    viewer = await directory(services).tz(user)
+    await respond(response_type="ephemeral", **swap_requested_notice(swap, plan.team, viewer))
+
+
+async def _swap_submitted(services: Services, ack: Any, user: str, view: dict[str, Any]) -> None:
+    """The swap form's answers: refused next to the input at fault, or the teammate asked."""
+    try:
+        mine, target, their_day = _submitted(view["state"]["values"])
+        plan = await services.in_database(
+            plan_by_choice,
+            services.roster,
+            user,
+            target,
+            mine.team,
+            mine.start_at,
+            mine.end_at,
+            their_day,
+            services.clock.now(),
+        )
+    except SwapProblem as problem:
+        # Slack shows these errors as plain text: names, not mentions.
+        said = await directory(services).named(str(problem))
+        await ack(response_action="errors", errors={problem.field or MY_SHIFT_BLOCK: said})
+        return
+    await ack()
+    swap = await _ask(services, plan)
+    viewer = await directory(services).tz(user)
+    await send_dm(services, user, swap_requested_notice(swap, plan.team, viewer))
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
@@ -229,50 +313,16 @@ def register(bolt: AsyncApp, services: Services) -> None:
         if not text:
             await _open_modal(services, user, command["trigger_id"], respond)
             return
-        if text.lower() == "help":
-            await respond(
-                response_type="ephemeral", **help_message(sorted(services.roster.plan.teams))
-            )
-            return
-        now = services.clock.now()
-        try:
-            target, my_day, their_day = parse_one_line(text)
-            plan = await services.in_database(
-                plan_by_days, services.roster, user, target, my_day, their_day, now
-            )
-        except SwapProblem as problem:
-            await respond(response_type="ephemeral", **text_message(str(problem)))
-            return
-        swap = await _ask(services, plan)
-        viewer = await directory(services).tz(user)
-        await respond(response_type="ephemeral", **swap_requested_notice(swap, plan.team, viewer))
+        with speaking(await person_language(services, user)):
+            await _swap_in_one_line(services, user, text, respond)
 
     @bolt.view(View.swap_request.value)
     async def swap_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         # Checked before the ack: a refusal has to travel in the ack, next to the input at fault.
+        # The person's language was cached when the form opened: no users.info call before it.
         user = body["user"]["id"]
-        try:
-            mine, target, their_day = _submitted(view["state"]["values"])
-            plan = await services.in_database(
-                plan_by_choice,
-                services.roster,
-                user,
-                target,
-                mine.team,
-                mine.start_at,
-                mine.end_at,
-                their_day,
-                services.clock.now(),
-            )
-        except SwapProblem as problem:
-            # Slack shows these errors as plain text: names, not mentions.
-            said = await directory(services).named(str(problem))
-            await ack(response_action="errors", errors={problem.field or MY_SHIFT_BLOCK: said})
-            return
-        await ack()
-        swap = await _ask(services, plan)
-        viewer = await directory(services).tz(user)
-        await send_dm(services, user, swap_requested_notice(swap, plan.team, viewer))
+        with speaking(await person_language(services, user, look_up=False)):
+            await _swap_submitted(services, ack, user, view)
 
     @bolt.action(Action.swap_accept.value)
     async def swap_accept(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -19,19 +18,11 @@ from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm
 from bot.slack.blocks.oncall import help_message, week_message
 from tests.harness import message_text, slack_harness, validate_blocks
 from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+from tests.support.shifts import button_texts
 
 BRAZILIAN_TEAM = PLAN.replace(
     "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    language: pt-BR\n", 1
 )
-
-
-def button_texts(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    return {
-        element["action_id"]: element["text"]["text"]
-        for block in blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    }
 
 
 async def test_a_card_in_a_brazilian_teams_channel_and_each_dm_in_its_readers_language(

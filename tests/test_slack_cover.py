@@ -11,14 +11,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message, ViewRecord
-from bot.slack.delivery import CHANNEL_BURST, Delivery
+from bot.sandbox.slack_api import Message
+from bot.slack.delivery import CHANNEL_BURST
 from storage.models import CoverRequest, Override
-from tests.harness import Harness, Sent, message_text, slack_harness
+from tests.harness import Harness, message_text, slack_harness
 from tests.support.forms import form, shift_options
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
+from tests.support.shifts import NOW, click, cover, drain, post, submit
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wed 25 Nov, 13:00 Paris
 SATURDAY_NOON = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # in Alice's weekend of 4-7 December
 
 
@@ -30,39 +30,6 @@ def covers(h: Harness) -> list[CoverRequest]:
 def cover_overrides(h: Harness) -> list[Override]:
     with Session(h.services.engine) as session:
         return list(session.exec(select(Override).where(Override.kind == "cover")))
-
-
-async def drain(h: Harness) -> None:
-    """Let the delivery worker post and update what the requests queued."""
-    worker = h.services.delivery
-    assert isinstance(worker, Delivery)
-    await worker.drain()
-
-
-async def cover(h: Harness, text: str = "", **kwargs: Any) -> Sent:
-    """/cover typed, and its posts delivered."""
-    sent = await h.command("/cover", text, **kwargs)
-    await drain(h)
-    return sent
-
-
-async def submit(h: Harness, view: ViewRecord, **kwargs: Any) -> Sent:
-    """A form submitted, and the posts it queued delivered."""
-    sent = await h.submit(view, **kwargs)
-    await drain(h)
-    return sent
-
-
-async def click(h: Harness, where: Message, action: str, **kwargs: Any) -> Sent:
-    """A click, and the updates it queued delivered."""
-    sent = await h.click(where, action, **kwargs)
-    await drain(h)
-    return sent
-
-
-def post(h: Harness) -> Message:
-    """The first post in the team channel: the cover request."""
-    return h.standin.messages("C0SUPPORT")[0]
 
 
 async def test_two_volunteers_click_at_once_and_exactly_one_gets_the_shift(

@@ -14,13 +14,11 @@ from storage.models import Override, SwapRequest
 from storage.overrides import create_override
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
+from tests.support.shifts import NOW, ONE_LINE, request_dm
 
-# Wednesday 25 November 2026, 13:00 in Paris. Weekends (Fri 18:00 - Mon 09:00) from 6 November go
-# Alice, Bob, Carol, CEO: Alice holds 4-7 December, Bob 11-14 December.
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# Alice holds the weekend of 4-7 December, Bob 11-14 December (tests.support.shifts).
 ALICE_WEEKEND = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)  # Sat 5 Dec 21:00 Paris
 BOB_WEEKEND = datetime(2026, 12, 12, 20, 0, tzinfo=UTC)  # Sat 12 Dec 21:00 Paris
-ONE_LINE = "<@U0BOB|bob> 2026-12-05 2026-12-12"
 
 
 def holder(h: Harness, at: datetime) -> str | None:
@@ -35,11 +33,6 @@ def swaps(h: Harness) -> list[SwapRequest]:
 def overrides(h: Harness) -> list[Override]:
     with Session(h.services.engine) as session:
         return list(session.exec(select(Override)))
-
-
-def request_dm(h: Harness, user: str = "U0BOB") -> Message:
-    (dm,) = h.standin.dms(user)
-    return dm
 
 
 async def test_the_whole_swap_flow(tmp_path: Path) -> None:

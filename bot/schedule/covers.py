@@ -9,9 +9,11 @@ from enum import StrEnum
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.i18n import _
 from bot.plan.model import Team
 from bot.schedule.roster import Roster
 from bot.schedule.swaps import TeamShift
+from bot.slack.blocks.escaping import escape
 from bot.slack.metadata import ShiftRef
 from bot.slack.timefmt import UnreadableTime, parse_moment, parse_span, span
 from storage import outbox
@@ -42,7 +44,7 @@ class CoverProblem(ValueError):
 def _my_teams(roster: Roster, user: str) -> list[Team]:
     teams = roster.teams_of(user)
     if not teams:
-        raise CoverProblem("You are not in any on-call team, so you have no shift to hand over.")
+        raise CoverProblem(_("You are not in any on-call team, so you have no shift to hand over."))
     return teams
 
 
@@ -53,8 +55,9 @@ def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[
         typed = parse_span(text, team.timezone)
         if typed.end <= now:
             raise CoverProblem(
-                f"{span(typed.start, typed.end, None, team.timezone)} is in the past: "
-                "only shifts still to come can be covered."
+                _("{span} is in the past: only shifts still to come can be covered.").format(
+                    span=span(typed.start, typed.end, None, team.timezone)
+                )
             )
         start = max(typed.start, now)
         for piece in roster.user_shifts(team.id, user, start, typed.end):
@@ -63,11 +66,15 @@ def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[
         team = _my_teams(roster, user)[0]
         typed = parse_span(text, team.timezone)
         raise CoverProblem(
-            f"You have no shift in {span(max(typed.start, now), typed.end, None, team.timezone)}."
+            _("You have no shift in {span}.").format(
+                span=span(max(typed.start, now), typed.end, None, team.timezone)
+            )
         )
     if len(found) > MAX_PIECES:
         raise CoverProblem(
-            f"That span holds {len(found)} of your shifts; ask for at most {MAX_PIECES} at once."
+            _("That span holds {count} of your shifts; ask for at most {most} at once.").format(
+                count=len(found), most=MAX_PIECES
+            )
         )
     return sorted(found, key=lambda s: s.start)
 
@@ -88,25 +95,34 @@ def part_of_shift(
         team = roster.team(picked.team)
     except LookupError:
         raise CoverProblem(
-            "That team is no longer in the setup: pick another shift.", "shift"
+            _("That team is no longer in the setup: pick another shift."), "shift"
         ) from None
     if picked.end_at <= now:
-        raise CoverProblem("That shift is over: pick another one.", "shift")
+        raise CoverProblem(_("That shift is over: pick another one."), "shift")
     rest = max(picked.start_at, now)
     held = roster.shifts(team.id, rest, picked.end_at)
     if not (len(held) == 1 and held[0].user == user):
-        raise CoverProblem("That shift is no longer yours as it was: pick it again.", "shift")
+        raise CoverProblem(_("That shift is no longer yours as it was: pick it again."), "shift")
     left = span(rest, picked.end_at, None, team.timezone)
     begin = _moment(start, "from", team, rest, strictly=False) if start else rest
     if begin < now:
-        raise CoverProblem(f"“{start}” is in the past: a cover starts now at the earliest.", "from")
+        raise CoverProblem(
+            _("“{text}” is in the past: a cover starts now at the earliest.").format(text=start),
+            "from",
+        )
     if begin < rest or begin >= picked.end_at:
-        raise CoverProblem(f"“{start}” is not within the shift, {left}.", "from")
+        raise CoverProblem(
+            _("“{text}” is not within the shift, {span}.").format(text=start, span=left), "from"
+        )
     finish = _moment(end, "to", team, begin, strictly=True) if end else picked.end_at
     if finish <= begin:
-        raise CoverProblem(f"“{end}” is not after the start of the cover.", "to")
+        raise CoverProblem(
+            _("“{text}” is not after the start of the cover.").format(text=end), "to"
+        )
     if finish > picked.end_at:
-        raise CoverProblem(f"“{end}” is after the end of the shift, {left}.", "to")
+        raise CoverProblem(
+            _("“{text}” is after the end of the shift, {span}.").format(text=end, span=left), "to"
+        )
     return TeamShift(team, user, begin, finish)
 
 
@@ -199,7 +215,8 @@ def take(engine: Engine, roster: Roster, cover_id: int, by: str, now: datetime) 
         try:
             team = roster.team(row.team)
         except LookupError:
-            return Take(Outcome.closed, row, f"the team {row.team} is no longer in the setup file")
+            gone = _("the team {team} is no longer in the setup file").format(team=escape(row.team))
+            return Take(Outcome.closed, row, gone)
         if by not in team.members:
             return Take(Outcome.not_member, row)
         lock_team_schedule(session=session, team=row.team)
@@ -212,11 +229,13 @@ def take(engine: Engine, roster: Roster, cover_id: int, by: str, now: datetime) 
         start = max(row.start, now)
         reason = ""
         if row.end <= now:
-            reason = "the shift is over"
+            reason = _("the shift is over")
         else:
             pieces = roster.shifts(team.id, start, row.end, session=session)
             if not (len(pieces) == 1 and pieces[0].user == row.requester):
-                reason = f"<@{row.requester}>'s shift changed since the request was made"
+                reason = _("<@{user}>'s shift changed since the request was made").format(
+                    user=row.requester
+                )
         if reason:
             close_cover(session=session, cover_id=cover_id, status="stale")
             session.refresh(row)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.i18n import _
 from bot.plan.model import Team
 from bot.schedule import engine as schedule
 from bot.schedule.roster import Roster
@@ -94,32 +95,51 @@ def shift_on_day(roster: Roster, team: Team, user: str, day: date) -> TeamShift 
     return None
 
 
-def _check_not_started(shift: TeamShift, now: datetime, whose: str, field: str) -> None:
+def _check_not_started(shift: TeamShift, now: datetime, *, mine: bool) -> None:
+    field = "my_shift" if mine else "their_shift"
     if shift.end <= now:
-        raise SwapProblem(f"{whose} shift on that day is in the past.", field)
-    if shift.start <= now:
-        raise SwapProblem(
-            f"{whose} shift on that day has already started; only shifts still to come can be "
-            "swapped (/cover hands over the rest of a running shift).",
-            field,
+        past = (
+            _("Your shift on that day is in the past.")
+            if mine
+            else _("Their shift on that day is in the past.")
         )
+        raise SwapProblem(past, field)
+    if shift.start <= now:
+        started = (
+            _("Your shift on that day has already started.")
+            if mine
+            else _("Their shift on that day has already started.")
+        )
+        rule = _(
+            "Only shifts still to come can be swapped (/cover hands over the rest of a running "
+            "shift)."
+        )
+        raise SwapProblem(f"{started} {rule}", field)
 
 
 def common_teams(roster: Roster, requester: str, target: str) -> list[Team]:
     """The requester's teams that the target is a member of, refused in plain words if none."""
     if requester == target:
-        raise SwapProblem("You can't swap with yourself: pick a teammate.", "teammate")
+        raise SwapProblem(_("You can't swap with yourself: pick a teammate."), "teammate")
     mine = roster.teams_of(requester)
     if not mine:
-        raise SwapProblem("You are not in any on-call team, so you have no shift to swap.")
+        raise SwapProblem(_("You are not in any on-call team, so you have no shift to swap."))
     shared = [team for team in mine if target in team.members]
     if not shared:
         names = ", ".join(escape(team.name) for team in mine)
         raise SwapProblem(
-            f"<@{target}> is not in your team ({names}), so you can't swap shifts with them.",
+            _(
+                "<@{target}> is not in your team ({teams}), so you can't swap shifts with them."
+            ).format(target=target, teams=names),
             "teammate",
         )
     return shared
+
+
+def _no_shift_of(target: str, team: Team, day: date) -> str:
+    return _("<@{target}> has no shift in {team} on {day}.").format(
+        target=target, team=escape(team.name), day=day_name(day)
+    )
 
 
 def plan_by_days(
@@ -132,15 +152,15 @@ def plan_by_days(
             mine = shift_on_day(roster, team, requester, my_day)
             if mine is None:
                 raise SwapProblem(
-                    f"You have no shift in {escape(team.name)} on {day_name(my_day)}."
+                    _("You have no shift in {team} on {day}.").format(
+                        team=escape(team.name), day=day_name(my_day)
+                    )
                 )
             theirs = shift_on_day(roster, team, target, their_day)
             if theirs is None:
-                raise SwapProblem(
-                    f"<@{target}> has no shift in {escape(team.name)} on {day_name(their_day)}."
-                )
-            _check_not_started(mine, now, "Your", "my_shift")
-            _check_not_started(theirs, now, "Their", "their_shift")
+                raise SwapProblem(_no_shift_of(target, team, their_day))
+            _check_not_started(mine, now, mine=True)
+            _check_not_started(theirs, now, mine=False)
             return SwapPlan(team, mine, theirs)
         except SwapProblem as error:
             problem = problem or error
@@ -162,18 +182,18 @@ def plan_by_choice(
     teams = common_teams(roster, requester, target)
     team = next((t for t in teams if t.id == team_id), None)
     if team is None:
-        raise SwapProblem(f"<@{target}> is not in the team of the shift you picked.", "teammate")
+        raise SwapProblem(
+            _("<@{target}> is not in the team of the shift you picked.").format(target=target),
+            "teammate",
+        )
     mine = TeamShift(team, requester, my_start, my_end)
     if not _holds(roster, team, requester, my_start, my_end):
-        raise SwapProblem("That shift is no longer yours: pick another one.", "my_shift")
-    _check_not_started(mine, now, "Your", "my_shift")
+        raise SwapProblem(_("That shift is no longer yours: pick another one."), "my_shift")
+    _check_not_started(mine, now, mine=True)
     theirs = shift_on_day(roster, team, target, their_day)
     if theirs is None:
-        raise SwapProblem(
-            f"<@{target}> has no shift in {escape(team.name)} on {day_name(their_day)}.",
-            "their_shift",
-        )
-    _check_not_started(theirs, now, "Their", "their_shift")
+        raise SwapProblem(_no_shift_of(target, team, their_day), "their_shift")
+    _check_not_started(theirs, now, mine=False)
     return SwapPlan(team, mine, theirs)
 
 
@@ -229,11 +249,11 @@ def _still_valid(
 ) -> str:
     """Why the request can no longer be applied, or "" when it still can."""
     if min(row.requester_start, row.target_start) <= now:
-        return "one of the two shifts has already started"
+        return _("one of the two shifts has already started")
     if not _holds(roster, team, row.requester, row.requester_start, row.requester_end, session):
-        return f"<@{row.requester}>'s shift changed since the request was made"
+        return _("<@{user}>'s shift changed since the request was made").format(user=row.requester)
     if not _holds(roster, team, row.target, row.target_start, row.target_end, session):
-        return f"<@{row.target}>'s shift changed since the request was made"
+        return _("<@{user}>'s shift changed since the request was made").format(user=row.target)
     return ""
 
 
@@ -257,7 +277,9 @@ def decide(
         try:
             team = roster.team(row.team)
         except LookupError:
-            reason = f"the team {escape(row.team)} is no longer in the setup file"
+            reason = _("the team {team} is no longer in the setup file").format(
+                team=escape(row.team)
+            )
         else:
             reason = _still_valid(roster, team, row, now, session)
         if reason:

@@ -1014,11 +1014,13 @@ class Delivery:
                 "cover delivery for a request or team that is gone", extra={"outbox": job.id}
             )
             return None
-        content = cover_post(cover, team, str(job.payload.get("reason") or ""))
+        with speaking(team_language(team)):
+            content = cover_post(cover, team, str(job.payload.get("reason") or ""))
         work = self._sync_post(job, team.id, team.channel, posted, content, cover.status == "open")
         outcome = await self._step(job, work, team.channel, team.id)
         if posted is None and job.refusals:
-            notice = cover_withdrawn_notice(cover, team, job.refusals[-1].failure.code)
+            with speaking(await person_language(self.services, cover.requester, team)):
+                notice = cover_withdrawn_notice(cover, team, job.refusals[-1].failure.code)
             now = self.services.clock.now()
             await self.services.in_database(withdraw, self.services.engine, cover_id, notice, now)
         return outcome

@@ -39,6 +39,13 @@ def zone_name(tz: ZoneInfo) -> str:
         return city
 
 
+def shown_in(viewer: ZoneInfo | None) -> str:
+    """A form's hint on the zone of the times it lists: the viewer's, else the team's."""
+    if viewer is None:
+        return _("Times are shown in team time.")
+    return _("Times are shown in {zone}.").format(zone=zone_name(viewer))
+
+
 def _day(local: datetime | date, *, year: bool = False) -> str:
     """A day as the reader writes it short: "Fri 27 Nov", "ven. 27 nov.", "sex., 27 de nov."."""
     if current() == ENGLISH:

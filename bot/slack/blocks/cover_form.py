@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.enums import Action, View
+from bot.i18n import N_, _
 from bot.slack import timefmt
 from bot.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, VIEW_TITLE_MAX, plain, section
 from bot.slack.metadata import MetadataError, ShiftRef, dump, load
@@ -24,15 +25,15 @@ TO_BLOCK = "to"
 NOTE_BLOCK = "note"
 NOTE_MAX = 500
 MOMENT_MAX = 40
-TITLE = "Cover my shift"
+TITLE = N_("Cover my shift")
 
 
 def _frame(blocks: list[dict[str, Any]], *, submit: str | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": View.cover_request.value,
-        "title": plain(TITLE, VIEW_TITLE_MAX),
-        "close": plain("Cancel" if submit else "Close", VIEW_TITLE_MAX),
+        "title": plain(_(TITLE), VIEW_TITLE_MAX),
+        "close": plain(_("Cancel") if submit else _("Close"), VIEW_TITLE_MAX),
         "blocks": blocks,
     }
     if submit:
@@ -42,7 +43,7 @@ def _frame(blocks: list[dict[str, Any]], *, submit: str | None = None) -> dict[s
 
 def cover_loading_modal() -> dict[str, Any]:
     """The form as it opens at once, while the shifts are looked up (a trigger lasts 3 s)."""
-    return _frame([section("Looking up your shifts…")])
+    return _frame([section(_("Looking up your shifts…"))])
 
 
 def cover_unavailable_modal(text: str) -> dict[str, Any]:
@@ -53,9 +54,9 @@ def cover_unavailable_modal(text: str) -> dict[str, Any]:
 def _option_text(shift: TeamShift, viewer: ZoneInfo | None, now: datetime, with_team: bool) -> str:
     if shift.start <= now:
         until = timefmt.day_time(shift.end, viewer or shift.team.timezone)
-        text = f"The rest of your current shift, until {until}"
+        text = _("The rest of your current shift, until {until}").format(until=until)
     else:
-        text, _ = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
+        text, _team = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
     return f"{shift.team.name} · {text}" if with_team else text
 
 
@@ -70,7 +71,7 @@ def _moment_input(block: str, action: Action, label: str, hint: str) -> dict[str
             "type": "plain_text_input",
             "action_id": action.value,
             "max_length": MOMENT_MAX,
-            "placeholder": plain("sat 10:00"),
+            "placeholder": plain(_("sat 10:00")),
         },
     }
 
@@ -87,24 +88,25 @@ def cover_modal(
         }
         for s in shifts[:OPTIONS_MAX]
     ]
-    shown_in = timefmt.zone_name(viewer) if viewer else "team time"
     zones = {s.team.timezone.key: s.team.timezone for s in shifts}
     team_time = (
-        f"team time ({timefmt.zone_name(next(iter(zones.values())))})"
+        _("team time ({zone})").format(zone=timefmt.zone_name(next(iter(zones.values()))))
         if len(zones) == 1
-        else "the shift's team time"
+        else _("the shift's team time")
     )
     return _frame(
         [
             section(
-                "Put one of your shifts up in your team's channel: the first teammate to click "
-                "*I'll cover* takes it. You keep the shift until someone does."
+                _(
+                    "Put one of your shifts up in your team's channel: the first teammate to "
+                    "click *{button}* takes it. You keep the shift until someone does."
+                ).format(button=_("I'll cover"))
             ),
             {
                 "type": "input",
                 "block_id": SHIFT_BLOCK,
-                "label": plain("Which shift"),
-                "hint": plain(f"Times are shown in {shown_in}."),
+                "label": plain(_("Which shift")),
+                "hint": plain(timefmt.shown_in(viewer)),
                 "element": {
                     "type": "static_select",
                     "action_id": Action.cover_shift.value,
@@ -115,31 +117,35 @@ def cover_modal(
             _moment_input(
                 FROM_BLOCK,
                 Action.cover_from,
-                "From",
-                f"Only part of the shift? When the cover starts, in {team_time}: "
-                "2026-12-05 10:00, sat 10:00 or 10:00. Empty: from the start (or now).",
+                _("From"),
+                _(
+                    "Only part of the shift? When the cover starts, in {team_time}: "
+                    "2026-12-05 10:00, sat 10:00 or 10:00. Empty: from the start (or now)."
+                ).format(team_time=team_time),
             ),
             _moment_input(
                 TO_BLOCK,
                 Action.cover_to,
-                "To",
-                f"When it ends, in {team_time}. Empty: to the end of the shift.",
+                _("To"),
+                _("When it ends, in {team_time}. Empty: to the end of the shift.").format(
+                    team_time=team_time
+                ),
             ),
             {
                 "type": "input",
                 "block_id": NOTE_BLOCK,
                 "optional": True,
-                "label": plain("A note for your team"),
+                "label": plain(_("A note for your team")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": Action.cover_note.value,
                     "multiline": True,
                     "max_length": NOTE_MAX,
-                    "placeholder": plain("Why, or what you could take in exchange"),
+                    "placeholder": plain(_("Why, or what you could take in exchange")),
                 },
             },
         ],
-        submit="Ask the team",
+        submit=_("Ask the team"),
     )
 
 
@@ -170,7 +176,7 @@ def read_cover_form(view: Mapping[str, Any]) -> CoverForm:
     try:
         shift = load(ShiftRef, option.get("value") if isinstance(option, Mapping) else None)
     except MetadataError:
-        return CoverForm(errors={SHIFT_BLOCK: "Pick one of your shifts from the list."})
+        return CoverForm(errors={SHIFT_BLOCK: _("Pick one of your shifts from the list.")})
     return CoverForm(
         shift=shift,
         start=_text(values, FROM_BLOCK, Action.cover_from),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.enums import Action, View
+from bot.i18n import N_, _
 from bot.plan.model import Team
 from bot.slack import timefmt
 from bot.slack.blocks import (
@@ -34,14 +35,26 @@ MY_SHIFT_BLOCK = "my_shift"
 TEAMMATE_BLOCK = "teammate"
 THEIR_SHIFT_BLOCK = "their_shift"
 DECISION_BLOCK = "swap-decision"
+# A request's status as its readers are told it (shown translated with swap_status).
+STATUSES = {
+    "pending": N_("pending"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "stale": N_("out of date"),
+}
+
+
+def swap_status(status: str) -> str:
+    """A swap request's status in the reader's words: "accepted", "acceptée", "aceita"."""
+    return _(STATUSES[status]) if status in STATUSES else status
 
 
 def _option_text(shift: TeamShift, viewer: ZoneInfo | None, with_team: bool) -> str:
-    mine, _ = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
+    mine, _team = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
     return f"{shift.team.name} · {mine}" if with_team else mine
 
 
-SWAP_TITLE = "Swap a shift"
+SWAP_TITLE = N_("Swap a shift")
 
 
 def swap_loading_modal() -> dict[str, Any]:
@@ -50,16 +63,15 @@ def swap_loading_modal() -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": View.swap_request.value,
-        "title": plain(SWAP_TITLE, 24),
-        "close": plain("Cancel", 24),
-        "blocks": [section(":hourglass_flowing_sand: Finding your next shifts…")],
+        "title": plain(_(SWAP_TITLE), 24),
+        "close": plain(_("Cancel"), 24),
+        "blocks": [section(_(":hourglass_flowing_sand: Finding your next shifts…"))],
     }
 
 
 def swap_modal(my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> dict[str, Any]:
     """The /swap form: one of my next shifts, a teammate, and a day of their shift."""
     with_team = len({s.team.id for s in my_shifts}) > 1
-    zone = timefmt.zone_name(viewer) if viewer else "team time"
     options = [
         {
             "text": plain(_option_text(s, viewer, with_team), OPTION_TEXT_MAX),
@@ -70,45 +82,47 @@ def swap_modal(my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> dict[
     return {
         "type": "modal",
         "callback_id": View.swap_request.value,
-        "title": plain(SWAP_TITLE, 24),
-        "submit": plain("Ask them", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_(SWAP_TITLE), 24),
+        "submit": plain(_("Ask them"), 24),
+        "close": plain(_("Cancel"), 24),
         "blocks": [
             section(
-                "Trade one of your shifts for a teammate's. They get a message to accept or "
-                "decline; nothing changes until they accept."
+                _(
+                    "Trade one of your shifts for a teammate's. They get a message to accept or "
+                    "decline; nothing changes until they accept."
+                )
             ),
             {
                 "type": "input",
                 "block_id": MY_SHIFT_BLOCK,
-                "label": plain("Your shift"),
-                "hint": plain(f"Times are shown in {zone}."),
+                "label": plain(_("Your shift")),
+                "hint": plain(timefmt.shown_in(viewer)),
                 "element": {
                     "type": "static_select",
                     "action_id": Action.swap_my_shift.value,
-                    "placeholder": plain("One of your next shifts"),
+                    "placeholder": plain(_("One of your next shifts")),
                     "options": options,
                 },
             },
             {
                 "type": "input",
                 "block_id": TEAMMATE_BLOCK,
-                "label": plain("Teammate"),
+                "label": plain(_("Teammate")),
                 "element": {
                     "type": "users_select",
                     "action_id": Action.swap_teammate.value,
-                    "placeholder": plain("Who takes your shift"),
+                    "placeholder": plain(_("Who takes your shift")),
                 },
             },
             {
                 "type": "input",
                 "block_id": THEIR_SHIFT_BLOCK,
-                "label": plain("A day of their shift"),
-                "hint": plain("Their shift on that day (team calendar) becomes yours."),
+                "label": plain(_("A day of their shift")),
+                "hint": plain(_("Their shift on that day (team calendar) becomes yours.")),
                 "element": {
                     "type": "datepicker",
                     "action_id": Action.swap_their_shift.value,
-                    "placeholder": plain("Pick a day"),
+                    "placeholder": plain(_("Pick a day")),
                 },
             },
         ],
@@ -126,10 +140,14 @@ def _terms(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> tuple[str,
 
 def _request_text(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> str:
     theirs, yours = _terms(swap, team, viewer)
-    return (
-        f"<@{swap.requester}> asks to swap shifts with you in *{escape(team.name)}*.\n"
-        f"• You would take their shift: {theirs}\n"
-        f"• They would take yours: {yours}"
+    return "\n".join(
+        [
+            _("<@{requester}> asks to swap shifts with you in *{team}*.").format(
+                requester=swap.requester, team=escape(team.name)
+            ),
+            _("• You would take their shift: {theirs}").format(theirs=theirs),
+            _("• They would take yours: {yours}").format(yours=yours),
+        ]
     )
 
 
@@ -138,13 +156,15 @@ def swap_request_dm(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> M
     assert swap.id is not None
     value = dump(SwapRef(swap_id=swap.id))
     return message(
-        f"<@{swap.requester}> asks to swap shifts with you in {escape(team.name)}",
+        _("<@{requester}> asks to swap shifts with you in {team}").format(
+            requester=swap.requester, team=escape(team.name)
+        ),
         [
             section(_request_text(swap, team, viewer)),
             actions(
                 DECISION_BLOCK,
-                button("Accept", Action.swap_accept.value, value, style="primary"),
-                button("Decline", Action.swap_decline.value, value),
+                button(_("Accept"), Action.swap_accept.value, value, style="primary"),
+                button(_("Decline"), Action.swap_decline.value, value),
             ),
         ],
     )
@@ -155,13 +175,19 @@ def swap_outcome_dm(
 ) -> Message:
     """The teammate's DM once decided: the same terms, the buttons replaced by the outcome."""
     lines = {
-        "accepted": ":white_check_mark: You accepted: the schedule is updated.",
-        "declined": "You declined: nothing changed.",
-        "stale": f":warning: Out of date: {reason or 'the shifts changed'}. Nothing changed.",
+        "accepted": _(":white_check_mark: You accepted: the schedule is updated."),
+        "declined": _("You declined: nothing changed."),
+        "stale": _(":warning: Out of date: {reason}. Nothing changed.").format(
+            reason=reason or _("the shifts changed")
+        ),
     }
-    status = lines.get(outcome, f"This request is {outcome}.")
+    status = lines.get(
+        outcome, _("This request is {outcome}.").format(outcome=swap_status(outcome))
+    )
     return message(
-        f"Swap with <@{swap.requester}>: {outcome}",
+        _("Swap with <@{requester}>: {outcome}").format(
+            requester=swap.requester, outcome=swap_status(outcome)
+        ),
         [section(_request_text(swap, team, viewer)), context(status)],
     )
 
@@ -169,11 +195,13 @@ def swap_outcome_dm(
 def swap_requested_notice(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> Message:
     """The requester's confirmation that the teammate was asked."""
     mine, theirs = _terms(swap, team, viewer)
-    text = (
-        f"I asked <@{swap.target}> to swap with you in *{escape(team.name)}*: you would take "
-        f"their shift {theirs}, and they would take yours, {mine}. I'll tell you their answer."
+    text = _(
+        "I asked <@{target}> to swap with you in *{team}*: you would take their shift {theirs}, "
+        "and they would take yours, {mine}. I'll tell you their answer."
+    ).format(target=swap.target, team=escape(team.name), theirs=theirs, mine=mine)
+    return message(
+        _("Swap request sent to <@{target}>").format(target=swap.target), [section(text)]
     )
-    return message(f"Swap request sent to <@{swap.target}>", [section(text)])
 
 
 def swap_result_notice(
@@ -182,17 +210,18 @@ def swap_result_notice(
     """The requester's DM once the teammate answered."""
     mine, theirs = _terms(swap, team, viewer)
     if outcome == "accepted":
-        text = (
-            f"<@{swap.target}> accepted your swap in *{escape(team.name)}*: you now hold {theirs}, "
-            f"and they hold {mine}."
-        )
+        text = _(
+            "<@{target}> accepted your swap in *{team}*: you now hold {theirs}, and they hold "
+            "{mine}."
+        ).format(target=swap.target, team=escape(team.name), theirs=theirs, mine=mine)
     elif outcome == "declined":
-        text = f"<@{swap.target}> declined your swap: your shift {mine} stays yours."
-    else:
-        text = (
-            f"Your swap with <@{swap.target}> could not be applied: "
-            f"{reason or 'the shifts changed'}. Nothing changed."
+        text = _("<@{target}> declined your swap: your shift {mine} stays yours.").format(
+            target=swap.target, mine=mine
         )
+    else:
+        text = _(
+            "Your swap with <@{target}> could not be applied: {reason}. Nothing changed."
+        ).format(target=swap.target, reason=reason or _("the shifts changed"))
     return message(cut(text, 300), [section(text)])
 
 
@@ -201,11 +230,14 @@ def swap_channel_post(swap: SwapRequest, team: Team) -> Message:
     tz = team.timezone
     first = timefmt.span(swap.requester_start, swap.requester_end, tz, tz)
     second = timefmt.span(swap.target_start, swap.target_end, tz, tz)
-    text = (
-        f":repeat: <@{swap.requester}> and <@{swap.target}> swapped shifts: "
-        f"<@{swap.target}> holds {first}, and <@{swap.requester}> holds {second}."
+    text = _(
+        ":repeat: <@{requester}> and <@{target}> swapped shifts: <@{target}> holds {first}, and "
+        "<@{requester}> holds {second}."
+    ).format(requester=swap.requester, target=swap.target, first=first, second=second)
+    summary = _("<@{requester}> and <@{target}> swapped shifts").format(
+        requester=swap.requester, target=swap.target
     )
-    return message(f"<@{swap.requester}> and <@{swap.target}> swapped shifts", [section(text)])
+    return message(summary, [section(text)])
 
 
 def pending_lines(
@@ -225,8 +257,8 @@ def pending_lines(
         blocks.append(
             actions(
                 f"{DECISION_BLOCK}-{swap.id}",
-                button("Accept", Action.swap_accept.value, value, style="primary"),
-                button("Decline", Action.swap_decline.value, value),
+                button(_("Accept"), Action.swap_accept.value, value, style="primary"),
+                button(_("Decline"), Action.swap_decline.value, value),
             )
         )
     for swap in outgoing:
@@ -235,6 +267,10 @@ def pending_lines(
             continue
         mine, theirs = _terms(swap, team, viewer)
         blocks.append(
-            section(f"Waiting for <@{swap.target}>: your shift {mine} for theirs, {theirs}.")
+            section(
+                _("Waiting for <@{target}>: your shift {mine} for theirs, {theirs}.").format(
+                    target=swap.target, mine=mine, theirs=theirs
+                )
+            )
         )
     return blocks
