@@ -20,7 +20,7 @@ from bot.app import documents
 from bot.app.documents import BadValue, alert_document
 from bot.app.who_memo import WhoMemo
 from handlers.api_spec import openapi_document
-from handlers.intake.http import presented_bearer, same_secret
+from handlers.intake.http import error_response, presented_bearer, same_secret
 from storage.alerts import ALERT_STATUSES, alerts_page
 from storage.db import read_scope
 
@@ -75,7 +75,7 @@ def routes(services: Services) -> list[BaseRoute]:
         team = request.path_params["team"]
         if team not in plan.teams:
             known = ", ".join(sorted(plan.teams)) or "none"
-            return _error(404, f"no team {team[:64]!r}; teams: {known}", "team")
+            return error_response(404, f"no team {team[:64]!r}; teams: {known}", "team")
         query = documents.shifts_query(
             plan,
             team=team,
@@ -131,18 +131,18 @@ def _refusal(request: Request, token: str) -> Response | None:
     """The 401 for a request without the API token (None: it has it)."""
     given = presented_bearer(request)
     if given is None:
-        return _error(
+        return error_response(
             401,
             "this API needs Authorization: Bearer <API_TOKEN>",
             "token",
-            headers={"WWW-Authenticate": CHALLENGE},
+            **{"WWW-Authenticate": CHALLENGE},
         )
     if not same_secret(given, token):
-        return _error(
+        return error_response(
             401,
             "wrong API token",
             "token",
-            headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
+            **{"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
         )
     return None
 
@@ -175,11 +175,5 @@ def _page(
         return [alert_document(a) for a in found[:limit]], len(found) > limit
 
 
-def _error(
-    status: int, message: str, field: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
-
-
 def _bad(field: str, message: str) -> JSONResponse:
-    return _error(400, f"{field}: {message}", field)
+    return error_response(400, f"{field}: {message}", field)

@@ -20,8 +20,7 @@ from handlers.intake.http import (
     TRANSIENT,
     error_response,
     log_after,
-    presented_token,
-    same_secret,
+    token_refusal,
     unavailable,
 )
 
@@ -46,26 +45,10 @@ async def receive_ping(services: Services, request: Request) -> Response:
     heartbeat = services.plans.current.heartbeats.get(name)
     if heartbeat is None:
         return error_response(404, f"no heartbeat {name!r} in the setup file", "name")
-    expected = services.settings.secret(heartbeat.token_env)
-    if expected is None:
-        # Never take a ping without its secret: anyone could keep a dead job looking alive.
-        return error_response(
-            401,
-            f"the server has no token configured for heartbeat {name!r}: "
-            f"{heartbeat.token_env} is not set, so every ping is refused",
-            "token",
-        )
-    given = presented_token(request)
-    challenge = {"WWW-Authenticate": 'Bearer realm="watchkeeper"'}
-    if given is None:
-        return error_response(
-            401,
-            "missing token: send Authorization: Bearer <token> or ?token=",
-            "token",
-            **challenge,
-        )
-    if not same_secret(given, expected):
-        return error_response(401, f"wrong token for heartbeat {name!r}", "token", **challenge)
+    # An unauthenticated ping could keep a dead job looking alive.
+    refusal = token_refusal(request, services, heartbeat.token_env, f"heartbeat {name!r}", "ping")
+    if refusal is not None:
+        return refusal
     try:
         ping = await services.in_database(ping_now, services, heartbeat)
     except TRANSIENT as error:

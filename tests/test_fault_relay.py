@@ -18,7 +18,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from sqlalchemy import text
 from bot.sandbox.slack_api import Call, Message, SlackStandIn
 from storage.db import make_engine
 from tests.conftest import ROOT
+from tests.support.servers import free_port, wait_until
 from tests.support.setup_files import channel_of, holders_yaml
 
 pytestmark = pytest.mark.fault
@@ -54,20 +54,6 @@ START_PATIENCE_S = 60.0
 # Posts are answered this late while the burst runs: a kill then always finds some posts made
 # whose answers the server has not read yet (the case that could post twice).
 SLOW_POST_S = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], what: str, patience: float) -> None:
-    deadline = time.monotonic() + patience
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {patience:.0f}s")
-        time.sleep(0.2)
 
 
 # --- servers -----------------------------------------------------------------------------------

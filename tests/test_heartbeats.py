@@ -21,47 +21,35 @@ from bot.alerts.heartbeats import Watcher, due_at
 from bot.app.factory import build_services
 from bot.plan.holder import PlanHolder
 from bot.plan.model import Every, Heartbeat
-from bot.plan.reading import ConfigError, parse_plan
+from bot.plan.reading import parse_plan
 from storage.db import session_scope
 from storage.models import Alert, HeartbeatState, Outbox
 from tests.harness import Harness, slack_harness
 from tests.readme import curl_request, fenced
 from tests.support.relay import delivery_of
+from tests.support.setup_check import line_of, problems
+from tests.support.setup_files import heartbeat, rotation, setup_yaml, support_team
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
 TOKEN = "hb-5e1f09aa"
 WATCHDOG_TOKEN = "wd-0c7d2b31"
 ENV = {"HEARTBEAT_TOKEN": TOKEN, "ALERTMANAGER_HEARTBEAT_TOKEN": WATCHDOG_TOKEN}
-PLAN = """\
-timezone: Europe/Paris
-leadership: [U0CEO]
-teams:
-  support:
-    name: Customer support
-    channel: C0SUPPORT
-    timezone: Europe/Paris
-    rotations:
-      - name: always
-        members: [U0BOB]
-        start: 2025-01-06 09:00
-        every: 1w
-    escalation:
-      - notify: oncall
-        wait: 10m
-      - notify: leadership
-heartbeats:
-  nightly-backup:
-    team: support
-    every: 1d
-    grace: 10m
-    token_env: HEARTBEAT_TOKEN
-  alertmanager:
-    team: support
-    every: 5m
-    grace: 5m
-    token_env: ALERTMANAGER_HEARTBEAT_TOKEN
-"""
+# Bob holds the support team's pager around the clock; two jobs ping: a nightly backup and
+# Alertmanager's watchdog.
+PLAN = setup_yaml(
+    {
+        "support": support_team(
+            rotations=[rotation("always", ["U0BOB"], "2025-01-06 09:00", "1w")],
+            backup=None,
+            escalation=[{"notify": "oncall", "wait": "10m"}, {"notify": "leadership"}],
+        )
+    },
+    heartbeats={
+        "nightly-backup": heartbeat("support", "1d", "10m", "HEARTBEAT_TOKEN"),
+        "alertmanager": heartbeat("support", "5m", "5m", "ALERTMANAGER_HEARTBEAT_TOKEN"),
+    },
+)
 
 
 def paris(text: str) -> datetime:
@@ -170,10 +158,7 @@ def test_a_heartbeat_mistake_is_named_by_line_and_field(
 ) -> None:
     assert old in PLAN
     text = PLAN.replace(old, new, 1)
-    with pytest.raises(ConfigError) as caught:
-        parse_plan(text, "oncall.yaml")
-    line = next(n for n, shown in enumerate(text.splitlines(), 1) if at in shown)
-    assert str(caught.value).splitlines() == [f"oncall.yaml:{line}: {says}"]
+    assert problems(text) == [f"oncall.yaml:{line_of(text, at)}: {says}"]
 
 
 # --- pings, misses and their alerts --------------------------------------------------------------

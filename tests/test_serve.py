@@ -28,21 +28,13 @@ from bot.app.factory import build_services, create_app
 from bot.app.serve import http_config, serve_with_socket_mode
 from bot.app.settings import load_settings
 from tests.conftest import ROOT
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until
 from tests.support.setup_files import SATURDAY_NIGHT
 from tests.support.setup_files import SUPPORT as PLAN
 
 # How long to wait for a server to come up or a log line to appear before giving up.
 PATIENCE_S = 30.0
 APP_TOKEN = "xapp-1-A0WATCH-1-s3cret"
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
 
 
 async def wait_until_async(condition: Callable[[], bool], what: str) -> None:
@@ -75,7 +67,9 @@ class Process:
         return [line for line in list(self.lines) if all(part in line for part in parts)]
 
     def wait_for_log(self, *parts: str, count: int = 1) -> None:
-        wait_until(lambda: len(self.logged(*parts)) >= count, f"a log line with {parts}")
+        wait_until(
+            lambda: len(self.logged(*parts)) >= count, f"a log line with {parts}", PATIENCE_S
+        )
 
 
 # A plan whose rotation starts long after any test run: the server has no hand-off to post and
@@ -117,7 +111,11 @@ def served(tmp_path: Path) -> Iterator[tuple[Process, Path]]:
     reader = threading.Thread(target=lambda: process.lines.extend(stderr), daemon=True)
     reader.start()
     try:
-        wait_until(lambda: process.healthy() or popen.poll() is not None, "GET /healthz to answer")
+        wait_until(
+            lambda: process.healthy() or popen.poll() is not None,
+            "GET /healthz to answer",
+            PATIENCE_S,
+        )
         assert popen.poll() is None, "\n".join(process.lines)
         yield process, setup
     finally:

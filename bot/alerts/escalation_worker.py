@@ -8,11 +8,11 @@ and several replicas can run it at once: each due alert is claimed under a row l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 from bot.alerts.actions import EscalationOutcome, escalate_due, wake_delivery
+from bot.app.rounds import run_rounds
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -69,16 +69,13 @@ class Escalator:
     async def run(self) -> None:
         """Run until cancelled; a failed round is logged and retried at the next poll."""
         self._wakeup = asyncio.Event()
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be briefly away; the next round tries again
-                logger.exception("escalation round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
-            self._wakeup.clear()
+        await run_rounds(
+            self.run_once,
+            interval=self.interval,
+            failed="escalation round failed",
+            log=logger,
+            wakeup=self._wakeup,
+        )
 
 
 def register(services: Services) -> Escalator:

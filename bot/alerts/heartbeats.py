@@ -9,7 +9,6 @@ start, and every replica can run it: the silence is raised under the heartbeat's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.alerts.actions import wake_delivery
 from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import AlertStatus, NormalizedAlert, Severity
+from bot.app.rounds import run_rounds
 from bot.plan.model import Heartbeat, Plan
 from bot.schedule.engine import resolve_wall
 from storage import heartbeats as store
@@ -239,14 +239,9 @@ class Watcher:
 
     async def run(self) -> None:
         """Run until cancelled; the first look is at once (what was missed while down)."""
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be briefly away; the next look tries again
-                logger.exception("heartbeat round failed")
-            await asyncio.sleep(self.interval)
+        await run_rounds(
+            self.run_once, interval=self.interval, failed="heartbeat round failed", log=logger
+        )
 
 
 def ping_now(services: Services, heartbeat: Heartbeat) -> Ping:

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.app.rounds import run_rounds
 from bot.plan.reading import ConfigError, Problem, load_plan
 from bot.wake.methods import secret_missing
 
@@ -99,14 +100,12 @@ class Reloader:
 
     async def watch(self) -> None:
         """Look at the file every ``interval`` seconds until cancelled."""
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.check()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a listener's failure must not stop the watching
-                logger.exception("reloading the setup file failed")
+        # The file was read at start: the first look comes after a pause. A listener's failure
+        # must not stop the watching.
+        await asyncio.sleep(self.interval)
+        await run_rounds(
+            self.check, interval=self.interval, failed="reloading the setup file failed", log=logger
+        )
 
     async def start(self) -> None:
         """Take the file as read now, and reload on SIGHUP where the platform allows."""

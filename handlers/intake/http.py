@@ -113,6 +113,34 @@ def same_secret(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
+def token_refusal(
+    request: Request, services: Services, token_env: str, subject: str, attempts: str
+) -> JSONResponse | None:
+    """The 401 for a request without ``token_env``'s secret (None: it presents it). ``subject``
+    names what the token guards (``integration 'grafana'``), ``attempts`` what is refused."""
+    expected = services.settings.secret(token_env)
+    if expected is None:
+        # Never take a request without its secret, even when the admin forgot to set it.
+        return error_response(
+            401,
+            f"the server has no token configured for {subject}: "
+            f"{token_env} is not set, so every {attempts} is refused",
+            "token",
+        )
+    given = presented_token(request)
+    challenge = {"WWW-Authenticate": 'Bearer realm="watchkeeper"'}
+    if given is None:
+        return error_response(
+            401,
+            "missing token: send Authorization: Bearer <token> or ?token=",
+            "token",
+            **challenge,
+        )
+    if not same_secret(given, expected):
+        return error_response(401, f"wrong token for {subject}", "token", **challenge)
+    return None
+
+
 def integration_with_token(services: Services, kind: str, token: str) -> Integration | None:
     """The integration of this kind whose token this is (None: no such integration)."""
     found = None

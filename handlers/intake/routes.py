@@ -26,10 +26,9 @@ from handlers.intake.http import (
     integration_with_token,
     log_after,
     parse_body,
-    presented_token,
     read_body,
-    same_secret,
     store_batch,
+    token_refusal,
     unavailable,
 )
 
@@ -66,26 +65,11 @@ async def receive_alerts(services: Services, request: Request) -> Response:
         return error_response(
             404, f"no integration {name!r} in the setup file (integrations: {known})", "integration"
         )
-    expected = services.settings.secret(integration.token_env)
-    if expected is None:
-        # Never accept unauthenticated alerts, even when the admin forgot the secret.
-        return error_response(
-            401,
-            f"the server has no token configured for integration {name!r}: "
-            f"{integration.token_env} is not set, so every request is refused",
-            "token",
-        )
-    given = presented_token(request)
-    challenge = {"WWW-Authenticate": 'Bearer realm="watchkeeper"'}
-    if given is None:
-        return error_response(
-            401,
-            "missing token: send Authorization: Bearer <token> or ?token=",
-            "token",
-            **challenge,
-        )
-    if not same_secret(given, expected):
-        return error_response(401, f"wrong token for integration {name!r}", "token", **challenge)
+    refusal = token_refusal(
+        request, services, integration.token_env, f"integration {name!r}", "request"
+    )
+    if refusal is not None:
+        return refusal
 
     try:
         body = await read_body(request)

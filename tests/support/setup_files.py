@@ -88,20 +88,27 @@ def integration(kind: str, team: str, token_env: str) -> dict[str, str]:
     return {"kind": kind, "team": team, "token_env": token_env}
 
 
+def heartbeat(team: str, every: str, grace: str, token_env: str) -> dict[str, str]:
+    return {"team": team, "every": every, "grace": grace, "token_env": token_env}
+
+
 def setup_yaml(
     teams: Mapping[str, Mapping[str, Any]],
     *,
     integrations: Mapping[str, Mapping[str, Any]] | None = None,
+    heartbeats: Mapping[str, Mapping[str, Any]] | None = None,
     leadership: Sequence[str] | None = ("U0CEO",),
     timezone: str = "Europe/Paris",
 ) -> str:
-    """The text of a setup file with these teams and integrations."""
+    """The text of a setup file with these teams, integrations and heartbeats."""
     document: dict[str, Any] = {"timezone": timezone}
     if leadership is not None:
         document["leadership"] = list(leadership)
     document["teams"] = teams
     if integrations:
         document["integrations"] = integrations
+    if heartbeats:
+        document["heartbeats"] = heartbeats
     return "\n".join(_lines(document, 0)) + "\n"
 
 
