@@ -26,6 +26,10 @@ class Action(StrEnum):
     # Covers
     cover_take = "cover-take"
     cover_cancel = "cover-cancel"
+    # Wake-up methods (App Home)
+    wake_add = "wake-add"
+    wake_remove = "wake-remove"
+    wake_test = "wake-test"
     # Modal inputs (action ids inside input blocks)
     swap_my_shift = "swap-my-shift"
     swap_teammate = "swap-teammate"
@@ -40,6 +44,7 @@ class Action(StrEnum):
     cover_note = "cover-note"
     # App Home
     home_language = "home-language"
+    wake_url = "wake-url"
 
 
 class View(StrEnum):
@@ -47,3 +52,4 @@ class View(StrEnum):
     swap_request = "swap-request"
     escalate_request = "escalate-request"
     cover_request = "cover-request"
+    wake_add = "wake-add"

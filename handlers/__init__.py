@@ -17,9 +17,9 @@ def register_all(bolt: AsyncApp, services: Services) -> None:
     from handlers import errors
 
     errors.register(bolt, services)
-    from handlers import alerts, cover, events, home, messages, oncall, swap
+    from handlers import alerts, cover, events, home, messages, oncall, swap, wake
 
-    for module in (events, oncall, swap, cover, home, alerts, messages):
+    for module in (events, oncall, swap, cover, home, wake, alerts, messages):
         module.register(bolt, services)
 
 

@@ -11,10 +11,14 @@ from bot.enums import Action
 from bot.i18n import LANGUAGES, speaking
 from bot.schedule.swaps import TeamShift, upcoming_shifts
 from bot.slack.blocks.home import home_view
+from bot.slack.blocks.wake import wake_blocks
 from bot.slack.language import person_language
 from bot.slack.users import directory
+from bot.wake.methods import Method
+from bot.wake.worker import methods_for
 from storage.people import read_chosen_language, save_chosen_language
 from storage.swaps import pending_swaps
+from storage.wakeups import methods_of
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -30,7 +34,7 @@ HOME_SHIFTS = 8
 
 def _load(
     services: Services, user: str
-) -> tuple[list[TeamShift], list[TeamStatus], list[SwapRequest], list[SwapRequest]]:
+) -> tuple[list[TeamShift], list[TeamStatus], list[SwapRequest], list[SwapRequest], list[Method]]:
     """Everything the Home tab of ``user`` shows, read at one instant."""
     now = services.clock.now()
     roster = services.roster
@@ -38,19 +42,22 @@ def _load(
     statuses = [roster.status(team.id, now) for team in roster.teams_of(user)]
     with Session(services.engine) as session:
         pending = pending_swaps(session=session, user=user)
+        added = [Method(m.url, "home", m.id) for m in methods_of(session=session, user_id=user)]
     incoming = [s for s in pending if s.target == user]
     outgoing = [s for s in pending if s.requester == user]
-    return mine, statuses, incoming, outgoing
+    return mine, statuses, incoming, outgoing, methods_for(roster.plan, user, added)
 
 
 async def publish_home(services: Services, user: str) -> None:
     """Build and publish the user's Home tab, in their language."""
-    mine, statuses, incoming, outgoing = await services.in_database(_load, services, user)
+    mine, statuses, incoming, outgoing, methods = await services.in_database(_load, services, user)
     viewer = await directory(services).tz(user)
     picked = await services.in_database(read_chosen_language, services.engine, user)
+    enabled = bool(services.settings.watchkeeper_secret)
     with speaking(await person_language(services, user)):
+        wake = wake_blocks(methods, enabled=enabled)
         view = home_view(
-            mine, statuses, incoming, outgoing, services.roster.plan.teams, viewer, picked
+            mine, statuses, incoming, outgoing, services.roster.plan.teams, viewer, picked, wake
         )
     await services.slack.views_publish(user_id=user, view=view)
 

@@ -297,6 +297,25 @@ class WakeUp(SQLModel, table=True):
     done_at: datetime | None = _instant(nullable=True)
 
 
+class WakeTest(SQLModel, table=True):
+    """A test wake-up a person asked for in the App Home, through one of their methods: sent
+    once by the wake-up worker (claimed with a lease, as wake-ups are), its result told them."""
+
+    __tablename__ = "wake_test"
+    __table_args__ = (Index("ix_wake_test_status_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    method: str = Field(max_length=64)  # the method's fingerprint: never its URL
+    status: str = Field(default="pending", max_length=16)  # pending|done|failed
+    attempts: int = 0
+    claims: int = 0
+    next_attempt_at: datetime = _instant()
+    locked_until: datetime | None = _instant(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _instant()
+    done_at: datetime | None = _instant(nullable=True)
+
+
 class WakeNotice(SQLModel, table=True):
     """Something about a person's wake-ups already said to them in Slack (no method to wake
     them, a method the service refuses), kept so that it is said once."""

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
-from storage.models import Alert, WakeMethod, WakeNotice, WakeUp
+from storage.models import Alert, WakeMethod, WakeNotice, WakeTest, WakeUp
 from storage.prepared import Prepared, Tx
 
 PENDING, DONE, STOPPED, FAILED = "pending", "done", "stopped", "failed"
@@ -270,6 +270,77 @@ def users_with_methods(*, session: Session) -> set[str]:
 def any_method(*, session: Session) -> bool:
     """Whether anyone added a wake-up method."""
     return session.exec(sm_select(WakeMethod.id).limit(1)).first() is not None
+
+
+# --- test wake-ups asked for in the App Home ------------------------------------------------------
+
+
+def queue_test(*, session: Session, user_id: str, method: str, now: datetime) -> WakeTest:
+    """Queue one test wake-up of a person through the method of fingerprint ``method``."""
+    test = WakeTest(user_id=user_id, method=method, next_attempt_at=now, created_at=now)
+    session.add(test)
+    return test
+
+
+def claim_tests(
+    *, session: Session, now: datetime, limit: int = 50, lease: timedelta = DEFAULT_LEASE
+) -> list[WakeTest]:
+    """Take up to ``limit`` due test wake-ups under a lease; commit to make it stick."""
+    query = (
+        sm_select(WakeTest)
+        .where(
+            WakeTest.status == PENDING,
+            col(WakeTest.next_attempt_at) <= now,
+            (col(WakeTest.locked_until).is_(None)) | (col(WakeTest.locked_until) <= now),
+        )
+        .order_by(col(WakeTest.next_attempt_at), col(WakeTest.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    taken = list(session.exec(query).all())
+    for test in taken:
+        test.locked_until = now + lease
+        test.claims += 1
+        session.add(test)
+    return taken
+
+
+def settle_test(
+    *,
+    session: Session,
+    test_id: int,
+    claims: int,
+    now: datetime,
+    status: str,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> WakeTest | None:
+    """Record a test wake-up's end (``status`` done or failed), or put it back for another try
+    at ``retry_at``. None when the row was taken over meanwhile (its lease ran out)."""
+    test = session.get(WakeTest, test_id, with_for_update=True)
+    if test is None or test.status != PENDING or test.claims != claims:
+        return None
+    test.locked_until = None
+    test.last_error = error[:500] if error else None
+    if retry_at is not None:
+        test.attempts += 1
+        test.next_attempt_at = retry_at
+    else:
+        test.status, test.done_at = status, now
+    session.add(test)
+    return test
+
+
+def release_test_leases(*, session: Session) -> int:
+    """Free every test wake-up a worker holds (one process on SQLite, starting)."""
+    table = WakeTest.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        update(table)
+        .where(table.c.status == PENDING, table.c.locked_until.is_not(None))
+        .values(locked_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- said once ----------------------------------------------------------------------------------

@@ -130,8 +130,13 @@ async def test_app_home_shows_my_shifts_who_is_on_call_and_my_requests(tmp_path:
         buttons = [
             e["action_id"] for b in home.blocks if b["type"] == "actions" for e in b["elements"]
         ]
-        # The swap's two buttons, then the menu where she picks her language.
-        assert buttons == [Action.swap_accept, Action.swap_decline, Action.home_language]
+        # The swap's two buttons, Add a wake-up method, then the menu where she picks her language.
+        assert buttons == [
+            Action.swap_accept,
+            Action.swap_decline,
+            Action.wake_add,
+            Action.home_language,
+        ]
 
         # Alice's Home shows the request as hers, waiting.
         await h.open_home("U0ALICE")

@@ -23,13 +23,14 @@ from bot.app.settings import SettingsError
 from bot.i18n import speaking
 from bot.slack.language import person_language
 from bot.wake import tokens
-from bot.wake.message import Push, WakeContent, wake_push
+from bot.wake.message import Push, WakeContent, test_push, wake_push
 from bot.wake.methods import Method, MethodError, expand, in_setup, secret_missing
 from bot.wake.sender import Outcome, Result, Sender
 from storage import wakeups as store
 from storage.db import is_sqlite, read_scope, session_scope
-from storage.models import Alert, WakeUp
+from storage.models import Alert, WakeTest, WakeUp
 from storage.outbox import SLACK_POST, enqueue
+from storage.wakeups import DONE, FAILED
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -42,6 +43,7 @@ BATCH = 50
 BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(minutes=2)
 NO_METHOD = "no-method"
+TEST_TRIES = 3
 
 
 @dataclass
@@ -49,6 +51,12 @@ class _Job:
     wake: WakeUp
     alert: Alert
     methods: list[Method]
+
+
+@dataclass
+class _TestJob:
+    test: WakeTest
+    method: Method | None  # None: removed since the test was asked for
 
 
 def methods_for(plan: Plan, user: str, added: list[Method]) -> list[Method]:
@@ -104,11 +112,16 @@ class Waker:
                     raise
                 except Exception:  # the database may be briefly away
                     logger.exception("wake-ups: looking for due ones failed")
-                for job in jobs:
-                    task = asyncio.create_task(self._deliver(job))
+                tests: list[_TestJob] = []
+                with contextlib.suppress(Exception):
+                    tests = await self.services.in_database(self._claim_tests)
+                for work in [self._deliver(job) for job in jobs] + [
+                    self._deliver_test(test) for test in tests
+                ]:
+                    task = asyncio.create_task(work)
                     running.add(task)
                     task.add_done_callback(running.discard)
-                if len(jobs) == BATCH:
+                if len(jobs) == BATCH or len(tests) == BATCH:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
@@ -117,15 +130,20 @@ class Waker:
                 task.cancel()
 
     async def run_once(self) -> int:
-        """Send what is due now, all of it before returning; returns how many wake-ups."""
+        """Send what is due now, all of it before returning; returns how many wake-ups (test
+        ones included)."""
         jobs = await self.services.in_database(self._claim)
-        await asyncio.gather(*(self._deliver(job) for job in jobs))
-        return len(jobs)
+        tests = await self.services.in_database(self._claim_tests)
+        await asyncio.gather(
+            *(self._deliver(job) for job in jobs), *(self._deliver_test(t) for t in tests)
+        )
+        return len(jobs) + len(tests)
 
     def _release_leases(self) -> None:
         # On SQLite this process is the only worker: what is held was held by a dead process.
         with session_scope(self.services.engine) as session:
             count = store.release_leases(session=session)
+            count += store.release_test_leases(session=session)
         if count:
             logger.info("wake-ups of a stopped process taken over", extra={"rows": count})
 
@@ -185,6 +203,75 @@ class Waker:
             )
         await self.services.in_database(self._settle, job, todo, outcomes)
         self._nudge_delivery()
+
+    # --- Send a test, asked for in the App Home ---------------------------------------------
+
+    def _claim_tests(self) -> list[_TestJob]:
+        now = self.services.clock.now()
+        plan = self.services.roster.plan
+        with session_scope(self.services.engine) as session:
+            taken = store.claim_tests(session=session, now=now, limit=BATCH)
+            found = []
+            for test in taken:
+                added = [
+                    Method(m.url, "home", m.id)
+                    for m in store.methods_of(session=session, user_id=test.user_id)
+                ]
+                mine = methods_for(plan, test.user_id, added)
+                found.append(_TestJob(test, next((m for m in mine if m.key == test.method), None)))
+        return found
+
+    async def _deliver_test(self, job: _TestJob) -> None:
+        try:
+            outcome = None
+            if job.method is not None:
+                outcome = await self._one(job.method, test_push(job.method.masked))
+                metrics_of(self.services).wakeup(
+                    service=outcome.service, result=outcome.result.value
+                )
+                logger.info(
+                    "test wake-up " + outcome.result.value,
+                    extra={
+                        "user": job.test.user_id,
+                        "method": job.method.key,  # the URL's hash: never the URL
+                        "service": outcome.service,
+                        "reason": outcome.reason,
+                    },
+                )
+            await self.services.in_database(self._settle_test, job, outcome)
+            self._nudge_delivery()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # left to its lease: taken again when it runs out
+            logger.exception("test wake-up failed", extra={"test": job.test.id})
+
+    def _settle_test(self, job: _TestJob, outcome: Outcome | None) -> None:
+        test, method = job.test, job.method
+        assert test.id is not None
+        now = self.services.clock.now()
+        retry_at = None
+        failed = outcome is not None and outcome.result is Result.failed
+        if failed and test.attempts + 1 < TEST_TRIES:
+            retry_at = now + min(BACKOFF_FIRST * (2**test.attempts), BACKOFF_MAX)
+        with session_scope(self.services.engine) as session:
+            settled = store.settle_test(
+                session=session,
+                test_id=test.id,
+                claims=test.claims,
+                now=now,
+                status=DONE if outcome and outcome.result is Result.sent else FAILED,
+                error=outcome.reason if outcome else "no such method",
+                retry_at=retry_at,
+            )
+            if settled is None or retry_at is not None:
+                return
+            enqueue(
+                session=session,
+                kind=SLACK_POST,
+                now=now,
+                subject=f"wake:{test.user_id}",
+                payload={"user": test.user_id, "text": test_result_text(method, outcome)},
+            )
 
     def _nudge_delivery(self) -> None:
         # A notice queued for Slack goes out at once rather than at the delivery's next poll.
@@ -308,6 +395,31 @@ class Waker:
         logger.info(
             "nobody to wake: no wake-up method", extra={"alert": alert.id, "user": wake.user_id}
         )
+
+
+def test_result_text(method: Method | None, outcome: Outcome | None) -> str:
+    """What a person is told of the test wake-up they asked for (never the URL)."""
+    if method is None or outcome is None:
+        return (
+            "Your test wake-up was not sent: that wake-up method is no longer among yours "
+            "(removed meanwhile)."
+        )
+    through = f"{outcome.service} ({method.masked})"
+    if outcome.result is Result.sent:
+        return (
+            f"Your test wake-up went out through {through}: it should be on your phone now. "
+            "If it is not, check the app and its notification settings."
+        )
+    where = "the setup file" if method.source == "setup" else "my App Home"
+    if outcome.result is Result.refused:
+        return (
+            f"Your test wake-up through {through} was refused ({outcome.reason}): I cannot wake "
+            f"you through it. Fix it in {where}, or add another one."
+        )
+    return (
+        f"Your test wake-up through {through} could not be sent after {TEST_TRIES} tries "
+        f"({outcome.reason}): the service may be down. Try again later, or add another method."
+    )
 
 
 NO_METHOD_TEXT = (

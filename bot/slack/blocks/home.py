@@ -1,5 +1,5 @@
-"""The App Home tab: my next shifts, who is on call now in my teams, my pending swaps, and what
-each command does."""
+"""The App Home tab: my next shifts, who is on call now in my teams, my pending swaps, my wake-up
+methods, and what each command does."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ def home_view(
     teams: dict[str, Team],
     viewer: ZoneInfo | None,
     picked_language: str | None = None,
+    wake: Sequence[Block] = (),
 ) -> dict[str, Any]:
     """The Home tab of one user, built from what was loaded for them."""
     blocks: list[Block] = [header(_("Your next shifts"))]
@@ -106,6 +107,8 @@ def home_view(
         blocks.append(context(note.format(zone=timefmt.zone_name(viewer))))
     else:
         blocks.append(context(_("Times are team time.")))
+    if wake:
+        blocks += [divider(), *wake]
     blocks += [
         divider(),
         header(_("Commands")),
