@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from sqlalchemy import text
 from bot.sandbox.slack_api import Call, Message, SlackStandIn
 from storage.db import make_engine
 from tests.conftest import ROOT
+from tests.support.push_receiver import push_receiver
 from tests.support.servers import free_port, wait_until
 from tests.support.setup_files import channel_of, holders_yaml
 
@@ -149,11 +150,15 @@ def servers(
     *,
     together: bool = False,
     teams: dict[str, str] = TEAMS,
+    more: str = "",
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[list[Server]]:
-    """Servers sharing one database, started one after the other, or all at once."""
+    """Servers sharing one database, started one after the other, or all at once; ``more`` is
+    added to the setup file, ``env`` to the environment."""
     setup = tmp_path / "oncall.yaml"
-    setup.write_text(holders_yaml(teams, "FAULT_ALERT_TOKEN"))
-    env = {
+    setup.write_text(holders_yaml(teams, "FAULT_ALERT_TOKEN") + more)
+    extra = dict(env or {})
+    environ = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -162,8 +167,9 @@ def servers(
         "DATABASE_URL": database_url,
         "WATCHKEEPER_CONFIG": str(setup),
         "FAULT_ALERT_TOKEN": ALERT_TOKEN,
+        **extra,
     }
-    started = [Server(name, env, tmp_path) for name in names]
+    started = [Server(name, environ, tmp_path) for name in names]
     try:
         for server in started:
             if together:
@@ -479,3 +485,55 @@ def same_post(one: Call, other: Call) -> bool:
         other.args["channel"],
         other.args.get("metadata"),
     )
+
+
+def wake_rows(database_url: str) -> list[tuple[str, int]]:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT status, sent FROM wake_up")).all()
+        return [(str(status), int(sent)) for status, sent in rows]
+    finally:
+        engine.dispose()
+
+
+def test_a_server_killed_before_its_wake_up_went_out_wakes_the_person_once_after_restart(
+    tmp_path: Path,
+) -> None:
+    # Killed after it queued a wake-up and before the push went out (the push service was down),
+    # then started again: the person is woken exactly once, the URL's secret never logged.
+    database_url = f"sqlite:///{tmp_path / 'watchkeeper.db'}"
+    teams = {"support": TEAMS["support"]}
+    topic = "bob-fault-topic-k2v8r"  # the secret part of Bob's wake-up URL
+    with push_receiver() as receiver:
+        receiver.status = 503
+        people = f"people:\n  U0BOB:\n    wake:\n      - {receiver.url('json', topic)}\n"
+        env = {"PUBLIC_URL": "https://oncall.example.com", "WATCHKEEPER_SECRET": "fault-wake-1c"}
+        with (
+            slack_standin(teams) as standin,
+            servers(
+                tmp_path, standin, database_url, ("solo",), teams=teams, more=people, env=env
+            ) as (server,),
+        ):
+            answer = httpx.post(
+                f"{server.url}/alerts/support",
+                json={"title": "Checkout down", "severity": "critical", "dedup_key": "wake-1"},
+                headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
+            )
+            assert answer.status_code == 202, answer.text
+            wait_until(lambda: receiver.tries >= 1, "a try at the push", 30)
+            server.kill()
+            assert receiver.received == []
+            assert wake_rows(database_url) == [("pending", 0)]
+
+            receiver.status = 200
+            server.start()
+            wait_until(lambda: bool(receiver.received), "the push", DELIVERY_PATIENCE_S)
+            # Made once; the next is due only wake.every later, without an acknowledgement.
+            wait_until(lambda: wake_rows(database_url) == [("pending", 1)], "one wake-up made", 30)
+            [push] = receiver.received
+            assert push.path == f"/{topic}"
+            assert push.title == "[CRITICAL] Checkout down"
+            assert "Acknowledge: https://oncall.example.com/ack/" in push.message
+            assert topic not in server.log()
+        assert len(receiver.received) == 1

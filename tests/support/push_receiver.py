@@ -31,6 +31,7 @@ class PushReceiver:
     port: int
     received: list[Received] = field(default_factory=list)
     status: int = 200  # what it answers next
+    tries: int = 0  # every POST, refused ones included
 
     def url(self, scheme: str, path: str) -> str:
         """An Apprise URL that lands here: json://127.0.0.1:PORT/path, ntfy://…/topic."""
@@ -50,6 +51,7 @@ def push_receiver() -> Iterator[PushReceiver]:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             status = state.status
+            state.tries += 1
             if status < 300:
                 state.received.append(Received(self.path, json.loads(raw or b"{}")))
             self.send_response(status)
