@@ -158,13 +158,20 @@ _DUE = (
 )
 _TABLE = Outbox.__table__  # type: ignore[attr-defined]
 _INSERT = Prepared(insert(_TABLE).returning(_TABLE.c.id))  # every alert queues two or more
-_WAITING = Prepared(  # a pending delivery of this kind and subject nobody holds
-    select(_TABLE.c.id).where(
+# A pending delivery of this kind and subject nobody holds, locked (PostgreSQL) until the caller
+# commits: a worker claiming it meanwhile would read the subject without the caller's change and
+# settle the row, the change never shown. Locked, the claim skips it until the change is in; and
+# a row claimed while this waits for its lock no longer matches (read committed reads the claimed
+# row again), so a new row is queued.
+_WAITING = Prepared(
+    select(_TABLE.c.id)
+    .where(
         _TABLE.c.kind == bindparam("kind"),
         _TABLE.c.subject == bindparam("subject"),
         _TABLE.c.status == bindparam("pending"),
         or_(_TABLE.c.locked_until.is_(None), _TABLE.c.locked_until <= bindparam("now")),
     )
+    .with_for_update()
 )
 _TAKE = (
     update(_TABLE)
@@ -352,6 +359,26 @@ def pending_of(*, session: Session, kind: str, subject: str) -> list[Outbox]:
             )
         )
     )
+
+
+def in_doubt(*, session: Session, kind: str, subjects: Collection[str]) -> dict[str, set[int]]:
+    """The pending deliveries of this kind, by subject, that a try may have posted for (its
+    answer lost, not yet looked for), or that a worker holds: subject -> their ids."""
+    found: dict[str, set[int]] = {}
+    if not subjects:
+        return found
+    rows = session.exec(
+        select(Outbox.subject, Outbox.id).where(
+            Outbox.kind == kind,
+            col(Outbox.subject).in_(list(subjects)),
+            Outbox.status == PENDING,
+            col(Outbox.claims) > 0,
+        )
+    )
+    for subject, row_id in rows:
+        if subject is not None and row_id is not None:
+            found.setdefault(subject, set()).add(row_id)
+    return found
 
 
 def pending_count(*, session: Session) -> int:

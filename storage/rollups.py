@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Rollup, RollupAlert
@@ -42,7 +43,14 @@ def join(
 ) -> tuple[int, bool]:
     """Count the alert in the open roll-up of ``target`` (one is started when none is open);
     returns the roll-up's id, and whether it was started now. Joining twice counts the alert
-    once."""
+    once.
+
+    On PostgreSQL the joiners of one target queue on a lock held until they commit, so that two
+    replicas joining at once find one roll-up: the second reads the first's once it has it.
+    Callers joining several targets in one transaction join them in (kind, target) order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_JOINING, {"key": f"{kind}:{target}"})
     rollup = session.exec(
         select(Rollup)
         .where(
@@ -63,6 +71,14 @@ def join(
     if session.get(RollupAlert, (rollup.id, alert_id)) is None:
         session.add(RollupAlert(rollup_id=rollup.id, alert_id=alert_id, joined_at=now))
     return rollup.id, started
+
+
+# The lock joiners of one target queue on: a key of this class, and the target's hash (two
+# targets sharing a hash only queue together).
+_LOCK_CLASS = 15
+_JOINING = text("SELECT pg_advisory_xact_lock(:class, hashtext(:key))").bindparams(
+    **{"class": _LOCK_CLASS}
+)
 
 
 def rollups_of(*, session: Session, alert_ids: Collection[int]) -> dict[int, list[tuple[int, str]]]:

@@ -91,6 +91,17 @@ def postgres_url() -> Iterator[str]:
         drop_postgres_database(url)
 
 
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL engine: what replicas share (skipped where PostgreSQL is absent)."""
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated-on-demand database URL: SQLite, then PostgreSQL where reachable."""

@@ -343,6 +343,35 @@ async def test_a_worker_that_dies_after_posting_does_not_post_twice(
         assert pending_deliveries(h) == []
 
 
+async def test_a_repeat_queued_while_a_card_post_lost_its_answer_does_not_post_it_again(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        worker = delivery_of(h)
+        jobs = await asyncio.to_thread(worker._claim, 50)
+        # A repeat comes while the card is being posted: its sync is queued apart (the one under
+        # way may have read the alert before it).
+        await post_alert(h, "prometheus", "alertmanager/v0.25-firing.json")
+        # The post is made, but its answer is lost on the way back.
+        h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("drop",))
+        await asyncio.gather(*(worker._deliver(job) for job in jobs))
+        h.standin.clear_faults()
+        assert len(cards(h)) == 1
+
+        # The repeat's sync is due before the lost post's retry: it leaves the card to that row,
+        # which finds its post, and the repeat then brings the card up to date.
+        await worker.drain()
+        assert len(cards(h)) == 1
+        for _ in range(5):
+            h.clock.advance(timedelta(seconds=2))
+            await worker.drain()
+        (card,) = cards(h)
+        assert "seen 2×" in message_text(card)
+        assert len(h.standin.dms("U0BOB")) == 1
+        assert pending_deliveries(h) == []
+
+
 async def test_paged_twice_before_the_first_dm_went_makes_one_dm_that_says_the_latest(
     tmp_path: Path,
 ) -> None:

@@ -7,16 +7,20 @@ when the flood comes from many teams they hold the pager of."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.enums import Action
 from bot.sandbox.slack_api import Message
 from bot.slack.metadata import AlertRef, load
-from storage.models import Alert
+from storage import rollups
+from storage.db import session_scope
+from storage.models import Alert, Rollup
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.relay import FRIDAY_NIGHT, TOKENS, cards, delivery_of, relay
@@ -256,3 +260,58 @@ async def test_two_hundred_alerts_over_forty_teams_one_holder_gets_one_dm_for_th
         # Each team's channel has its five cards: none is flooded.
         assert all(len(h.standin.messages(f"C0{team.upper()}")) == 5 for team in FORTY_TEAMS)
         h.assert_all_valid()
+
+
+def test_two_replicas_joining_one_channel_at_once_share_one_rollup(pg_engine: Engine) -> None:
+    at = FRIDAY_NIGHT
+    with Session(pg_engine) as session:
+        first, second = (
+            Alert(
+                team="support",
+                integration="prometheus",
+                dedup_key=key,
+                title=key,
+                first_seen=at,
+                last_seen=at,
+            )
+            for key in ("one", "two")
+        )
+        session.add_all([first, second])
+        session.commit()
+        assert first.id is not None and second.id is not None
+        ids = (first.id, second.id)
+    joined: list[tuple[int, bool]] = []
+
+    def join(alert_id: int) -> None:
+        with session_scope(pg_engine) as session:
+            joined.append(
+                rollups.join(
+                    session=session,
+                    kind=rollups.CHANNEL,
+                    target="C0SUPPORT",
+                    alert_id=alert_id,
+                    now=at,
+                    open_for=timedelta(minutes=10),
+                )
+            )
+
+    # One replica starts the channel's roll-up; the other joins before that is committed: it
+    # waits for it, and counts its alert in the same roll-up instead of starting a second.
+    with session_scope(pg_engine) as session:
+        started = rollups.join(
+            session=session,
+            kind=rollups.CHANNEL,
+            target="C0SUPPORT",
+            alert_id=ids[0],
+            now=at,
+            open_for=timedelta(minutes=10),
+        )
+        other = threading.Thread(target=join, args=(ids[1],))
+        other.start()
+        other.join(0.5)
+    other.join(30)
+    assert started[1] and joined == [(started[0], False)]
+    with Session(pg_engine) as session:
+        assert [r.id for r in session.exec(select(Rollup))] == [started[0]]
+        members = rollups.members(session=session, rollup_id=started[0], limit=10)
+        assert members is not None and sorted(a.id or 0 for a in members[1]) == sorted(ids)

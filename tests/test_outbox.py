@@ -1,8 +1,10 @@
 """The outbox on SQLite and PostgreSQL: coalescing, claims and postponing, and forgetting old
-deliveries without losing who was paged for an alert still open."""
+deliveries without losing who was paged for an alert still open; on PostgreSQL, a change folded
+into a waiting row while another replica claims it is never lost."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -286,3 +288,61 @@ def test_a_delivery_meeting_unknown_errors_fails_after_the_limit(engine: sa.Engi
     with Session(engine) as session:
         (failed,) = outbox.failed_deliveries(session=session)
     assert (failed.id, failed.attempts, failed.last_error) == (row_id, 3, "brand_new_error")
+
+
+def test_a_change_folded_into_a_waiting_row_is_never_lost_to_a_replica_claiming_it(
+    pg_engine: sa.Engine,
+) -> None:
+    with session_scope(pg_engine) as session:
+        waiting = outbox.enqueue(
+            session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1"
+        )
+    # One replica folds a change into the waiting row; until it commits, the other replica's
+    # claim leaves that row alone (taken now, it would be delivered without the change).
+    with session_scope(pg_engine) as folding:
+        assert (
+            outbox.enqueue(
+                session=folding,
+                kind=outbox.ROLLUP_SYNC,
+                now=NOW,
+                subject="rollup:1",
+                coalesce=True,
+            )
+            is None
+        )
+        with session_scope(pg_engine) as other:
+            assert outbox.claim(session=other, now=NOW) == []
+    with session_scope(pg_engine) as other:
+        assert [row.id for row in outbox.claim(session=other, now=NOW)] == [waiting]
+
+
+def test_a_change_made_while_a_replica_claims_the_waiting_row_queues_a_row_of_its_own(
+    pg_engine: sa.Engine,
+) -> None:
+    with session_scope(pg_engine) as session:
+        waiting = outbox.enqueue(
+            session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1"
+        )
+    queued: list[int | None] = []
+
+    def fold() -> None:
+        with session_scope(pg_engine) as folding:
+            queued.append(
+                outbox.enqueue(
+                    session=folding,
+                    kind=outbox.ROLLUP_SYNC,
+                    now=NOW,
+                    subject="rollup:1",
+                    coalesce=True,
+                )
+            )
+
+    with session_scope(pg_engine) as claiming:
+        assert [row.id for row in outbox.claim(session=claiming, now=NOW)] == [waiting]
+        # The change comes while the claim is not yet committed: it waits for it, then finds
+        # the row taken (its worker may read the subject before the change) and queues its own.
+        folder = threading.Thread(target=fold)
+        folder.start()
+        folder.join(0.5)
+    folder.join(30)
+    assert len(queued) == 1 and queued[0] not in (None, waiting)

@@ -135,7 +135,6 @@ CHANNEL_PROBLEMS = frozenset(
 # More new alerts than this waiting for one channel's (or DM's) turn make a flood: the next ones
 # join its roll-up. A waiting alert counts until it has not been refused a turn for FLOOD_WINDOW.
 FLOOD_BACKLOG = CHANNEL_BURST + 1
-NEVER = 1_000_000_000  # a backlog no flood reaches
 FLOOD_WINDOW = timedelta(seconds=3)
 # A roll-up is updated at most this often (chat.update is Tier 3: about 50 a minute for the whole
 # workspace), and takes new alerts while one joined it less than ROLLUP_OPEN ago.
@@ -284,6 +283,8 @@ class _Loaded:
     leaders: frozenset[str] = frozenset()  # whom "Escalate to CEO" pages: not offered to them
     rollups: tuple[int, ...] = ()  # the roll-ups it joined (instead of a card, or of a DM)
     in_channel_rollup: bool = False
+    # Its syncs (this one among them) that an earlier try may have posted the card for.
+    syncs_in_doubt: frozenset[int] = frozenset()
 
 
 class ChannelPace:
@@ -323,12 +324,8 @@ class Delivery:
         flood_backlog: int | None = None,
     ) -> None:
         self.services = services
-        # New alerts waiting for one conversation's turn that make a flood (rolled up). Replicas
-        # sharing PostgreSQL do not roll up yet: one of their runs through a failing Slack left
-        # alerts unshown, not yet understood; they post every card and DM on its own as before.
-        if flood_backlog is None:
-            flood_backlog = FLOOD_BACKLOG if is_sqlite(services.engine) else NEVER
-        self.flood_backlog = flood_backlog
+        # New alerts waiting for one conversation's turn that make a flood (rolled up).
+        self.flood_backlog = FLOOD_BACKLOG if flood_backlog is None else flood_backlog
         self.interval = interval
         self.batch = batch
         self.card_interval = card_interval
@@ -623,8 +620,7 @@ class Delivery:
             if reached:
                 problems.clear_problems(session=session, targets=reached)
                 settled.cleared = reached
-            for job, _ in rows:
-                self._settle_rollups(session, job, now)
+            self._settle_rollups(session, [job for job, _ in rows], now)
             for job, _ in rows:
                 for refusal in job.refusals:
                     new, told = self._record_problem(session, refusal, now)
@@ -633,10 +629,17 @@ class Delivery:
         return settled
 
     @staticmethod
-    def _settle_rollups(session: Session, job: Job, now: datetime) -> None:
-        """Write the job's alerts joining roll-ups, and queue the roll-ups' updates."""
-        touched = dict.fromkeys(job.touched, False)
-        for join in job.joins:
+    def _settle_rollups(session: Session, jobs: list[Job], now: datetime) -> None:
+        """Write the jobs' alerts joining roll-ups, and queue the roll-ups' updates (once each).
+
+        Roll-ups are joined in (kind, target) order, then their updates queued in id order:
+        replicas settling at once lock what they share in one order, and never deadlock."""
+        touched = dict.fromkeys((rollup_id for job in jobs for rollup_id in job.touched), False)
+        joins = sorted(
+            {join for job in jobs for join in job.joins},
+            key=lambda join: (join.kind, join.target, join.alert_id),
+        )
+        for join in joins:
             rollup_id, started = rollups.join(
                 session=session,
                 kind=join.kind,
@@ -864,9 +867,17 @@ class Delivery:
             if loaded.in_channel_rollup:
                 return None  # shown by its roll-up, brought up to date with the job's outcome
             self._check("chat.postMessage", loaded.channel, now)
-            # A card an earlier try posted is not rolled up as well.
+            # A card an earlier try posted is not rolled up as well; it is brought up to date
+            # in its next turn if the alert changed since.
             if await self._earlier_post(job, CARD, loaded.channel, loaded.channel, card_message):
+                if _full(job.posts[-1].content_hash) != content_hash(card_message):
+                    return Postpone(now + self.card_interval)
                 return None
+            if loaded.syncs_in_doubt - {job.id}:
+                # Another sync of the alert may have posted the card, its answer lost: that row
+                # looks for its post when tried again (only it can tell it by its id), and this
+                # one brings the card up to date after, as a roll-up's later rows do.
+                return Postpone(now + self.card_interval)
             critical = loaded.card.severity == Severity.critical
             if self._flooded(job, rollups.CHANNEL, loaded.channel, now, critical=critical):
                 return None
@@ -1110,10 +1121,11 @@ class Delivery:
 
     async def _post_once(
         self, job: Job, team: str, role: str, recipient: str, channel: str, content: Message
-    ) -> None:
-        """Post ``content`` and remember it, unless an earlier try's post of this row is found."""
+    ) -> bool:
+        """Post ``content`` and remember it, unless an earlier try's post of this row is found;
+        whether the message then shows something else than ``content`` (the earlier try's)."""
         if await self._earlier_post(job, role, recipient, channel, content):
-            return
+            return _full(job.posts[-1].content_hash) != content_hash(content)
         answer = await self._call(
             "chat.postMessage",
             lambda: self.services.slack.chat_postMessage(
@@ -1124,19 +1136,24 @@ class Delivery:
         if role in (CARD, DM, LEADERSHIP):
             count_relayed(self.services, team=team)
         self._remember(job, role, recipient, (str(answer["channel"]), str(answer["ts"])), content)
+        return False
 
     async def _earlier_post(
         self, job: Job, role: str, recipient: str, channel: str, content: Message
     ) -> bool:
         """Whether an earlier try of the row may have posted to ``recipient`` and did: then that
-        post is remembered as this one (looked for once a try)."""
+        post is remembered as this one, with what it shows (the alert may have changed since
+        that try: the next update brings it up to date), looked for once a try."""
         if not job.may_have_posted or recipient in job.searched:
             return False
         job.searched.add(recipient)
         posted = await self._find_posted(job, channel, recipient)
         if posted is None:
             return False
-        self._remember(job, role, recipient, posted, content)
+        channel_id, ts, shown = posted
+        # Told apart from ``content`` by what Slack adds (block ids), it is remembered as it is.
+        current = _as_posted(shown) == _as_posted(content)
+        self._remember(job, role, recipient, (channel_id, ts), content if current else shown)
         return True
 
     def _remember(
@@ -1189,8 +1206,11 @@ class Delivery:
         job.edits.append(Edited(row.id or 0, digest, self.services.clock.now()))
         return None
 
-    async def _find_posted(self, job: Job, channel: str, recipient: str) -> tuple[str, str] | None:
-        """The message this row posted on an earlier try, looked up by its metadata."""
+    async def _find_posted(
+        self, job: Job, channel: str, recipient: str
+    ) -> tuple[str, str, Message] | None:
+        """The message this row posted on an earlier try, looked up by its metadata: its
+        channel, ts, and what it shows."""
         oldest = f"{(job.created_at - CLOCK_SKEW).timestamp():.6f}"
         cursor = None
         for _ in range(HISTORY_PAGES):
@@ -1219,7 +1239,10 @@ class Delivery:
                         extra={"outbox": job.id, "channel": channel},
                     )
                     job.looked = True
-                    return str(answer.get("channel") or channel), str(found["ts"])
+                    shown = Message(
+                        text=str(found.get("text") or ""), blocks=list(found.get("blocks") or [])
+                    )
+                    return str(answer.get("channel") or channel), str(found["ts"]), shown
             cursor = (answer.get("response_metadata") or {}).get("next_cursor")
             if not answer.get("has_more") or not cursor:
                 job.looked = True
@@ -1335,7 +1358,8 @@ class Delivery:
             ready_at = await self._turn(channel, now)
             if ready_at is not None:
                 return Postpone(ready_at)
-            await self._post_once(job, "", ROLLUP, target, channel, content)
+            if await self._post_once(job, "", ROLLUP, target, channel, content):
+                return Postpone(now + ROLLUP_INTERVAL)  # an earlier try's, to bring up to date
             return None
         if _full(posted.content_hash) == content_hash(content):
             return None
@@ -1404,6 +1428,7 @@ def _read_alerts(services: Services, alert_ids: Collection[int]) -> dict[int, _L
         messages = messages_by_subject(session=session, subjects=subjects)
         reasons = alert_store.pages_of(session=session, alert_ids=list(alerts))
         joined = rollups.rollups_of(session=session, alert_ids=list(alerts))
+        doubtful = outbox.in_doubt(session=session, kind=outbox.ALERT_SYNC, subjects=subjects)
     return {
         alert_id: _loaded(
             plan,
@@ -1412,6 +1437,7 @@ def _read_alerts(services: Services, alert_ids: Collection[int]) -> dict[int, _L
             messages[subject_of(alert_id)],
             reasons[alert_id],
             joined.get(alert_id, []),
+            doubtful.get(subject_of(alert_id), set()),
         )
         for alert_id, alert in alerts.items()
     }
@@ -1424,6 +1450,7 @@ def _loaded(
     messages: list[SlackMessage],
     reasons: dict[str, str],
     joined: Collection[tuple[int, str]] = (),
+    syncs_in_doubt: Collection[int] = (),
 ) -> _Loaded:
     assert alert.id is not None
     team = plan.teams.get(alert.team)
@@ -1464,6 +1491,7 @@ def _loaded(
         frozenset(plan.leadership),
         rollups=tuple(rollup_id for rollup_id, _ in joined),
         in_channel_rollup=any(kind == rollups.CHANNEL for _, kind in joined),
+        syncs_in_doubt=frozenset(syncs_in_doubt),
     )
 
 
@@ -1497,6 +1525,13 @@ def fingerprint(content: Message, calm: Message) -> str:
     """What a message shows, as stored with it: the hash of its calm form (without what repeats
     change), then the hash of the whole."""
     return content_hash(calm) + content_hash(content)
+
+
+def _as_posted(content: Message) -> str:
+    """A message as our post of it and Slack's copy of that post both show it: without the
+    block ids Slack gives the blocks that have none."""
+    blocks = [{k: v for k, v in block.items() if k != "block_id"} for block in content["blocks"]]
+    return content_hash(Message(text=content["text"], blocks=blocks))
 
 
 def _waiting_key(target: str, critical: bool) -> str:
