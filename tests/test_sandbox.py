@@ -391,3 +391,52 @@ def test_a_stopped_sandbox_serves_nothing_more() -> None:
     assert not sandbox.running
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/healthz", timeout=5)
+
+
+# --------------------------------------------------------------------------- phones
+
+
+def test_a_critical_alert_wakes_the_pager_holders_phone_and_its_link_acknowledges(
+    sandbox: Sandbox, page: httpx.Client
+) -> None:
+    holder = sandbox.services.roster.status("support", sandbox.services.clock.now()).oncall.user
+    assert holder is not None
+    assert api(page, f"state?user={holder}")["phone"] == []
+    sent = curl_request(sandbox_curl())
+    body = json.loads(sent.body or "{}") | {"severity": "critical", "title": "Site down"}
+    url = sent.url.replace(SANDBOX_URL, sandbox.url)
+    assert httpx.post(url, json=body, timeout=30).status_code == 202
+
+    def woken() -> list[dict[str, str]]:
+        pushes: list[dict[str, str]] = api(page, f"state?user={holder}")["phone"]
+        return pushes
+
+    deadline = time.monotonic() + 30
+    while not woken() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [push] = woken()
+    assert push["title"] == "[CRITICAL] Site down"
+    link = re.search(r"(?:Acknowledge|Reconhecer|Acquitter)\S*: (\S+)", push["message"])
+    assert link is not None, push["message"]
+    assert link[1].startswith(f"{sandbox.url}/ack/")
+    # Nobody else's phone rang.
+    others = [p["id"] for p in api(page, "users")["users"] if p["id"] != holder]
+    assert all(api(page, f"state?user={other}")["phone"] == [] for other in others)
+
+    # The link, opened from the phone panel, shows the alert; its button acknowledges it.
+    shown = page.get(link[1])
+    assert shown.status_code == 200 and "Site down" in shown.text
+    assert page.post(link[1]).status_code == 200
+    sandbox.standin.wait_for(
+        lambda s: (
+            any("acknowledged" in m.text.lower() for m in s.messages(TEAM_CHANNEL))
+            or any("acknowledged" in json.dumps(m.blocks).lower() for m in s.messages(TEAM_CHANNEL))
+        ),
+        timeout=20,
+    )
+
+
+def test_a_push_to_a_phone_nobody_has_is_refused(page: httpx.Client) -> None:
+    assert page.post("/sandbox/phone/U0NOBODY", json={"title": "x"}).status_code == 404
+    assert page.post("/sandbox/phone/U0BOB", content=b"not json").status_code == 400
+    assert api(page, "state?user=U0BOB")["phone"] == []

@@ -301,3 +301,40 @@ def test_mentions_links_and_emoji_are_drawn_as_slack_draws_them(browser: Browser
         assert drawn and all(loaded for _, loaded in drawn), drawn
         assert not any(":" in text for text in card.locator(".header").all_inner_texts())
     assert browser.problems == []
+
+
+def test_a_critical_alert_rings_the_holders_phone_panel_and_its_link_acknowledges(
+    browser: Browser,
+) -> None:
+    from playwright.sync_api import expect
+
+    with Sandbox(port=0) as sandbox:
+        services = sandbox.services
+        holder = services.roster.status("support", services.clock.now()).oncall.user
+        assert holder is not None
+        names = {u.id: u.real_name for u in sandbox.standin.users()}
+        page = open_as(browser, sandbox, holder)
+        expect(page.locator("#phone-title")).to_have_text(f"{names[holder]}'s phone")
+        expect(page.locator("#phone")).to_contain_text("No wake-up yet")
+
+        sent = httpx.post(
+            f"{sandbox.url}/alerts/helpdesk?token=sandbox-token",
+            json={"title": "Site down", "severity": "critical", "customer": "Acme"},
+            timeout=30,
+        )
+        assert sent.status_code == 202, sent.text
+        push = page.locator("#phone .push", has_text="Site down")
+        expect(push.locator(".title")).to_have_text("[CRITICAL] Site down")
+        link = push.locator("a", has_text="/ack/")
+        expect(link).to_have_attribute("target", "_blank")
+
+        # Opened from the phone, the link shows the alert; Acknowledge marks the card.
+        with page.context.expect_page() as opened:
+            link.click()
+        ack_page = opened.value
+        expect(ack_page.locator("body")).to_contain_text("Site down")
+        ack_page.locator("button", has_text="Acknowledge").click()
+        expect(ack_page.locator("body")).to_contain_text("Acknowledged")
+        card = page.locator(".message", has_text="Site down")
+        expect(card).to_contain_text(f"Acknowledged by @{names[holder]}")
+    assert browser.problems == []

@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime
 from importlib.resources import files
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 # answers after its ack, the posts it makes). Past it the page just shows what is there.
 SETTLE_TIMEOUT_S = 10.0
 ASSETS = ("bot.sandbox", "assets")
+# What a phone panel keeps: the latest pushes.
+PHONE_KEPT = 50
 
 # The tasks started while the page sends one request, so that it can wait for them.
 _spawned: contextvars.ContextVar[set[asyncio.Task[Any]] | None] = contextvars.ContextVar(
@@ -98,6 +101,9 @@ class SandboxPage:
         # User group id → @handle, for drawing <!subteam^S…> as Slack does.
         self.usergroups = dict(usergroups or {})
         self._modal_errors: dict[str, dict[str, str]] = {}
+        # Each person's phone: the wake-up pushes the bot sent them (Apprise json:// posts).
+        self._phones: dict[str, list[dict[str, str]]] = {}
+        self._phones_lock = threading.Lock()
 
     def routes(self) -> list[BaseRoute]:
         """`/`, the page's assets under `/sandbox/assets/` and its API under `/sandbox/api/`."""
@@ -112,6 +118,7 @@ class SandboxPage:
         ]
         return [
             Route("/", self.index, methods=["GET"]),
+            Route("/sandbox/phone/{user}", self.receive_push, methods=["POST"]),
             Mount("/sandbox/assets", app=StaticFiles(packages=[ASSETS]), name="assets"),
             Mount("/sandbox/api", routes=api),
         ]
@@ -156,6 +163,30 @@ class SandboxPage:
         user = self._user(request.query_params.get("user"))
         return await asyncio.to_thread(self.user_state, user)
 
+    async def receive_push(self, request: Request) -> Response:
+        """`POST /sandbox/phone/U…`: a wake-up push to that person's phone, as Apprise's json://
+        sends it ({"title", "message", "type"}); the page shows it in their phone panel."""
+        user = request.path_params["user"]
+        if user not in {p["id"] for p in self.people()}:
+            return JSONResponse({"error": f"no phone for {user}"}, status_code=404)
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse({"error": "the push is not JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "the push is not a JSON object"}, status_code=400)
+        push = {"title": str(body.get("title") or ""), "message": str(body.get("message") or "")}
+        with self._phones_lock:
+            kept = self._phones.setdefault(user, [])
+            kept.append(push)
+            del kept[:-PHONE_KEPT]
+        return JSONResponse({})
+
+    def phone(self, user: str) -> list[dict[str, str]]:
+        """The pushes ``user``'s phone received, oldest first."""
+        with self._phones_lock:
+            return [dict(p) for p in self._phones.get(user, [])]
+
     def user_state(self, user: str) -> dict[str, Any]:
         """Everything ``user`` sees: channels, their DM with the app, modal and Home tab."""
         names = {u.id: u.real_name for u in self.standin.users()}
@@ -190,6 +221,7 @@ class SandboxPage:
             "home": None if home is None else {"id": home.id, "blocks": home.blocks},
             "modal": modal,
             "modal_errors": self._modal_errors.get(modal["id"], {}) if modal else {},
+            "phone": self.phone(user),
         }
 
     def directory(self) -> dict[str, dict[str, str]]:

@@ -15,6 +15,7 @@ import logging
 import secrets
 import shlex
 import signal
+import socket
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -101,6 +102,21 @@ def alert_curl(base_url: str) -> str:
     )
 
 
+def _reachable(host: str, port: int) -> str:
+    """host:port as this machine reaches a server listening on ``host``."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}"
+
+
+def _free_port(host: str) -> int:
+    """A port nobody listens on now (port 0 asked: the bot must know its address first)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 class Sandbox:
     """The sandbox, startable and stoppable: by `watchkeeper sandbox` and by the tests."""
 
@@ -127,9 +143,7 @@ class Sandbox:
     @property
     def url(self) -> str:
         """The page's address, reachable from this machine."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        return f"http://{_reachable(self.host, self.port)}"
 
     @property
     def services(self) -> Services:
@@ -180,6 +194,10 @@ class Sandbox:
                 team.channel, team.id, members=sorted(team.members), bot_member=True
             )
 
+        # The address is known before the bot starts: its acknowledge links and the example
+        # people's wake-up URLs (json://${SANDBOX_PHONES}/U…) name it.
+        port = self.requested_port or _free_port(self.host)
+        address = _reachable(self.host, port)
         signing_secret = secrets.token_hex(16)
         self.settings = load_settings(
             {
@@ -189,10 +207,13 @@ class Sandbox:
                 "DATABASE_URL": f"sqlite:///{folder / 'watchkeeper.db'}",
                 "WATCHKEEPER_CONFIG": str(setup),
                 "HOST": self.host,
-                "PORT": str(self.requested_port),
+                "PORT": str(port),
                 ALERT_TOKEN_ENV: ALERT_TOKEN,
                 # Signs the acknowledge links of the example people's wake-ups.
                 "WATCHKEEPER_SECRET": secrets.token_urlsafe(32),
+                "PUBLIC_URL": f"http://{address}",
+                # Where the example people's wake-ups land: the page's phone panels.
+                "SANDBOX_PHONES": f"{address}/sandbox/phone",
             },
             env_file=None,
         )
@@ -213,9 +234,7 @@ class Sandbox:
                 yield
 
         app = Starlette(routes=[*page.routes(), Mount("", app=bot)], lifespan=lifespan)
-        self._server = serve_in_thread(
-            app, self.host, self.requested_port, lifespan="on", log_config=None
-        )
+        self._server = serve_in_thread(app, self.host, port, lifespan="on", log_config=None)
         logger.info("sandbox running", extra={"url": self.url, "slack_api": self.standin.base_url})
 
     def stop(self) -> None:

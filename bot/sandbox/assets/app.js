@@ -489,6 +489,23 @@ function firstVisit(conv) {
       state.commands.flatMap((c, i) => [i ? ", " : "", el("code", {}, c)]), "."));
 }
 
+// The phone of the person acted as: the wake-up pushes the bot sent them, links clickable (the
+// acknowledge link opens the bot's page, as it would from a lock screen).
+function renderPhone() {
+  const me = state.users.find((u) => u.id === state.user);
+  $("phone-title").textContent = (me ? me.name + "'s" : "Your") + " phone";
+  const pushes = state.data?.phone || [];
+  if (!pushes.length) {
+    $("phone").replaceChildren(el("p", { class: "empty" }, "No wake-up yet: a critical alert for you wakes this phone."));
+    return;
+  }
+  const linked = (line) => line.split(/(https?:\/\/\S+)/).map((part, i) => i % 2
+    ? el("a", { href: part, target: "_blank", rel: "noopener" }, part) : part);
+  $("phone").replaceChildren(...pushes.slice().reverse().map((p) => el("div", { class: "push" },
+    el("div", { class: "title" }, p.title),
+    el("div", { class: "body" }, p.message.split("\n").flatMap((line, i) => [i ? "\n" : "", ...linked(line)])))));
+}
+
 // What the page shows is drawn from these alone.
 function drawnFrom() {
   return JSON.stringify([state.user, state.conv, state.data]);
@@ -499,6 +516,7 @@ function render() {
   state.drawnAt = Date.now();
   renderSidebar();
   renderPane();
+  renderPhone();
 }
 
 async function refresh() {
