@@ -79,6 +79,14 @@ async def _button(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
 ) -> None:
     user = body["user"]["id"]
+    # What the button did is told in the clicker's language (built in the database thread).
+    with speaking(await person_language(services, user)):
+        await _pressed(services, body, action, respond, user)
+
+
+async def _pressed(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, user: str
+) -> None:
     ref = await button_value(services, body, action, respond, AlertRef)
     if ref is None:
         return
@@ -87,7 +95,7 @@ async def _button(
             _act, services, str(action["action_id"]), ref.alert_id, user
         )
     except AlertNotFound:
-        await tell(services, body, respond, user, "I have no record of this alert any more.")
+        await tell(services, body, respond, user, _("I have no record of this alert any more."))
         return
     logger.info(
         "alert button",

@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.i18n import _
 from bot.slack.blocks import Message, text_message
 from bot.slack.metadata import M, MetadataError, load
 from bot.slack.users import directory
@@ -128,5 +129,5 @@ async def button_value(
             extra={"action": action.get("action_id"), "value": action.get("value")},
         )
         user = body["user"]["id"]
-        await tell(services, body, respond, user, "This button is not one I can read any more.")
+        await tell(services, body, respond, user, _("This button is not one I can read any more."))
         return None

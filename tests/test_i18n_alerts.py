@@ -17,7 +17,15 @@ from bot.schedule.engine import Shift
 from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm, leadership_dm
 from bot.slack.blocks.oncall import help_message, week_message
 from tests.harness import message_text, slack_harness, validate_blocks
-from tests.support.relay import FRIDAY_NIGHT, PLAN, TOKENS, delivery_of, post_alert
+from tests.support.relay import (
+    FRIDAY_NIGHT,
+    PLAN,
+    TOKENS,
+    card_of,
+    delivery_of,
+    post_alert,
+    relay,
+)
 from tests.support.shifts import button_texts
 
 BRAZILIAN_TEAM = PLAN.replace(
@@ -208,3 +216,57 @@ async def test_escalate_speaks_portuguese_from_the_form_to_its_answer(tmp_path: 
             "Alerta aberto para *Customer support*: “Acme diz que o checkout falha”. "
         )
         h.assert_all_valid()
+
+
+# --- what a click, a wake-up or a broken channel says, in its reader's language ----------------
+
+
+async def test_each_button_answers_the_clicker_in_their_language(tmp_path: Path) -> None:
+    async with slack_harness(
+        PLAN,
+        tmp_path=tmp_path,
+        now=FRIDAY_NIGHT,
+        env=TOKENS,
+        locales={"U0BOB": "pt-BR", "U0ALICE": "fr-FR"},
+    ) as h:
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        memory = card_of(h, "High memory usage")
+
+        escalated = await h.click(memory, Action.alert_escalate, user="U0BOB")
+        assert "Escalado para a etapa 2 (reserva): <@U0LEAD2> acionado." in (escalated.reply_text())
+        acknowledged = await h.click(memory, Action.alert_ack, user="U0ALICE")
+        assert "Pris en charge : l'escalade est arrêtée, la carte indique que c'est vous." in (
+            acknowledged.reply_text()
+        )
+        again = await h.click(memory, Action.alert_ack, user="U0BOB")
+        assert "<@U0ALICE> já assumiu este alerta." in again.reply_text()
+        resolved = await h.click(memory, Action.alert_resolve, user="U0ALICE")
+        assert "Résolue." in resolved.reply_text()
+        late = await h.click(memory, Action.alert_escalate, user="U0LEAD2")
+        assert "This alert is already resolved by <@U0ALICE>." in late.reply_text()
+        request = h.slack.block_action(
+            Action.alert_ack,
+            '{"alert_id": "drop table"}',
+            user_id="U0ALICE",
+            channel_id="C0SUPPORT",
+            message_ts=memory.ts,
+            text="Acknowledge",
+        )
+        assert "Je ne sais plus lire ce bouton." in (await h.send(request)).reply_text()
+
+
+async def test_the_pager_holder_hears_of_a_broken_channel_in_their_language(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path, locales={"U0BOB": "fr-FR"}) as h:
+        h.standin.fail_next("chat.postMessage", 100, error="not_in_channel", channel="C0SUPPORT")
+        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+        await delivery_of(h).drain()
+        (notice,) = [m for m in h.standin.dms("U0BOB") if m.text.startswith(":warning:")]
+        assert (
+            ":warning: Je ne peux pas publier dans <#C0SUPPORT> : je n'en suis pas membre. Tapez "
+            "`/invite @watchkeeper` dans <#C0SUPPORT> pour que les alertes de *Customer support* "
+            "y apparaissent."
+        ) in message_text(notice)
+        assert "D'ici là, les alertes arrivent toujours par message direct" in message_text(notice)

@@ -33,6 +33,7 @@ from bot.plan.reading import load_plan
 from bot.wake.worker import Waker
 from storage.db import session_scope
 from storage.models import Outbox, WakeUp
+from storage.people import save_chosen_language
 from storage.wakeups import add_method
 from tests.conftest import ROOT, fixture_bytes
 from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, support_plan
@@ -500,3 +501,33 @@ def test_the_doctor_lists_the_pager_holders_of_the_next_two_weeks_with_no_wake_u
         session.commit()
     lines = unwakeable_holders(plan, engine, FRIDAY_NIGHT)
     assert [line.split(" ", 1)[0] for line in lines] == ["U0DAN", "U0ALICE"]
+
+
+# --- in the reader's language -------------------------------------------------------------------
+
+
+async def test_no_way_to_wake_you_is_said_in_the_readers_language(sqlite_url: str) -> None:
+    # Alice has a method, so wake-ups are in use; Bob picked Portuguese in the App Home.
+    alice = {"U0ALICE": Person(wake=("json://127.0.0.1:9/alice",))}
+    async with waking(sqlite_url, methods=(), others=alice) as w:
+        save_chosen_language(w.intake.services.engine, "U0BOB", "pt-BR", w.clock.now())
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        assert await w.waker.run_once() == 1
+        [told] = w.posts()
+        assert told.payload["text"].startswith(
+            "Você foi acionado por um alerta crítico, e não tenho como te acordar"
+        )
+
+
+async def test_a_refused_wake_up_method_is_said_in_the_readers_language(sqlite_url: str) -> None:
+    async with waking(sqlite_url) as w:
+        save_chosen_language(w.intake.services.engine, "U0BOB", "fr", w.clock.now())
+        w.receiver.status = 400
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        assert await w.waker.run_once() == 1
+        [told] = w.posts()
+        assert "Votre moyen de réveil ntfy (" in told.payload["text"]
+        assert (
+            "a été refusé (HTTP 400) : je ne peux pas vous réveiller par là."
+            in (told.payload["text"])
+        )

@@ -19,7 +19,8 @@ from sqlmodel import Session
 
 from bot.alerts import policy as escalation
 from bot.app.metrics import Metrics, metrics_of
-from bot.plan.model import Plan, Team
+from bot.i18n import N_, _
+from bot.plan.model import EscalationStep, NotifyTarget, Plan, Team
 from bot.schedule.roster import Roster
 from bot.slack.blocks.escaping import escape, who
 from bot.wake.policy import first_wake
@@ -244,14 +245,16 @@ def acknowledge_now(
     ctx = context_of(services_or_plan, session, metrics)
     alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
-        return ActionOutcome(alert_id, False, "This alert is already resolved.")
+        return ActionOutcome(alert_id, False, _("This alert is already resolved."))
     if alert.acknowledged_at is not None:
         return ActionOutcome(
-            alert_id, False, f"{who(alert.acknowledged_by)} already acknowledged this alert."
+            alert_id,
+            False,
+            _("{who} already acknowledged this alert.").format(who=who(alert.acknowledged_by)),
         )
     acknowledge(ctx, session, alert, actor, now)
     return ActionOutcome(
-        alert_id, True, "Acknowledged: escalation stopped, the card says it is yours."
+        alert_id, True, _("Acknowledged: escalation stopped, the card says it is yours.")
     )
 
 
@@ -259,8 +262,8 @@ def resolve_now(*, session: Session, alert_id: int, actor: str, now: datetime) -
     """Resolve an alert (the Resolve button)."""
     alert = _locked_alert(session, alert_id)
     if not resolve_alert(session=session, alert=alert, actor=actor, now=now):
-        return ActionOutcome(alert_id, False, "This alert is already resolved.")
-    return ActionOutcome(alert_id, True, "Resolved.")
+        return ActionOutcome(alert_id, False, _("This alert is already resolved."))
+    return ActionOutcome(alert_id, True, _("Resolved."))
 
 
 def escalate_to_leadership(
@@ -279,13 +282,21 @@ def escalate_to_leadership(
         return ActionOutcome(
             alert_id,
             False,
-            f"There is no {title} to escalate to: nobody is listed under `leadership` in the "
-            "setup file.",
+            _(
+                "There is no {title} to escalate to: nobody is listed under `leadership` in the "
+                "setup file."
+            ).format(title=title),
         )
     if alert.leadership_escalated_at is not None:
         by = alert.leadership_escalated_by
-        who = f"by <@{by}>" if by else "automatically (bad news now)"
-        return ActionOutcome(alert_id, False, f"Already escalated to the {title} {who}.")
+        said = (
+            _("Already escalated to the {title} by <@{user}>.").format(title=title, user=by)
+            if by
+            else _("Already escalated to the {title} automatically (bad news now).").format(
+                title=title
+            )
+        )
+        return ActionOutcome(alert_id, False, said)
     page_leadership(
         session=session,
         alert=alert,
@@ -296,7 +307,11 @@ def escalate_to_leadership(
     )
     sync(session, alert.id, now)
     return ActionOutcome(
-        alert_id, True, f"Escalated to the {title}: {mentions(ctx.plan.leadership)} got a DM."
+        alert_id,
+        True,
+        _("Escalated to the {title}: {users} got a DM.").format(
+            title=title, users=mentions(ctx.plan.leadership)
+        ),
     )
 
 
@@ -358,11 +373,26 @@ def escalate_now(
     ctx = context_of(services_or_plan, session, metrics)
     alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
-        by = f" by {who(alert.resolved_by)}" if alert.resolved_by else ""
-        return EscalationOutcome(
-            alert_id, escalated=False, message=f"This alert is already resolved{by}."
+        said = (
+            _("This alert is already resolved by {who}.").format(who=who(alert.resolved_by))
+            if alert.resolved_by
+            else _("This alert is already resolved.")
         )
+        return EscalationOutcome(alert_id, escalated=False, message=said)
     return _advance(ctx, session, alert, now, actor=actor, why="escalated by hand")
+
+
+# Whom a step pages, as the person who pressed Escalate reads it (the timeline keeps English).
+_STEP_TARGETS = {
+    NotifyTarget.oncall: N_("on-call person"),
+    NotifyTarget.backup: N_("backup"),
+    NotifyTarget.leadership: N_("leadership"),
+}
+
+
+def _step_target(step: EscalationStep) -> str:
+    words = _STEP_TARGETS.get(step.notify)
+    return _(words) if words else escalation.describe_target(step)
 
 
 def _current_wait(ctx: Context, alert: Alert) -> str | None:
@@ -399,7 +429,9 @@ def _advance(
         return EscalationOutcome(
             alert.id,
             escalated=False,
-            message=f"Team {escape(alert.team)} is no longer in the setup file.",
+            message=_("Team {team} is no longer in the setup file.").format(
+                team=escape(alert.team)
+            ),
         )
     steps = escalation.steps_of(team, ctx.plan.leadership)
     responders = responders_of(ctx, session, team, now)
@@ -416,7 +448,9 @@ def _advance(
         return EscalationOutcome(
             alert.id,
             escalated=False,
-            message="Nobody is left to escalate to: everyone in the escalation policy was paged.",
+            message=_(
+                "Nobody is left to escalate to: everyone in the escalation policy was paged."
+            ),
         )
     notify(session, alert.id, choice.users, choice.reason, now, team=team, severity=alert.severity)
     alert.escalation_step = choice.index
@@ -441,7 +475,9 @@ def _advance(
         escalated=True,
         step=choice.number,
         users=choice.users,
-        message=f"Escalated to step {choice.number} ({target}): paged {mentions(choice.users)}.",
+        message=_("Escalated to step {number} ({target}): paged {users}.").format(
+            number=choice.number, target=_step_target(choice.step), users=mentions(choice.users)
+        ),
     )
 
 

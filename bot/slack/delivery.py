@@ -63,7 +63,7 @@ from bot.slack.blocks.cover import cover_post, cover_withdrawn_notice
 from bot.slack.blocks.problems import problem_notice
 from bot.slack.blocks.rollup import MENUS_MAX, RolledAlert, RollupSummary, rollup_message
 from bot.slack.errors import Kind, Problem, SlackFailure, classify, rate_scope
-from bot.slack.language import person_language, team_language
+from bot.slack.language import language_in, person_language, team_language
 from bot.slack.users import directory
 from storage import alerts as alert_store
 from storage import outbox, pace, problems, rollups
@@ -692,12 +692,14 @@ class Delivery:
         if not new or refusal.team is None:
             return new, None
         team = self.services.plans.current.teams.get(refusal.team)
-        notice = problem_notice(
-            problem, refusal.target, team.name if team else refusal.team, refusal.failure.code
-        )
         holder = None
-        if team is not None and notice is not None:
+        if team is not None:
             holder, _ = self.services.roster.holders(team.id, now, session)
+        language = language_in(self.services, session, holder, team) if holder else None
+        with speaking(language):
+            notice = problem_notice(
+                problem, refusal.target, team.name if team else refusal.team, refusal.failure.code
+            )
         # The holder's own DM refusing cannot carry the news to them.
         if holder is None or notice is None or holder == refusal.target:
             return new, None

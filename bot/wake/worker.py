@@ -20,7 +20,7 @@ from sqlmodel import Session
 from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import metrics_of
 from bot.app.settings import SettingsError
-from bot.i18n import speaking
+from bot.i18n import N_, _, speaking
 from bot.slack.language import person_language
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, test_push, wake_push
@@ -174,13 +174,14 @@ class Waker:
 
     async def _send(self, job: _Job) -> None:
         wake, alert = job.wake, job.alert
-        if not job.methods:
-            await self.services.in_database(self._no_method, job)
-            self._nudge_delivery()
-            return
         # In the reader's language, without asking Slack: a wake-up must not wait on it.
         team = self.services.roster.plan.teams.get(alert.team)
-        with speaking(await person_language(self.services, wake.user_id, team, look_up=False)):
+        language = await person_language(self.services, wake.user_id, team, look_up=False)
+        if not job.methods:
+            await self.services.in_database(self._no_method, job, language)
+            self._nudge_delivery()
+            return
+        with speaking(language):
             push = self._push(job)
         done = set(wake.reached or [])
         todo = [m for m in job.methods if m.key not in done]
@@ -201,7 +202,7 @@ class Waker:
                     "repeat": wake.sent + 1,
                 },
             )
-        await self.services.in_database(self._settle, job, todo, outcomes)
+        await self.services.in_database(self._settle, job, todo, outcomes, language)
         self._nudge_delivery()
 
     # --- Send a test, asked for in the App Home ---------------------------------------------
@@ -308,7 +309,9 @@ class Waker:
             return Outcome(Result.refused, "push service", str(error))
         return await self.sender.send(url, push)
 
-    def _settle(self, job: _Job, todo: list[Method], outcomes: list[Outcome]) -> None:
+    def _settle(
+        self, job: _Job, todo: list[Method], outcomes: list[Outcome], language: str
+    ) -> None:
         wake = job.wake
         assert wake.id is not None
         now = self.services.clock.now()
@@ -320,7 +323,8 @@ class Waker:
         reached = set(wake.reached or []) | sent
         with session_scope(self.services.engine) as session:
             for method, outcome in refused:
-                self._tell_refused(session, wake.user_id, method, outcome, now)
+                with speaking(language):
+                    self._tell_refused(session, wake.user_id, method, outcome, now)
             if failed:
                 backoff = min(BACKOFF_FIRST * (2**wake.attempts), BACKOFF_MAX)
                 store.settle_retry(
@@ -349,12 +353,19 @@ class Waker:
             session=session, user_id=user, about=f"refused:{method.key}", now=now
         ):
             return
-        where = "the setup file" if method.source == "setup" else "my App Home"
         text = (
-            f"Your {outcome.service} wake-up method ({method.masked}) was refused "
-            f"({outcome.reason}): I cannot wake you through it. Fix it in {where}, or add another "
-            "one there, so that alerts still wake you."
-        )
+            _(
+                "Your {service} wake-up method ({method}) was refused ({reason}): I cannot wake "
+                "you through it. Fix it in the setup file, or add another one there, so that "
+                "alerts still wake you."
+            )
+            if method.source == "setup"
+            else _(
+                "Your {service} wake-up method ({method}) was refused ({reason}): I cannot wake "
+                "you through it. Fix it in my App Home, or add another one there, so that alerts "
+                "still wake you."
+            )
+        ).format(service=outcome.service, method=method.masked, reason=outcome.reason)
         enqueue(
             session=session,
             kind=SLACK_POST,
@@ -363,7 +374,7 @@ class Waker:
             payload={"user": user, "text": text},
         )
 
-    def _no_method(self, job: _Job) -> None:
+    def _no_method(self, job: _Job, language: str) -> None:
         wake, alert = job.wake, job.alert
         assert wake.id is not None
         now = self.services.clock.now()
@@ -390,7 +401,7 @@ class Waker:
                     kind=SLACK_POST,
                     now=now,
                     subject=f"wake:{wake.user_id}",
-                    payload={"user": wake.user_id, "text": NO_METHOD_TEXT},
+                    payload={"user": wake.user_id, "text": no_method_text(language)},
                 )
         logger.info(
             "nobody to wake: no wake-up method", extra={"alert": alert.id, "user": wake.user_id}
@@ -422,11 +433,17 @@ def test_result_text(method: Method | None, outcome: Outcome | None) -> str:
     )
 
 
-NO_METHOD_TEXT = (
+NO_METHOD_TEXT = N_(
     "You were paged for a critical alert, and I have no way to wake you: a Slack DM does not "
     "wake anyone at 3 a.m. Open my App Home and press *Add a wake-up method* (an Apprise URL: "
     "ntfy, Pushover, Telegram, Signal, SMS…), then *Send a test*."
 )
+
+
+def no_method_text(language: str) -> str:
+    """The DM to someone paged for a critical alert with no way to wake them."""
+    with speaking(language):
+        return _(NO_METHOD_TEXT)
 
 
 def require_secret(services: Services) -> None:
