@@ -531,3 +531,49 @@ async def test_a_refused_wake_up_method_is_said_in_the_readers_language(sqlite_u
             "a été refusé (HTTP 400) : je ne peux pas vous réveiller par là."
             in (told.payload["text"])
         )
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "done"),
+    [
+        (
+            "fr",
+            [
+                '<html lang="fr">',
+                "<dt>Première alerte</dt><dd>vendredi 27 novembre 2026, 20:00 (Paris)</dd>",
+                '<button type="submit">Je prends</button>',
+                ">Ouvrir dans Slack</a>",
+            ],
+            "Pris en charge : les réveils sont arrêtés, et la carte dans Slack indique que "
+            "c&#x27;est vous.",
+        ),
+        (
+            "pt-BR",
+            [
+                '<html lang="pt-BR">',
+                "<dt>Primeiro aviso</dt><dd>sexta-feira, 27 de novembro de 2026 20:00 (Paris)</dd>",
+                "<dt>Situação</dt><dd>aberto</dd>",
+                ">Abrir no Slack</a>",
+            ],
+            "Assumido: os despertares pararam, e o card no Slack mostra que é com você.",
+        ),
+    ],
+)
+async def test_the_acknowledge_page_speaks_the_woken_persons_language(
+    sqlite_url: str, language: str, shown: list[str], done: str
+) -> None:
+    async with waking(sqlite_url) as w:
+        save_chosen_language(w.intake.services.engine, "U0BOB", language, w.clock.now())
+        assert (await w.intake.enqueue(CRITICAL)).status_code == 202
+        assert await w.waker.run_once() == 1
+        # The push is in their language too: the link is found whatever words come before it.
+        (push,) = w.receiver.received
+        found = re.search(r"https://\S+(/ack/\S+)", push.message)
+        assert found is not None, push.message
+        link = found[1]
+        page = await w.intake.client.get(link)
+        assert page.status_code == 200
+        for words in shown:
+            assert words in page.text
+        answer = await w.intake.client.post(link)
+        assert done in answer.text
