@@ -117,20 +117,29 @@ async def _pressed(
 async def _open_card(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
 ) -> None:
-    """Open, in a modal, the card of the alert picked in a roll-up's menu."""
+    """Open, in a modal, the card of the alert picked in a roll-up's menu, in the picker's
+    language (as already known: the modal must open within the trigger's 3 seconds)."""
     user = body["user"]["id"]
+    with speaking(await person_language(services, user, look_up=False)):
+        await _open_picked(services, body, action, respond, user)
+
+
+async def _open_picked(
+    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, user: str
+) -> None:
     picked = (action.get("selected_option") or {}).get("value")
     try:
         ref = load(AlertRef, picked)
     except MetadataError:
         logger.warning("roll-up menu with an unreadable value", extra={"value": picked})
-        await tell(services, body, respond, user, "This menu is not one I can read any more.")
+        await tell(services, body, respond, user, _("This menu is not one I can read any more."))
         return
     card = await services.in_database(card_of, services, ref.alert_id)
     if card is None:
-        await tell(services, body, respond, user, "I have no record of this alert any more.")
+        await tell(services, body, respond, user, _("I have no record of this alert any more."))
         return
-    await services.slack.views_open(trigger_id=body["trigger_id"], view=alert_modal(card))
+    view = alert_modal(card)
+    await services.slack.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 # --- /escalate ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.i18n import LANGUAGES, speaking
 from bot.schedule.engine import Shift
 from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm, leadership_dm
 from bot.slack.blocks.oncall import help_message, week_message
+from bot.slack.blocks.rollup import RolledAlert, RollupSummary, rollup_message
 from tests.harness import message_text, slack_harness, validate_blocks
 from tests.support.relay import (
     FRIDAY_NIGHT,
@@ -270,3 +271,26 @@ async def test_the_pager_holder_hears_of_a_broken_channel_in_their_language(
             "y apparaissent."
         ) in message_text(notice)
         assert "D'ici là, les alertes arrivent toujours par message direct" in message_text(notice)
+
+
+@pytest.mark.parametrize(
+    ("language", "in_dm", "headline", "handled"),
+    [
+        ("fr", False, "3 nouvelles alertes depuis", "(1 prise en charge, 1 résolue)"),
+        ("pt-BR", True, "3 alertas acionaram você desde", "(1 assumido, 1 resolvido)"),
+        ("en", False, "3 new alerts since", "(1 acknowledged, 1 resolved)"),
+    ],
+)
+def test_a_roll_up_reads_in_its_readers_language(
+    language: str, in_dm: bool, headline: str, handled: str
+) -> None:
+    alerts = tuple(
+        RolledAlert(id=n, title=f"Disk {n}", severity="warning", status=status, team_name="Ops")
+        for n, status in enumerate(("open", "acknowledged", "resolved"), start=1)
+    )
+    summary = RollupSummary(in_dm=in_dm, since=FRIDAY_NIGHT, alerts=alerts)
+    with speaking(language):
+        rolled = rollup_message(summary)
+    assert rolled["text"].startswith(headline)
+    assert rolled["text"].endswith(f"3 warning {handled}")
+    validate_blocks(rolled["blocks"])

@@ -1347,7 +1347,14 @@ class Delivery:
                 (t.id for t in self.services.plans.current.teams.values() if t.channel == target),
                 None,
             )
-        work = self._sync_rollup(job, kind, target, rollup_message(summary), posted)
+        # A channel's roll-up speaks its team's language; a DM's, its reader's.
+        if kind == rollups.CHANNEL:
+            language = team_language(self.services.plans.current.teams.get(team or ""))
+        else:
+            language = await person_language(self.services, target)
+        with speaking(language):
+            content = rollup_message(summary)
+        work = self._sync_rollup(job, kind, target, content, posted)
         return await self._step(job, work, target, team)
 
     async def _sync_rollup(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.enums import Action, View
+from bot.i18n import _, ngettext
 from bot.slack.blocks import (
     OPTION_TEXT_MAX,
     OPTIONS_MAX,
@@ -65,19 +66,36 @@ def _counts(summary: RollupSummary) -> str:
         by_severity[alert.severity] = by_severity.get(alert.severity, 0) + 1
     ranked = sorted(by_severity.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0], 9), kv[0]))
     counts = ", ".join(f"{count} {escape(severity)}" for severity, count in ranked)
-    handled = [
-        f"{n} {status}"
-        for status in ("acknowledged", "resolved")
-        if (n := sum(a.status == status for a in summary.alerts))
-    ]
+    acknowledged = sum(a.status == "acknowledged" for a in summary.alerts)
+    resolved = sum(a.status == "resolved" for a in summary.alerts)
+    handled = []
+    if acknowledged:
+        handled.append(
+            ngettext("{count} acknowledged", "{count} acknowledged", acknowledged).format(
+                count=acknowledged
+            )
+        )
+    if resolved:
+        handled.append(
+            ngettext("{count} resolved", "{count} resolved", resolved).format(count=resolved)
+        )
     return counts + (f" ({', '.join(handled)})" if handled else "")
 
 
 def _headline(summary: RollupSummary, since: str) -> str:
-    alerts = "alert" if summary.count == 1 else "alerts"
     if summary.in_dm:
-        return f"{summary.count} {alerts} paged you since {since} — {_counts(summary)}"
-    return f"{summary.count} new {alerts} since {since} — {_counts(summary)}"
+        headline = ngettext(
+            "{count} alert paged you since {since} — {counts}",
+            "{count} alerts paged you since {since} — {counts}",
+            summary.count,
+        )
+    else:
+        headline = ngettext(
+            "{count} new alert since {since} — {counts}",
+            "{count} new alerts since {since} — {counts}",
+            summary.count,
+        )
+    return headline.format(count=summary.count, since=since, counts=_counts(summary))
 
 
 def _option(alert: RolledAlert) -> Block:
@@ -94,7 +112,11 @@ def _menus(alerts: tuple[RolledAlert, ...]) -> list[Block]:
         if n == MENUS_MAX:
             break
         chunk = alerts[start : start + OPTIONS_MAX]
-        placeholder = "Open an alert" if start == 0 else f"Open an older one ({start + 1}–)"
+        placeholder = (
+            _("Open an alert")
+            if start == 0
+            else _("Open an older one ({first}–)").format(first=start + 1)
+        )
         menus.append(
             {
                 "type": "actions",
@@ -122,15 +144,15 @@ def rollup_message(summary: RollupSummary) -> Message:
     ]
     blocks = [section(f":rotating_light: *{_headline(summary, when(summary.since, '{time}'))}*")]
     if lines:
-        blocks.append(section("*Newest*\n" + "\n".join(lines)))
+        blocks.append(section(_("*Newest*") + "\n" + "\n".join(lines)))
     blocks.extend(_menus(summary.alerts))
     listed = min(summary.count, MENUS_MAX * OPTIONS_MAX)
-    note = (
+    note = _(
         "One message for the whole flood instead of one each: pick an alert to open its card, "
         "with its Acknowledge and Resolve buttons."
     )
     if listed < summary.count:
-        note += f" The {summary.count - listed} oldest are not listed."
+        note += " " + _("The {count} oldest are not listed.").format(count=summary.count - listed)
     blocks.append(context(note))
     return message(_headline(summary, summary.since.strftime("%H:%M UTC")), blocks)
 
@@ -140,9 +162,9 @@ def alert_modal(card: AlertCard) -> Block:
     return {
         "type": "modal",
         "callback_id": View.alert_card.value,
-        "title": plain("Alert"),
-        "close": plain("Close"),
+        "title": plain(_("Alert")),
+        "close": plain(_("Close")),
         "blocks": capped(
-            alert_card(card)["blocks"], VIEW_BLOCKS_MAX, "… more left out: too long to show."
+            alert_card(card)["blocks"], VIEW_BLOCKS_MAX, _("… more left out: too long to show.")
         ),
     }
