@@ -82,7 +82,7 @@ def _acknowledge(services: Services, alert_id: int, user: str) -> ActionOutcome:
         )
 
 
-def _moment(at: datetime, zone: ZoneInfo) -> str:
+def written_moment(at: datetime, zone: ZoneInfo) -> str:
     """An instant as the reader writes it, in ``zone``: "Saturday, November 28, 2026, 03:12
     (Paris)", "samedi 28 novembre 2026, 03:12 (Paris)"."""
     local = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(zone)
@@ -102,7 +102,7 @@ def _alert_page(
         (_("Severity"), alert.severity),
         (_("Team"), team.name if team else alert.team),
         (_("Customer"), alert.customer or ""),
-        (_("First seen"), _moment(alert.first_seen, shown_zone)),
+        (_("First seen"), written_moment(alert.first_seen, shown_zone)),
         (_("Paged"), user),
         (_("Status"), _(status) if status else alert.status),
     ]

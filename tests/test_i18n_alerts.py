@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from bot.schedule.engine import Shift
 from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm, leadership_dm
 from bot.slack.blocks.oncall import help_message, week_message
 from bot.slack.blocks.rollup import RolledAlert, RollupSummary, rollup_message
+from handlers.ack import written_moment
 from tests.harness import message_text, slack_harness, validate_blocks
 from tests.support.relay import (
     FRIDAY_NIGHT,
@@ -294,3 +296,39 @@ def test_a_roll_up_reads_in_its_readers_language(
     assert rolled["text"].startswith(headline)
     assert rolled["text"].endswith(f"3 warning {handled}")
     validate_blocks(rolled["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "language", "written"),
+    [
+        # The night Paris skips 02:00-03:00 (a 23-hour day), and the one it lives 02:00-03:00 twice.
+        ("2026-03-29T00:30Z", "Europe/Paris", "fr", "dimanche 29 mars 2026, 01:30 (Paris)"),
+        ("2026-03-29T01:30Z", "Europe/Paris", "fr", "dimanche 29 mars 2026, 03:30 (Paris)"),
+        ("2026-10-25T00:30Z", "Europe/Paris", "fr", "dimanche 25 octobre 2026, 02:30 (Paris)"),
+        ("2026-10-25T01:30Z", "Europe/Paris", "fr", "dimanche 25 octobre 2026, 02:30 (Paris)"),
+        # São Paulo keeps no summer time now; New York leaves it on 1 November 2026.
+        (
+            "2026-12-31T23:59Z",
+            "America/Sao_Paulo",
+            "pt-BR",
+            "quinta-feira, 31 de dezembro de 2026 20:59 (São Paulo)",
+        ),
+        (
+            "2026-11-01T06:30Z",
+            "America/New_York",
+            "pt-BR",
+            "domingo, 1 de novembro de 2026 01:30 (Nova York)",
+        ),
+        (
+            "2026-11-01T05:30Z",
+            "America/New_York",
+            "en",
+            "Sunday, November 1, 2026, 01:30 (New York)",
+        ),
+    ],
+)
+def test_the_acknowledge_page_writes_times_by_babel_in_the_readers_zone(
+    at: str, zone: str, language: str, written: str
+) -> None:
+    with speaking(language):
+        assert written_moment(datetime.fromisoformat(at), ZoneInfo(zone)) == written
