@@ -187,7 +187,8 @@ def test_a_form_the_bot_refuses_keeps_what_was_typed_with_the_error_beside_it(
     from playwright.sync_api import expect
 
     with Sandbox(port=0) as sandbox:
-        page = open_as(browser, sandbox, "U0ALICE")
+        # Bob reads English (the sandbox's Alice reads French, Dan Portuguese).
+        page = open_as(browser, sandbox, "U0BOB")
         command(page, "/swap")
         form = page.locator("#modal")
         expect(form.locator("h2")).to_have_text("Swap a shift")
@@ -207,7 +208,7 @@ def test_a_form_the_bot_refuses_keeps_what_was_typed_with_the_error_beside_it(
         expect(mine).to_have_value(picked)
         expect(form.locator("[data-block-id=teammate]")).to_have_value("U0DAN")
         expect(form.locator("[data-block-id=their_shift]")).to_have_value(day)
-        assert len(sandbox.standin.open_views("U0ALICE")) == 1
+        assert len(sandbox.standin.open_views("U0BOB")) == 1
 
         # A required input left empty is refused before the bot hears of it, as Slack does.
         form.locator("[data-block-id=their_shift]").fill("")
