@@ -97,14 +97,13 @@ def _alert_page(
     team = services.roster.plan.teams.get(alert.team)
     channel = card or (team.channel if team else None)
     shown_zone = zone or (team.timezone if team else ZoneInfo("UTC"))
-    status = _STATUSES.get(alert.status)
     rows = [
         (_("Severity"), alert.severity),
         (_("Team"), team.name if team else alert.team),
         (_("Customer"), alert.customer or ""),
         (_("First seen"), written_moment(alert.first_seen, shown_zone)),
         (_("Paged"), user),
-        (_("Status"), _(status) if status else alert.status),
+        (_("Status"), _(_STATUSES[alert.status]) if alert.status in _STATUSES else alert.status),
     ]
     facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows if v)
     parts = [f"<h1>{html.escape(alert.title)}</h1>"]

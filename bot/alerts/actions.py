@@ -391,8 +391,9 @@ _STEP_TARGETS = {
 
 
 def _step_target(step: EscalationStep) -> str:
-    words = _STEP_TARGETS.get(step.notify)
-    return _(words) if words else escalation.describe_target(step)
+    if step.notify in _STEP_TARGETS:
+        return _(_STEP_TARGETS[step.notify])
+    return escalation.describe_target(step)
 
 
 def _current_wait(ctx: Context, alert: Alert) -> str | None:

@@ -16,6 +16,7 @@ from bot.plan.model import EscalationStep, NotifyTarget, Team
 # The policy of a team whose setup names none: the pager holder, the backup when the team has
 # one, then leadership. The wait matches the setup file's documented default.
 DEFAULT_WAIT = timedelta(minutes=15)
+ON_CALL = N_("on call")  # why the first step's pager holder is paged
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class StepChoice:
     def reason(self) -> str:
         """Why the users are paged, as the DM says it."""
         if self.index == 0 and self.step.notify is NotifyTarget.oncall:
-            return N_("on call")  # stored in English; the DM shows it in its reader's language
+            return ON_CALL  # stored in English; the DM shows it in its reader's language
         return f"escalation step {self.number} ({describe_target(self.step)})"
 
     def next_escalation_at(self, now: datetime) -> datetime | None:

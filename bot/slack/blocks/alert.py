@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot.alerts.policy import ON_CALL
 from bot.enums import Action
 from bot.i18n import _, ngettext
 from bot.plan.model import DEFAULT_LEADERSHIP_TITLE, Runbook
@@ -271,7 +272,7 @@ def alert_dm(card: AlertCard, reason: str, *, to_leader: bool = False) -> Messag
     lead = [
         context(
             _("You are paged for *{team}*: {reason}.").format(
-                team=escape(card.team_name), reason=_(reason)
+                team=escape(card.team_name), reason=_(ON_CALL) if reason == ON_CALL else reason
             )
         )
     ]

@@ -19,7 +19,7 @@ HELP_HINT = N_("`/oncall help` shows every way to type them.")
 
 def command_lines() -> list[str]:
     """One line per command: "`/swap` — Trade one of your shifts with a teammate"."""
-    return [f"`{command.value}` — {_(summary)}" for command, summary in SUMMARIES.items()]
+    return [f"`{command.value}` — {_(SUMMARIES[command])}" for command in SUMMARIES]
 
 
 def dm_help_message() -> Message:

@@ -53,7 +53,7 @@ def _team_menu(teams: Sequence[Team], selected: str) -> dict[str, Any]:
 
 def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> dict[str, Any]:
     """The form /escalate opens when typed without words."""
-    severity_options = [_option(_(words), str(sev)) for sev, words in SEVERITY_WORDS.items()]
+    severity_options = [_option(_(SEVERITY_WORDS[sev]), str(sev)) for sev in SEVERITY_WORDS]
     return {
         "type": "modal",
         "callback_id": View.escalate_request.value,

@@ -139,7 +139,7 @@ def my_shifts_message(shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> M
 def help_message(team_ids: Sequence[str]) -> Message:
     """Every way to type /oncall, /swap, /cover and /escalate."""
     teams = ", ".join(f"`{escape(t)}`" for t in team_ids) or _("none yet")
-    said = {command: f"*{command.value}* — {_(summary)}." for command, summary in SUMMARIES.items()}
+    said = {command: f"*{command.value}* — {_(SUMMARIES[command])}." for command in SUMMARIES}
     text = "\n".join(
         [
             said[Command.oncall],

@@ -44,11 +44,10 @@ def problem_notice(problem: Problem, target: str, team_name: str, error: str) ->
     """What to tell the pager holder about ``problem`` with ``target`` (a channel, or a user's
     DM) for the team ``team_name``; None when there is nothing anyone can do about it (a message
     deleted by hand) or no way to say it (the bot's token no longer works)."""
-    template = _SAY.get(problem)
-    if template is None:
+    if problem not in _SAY:
         return None
     where = f"<@{target}>" if target.startswith(("U", "W")) else f"<#{target}>"
-    text = ":warning: " + _(template).format(
+    text = ":warning: " + _(_SAY[problem]).format(
         where=where, target=target, team=team_name, error=error, invite=INVITE
     )
     return message(text, [section(text), context(_(MEANWHILE))])
