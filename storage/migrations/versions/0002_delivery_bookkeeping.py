@@ -8,7 +8,8 @@ Create Date: 2026-12-01 23:55:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+
+from storage.migrations.columns import add_columns, drop_columns, integer
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -17,14 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("claims", sa.Integer(), nullable=False, server_default="0"))
-    with op.batch_alter_table("slack_message", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("content_hash", sa.String(length=64), nullable=True))
+    add_columns("outbox", integer("claims", server_default="0"))
+    add_columns("slack_message", sa.Column("content_hash", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("slack_message", schema=None) as batch_op:
-        batch_op.drop_column("content_hash")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_column("claims")
+    drop_columns("slack_message", "content_hash")
+    drop_columns("outbox", "claims")

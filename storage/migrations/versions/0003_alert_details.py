@@ -8,7 +8,8 @@ Create Date: 2026-12-02 00:30:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+
+from storage.migrations.columns import add_columns, drop_columns
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -17,10 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("details", sa.JSON(), nullable=True))
+    add_columns("alert", sa.Column("details", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.drop_column("details")
+    drop_columns("alert", "details")

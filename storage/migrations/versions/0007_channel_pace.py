@@ -15,10 +15,9 @@ Create Date: 2026-12-05 12:10:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import storage.types
+from storage.migrations.columns import instant, string
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -30,8 +29,8 @@ def upgrade() -> None:
     unlogged = ["UNLOGGED"] if op.get_bind().dialect.name == "postgresql" else []
     op.create_table(
         "channel_pace",
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("booked_until", storage.types.UTCDateTime(timezone=True), nullable=False),
+        string("channel", 64),
+        instant("booked_until"),
         sa.PrimaryKeyConstraint("channel"),
         prefixes=unlogged,
     )

@@ -7,9 +7,7 @@ Create Date: 2026-12-06 09:00:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-import sqlmodel
-from alembic import op
+from storage.migrations.columns import add_columns, drop_columns, string
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -18,12 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cover_request", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True)
-        )
+    add_columns("cover_request", string("note", 500, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cover_request", schema=None) as batch_op:
-        batch_op.drop_column("note")
+    drop_columns("cover_request", "note")

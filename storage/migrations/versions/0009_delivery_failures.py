@@ -15,10 +15,9 @@ Create Date: 2026-12-06 10:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import storage.types
+from storage.migrations.columns import add_columns, drop_columns, instant, integer, string
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -27,19 +26,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("unknown_errors", sa.Integer(), nullable=False, server_default="0")
-        )
+    add_columns("outbox", integer("unknown_errors", server_default="0"))
     op.execute("UPDATE outbox SET status = 'failed' WHERE status = 'dead'")
     op.create_table(
         "delivery_problem",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("problem", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("team", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        integer("id"),
+        string("target", 64),
+        string("problem", 32),
+        string("error", 64),
+        string("team", 64, nullable=True),
+        instant("at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("target", "problem", name="uq_delivery_problem"),
     )
@@ -47,5 +43,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("delivery_problem")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_column("unknown_errors")
+    drop_columns("outbox", "unknown_errors")

@@ -12,8 +12,7 @@ Create Date: 2026-12-07 09:00:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from storage.migrations.columns import add_columns, drop_columns, integer
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -22,10 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="1"))
+    add_columns("outbox", integer("priority", server_default="1"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_column("priority")
+    drop_columns("outbox", "priority")

@@ -8,10 +8,9 @@ Create Date: 2026-12-07 10:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import storage.types
+from storage.migrations.columns import instant, string
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -22,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "heartbeat",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("watched_since", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_ping_at", storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("missed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        string("name", 64),
+        instant("watched_since"),
+        instant("last_ping_at", nullable=True),
+        instant("missed_at", nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
 

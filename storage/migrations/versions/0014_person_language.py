@@ -8,10 +8,9 @@ Create Date: 2026-12-06 07:30:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import storage.types
+from storage.migrations.columns import instant, string
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -22,9 +21,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "person_language",
-        sa.Column("user", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("chosen_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        string("user", 32),
+        string("language", 8),
+        instant("chosen_at"),
         sa.PrimaryKeyConstraint("user"),
     )
 

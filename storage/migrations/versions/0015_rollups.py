@@ -13,10 +13,9 @@ Create Date: 2026-12-07 11:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import storage.types
+from storage.migrations.columns import instant, integer, string
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -27,19 +26,19 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "rollup",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_joined_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        integer("id"),
+        string("kind", 16),
+        string("target", 64),
+        instant("started_at"),
+        instant("last_joined_at"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_rollup_target", "rollup", ["kind", "target", "last_joined_at"])
     op.create_table(
         "rollup_alert",
-        sa.Column("rollup_id", sa.Integer(), nullable=False),
-        sa.Column("alert_id", sa.Integer(), nullable=False),
-        sa.Column("joined_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        integer("rollup_id"),
+        integer("alert_id"),
+        instant("joined_at"),
         sa.ForeignKeyConstraint(["rollup_id"], ["rollup.id"]),
         sa.ForeignKeyConstraint(["alert_id"], ["alert.id"]),
         sa.PrimaryKeyConstraint("rollup_id", "alert_id"),
