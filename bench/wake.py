@@ -96,6 +96,8 @@ async def bench(rate: float, seconds: float, teams: int) -> int:
             f"  intake answer (202) alone: p50 {ms(percentile(answered, 50))}, "
             f"p99 {ms(percentile(answered, 99))}"
         )
+        p99 = percentile(latencies, 99)
+        print(f"goal: push p99 < 250 ms: {'met' if p99 < 0.25 else 'NOT met'} ({p99 * 1e3:.1f} ms)")
     return 0 if len(arrived) == total else 1
 
 

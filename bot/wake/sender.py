@@ -25,6 +25,8 @@ THREADS = 16
 # Statuses a retry does not mend: the service refuses the key, the topic, the request.
 _RETRIED_4XX = frozenset({408, 425, 429})
 _STATUS = re.compile(r"error=(\d{3})")
+# Read, never sent to: reading any URL has Apprise load every plugin it has.
+WARM_URL = "json://localhost"
 
 _local = threading.local()
 
@@ -127,6 +129,9 @@ class Sender:
     def __init__(self, threads: int = THREADS) -> None:
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wake")
         guard_logs()
+        # Apprise loads its hundred plugins the first time it reads a URL, a third of a second
+        # the first alert's wake-up would wait on: read one now, before the app serves.
+        _plugin(WARM_URL)
 
     async def send(self, url: str, push: Push) -> Outcome:
         """Send one push to one expanded URL."""
