@@ -76,13 +76,3 @@ class Escalator:
             log=logger,
             wakeup=self._wakeup,
         )
-
-
-def register(services: Services) -> Escalator:
-    """The app's escalation worker, added to the background workers once."""
-    if services.escalator is not None:
-        return services.escalator
-    escalator = Escalator(services)
-    services.escalator = escalator
-    services.workers.append(escalator.run)
-    return escalator

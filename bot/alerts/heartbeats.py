@@ -253,13 +253,3 @@ def ping_now(services: Services, heartbeat: Heartbeat) -> Ping:
             heartbeat=heartbeat,
             now=services.clock.now(),
         )
-
-
-def register(services: Services) -> Watcher:
-    """The app's heartbeat watcher, added to the background workers once."""
-    if services.heartbeats is not None:
-        return services.heartbeats
-    watcher = Watcher(services)
-    services.heartbeats = watcher
-    services.workers.append(watcher.run)
-    return watcher

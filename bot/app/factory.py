@@ -81,23 +81,7 @@ def create_app(
     # Before anything is made: wake-up methods and no secret to sign their links stop here.
     wake_worker.require_secret(services)
     bolt = build_bolt(services)
-    from bot.alerts import escalation_worker, heartbeats
-    from bot.handovers import planner as handovers
-    from bot.plan import reload
-    from bot.slack import delivery
-    from handlers.intake import email as email_intake
-
-    # Every worker of the bot, made here and started by the lifespan below: the outbox's delivery
-    # worker, the escalation timer, the handover scheduler, the setup file's reloader, the email
-    # intake's SMTP listener (when SMTP_PORT is set), the wake-up pushes and the heartbeat
-    # watcher.
-    delivery.register(services)
-    escalation_worker.register(services)
-    handovers.register(services)
-    reload.register(services)
-    email_intake.register(services)
-    wake_worker.register(services)
-    heartbeats.register(services)
+    make_workers(services)
     slack_handler = AsyncSlackRequestHandler(bolt)
     verifier = (
         None if settings.socket_mode else SlackRequestVerifier(settings.slack_signing_secret or "")
@@ -190,6 +174,38 @@ def create_app(
     app.state.services = services
     app.state.bolt = bolt
     return app
+
+
+def make_workers(services: Services) -> None:
+    """Every worker of the bot, made once and hooked to the app's start and stop (the lifespan
+    below): the outbox's delivery worker, the escalation timer, the handover scheduler, the setup
+    file's reloader, the email intake's SMTP listener (when SMTP_PORT is set), the wake-up pushes
+    and the heartbeat watcher."""
+    if services.delivery is not None:
+        return
+    from bot.alerts.escalation_worker import Escalator
+    from bot.alerts.heartbeats import Watcher
+    from bot.handovers.planner import HandoverPlanner
+    from bot.plan.reload import Reloader
+    from bot.slack.delivery import Delivery
+    from bot.wake.worker import Waker
+    from handlers.intake.email import MailListener
+
+    services.delivery = delivery = Delivery(services)
+    services.escalator = escalator = Escalator(services)
+    services.handovers = handovers = HandoverPlanner(services)
+    services.reloader = reloader = Reloader(services)
+    services.waker = waker = Waker(services)
+    services.heartbeats = heartbeats = Watcher(services)
+    services.workers += [delivery.run, escalator.run, reloader.watch, waker.run, heartbeats.run]
+    services.startup += [handovers.start, reloader.start]
+    services.shutdown += [handovers.stop, reloader.stop]
+    services.plan_changed_hooks.append(handovers.replan)
+    port = services.settings.smtp_port
+    if port is not None:
+        mail = MailListener(services, services.settings.host, port)
+        services.startup.append(mail.start)
+        services.shutdown.append(mail.stop)
 
 
 def _ping(services: Services) -> None:

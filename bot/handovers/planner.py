@@ -709,16 +709,3 @@ class HandoverPlanner:
             )
         else:
             self.usergroup_refusals.written(team.id, usergroup)
-
-
-def register(services: Services) -> HandoverPlanner:
-    """The app's handover planner, started and stopped with the app and re-planned on every
-    change of plan (registered once)."""
-    if services.handovers is not None:
-        return services.handovers
-    planner = HandoverPlanner(services)
-    services.handovers = planner
-    services.startup.append(planner.start)
-    services.shutdown.append(planner.stop)
-    services.plan_changed_hooks.append(planner.replan)
-    return planner

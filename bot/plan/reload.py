@@ -136,15 +136,3 @@ class Reloader:
         task = asyncio.get_running_loop().create_task(self.reload("SIGHUP"))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
-
-
-def register(services: Services) -> Reloader:
-    """The app's reloader: SIGHUP and file polling while the app runs (registered once)."""
-    if services.reloader is not None:
-        return services.reloader
-    reloader = Reloader(services)
-    services.reloader = reloader
-    services.startup.append(reloader.start)
-    services.shutdown.append(reloader.stop)
-    services.workers.append(reloader.watch)
-    return reloader

@@ -1573,13 +1573,3 @@ def _instant(value: Any) -> datetime | None:
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(value)
     return None
-
-
-def register(services: Services) -> Delivery:
-    """The app's delivery worker, added to the background workers once."""
-    if services.delivery is not None:
-        return services.delivery
-    delivery = Delivery(services)
-    services.delivery = delivery
-    services.workers.append(delivery.run)
-    return delivery

@@ -457,13 +457,3 @@ def require_secret(services: Services) -> None:
     refusal = secret_missing(services.roster.plan, added=added, secret=secret)
     if refusal is not None:
         raise SettingsError(refusal)
-
-
-def register(services: Services) -> Waker:
-    """The app's wake-up worker, added to the background workers once."""
-    if services.waker is not None:
-        return services.waker
-    waker = Waker(services)
-    services.waker = waker
-    services.workers.append(waker.run)
-    return waker

@@ -37,16 +37,6 @@ TRY_LATER = "451 4.3.0 Cannot store the alert right now; try again later"
 UNREADABLE = "554 5.6.0 The message could not be made into an alert"
 
 
-def register(services: Services) -> None:
-    """Start the SMTP listener with the app when SMTP_PORT is set."""
-    port = services.settings.smtp_port
-    if port is None:
-        return
-    listener = MailListener(services, services.settings.host, port)
-    services.startup.append(listener.start)
-    services.shutdown.append(listener.stop)
-
-
 class MailListener:
     """The SMTP server, on the app's event loop."""
 
