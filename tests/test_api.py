@@ -20,7 +20,7 @@ from bot.plan.holder import PlanHolder
 from storage.db import read_scope, session_scope
 from storage.overrides import create_override
 from tests.readme import curl_commands, curl_request
-from tests.support.cli import run, store_dans_swap
+from tests.support.cli import cli_json, setup_for_cli, store_dans_swap
 from tests.support.intake import TOKENS, Intake, running_intake
 from tests.support.setup_files import SUPPORT as PLAN
 
@@ -57,12 +57,7 @@ integrations:
 @pytest.fixture
 def setup_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The setup file, and the environment that points the command line at it and the database."""
-    path = tmp_path / "oncall.yaml"
-    path.write_text(SETUP)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WATCHKEEPER_CONFIG", str(path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
-    return path
+    return setup_for_cli(tmp_path, monkeypatch, SETUP)
 
 
 @pytest.fixture
@@ -77,12 +72,6 @@ async def api(setup_file: Path, tmp_path: Path) -> AsyncIterator[Intake]:
 
 async def get(api: Intake, path: str, **params: str) -> httpx.Response:
     return await api.client.get(f"/api/v1{path}", params=params, headers=BEARER)
-
-
-def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.mark.parametrize(

@@ -13,34 +13,26 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.app.cli import main
-from storage.db import make_engine, session_scope
+from storage.db import make_engine
 from storage.migrate import stored_revision, upgrade
-from storage.overrides import create_override
-from tests.support.cli import run, store_dans_swap
+from tests.support.cli import cli_json, run, setup_for_cli, store_dans_swap, store_override
 from tests.support.setup_files import SUPPORT as PLAN
 
 PARIS = ZoneInfo("Europe/Paris")
+# The fourth weekend, from Friday evening to Tuesday evening.
+WEEKEND = ("--from", "2026-11-27T18:00:00+01:00", "--to", "2026-12-01T18:00:00+01:00")
 
 
 @pytest.fixture
 def setup_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "oncall.yaml"
-    path.write_text(PLAN)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WATCHKEEPER_CONFIG", str(path))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
-    return path
+    return setup_for_cli(tmp_path, monkeypatch, PLAN)
 
 
 def test_who_json_names_holder_backup_and_next(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Saturday night of the fourth weekend: shift k=3 of the weekend layer, the CEO's.
-    code, out, _ = run(
-        capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json"
-    )
-    assert code == 0
-    doc = json.loads(out)
+    doc = cli_json(capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00")
     assert doc["at"] == "2026-11-28T21:00:00+01:00"
     (team,) = doc["teams"]
     assert team["team"] == "support"
@@ -55,30 +47,15 @@ def test_who_json_names_holder_backup_and_next(
 
 
 def test_who_in_a_gap_says_null(setup_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys, "who", "--team", "support", "--at", "2026-12-01T20:00:00+01:00", "--json"
-    )
-    assert code == 0
-    (team,) = json.loads(out)["teams"]
+    doc = cli_json(capsys, "who", "--team", "support", "--at", "2026-12-01T20:00:00+01:00")
+    (team,) = doc["teams"]
     assert team["oncall"] is None
 
 
 def test_shifts_json_is_the_final_schedule(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
-        capsys,
-        "shifts",
-        "--team",
-        "support",
-        "--from",
-        "2026-11-27T18:00:00+01:00",
-        "--to",
-        "2026-12-01T18:00:00+01:00",
-        "--json",
-    )
-    assert code == 0
-    doc = json.loads(out)
+    doc = cli_json(capsys, "shifts", "--team", "support", *WEEKEND)
     assert doc["team"] == "support"
     rows = [(s["user"], s["start"], s["end"], s["source"]) for s in doc["shifts"]]
     assert rows == [
@@ -94,19 +71,10 @@ def test_shifts_json_is_the_final_schedule(
 def test_shifts_accepts_plain_dates_in_team_time(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
-        capsys,
-        "shifts",
-        "--team",
-        "support",
-        "--from",
-        "2026-11-28",
-        "--to",
-        "2026-11-29",
-        "--json",
+    doc = cli_json(
+        capsys, "shifts", "--team", "support", "--from", "2026-11-28", "--to", "2026-11-29"
     )
-    assert code == 0
-    (shift,) = json.loads(out)["shifts"]
+    (shift,) = doc["shifts"]
     assert (shift["user"], shift["start"], shift["end"]) == (
         "U0CEO",
         "2026-11-28T00:00:00+01:00",
@@ -171,24 +139,14 @@ def test_who_and_shifts_include_the_overrides_in_the_database(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'wk.db'}")
     store_dans_swap(engine)
-    with session_scope(engine) as session:
-        # And Erin one hour on Sunday.
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0ERIN",
-            start=datetime.fromisoformat("2026-11-29T12:00:00+01:00"),
-            end=datetime.fromisoformat("2026-11-29T13:00:00+01:00"),
-            kind="manual",
-            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
-        )
+    # And Erin one hour on Sunday.
+    store_override(
+        engine, "U0ERIN", "2026-11-29T12:00:00+01:00", "2026-11-29T13:00:00+01:00", "manual"
+    )
     engine.dispose()
 
-    code, out, _ = run(
-        capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00", "--json"
-    )
-    assert code == 0
-    (team,) = json.loads(out)["teams"]
+    doc = cli_json(capsys, "who", "--team", "support", "--at", "2026-11-28T21:00:00+01:00")
+    (team,) = doc["teams"]
     assert (team["oncall"], team["since"], team["until"], team["source"]) == (
         "U0DAN",
         "2026-11-28T18:00:00+01:00",
@@ -197,19 +155,10 @@ def test_who_and_shifts_include_the_overrides_in_the_database(
     )
     assert team["next"] == {"user": "U0CEO", "start": "2026-11-29T09:00:00+01:00"}
 
-    code, out, _ = run(
-        capsys,
-        "shifts",
-        "--team",
-        "support",
-        "--from",
-        "2026-11-28",
-        "--to",
-        "2026-11-30",
-        "--json",
+    doc = cli_json(
+        capsys, "shifts", "--team", "support", "--from", "2026-11-28", "--to", "2026-11-30"
     )
-    assert code == 0
-    rows = [(s["user"], s["start"], s["end"], s["source"]) for s in json.loads(out)["shifts"]]
+    rows = [(s["user"], s["start"], s["end"], s["source"]) for s in doc["shifts"]]
     assert rows == [
         ("U0CEO", "2026-11-28T00:00:00+01:00", "2026-11-28T18:00:00+01:00", "rotation:weekend"),
         ("U0DAN", "2026-11-28T18:00:00+01:00", "2026-11-29T09:00:00+01:00", "swap"),
@@ -224,16 +173,21 @@ def _human(instant: datetime) -> str:
     return instant.astimezone(PARIS).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
+def write_weekly_ops(setup_file: Path, start: str) -> None:
+    """A setup file of one team, ops, in Paris: U0A and U0B a week each from ``start``."""
+    setup_file.write_text(
+        "timezone: Europe/Paris\nteams:\n  ops:\n    channel: C0OPS\n    rotations:\n"
+        "      - name: weekly\n        members: [U0A, U0B]\n"
+        f"        start: {start}\n        every: 1w\n"
+    )
+
+
 def test_check_lists_the_gap_before_a_rotation_starts(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A rotation that starts ten days from now, at 09:00: one gap, from now until then.
     starts = datetime.combine(datetime.now(PARIS).date() + timedelta(days=10), time(9), PARIS)
-    setup_file.write_text(
-        "timezone: Europe/Paris\nteams:\n  ops:\n    channel: C0OPS\n    rotations:\n"
-        "      - name: weekly\n        members: [U0A, U0B]\n"
-        f"        start: {starts:%Y-%m-%d %H:%M}\n        every: 1w\n"
-    )
+    write_weekly_ops(setup_file, f"{starts:%Y-%m-%d %H:%M}")
     code, out, _ = run(capsys, "check", str(setup_file))
     assert code == 0
     lines = out.splitlines()
@@ -248,11 +202,7 @@ def test_check_says_when_there_is_no_gap(
 ) -> None:
     # An always-on rotation that started a month ago.
     started = datetime.now(PARIS).date() - timedelta(days=30)
-    setup_file.write_text(
-        "timezone: Europe/Paris\nteams:\n  ops:\n    channel: C0OPS\n    rotations:\n"
-        "      - name: weekly\n        members: [U0A, U0B]\n"
-        f"        start: {started:%Y-%m-%d} 09:00\n        every: 1w\n"
-    )
+    write_weekly_ops(setup_file, f"{started:%Y-%m-%d} 09:00")
     code, out, _ = run(capsys, "check", str(setup_file))
     assert code == 0
     assert "    no gaps in the next four weeks" in out.splitlines()
@@ -293,27 +243,14 @@ def test_config_names_the_setup_file_and_wins_over_the_environment(
     # WATCHKEEPER_CONFIG names the support file; --config names another one.
     other = tmp_path / "ops.yaml"
     other.write_text(OPS)
-    code, out, _ = run(
-        capsys, "who", "--config", str(other), "--at", "2026-11-28T21:00:00-05:00", "--json"
-    )
-    assert code == 0
-    (team,) = json.loads(out)["teams"]
+    doc = cli_json(capsys, "who", "--config", str(other), "--at", "2026-11-28T21:00:00-05:00")
+    (team,) = doc["teams"]
     # Week 4 from Monday 2 November: Judy's.
     assert (team["team"], team["oncall"]) == ("ops", "U0JUDY")
 
-    code, out, _ = run(
-        capsys,
-        "shifts",
-        "--config",
-        str(other),
-        "--from",
-        "2026-12-01",
-        "--to",
-        "2026-12-02",
-        "--json",
+    doc = cli_json(
+        capsys, "shifts", "--config", str(other), "--from", "2026-12-01", "--to", "2026-12-02"
     )
-    assert code == 0
-    doc = json.loads(out)
     assert doc["team"] == "ops"
     assert [s["user"] for s in doc["shifts"]] == ["U0IVAN"]
 
@@ -334,9 +271,7 @@ def test_a_missing_config_file_is_named(
 def test_shifts_needs_no_team_when_the_setup_has_one(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "shifts", "--from", "2026-11-28", "--to", "2026-11-29", "--json")
-    assert code == 0
-    doc = json.loads(out)
+    doc = cli_json(capsys, "shifts", "--from", "2026-11-28", "--to", "2026-11-29")
     assert doc["team"] == "support"
     assert [s["user"] for s in doc["shifts"]] == ["U0CEO"]
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +45,41 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+def running(
+    tmp_path: Path,
+    plan: str = PLAN,
+    *,
+    now: datetime | None = None,
+    database_url: str | None = None,
+) -> AbstractAsyncContextManager[Harness]:
+    """The bot with its scheduler running, at ``now`` (else the real clock's)."""
+    return slack_harness(
+        plan,
+        tmp_path=tmp_path,
+        now=now or real_now(),
+        extra_users=EXTRA,
+        database_url=database_url,
+        start_background=True,
+    )
+
+
+@asynccontextmanager
+async def running_with_group(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot running, with the team's usergroup (held by U0ALICE)."""
+    async with running(tmp_path, PLAN_WITH_GROUP) as h:
+        h.standin.add_usergroup("S0ONCALL", "oncall", users=["U0ALICE"])
+        yield h
+
+
 def soon(seconds: float) -> datetime:
     """A whole second at least ``seconds`` from now, UTC."""
     return datetime.fromtimestamp(math.ceil(time.time() + seconds), UTC)
+
+
+async def hand_over(h: Harness, user: str, start: datetime, end: datetime) -> None:
+    """``user`` holds the pager from ``start`` to ``end``, and the bot is told."""
+    override(h, user, start, end)
+    await h.services.plan_changed("support")
 
 
 def override(h: Harness, user: str, start: datetime, end: datetime, kind: str = "manual") -> None:
@@ -79,6 +113,13 @@ async def sleep_until(at: datetime) -> None:
     await asyncio.sleep(max(0.0, (at - real_now()).total_seconds()))
 
 
+async def caught_up(h: Harness) -> None:
+    """Wait for the start's look at the hand-offs missed while the bot was down."""
+    catch_up = planner_of(h).catch_up_task
+    assert catch_up is not None
+    await catch_up
+
+
 def handover_claims(h: Harness) -> list[tuple[datetime, str | None]]:
     with Session(h.services.engine) as session:
         return [
@@ -88,13 +129,9 @@ def handover_claims(h: Harness) -> list[tuple[datetime, str | None]]:
 
 
 async def test_the_post_arrives_at_the_handoff_once(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN_WITH_GROUP, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as h:
-        h.standin.add_usergroup("S0ONCALL", "oncall", users=["U0ALICE"])
+    async with running_with_group(tmp_path) as h:
         handoff = soon(3)
-        override(h, "U0BOB", handoff, handoff + timedelta(hours=1))
-        await h.services.plan_changed("support")
+        await hand_over(h, "U0BOB", handoff, handoff + timedelta(hours=1))
         assert planner_of(h).planned["handover:support"] == handoff
 
         await sleep_until(handoff - timedelta(seconds=0.7))
@@ -116,13 +153,9 @@ async def test_the_post_arrives_at_the_handoff_once(tmp_path: Path) -> None:
 
 
 async def test_a_swap_before_the_handoff_changes_who_is_named(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN_WITH_GROUP, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as h:
-        h.standin.add_usergroup("S0ONCALL", "oncall", users=["U0ALICE"])
+    async with running_with_group(tmp_path) as h:
         handoff = soon(3)
-        override(h, "U0BOB", handoff, handoff + timedelta(hours=1))
-        await h.services.plan_changed("support")
+        await hand_over(h, "U0BOB", handoff, handoff + timedelta(hours=1))
         # Before the hand-off, U0CAROL takes that shift (a later override wins).
         override(h, "U0CAROL", handoff, handoff + timedelta(hours=1), kind="swap")
         await h.services.plan_changed("support")
@@ -138,21 +171,16 @@ async def test_a_swap_before_the_handoff_changes_who_is_named(tmp_path: Path) ->
 
 
 async def test_a_handoff_moved_later_is_posted_at_its_new_time(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN_WITH_GROUP, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as h:
-        h.standin.add_usergroup("S0ONCALL", "oncall", users=["U0ALICE"])
+    async with running_with_group(tmp_path) as h:
         first = soon(2)
-        override(h, "U0BOB", first, first + timedelta(hours=1))
-        await h.services.plan_changed("support")
+        await hand_over(h, "U0BOB", first, first + timedelta(hours=1))
         # The override is cancelled and stored again two seconds later.
         with session_scope(h.services.engine) as session:
             (row,) = list_overrides(session=session, team="support")
             assert row.id is not None
             cancel_override(session=session, override_id=row.id, now=real_now())
         moved = first + timedelta(seconds=2)
-        override(h, "U0BOB", moved, moved + timedelta(hours=1))
-        await h.services.plan_changed("support")
+        await hand_over(h, "U0BOB", moved, moved + timedelta(hours=1))
 
         await sleep_until(first + timedelta(seconds=1))
         assert posts(h.standin) == []
@@ -164,17 +192,10 @@ async def test_a_handoff_moved_later_is_posted_at_its_new_time(tmp_path: Path) -
 
 
 async def test_the_reminder_goes_out_a_reminder_period_before_the_shift(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN_WITH_REMINDER,
-        tmp_path=tmp_path,
-        now=real_now(),
-        extra_users=EXTRA,
-        start_background=True,
-    ) as h:
+    async with running(tmp_path, PLAN_WITH_REMINDER) as h:
         due = soon(3)
         start = due + timedelta(hours=1)
-        override(h, "U0BOB", start, start + timedelta(hours=2))
-        await h.services.plan_changed("support")
+        await hand_over(h, "U0BOB", start, start + timedelta(hours=2))
         assert planner_of(h).planned["reminder:support"] == due
 
         await sleep_until(due - timedelta(seconds=0.7))
@@ -190,59 +211,37 @@ async def test_the_reminder_goes_out_a_reminder_period_before_the_shift(tmp_path
 
 
 async def test_a_restart_across_the_handoff_posts_it_late_once(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as first:
+    async with running(tmp_path) as first:
         handoff = soon(2)
-        override(first, "U0BOB", handoff, handoff + timedelta(hours=1))
-        await first.services.plan_changed("support")
+        await hand_over(first, "U0BOB", handoff, handoff + timedelta(hours=1))
         assert first.services.handovers.scheduler.running
     # The bot is down at the hand-off.
     await sleep_until(handoff + timedelta(seconds=1))
     assert posts(first.standin) == []
 
-    async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as second:
+    async with running(tmp_path) as second:
         await second.standin.wait_for_async(lambda s: posts(s), timeout=ARRIVAL_SLACK_S)
-        catch_up = planner_of(second).catch_up_task
-        assert catch_up is not None
-        await catch_up
+        await caught_up(second)
         (text,) = posts(second.standin)
         assert "<@U0ALICE> → <@U0BOB> (posted late)" in text
         assert "Posted late: the bot was down at" in text
         assert handover_claims(second) == [(handoff, "late")]
 
     # A third start finds it done.
-    async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as third:
-        catch_up = planner_of(third).catch_up_task
-        assert catch_up is not None
-        await catch_up
+    async with running(tmp_path) as third:
+        await caught_up(third)
         assert posts(third.standin) == []
         assert handover_claims(third) == [(handoff, "late")]
 
 
 async def test_a_handoff_missed_by_more_than_an_hour_is_skipped(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=real_now(), extra_users=EXTRA, start_background=True
-    ) as first:
+    async with running(tmp_path) as first:
         handoff = soon(1)
-        override(first, "U0BOB", handoff, handoff + timedelta(minutes=10))
-        await first.services.plan_changed("support")
+        await hand_over(first, "U0BOB", handoff, handoff + timedelta(minutes=10))
     await sleep_until(handoff + timedelta(seconds=0.5))
     # The bot comes back two hours later (by its clock): both hand-offs are too old.
-    async with slack_harness(
-        PLAN,
-        tmp_path=tmp_path,
-        now=handoff + timedelta(hours=2),
-        extra_users=EXTRA,
-        start_background=True,
-    ) as later:
-        catch_up = planner_of(later).catch_up_task
-        assert catch_up is not None
-        await catch_up
+    async with running(tmp_path, now=handoff + timedelta(hours=2)) as later:
+        await caught_up(later)
         assert posts(later.standin) == []
         assert handover_claims(later) == [
             (handoff, "skipped"),
@@ -256,22 +255,8 @@ async def test_two_instances_on_one_postgresql_database_post_each_handoff_once(
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     async with (
-        slack_harness(
-            PLAN,
-            tmp_path=tmp_path / "a",
-            now=real_now(),
-            extra_users=EXTRA,
-            database_url=postgres_url,
-            start_background=True,
-        ) as a,
-        slack_harness(
-            PLAN,
-            tmp_path=tmp_path / "b",
-            now=real_now(),
-            extra_users=EXTRA,
-            database_url=postgres_url,
-            start_background=True,
-        ) as b,
+        running(tmp_path / "a", database_url=postgres_url) as a,
+        running(tmp_path / "b", database_url=postgres_url) as b,
     ):
         first = soon(3)
         second = first + timedelta(seconds=2)

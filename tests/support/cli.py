@@ -1,8 +1,11 @@
-"""Running the command line in-process, and a swap stored as /swap would."""
+"""Running the command line in-process on a setup file, and a swap stored as /swap would."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -13,22 +16,47 @@ from storage.migrate import upgrade
 from storage.overrides import create_override
 
 
-def store_dans_swap(engine: Engine) -> None:
-    """Migrate the database and store a swap: Dan took Saturday night of the CEO's weekend."""
-    upgrade(engine)
+def setup_for_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str) -> Path:
+    """Write the setup file in tmp_path, and point the command line at it and at a database
+    beside it (wk.db, not created)."""
+    path = tmp_path / "oncall.yaml"
+    path.write_text(setup)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WATCHKEEPER_CONFIG", str(path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wk.db'}")
+    return path
+
+
+def store_override(engine: Engine, user: str, start: str, end: str, kind: str) -> None:
+    """Store an override of the support team, made on 20 November 2026."""
     with session_scope(engine) as session:
         create_override(
             session=session,
             team="support",
-            user_id="U0DAN",
-            start=datetime.fromisoformat("2026-11-28T18:00:00+01:00"),
-            end=datetime.fromisoformat("2026-11-29T09:00:00+01:00"),
-            kind="swap",
+            user_id=user,
+            start=datetime.fromisoformat(start),
+            end=datetime.fromisoformat(end),
+            kind=kind,
             now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
         )
+
+
+def store_dans_swap(engine: Engine) -> None:
+    """Migrate the database and store a swap: Dan took Saturday night of the CEO's weekend."""
+    upgrade(engine)
+    store_override(
+        engine, "U0DAN", "2026-11-28T18:00:00+01:00", "2026-11-29T09:00:00+01:00", "swap"
+    )
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    """The document a command prints with --json; the command must succeed."""
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
