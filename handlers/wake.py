@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.enums import Action, View
+from bot.i18n import _, speaking
 from bot.slack.blocks.wake import URL_BLOCK, WAKE_OFF_TEXT, add_method_modal, wake_off_modal
-from bot.wake.methods import Method, MethodError, expand
+from bot.slack.language import person_language
+from bot.wake.methods import Method, MethodError, UnsetVariables, expand
 from bot.wake.sender import describe
 from bot.wake.worker import NO_METHOD, methods_for
 from handlers.home import refresh_homes
@@ -37,11 +39,18 @@ def methods_of_user(services: Services, user: str) -> list[Method]:
 def check_url(services: Services, url: str) -> str | None:
     """Why a wake-up URL typed in the form cannot be used, in words that never repeat it."""
     if not url:
-        return "Please fill this in."
+        return _("Please fill this in.")
     try:
         describe(expand(url, services.settings.environ))
-    except MethodError as error:
-        return f"This URL cannot be used: {error}."
+    except UnsetVariables as error:
+        return _(
+            "This URL cannot be used: it names {names}, which the environment does not set."
+        ).format(names=", ".join(error.names))
+    except MethodError:
+        return _(
+            "This URL cannot be used: it is not a URL Apprise can send to (see its list of "
+            "services: ntfy://, pover://, tgram://, json://…)."
+        )
     return None
 
 
@@ -72,7 +81,8 @@ def register(bolt: AsyncApp, services: Services) -> None:
     async def wake_add(ack: Any, body: dict[str, Any]) -> None:
         await ack()
         enabled = bool(services.settings.watchkeeper_secret)
-        view = add_method_modal() if enabled else wake_off_modal()
+        with speaking(await person_language(services, body["user"]["id"])):
+            view = add_method_modal() if enabled else wake_off_modal()
         await services.slack.views_open(trigger_id=body["trigger_id"], view=view)
 
     @bolt.view(View.wake_add.value)
@@ -81,11 +91,12 @@ def register(bolt: AsyncApp, services: Services) -> None:
         user = body["user"]["id"]
         answer = view["state"]["values"].get(URL_BLOCK, {}).get(Action.wake_url.value, {})
         url = (answer.get("value") or "").strip()
-        problem = check_url(services, url)
-        if not services.settings.watchkeeper_secret:
-            problem = WAKE_OFF_TEXT
-        if problem is None and not await services.in_database(_add, services, user, url):
-            problem = "You have this wake-up method already."
+        with speaking(await person_language(services, user)):
+            problem = check_url(services, url)
+            if not services.settings.watchkeeper_secret:
+                problem = _(WAKE_OFF_TEXT)
+            if problem is None and not await services.in_database(_add, services, user, url):
+                problem = _("You have this wake-up method already.")
         if problem is not None:
             await ack(response_action="errors", errors={URL_BLOCK: problem})
             return

@@ -4,8 +4,7 @@ a confirm dialog), Send a test (through the wake-up worker, once, its result sai
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,47 +17,24 @@ from bot.slack.blocks.wake import add_method_modal
 from bot.slack.delivery import Delivery
 from bot.wake.worker import Waker
 from storage.models import WakeMethod, WakeTest
-from tests.harness import Harness, message_text, slack_harness
-from tests.support.push_receiver import PushReceiver, push_receiver
-from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
-from tests.support.shifts import NOW
+from tests.harness import Harness, message_text
+from tests.support.push_receiver import PushReceiver
+from tests.support.wake_home import home_text, wake_home
 
 SECRET = "home-wake-secret-4c1d"
 BOB_TOPIC = "bob-setup-topic-9q7w"
 ALICE_TOPIC = "alice-home-topic-h3x8"
 
 
-def with_bob_woken(receiver: PushReceiver) -> str:
-    return PLAN + f"people:\n  U0BOB:\n    wake:\n      - {receiver.url('json', BOB_TOPIC)}\n"
-
-
-@asynccontextmanager
-async def home(
+def home(
     tmp_path: Path, *, secret: str | None = SECRET
-) -> AsyncIterator[tuple[Harness, PushReceiver, Waker]]:
-    with push_receiver() as receiver:
-        env = {"PUBLIC_URL": "https://oncall.example.com"}
-        if secret:
-            env["WATCHKEEPER_SECRET"] = secret
-        plan = with_bob_woken(receiver) if secret else PLAN
-        async with slack_harness(plan, tmp_path=tmp_path, now=NOW, env=env) as h:
-            waker = h.services.waker
-            assert isinstance(waker, Waker)
-            try:
-                yield h, receiver, waker
-            finally:
-                waker.sender.close()
+) -> AbstractAsyncContextManager[tuple[Harness, PushReceiver, Waker]]:
+    return wake_home(tmp_path, bob_topic=BOB_TOPIC, secret=secret)
 
 
 def delivery(h: Harness) -> Delivery:
     assert h.services.delivery is not None
     return h.services.delivery
-
-
-def home_text(h: Harness, user: str) -> str:
-    view = h.standin.home(user)
-    assert view is not None
-    return message_text(Message("", "", "", view.blocks))
 
 
 def buttons(h: Harness, user: str, action_id: str) -> list[dict[str, Any]]:

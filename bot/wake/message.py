@@ -59,6 +59,8 @@ def wake_push(content: WakeContent) -> Push:
 def test_push(masked: str) -> Push:
     """The words of Send a test."""
     return Push(
-        title="Watchkeeper test wake-up",
-        body=f"This is a test through {masked}. When you hold the pager, alerts wake you here.",
+        title=_("Watchkeeper test wake-up"),
+        body=_(
+            "This is a test through {method}. When you hold the pager, alerts wake you here."
+        ).format(method=masked),
     )

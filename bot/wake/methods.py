@@ -24,6 +24,14 @@ class MethodError(ValueError):
     """A wake-up method that cannot be used; the message never repeats the URL."""
 
 
+class UnsetVariables(MethodError):
+    """A wake-up method naming ``${VAR}`` the environment does not set."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(f"it names {', '.join(names)}, which the environment does not set")
+
+
 @dataclass(frozen=True)
 class Method:
     """One way to wake a person: where it comes from, and the URL as written (``${VAR}``
@@ -54,8 +62,7 @@ def expand(url: str, environ: Mapping[str, str]) -> str:
     """The URL with every ``${VAR}`` read from the environment; MethodError names a missing one."""
     missing = [name for name in _VARIABLE.findall(url) if not environ.get(name)]
     if missing:
-        names = ", ".join(dict.fromkeys(missing))
-        raise MethodError(f"it names {names}, which the environment does not set")
+        raise UnsetVariables(list(dict.fromkeys(missing)))
     return _VARIABLE.sub(lambda m: environ[m[1]], url)
 
 

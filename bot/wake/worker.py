@@ -20,7 +20,7 @@ from sqlmodel import Session
 from bot.alerts.runbooks import runbook_for
 from bot.app.metrics import metrics_of
 from bot.app.settings import SettingsError
-from bot.i18n import N_, _, speaking
+from bot.i18n import N_, _, ngettext, speaking
 from bot.slack.language import person_language
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, test_push, wake_push
@@ -225,8 +225,12 @@ class Waker:
     async def _deliver_test(self, job: _TestJob) -> None:
         try:
             outcome = None
+            user = job.test.user_id
+            language = await person_language(self.services, user, look_up=False)
             if job.method is not None:
-                outcome = await self._one(job.method, test_push(job.method.masked))
+                with speaking(language):
+                    push = test_push(job.method.masked)
+                outcome = await self._one(job.method, push)
                 metrics_of(self.services).wakeup(
                     service=outcome.service, result=outcome.result.value
                 )
@@ -239,14 +243,14 @@ class Waker:
                         "reason": outcome.reason,
                     },
                 )
-            await self.services.in_database(self._settle_test, job, outcome)
+            await self.services.in_database(self._settle_test, job, outcome, language)
             self._nudge_delivery()
         except asyncio.CancelledError:
             raise
         except Exception:  # left to its lease: taken again when it runs out
             logger.exception("test wake-up failed", extra={"test": job.test.id})
 
-    def _settle_test(self, job: _TestJob, outcome: Outcome | None) -> None:
+    def _settle_test(self, job: _TestJob, outcome: Outcome | None, language: str) -> None:
         test, method = job.test, job.method
         assert test.id is not None
         now = self.services.clock.now()
@@ -266,12 +270,14 @@ class Waker:
             )
             if settled is None or retry_at is not None:
                 return
+            with speaking(language):
+                text = test_result_text(method, outcome)
             enqueue(
                 session=session,
                 kind=SLACK_POST,
                 now=now,
                 subject=f"wake:{test.user_id}",
-                payload={"user": test.user_id, "text": test_result_text(method, outcome)},
+                payload={"user": test.user_id, "text": text},
             )
 
     def _nudge_delivery(self) -> None:
@@ -411,26 +417,33 @@ class Waker:
 def test_result_text(method: Method | None, outcome: Outcome | None) -> str:
     """What a person is told of the test wake-up they asked for (never the URL)."""
     if method is None or outcome is None:
-        return (
+        return _(
             "Your test wake-up was not sent: that wake-up method is no longer among yours "
             "(removed meanwhile)."
         )
-    through = f"{outcome.service} ({method.masked})"
+    said = {"service": outcome.service, "method": method.masked, "reason": outcome.reason}
     if outcome.result is Result.sent:
-        return (
-            f"Your test wake-up went out through {through}: it should be on your phone now. "
-            "If it is not, check the app and its notification settings."
-        )
-    where = "the setup file" if method.source == "setup" else "my App Home"
+        return _(
+            "Your test wake-up went out through {service} ({method}): it should be on your "
+            "phone now. If it is not, check the app and its notification settings."
+        ).format(**said)
+    if outcome.result is Result.refused and method.source == "setup":
+        return _(
+            "Your test wake-up through {service} ({method}) was refused ({reason}): I cannot "
+            "wake you through it. Fix it in the setup file, or add another one."
+        ).format(**said)
     if outcome.result is Result.refused:
-        return (
-            f"Your test wake-up through {through} was refused ({outcome.reason}): I cannot wake "
-            f"you through it. Fix it in {where}, or add another one."
-        )
-    return (
-        f"Your test wake-up through {through} could not be sent after {TEST_TRIES} tries "
-        f"({outcome.reason}): the service may be down. Try again later, or add another method."
-    )
+        return _(
+            "Your test wake-up through {service} ({method}) was refused ({reason}): I cannot "
+            "wake you through it. Fix it in my App Home, or add another one."
+        ).format(**said)
+    return ngettext(
+        "Your test wake-up through {service} ({method}) could not be sent after {count} try "
+        "({reason}): the service may be down. Try again later, or add another method.",
+        "Your test wake-up through {service} ({method}) could not be sent after {count} tries "
+        "({reason}): the service may be down. Try again later, or add another method.",
+        TEST_TRIES,
+    ).format(count=TEST_TRIES, **said)
 
 
 NO_METHOD_TEXT = N_(

@@ -7,15 +7,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.enums import Action, View
-from bot.slack.blocks import Block, actions, button, context, header, mrkdwn, plain, section
+from bot.i18n import N_, _
+from bot.slack.blocks import (
+    VIEW_TITLE_MAX,
+    Block,
+    actions,
+    button,
+    context,
+    header,
+    mrkdwn,
+    plain,
+    section,
+)
 from bot.slack.blocks.escaping import escape
 from bot.wake.methods import Method
 
 URL_BLOCK = "wake-url"
 URL_MAX = 2000  # what the database keeps of a URL
-ADD_TITLE = "Add a wake-up method"
-OFF_TITLE = "Wake-ups are off"
-WAKE_OFF_TEXT = (
+ADD_TITLE = N_("Add a wake-up method")
+WAKE_OFF_TEXT = N_(
     "Phone wake-ups are off in this workspace: WATCHKEEPER_SECRET, which signs the acknowledge "
     "link of every wake-up, is not set. Ask whoever runs Watchkeeper to set it; until then a "
     "wake-up method cannot be added."
@@ -23,45 +33,55 @@ WAKE_OFF_TEXT = (
 
 
 def _method_line(method: Method) -> str:
-    where = "from the setup file (change it there)" if method.source == "setup" else "added here"
-    return f"• `{escape(method.masked)}` — {where}"
+    shown = escape(method.masked)
+    if method.source == "setup":
+        return _("• `{method}` — from the setup file (change it there)").format(method=shown)
+    return _("• `{method}` — added here").format(method=shown)
 
 
 def wake_blocks(methods: Sequence[Method], *, enabled: bool) -> list[Block]:
     """The "Wake me" section of the Home tab: each of the viewer's methods, with its buttons."""
-    blocks: list[Block] = [header("Wake me")]
+    blocks: list[Block] = [header(_("Wake me"))]
     if not methods:
         blocks.append(
             section(
-                "You have no wake-up method: when you hold the pager, a Slack DM is all you get, "
-                "and it does not wake anyone at 3 a.m. Add one (an Apprise URL: ntfy, Pushover, "
-                "Telegram, Signal, SMS…), then *Send a test*."
+                _(
+                    "You have no wake-up method: when you hold the pager, a Slack DM is all you "
+                    "get, and it does not wake anyone at 3 a.m. Add one (an Apprise URL: ntfy, "
+                    "Pushover, Telegram, Signal, SMS…), then *Send a test*."
+                )
             )
         )
     for method in methods:
         shown = f"`{escape(method.masked)}`"
         blocks.append(section(_method_line(method)))
-        elements = [button("Send a test", Action.wake_test, method.key)]
+        elements = [button(_("Send a test"), Action.wake_test, method.key)]
         if method.source == "home" and method.method_id is not None:
             elements.append(
                 button(
-                    "Remove",
+                    _("Remove"),
                     Action.wake_remove,
                     str(method.method_id),
                     style="danger",
                     confirm={
-                        "title": plain("Remove this wake-up method?", 100),
-                        "text": mrkdwn(f"Alerts will no longer wake you through {shown}.", 300),
-                        "confirm": plain("Remove", 30),
-                        "deny": plain("Keep it", 30),
+                        "title": plain(_("Remove this wake-up method?"), 100),
+                        "text": mrkdwn(
+                            _("Alerts will no longer wake you through {method}.").format(
+                                method=shown
+                            ),
+                            300,
+                        ),
+                        "confirm": plain(_("Remove"), 30),
+                        "deny": plain(_("Keep it"), 30),
                         "style": "danger",
                     },
                 )
             )
         blocks.append(actions(f"wake-{method.key}", *elements))
-    blocks.append(actions("wake-add", button(ADD_TITLE, Action.wake_add, "add", style="primary")))
+    add = button(_(ADD_TITLE), Action.wake_add, "add", style="primary")
+    blocks.append(actions("wake-add", add))
     if not enabled:
-        blocks.append(context(WAKE_OFF_TEXT))
+        blocks.append(context(_(WAKE_OFF_TEXT)))
     return blocks
 
 
@@ -70,19 +90,21 @@ def add_method_modal() -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": View.wake_add.value,
-        "title": plain(ADD_TITLE[:24], 24),
-        "submit": plain("Add", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_(ADD_TITLE), VIEW_TITLE_MAX),
+        "submit": plain(_("Add"), VIEW_TITLE_MAX),
+        "close": plain(_("Cancel"), VIEW_TITLE_MAX),
         "blocks": [
             section(
-                "An Apprise URL that pushes to your phone, e.g. `ntfy://your-secret-topic` or "
-                "`pover://user@token`. `${VAR}` is read from the bot's environment. It is kept "
-                "secret: shown back masked, never whole."
+                _(
+                    "An Apprise URL that pushes to your phone, e.g. `ntfy://your-secret-topic` or "
+                    "`pover://user@token`. `${VAR}` is read from the bot's environment. It is "
+                    "kept secret: shown back masked, never whole."
+                )
             ),
             {
                 "type": "input",
                 "block_id": URL_BLOCK,
-                "label": plain("Wake-up URL"),
+                "label": plain(_("Wake-up URL")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": Action.wake_url.value,
@@ -98,7 +120,7 @@ def wake_off_modal() -> dict[str, Any]:
     """Said instead of the form when wake-ups cannot be turned on."""
     return {
         "type": "modal",
-        "title": plain(OFF_TITLE, 24),
-        "close": plain("OK", 24),
-        "blocks": [section(WAKE_OFF_TEXT)],
+        "title": plain(_("Wake-ups are off"), VIEW_TITLE_MAX),
+        "close": plain(_("OK"), VIEW_TITLE_MAX),
+        "blocks": [section(_(WAKE_OFF_TEXT))],
     }
