@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -118,11 +119,7 @@ def claim_due(
     query = (
         sm_select(WakeUp, Alert)
         .join(Alert, col(Alert.id) == col(WakeUp.alert_id))
-        .where(
-            WakeUp.status == PENDING,
-            col(WakeUp.next_attempt_at) <= now,
-            (col(WakeUp.locked_until).is_(None)) | (col(WakeUp.locked_until) <= now),
-        )
+        .where(*_due(WakeUp, now))
         .order_by(col(WakeUp.next_attempt_at), col(WakeUp.id))
         .limit(limit)
     )
@@ -202,13 +199,27 @@ def _held(session: Session, wake_id: int, claims: int) -> WakeUp | None:
 
 
 def release_leases(*, session: Session) -> int:
-    """Free every wake-up a worker holds (one process on SQLite, starting: the dead one's)."""
-    result = session.execute(
-        update(_TABLE)
-        .where(_TABLE.c.status == PENDING, _TABLE.c.locked_until.is_not(None))
-        .values(locked_until=None)
+    """Free every wake-up and test wake-up a worker holds (one process on SQLite, starting: the
+    dead one's)."""
+    released = 0
+    for table in (_TABLE, WakeTest.__table__):  # type: ignore[attr-defined]
+        result = session.execute(
+            update(table)
+            .where(table.c.status == PENDING, table.c.locked_until.is_not(None))
+            .values(locked_until=None)
+        )
+        released += int(getattr(result, "rowcount", 0) or 0)
+    return released
+
+
+def _due(model: type[WakeUp] | type[WakeTest], now: datetime) -> tuple[Any, ...]:
+    """Where a pending row of ``model`` is due and held by no live lease."""
+    held_until = col(model.locked_until)
+    return (
+        col(model.status) == PENDING,
+        col(model.next_attempt_at) <= now,
+        held_until.is_(None) | (held_until <= now),
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def next_due(*, session: Session) -> datetime | None:
@@ -288,11 +299,7 @@ def claim_tests(
     """Take up to ``limit`` due test wake-ups under a lease; commit to make it stick."""
     query = (
         sm_select(WakeTest)
-        .where(
-            WakeTest.status == PENDING,
-            col(WakeTest.next_attempt_at) <= now,
-            (col(WakeTest.locked_until).is_(None)) | (col(WakeTest.locked_until) <= now),
-        )
+        .where(*_due(WakeTest, now))
         .order_by(col(WakeTest.next_attempt_at), col(WakeTest.id))
         .limit(limit)
     )
@@ -330,17 +337,6 @@ def settle_test(
         test.status, test.done_at = status, now
     session.add(test)
     return test
-
-
-def release_test_leases(*, session: Session) -> int:
-    """Free every test wake-up a worker holds (one process on SQLite, starting)."""
-    table = WakeTest.__table__  # type: ignore[attr-defined]
-    result = session.execute(
-        update(table)
-        .where(table.c.status == PENDING, table.c.locked_until.is_not(None))
-        .values(locked_until=None)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- said once ----------------------------------------------------------------------------------

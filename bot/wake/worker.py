@@ -143,7 +143,6 @@ class Waker:
         # On SQLite this process is the only worker: what is held was held by a dead process.
         with session_scope(self.services.engine) as session:
             count = store.release_leases(session=session)
-            count += store.release_test_leases(session=session)
         if count:
             logger.info("wake-ups of a stopped process taken over", extra={"rows": count})
 
