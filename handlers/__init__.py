@@ -31,7 +31,7 @@ def http_routes(services: Services) -> list[BaseRoute]:
     routes.extend(calendar.routes(services))
     routes.extend(api.routes(services))
     routes.extend(heartbeat.routes(services))
-    from bot.app import metrics
+    from bot.runtime import metrics
     from handlers.intake import routes as intake_routes
 
     routes.extend(intake_routes.routes(services))

@@ -23,8 +23,8 @@ from starlette.routing import BaseRoute, Route
 
 from bot.alerts.actions import ActionOutcome, acknowledge_now, wake_delivery
 from bot.i18n import N_, _, current, locale, speaking
+from bot.schedule.timefmt import zone_name
 from bot.slack.language import person_language
-from bot.slack.timefmt import zone_name
 from bot.slack.users import directory
 from bot.wake import tokens
 from storage.alerts import get_alert

@@ -25,12 +25,12 @@ from bot.i18n import _, speaking
 from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
-from bot.slack.blocks.escaping import escape, quoted, typed
 from bot.slack.blocks.rollup import alert_modal
 from bot.slack.delivery import card_of
 from bot.slack.language import person_language
 from bot.slack.metadata import AlertRef, EscalateContext, MetadataError, dump, load
 from bot.slack.users import directory
+from bot.text.escaping import escape, quoted, typed
 from handlers.events import button_value, tell
 from handlers.oncall import find_team, unknown_team_text
 from storage.alerts import pages

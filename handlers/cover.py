@@ -17,6 +17,7 @@ from bot.schedule.covers import (
     take,
 )
 from bot.schedule.swaps import TeamShift, upcoming_shifts
+from bot.schedule.timefmt import UnreadableTime
 from bot.slack.blocks import Message, text_message
 from bot.slack.blocks.cover import cover_asked_notice, cover_taken_notice
 from bot.slack.blocks.cover_form import (
@@ -28,12 +29,11 @@ from bot.slack.blocks.cover_form import (
     cover_unavailable_modal,
     read_cover_form,
 )
-from bot.slack.blocks.escaping import escape, typed
 from bot.slack.blocks.oncall import help_message
 from bot.slack.language import person_language
 from bot.slack.metadata import CoverRef
-from bot.slack.timefmt import UnreadableTime
 from bot.slack.users import directory
+from bot.text.escaping import escape, typed
 from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from handlers.swap import HELP

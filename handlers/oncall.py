@@ -13,10 +13,10 @@ from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
 from bot.schedule.swaps import upcoming_shifts
 from bot.slack.blocks import Message, message, text_message
-from bot.slack.blocks.escaping import escape, quoted, typed
 from bot.slack.blocks.oncall import help_message, my_shifts_message, status_message, week_message
 from bot.slack.language import person_language
 from bot.slack.users import directory
+from bot.text.escaping import escape, quoted, typed
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

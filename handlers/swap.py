@@ -20,8 +20,8 @@ from bot.schedule.swaps import (
     request_swap,
     upcoming_shifts,
 )
+from bot.schedule.timefmt import UnreadableTime, parse_day
 from bot.slack.blocks import text_message
-from bot.slack.blocks.escaping import quoted, typed
 from bot.slack.blocks.oncall import help_message
 from bot.slack.blocks.swap import (
     MY_SHIFT_BLOCK,
@@ -38,8 +38,8 @@ from bot.slack.blocks.swap import (
 )
 from bot.slack.language import person_language, team_language
 from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
-from bot.slack.timefmt import UnreadableTime, parse_day
 from bot.slack.users import MENTION, directory
+from bot.text.escaping import quoted, typed
 from handlers.events import button_value, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.db import session_scope

@@ -32,11 +32,11 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from starlette.applications import Starlette
 
-from bot.app.clock import Clock, FixedClock
 from bot.app.factory import build_services, create_app
 from bot.app.services import Services
 from bot.app.settings import Settings, load_settings
 from bot.plan.holder import PlanHolder
+from bot.runtime.clock import Clock, FixedClock
 from bot.sandbox.slack_api import Message, SlackStandIn, ViewRecord
 from bot.sandbox.slack_requests import SlackRequest, SlackSide
 from bot.schedule.roster import Roster

@@ -15,8 +15,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.alerts.escalation_worker import Escalator
-from bot.app.clock import FixedClock
 from bot.enums import Action, View
+from bot.runtime.clock import FixedClock
 from bot.sandbox.slack_api import Message
 from bot.slack.delivery import CHANNEL_BURST, MAX_UNKNOWN_ERRORS, Delivery
 from storage import outbox

@@ -12,10 +12,10 @@ import pytest
 from icalendar import Calendar
 
 from bot.app.cli import main
-from bot.app.clock import FixedClock
 from bot.app.factory import build_services, create_app
 from bot.app.settings import load_settings
 from bot.plan.holder import PlanHolder
+from bot.runtime.clock import FixedClock
 from tests.support.setup_files import SUPPORT as PLAN
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

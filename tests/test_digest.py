@@ -14,7 +14,6 @@ from bot.handovers.digest import (
     Activity,
     AlertFacts,
     RepeatCustomer,
-    duration_text,
     next_digest,
     percentile,
     repeat_customers,
@@ -24,6 +23,7 @@ from bot.handovers.digest import (
     worst,
 )
 from bot.plan.model import Digest
+from bot.schedule.timefmt import duration_text
 from bot.slack.blocks.handover import DigestSummary, digest_message
 from tests.harness import message_text, validate_blocks
 

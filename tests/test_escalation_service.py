@@ -21,7 +21,7 @@ from bot.alerts.actions import (
 )
 from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
-from bot.app.metrics import Metrics
+from bot.runtime.metrics import Metrics
 from bot.schedule.roster import Roster, TeamStatus
 from storage.alerts import list_events
 from storage.db import session_scope

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from bot.app.cli import GAP_HORIZON, main
+from bot.app.sandbox import example_file, load_workspace
 from bot.plan.reading import parse_plan
-from bot.sandbox.run import example_file, load_workspace
 from tests.conftest import ROOT
 from tests.readme import readme_text
 

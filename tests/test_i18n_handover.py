@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.handovers.digest import ShiftReport, duration_text
+from bot.handovers.digest import ShiftReport
 from bot.i18n import speaking
+from bot.schedule.timefmt import duration_text
 from bot.slack.blocks.handover import handover_message
 from bot.wake.message import WakeContent, wake_push
 from tests.support.handover import CARD_LINK, CARRIED, sections, summary, utc

@@ -12,7 +12,7 @@ import pytest
 from bot.i18n import speaking
 from bot.plan.model import Person
 from bot.plan.reading import parse_plan
-from bot.slack import timefmt
+from bot.schedule import timefmt
 from tests.harness import slack_harness
 from tests.support.setup_check import edited, line_of, problems
 from tests.support.setup_files import SATURDAY_NIGHT

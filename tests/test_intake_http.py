@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from bot.app.metrics import metrics_of
+from bot.runtime.metrics import metrics_of
 from storage.db import make_engine
 from tests.conftest import fixture_bytes
 from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake

@@ -21,12 +21,12 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from bot.alerts.model import TITLE_LIMIT, Severity
-from bot.app.clock import FixedClock
 from bot.app.factory import build_services, create_app
 from bot.app.settings import load_settings
 from bot.plan.holder import PlanHolder
 from bot.plan.model import Integration
 from bot.plan.reading import parse_plan
+from bot.runtime.clock import FixedClock
 from handlers.intake import PARSERS
 from tests.conftest import ROOT, fixture_bytes
 from tests.support.fuzz import JSON_VALUES

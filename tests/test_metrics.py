@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.alerts.escalation_worker import Escalator
-from bot.app.metrics import Metrics, count_relayed, count_slack_error, metrics_of, observe_ack
+from bot.runtime.metrics import Metrics, count_relayed, count_slack_error, metrics_of, observe_ack
 from tests.conftest import fixture_bytes
 from tests.support.intake import Intake, running_intake
 

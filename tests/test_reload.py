@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.reload import Reloader
 from bot.handovers.planner import HandoverPlanner
-from bot.plan.reload import Reloader
 from tests.harness import Harness, slack_harness
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
@@ -87,7 +87,7 @@ async def test_a_broken_save_keeps_the_plan_in_force_and_says_why(
 
         broken = PLAN.replace("every: 1d", "every: daily")
         setup.write_text(broken)
-        with caplog.at_level(logging.ERROR, logger="bot.plan.reload"):
+        with caplog.at_level(logging.ERROR, logger="bot.app.reload"):
             error = await reloader.check()
         assert error is not None
         line = broken.splitlines().index("        every: daily") + 1
@@ -95,7 +95,7 @@ async def test_a_broken_save_keeps_the_plan_in_force_and_says_why(
             f"{setup}:{line}: teams.support.rotations[0].every: expected a duration like 12h, "
             "1d or 1w, got 'daily'"
         )
-        (record,) = [r for r in caplog.records if r.name == "bot.plan.reload"]
+        (record,) = [r for r in caplog.records if r.name == "bot.app.reload"]
         assert record.getMessage() == "setup file rejected, keeping the plan in force"
         assert record.problems == str(error)  # type: ignore[attr-defined]
         assert h.services.plans.current is before
@@ -108,7 +108,7 @@ async def test_a_broken_save_keeps_the_plan_in_force_and_says_why(
         # The same broken file is not reported again at every look; a SIGHUP asks anew.
         caplog.clear()
         assert await reloader.check() is None
-        assert [r for r in caplog.records if r.name == "bot.plan.reload"] == []
+        assert [r for r in caplog.records if r.name == "bot.app.reload"] == []
         assert str(await reloader.reload("SIGHUP")) == str(error)
 
         # Fixed: taken at the next look.

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.sandbox.run import Sandbox, alert_curl
+from bot.app.sandbox import Sandbox, alert_curl
 from tests.conftest import ROOT
 from tests.readme import SANDBOX_URL, curl_request, sandbox_curl
 from tests.support.sandbox import TEAM_CHANNEL, send_readme_curl

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 
-from bot.sandbox.run import BOT_TOKEN, Sandbox
+from bot.app.sandbox import BOT_TOKEN, Sandbox
 from tests.support.sandbox import TEAM_CHANNEL, send_readme_curl
 
 pytestmark = pytest.mark.browser

@@ -23,10 +23,10 @@ import uvicorn
 from aiohttp import WSMsgType, web
 
 from bot.app.cli import main
-from bot.app.clock import FixedClock
 from bot.app.factory import build_services, create_app
 from bot.app.serve import http_config, serve_with_socket_mode
 from bot.app.settings import load_settings
+from bot.runtime.clock import FixedClock
 from tests.conftest import ROOT
 from tests.support.servers import free_port, wait_until
 from tests.support.setup_files import SATURDAY_NIGHT

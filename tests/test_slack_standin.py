@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.app.clock import FixedClock
+from bot.runtime.clock import FixedClock
 from bot.sandbox.server import serve_in_thread, serving
 from bot.sandbox.slack_api import BOT_SCOPES, SlackStandIn
 from bot.sandbox.slack_requests import SlackSide

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.slack import timefmt
-from bot.slack.timefmt import UnreadableTime
+from bot.schedule import timefmt
+from bot.schedule.timefmt import UnreadableTime
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -22,14 +22,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app.cli import main as cli_main
-from bot.app.clock import FixedClock
 from bot.app.doctor import wake_secret_problems
 from bot.app.factory import build_services, create_app
-from bot.app.metrics import metrics_of
 from bot.app.settings import Settings, SettingsError, load_settings
 from bot.plan.holder import PlanHolder
 from bot.plan.model import Condition, Person, Runbook, WakePolicy
 from bot.plan.reading import load_plan
+from bot.runtime.clock import FixedClock
+from bot.runtime.metrics import metrics_of
 from bot.wake.worker import Waker
 from storage.db import session_scope
 from storage.models import Outbox, WakeUp

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.alerts import policy as escalation
-from bot.app.metrics import Metrics, metrics_of
 from bot.i18n import N_, _
 from bot.plan.model import EscalationStep, NotifyTarget, Plan, Team
+from bot.runtime.metrics import Metrics, metrics_of
 from bot.schedule.roster import Roster
-from bot.slack.blocks.escaping import escape, who
-from bot.wake.policy import first_wake
+from bot.text.escaping import escape, who
 from storage import alerts as store
 from storage.db import after_commit
 from storage.models import Alert
@@ -135,7 +134,7 @@ def notify(
         session=session,
         alert_id=alert_id,
         users=users,
-        due=first_wake(policy, severity, now),
+        due=escalation.first_wake(policy, severity, now),
         times=policy.times,
         every=policy.every,
         now=now,

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.alerts.actions import EscalationOutcome, escalate_due, wake_delivery
-from bot.app.rounds import run_rounds
+from bot.runtime.rounds import run_rounds
 from storage.db import session_scope
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from bot.alerts.actions import wake_delivery
 from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import AlertStatus, NormalizedAlert, Severity
-from bot.app.rounds import run_rounds
 from bot.plan.model import Heartbeat, Plan
+from bot.runtime.rounds import run_rounds
 from bot.schedule.engine import resolve_wall
 from storage import heartbeats as store
 from storage.db import read_scope, session_scope

@@ -15,10 +15,10 @@ from sqlmodel import Session
 
 from bot.alerts import policy as escalation
 from bot.alerts.model import NormalizedAlert, ParsedBatch, Severity
-from bot.app.metrics import Metrics
 from bot.plan.model import Integration, Plan, Team
+from bot.runtime.metrics import Metrics
 from bot.schedule.roster import Roster
-from bot.slack.blocks.escaping import escape
+from bot.text.escaping import escape
 from storage import alerts as store
 from storage.db import NeedsSession, after_commit
 from storage.prepared import Tx

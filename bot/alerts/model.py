@@ -1,7 +1,8 @@
 """The normalised alert: what every intake kind is turned into before it is stored and relayed.
 
-Pure: the standard library and pydantic only. Every text field is cleaned and trimmed here, so an
-alert built anywhere (an intake parser, the /escalate command) fits the database and a Slack card.
+Pure: the standard library, pydantic and bot.text only. Every text field is cleaned and trimmed
+here, so an alert built anywhere (an intake parser, the /escalate command) fits the database and a
+Slack card.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.text.urls import http_url
 
 TITLE_LIMIT = 150
 SUMMARY_LIMIT = 2000
@@ -24,7 +25,6 @@ CUSTOMER_LIMIT = 200
 SOURCE_LIMIT = 300
 KEY_LIMIT = 255  # dedup keys: PagerDuty's limit, and the database column's
 GROUP_KEY_LIMIT = 1000
-URL_LIMIT = 2000
 LINK_TITLE_LIMIT = 150
 LABEL_KEY_LIMIT = 200
 LABEL_VALUE_LIMIT = 1000
@@ -152,24 +152,6 @@ def bounded_key(value: str, limit: int) -> str:
         return text
     # Trimming would make different long keys collide; a digest keeps them apart.
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def http_url(value: str) -> str | None:
-    """The value as an absolute http(s) URL fit for a link, or None when it is not one."""
-    text = value.strip()
-    # Some samples carry "&" escaped twice ("\\u0026" in the JSON); the link only works unescaped.
-    text = text.replace("\\u0026", "&")
-    if not text or len(text) > URL_LIMIT or any(c.isspace() or c in '<>"' for c in text):
-        return None
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # e.g. an unbalanced "[" in the host
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return text
 
 
 def _require_url(value: str) -> str:

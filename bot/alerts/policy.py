@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.i18n import N_
-from bot.plan.model import EscalationStep, NotifyTarget, Team
+from bot.plan.model import EscalationStep, NotifyTarget, Team, WakePolicy
 
 # The policy of a team whose setup names none: the pager holder, the backup when the team has
 # one, then leadership. The wait matches the setup file's documented default.
@@ -122,3 +122,9 @@ def next_step(
             )
         skipped.append(index)
     return None
+
+
+def first_wake(policy: WakePolicy, severity: str, now: datetime) -> datetime:
+    """When the person an alert pages is first woken, from their team's ``wake`` policy: at once
+    for the severities the team wakes people for now; else ``after`` later."""
+    return now if severity in policy.now else now + policy.after

@@ -1,1 +1,1 @@
-"""Running the bot: settings, app factory, services, serve, cli, logs, metrics, clock, doctor."""
+"""Running the bot: settings, factory, services, serve, cli, logs, doctor, reload, the sandbox."""

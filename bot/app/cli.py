@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import OperationalError
 
 from bot.app import documents
-from bot.app.clock import SystemClock
 from bot.app.documents import BadValue
 from bot.app.settings import Settings, SettingsError, load_settings
 from bot.plan.model import Plan
 from bot.plan.reading import ConfigError, load_plan
+from bot.runtime.clock import SystemClock
 from bot.schedule import engine as schedule
 from bot.schedule.roster import Roster
 from bot.wake.methods import secret_missing
@@ -184,7 +184,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.run import run_sandbox
+    from bot.app.sandbox import run_sandbox
 
     return run_sandbox(
         host=args.host or settings.host,

@@ -18,13 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app.clock import Clock, SystemClock
 from bot.app.services import Services
-from bot.app.settings import Settings
+from bot.app.settings import Settings, SettingsError
 from bot.plan.holder import PlanHolder
+from bot.runtime.clock import Clock, SystemClock
 from bot.schedule.roster import Roster
 from bot.slack.verification import SlackRequestVerifier
-from storage.db import make_engine
+from bot.wake.methods import secret_missing
+from storage import wakeups
+from storage.db import make_engine, read_scope
 from storage.migrate import upgrade
 
 logger = logging.getLogger(__name__)
@@ -76,10 +78,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI application: Slack requests, alert intake, health, metrics and calendar."""
     services = services or build_services(settings)
-    from bot.wake import worker as wake_worker
-
     # Before anything is made: wake-up methods and no secret to sign their links stop here.
-    wake_worker.require_secret(services)
+    require_secret(services)
     bolt = build_bolt(services)
     make_workers(services)
     slack_handler = AsyncSlackRequestHandler(bolt)
@@ -185,8 +185,8 @@ def make_workers(services: Services) -> None:
         return
     from bot.alerts.escalation_worker import Escalator
     from bot.alerts.heartbeats import Watcher
+    from bot.app.reload import Reloader
     from bot.handovers.planner import HandoverPlanner
-    from bot.plan.reload import Reloader
     from bot.slack.delivery import Delivery
     from bot.wake.worker import Waker
     from handlers.intake.email import MailListener
@@ -211,3 +211,16 @@ def make_workers(services: Services) -> None:
 def _ping(services: Services) -> None:
     with services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def require_secret(services: Services) -> None:
+    """SettingsError when wake-up methods exist and WATCHKEEPER_SECRET, which signs their
+    links, is not set: better no start than pushes nobody can acknowledge from."""
+    secret = services.settings.watchkeeper_secret
+    if secret:
+        return
+    with read_scope(services.engine) as session:
+        added = wakeups.any_method(session=session)
+    refusal = secret_missing(services.roster.plan, added=added, secret=secret)
+    if refusal is not None:
+        raise SettingsError(refusal)

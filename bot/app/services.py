@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
-from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.plan.holder import PlanHolder
+from bot.runtime.clock import Clock
 from bot.schedule.roster import Roster
 from storage.db import NoWaitWriter, is_sqlite
 
 if TYPE_CHECKING:
     from bot.alerts.escalation_worker import Escalator
     from bot.alerts.heartbeats import Watcher
-    from bot.app.metrics import Metrics
+    from bot.app.reload import Reloader
     from bot.handovers.planner import HandoverPlanner
-    from bot.plan.reload import Reloader
+    from bot.runtime.metrics import Metrics
     from bot.slack.delivery import Delivery
     from bot.slack.users import UserDirectory
     from bot.wake.worker import Waker

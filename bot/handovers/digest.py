@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.i18n import _
 from bot.plan.model import Digest
 from bot.schedule.engine import resolve_wall
 
@@ -154,24 +153,6 @@ def team_week(team: str, name: str, activity: Activity) -> TeamWeek:
         acknowledged=len(times),
         repeat_customers=repeat_customers(a.customer for a in activity.raised),
     )
-
-
-def duration_text(delta: timedelta) -> str:
-    """A duration as people say it: "45 s", "12 min", "2 h 05 min", "3 d 4 h"."""
-    seconds = max(0, round(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    # Days are "j" in French, "d" in English and Portuguese.
-    if hours:
-        return _("{days} d {hours} h").format(days=days, hours=hours)
-    return _("{days} d").format(days=days)
 
 
 def digest_zone(digest: Digest, plan_zone: ZoneInfo) -> ZoneInfo:

@@ -1,5 +1,5 @@
 """The plan in force: read from the setup file at start, replaced when a reload validates a new
-one (see bot.plan.reload)."""
+one (see bot.app.reload)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.alerts.model import http_url
 from bot.i18n import LANGUAGES
 from bot.plan.lined_yaml import (
     STR_TAG,
@@ -50,6 +49,7 @@ from bot.plan.model import (
     WakePolicy,
     Window,
 )
+from bot.text.urls import http_url
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 # A team id rides in select options (/escalate's team, /swap's shifts), whose values Slack caps

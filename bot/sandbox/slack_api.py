@@ -39,7 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot.app.clock import Clock, SystemClock
+from bot.runtime.clock import Clock, SystemClock
 from bot.sandbox.server import RunningServer, serve_in_thread
 
 T = TypeVar("T")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -13,9 +14,8 @@ from bot.i18n import _
 from bot.plan.model import Team
 from bot.schedule.roster import Roster
 from bot.schedule.swaps import TeamShift
-from bot.slack.blocks.escaping import escape
-from bot.slack.metadata import ShiftRef
-from bot.slack.timefmt import UnreadableTime, parse_moment, parse_span, span
+from bot.schedule.timefmt import UnreadableTime, parse_moment, parse_span, span
+from bot.text.escaping import escape
 from storage import outbox
 from storage.covers import (
     claim_cover,
@@ -27,6 +27,9 @@ from storage.covers import (
 from storage.db import session_scope
 from storage.models import CoverRequest
 from storage.swaps import lock_team_schedule
+
+if TYPE_CHECKING:
+    from bot.slack.metadata import ShiftRef
 
 # One post per shift: a span that holds more of them is most likely a typo.
 MAX_PIECES = 10

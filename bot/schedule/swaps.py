@@ -13,8 +13,8 @@ from bot.i18n import _
 from bot.plan.model import Team
 from bot.schedule import engine as schedule
 from bot.schedule.roster import Roster
-from bot.slack.blocks.escaping import escape
-from bot.slack.timefmt import day_name, day_span
+from bot.schedule.timefmt import day_name, day_span
+from bot.text.escaping import escape
 from storage.db import session_scope
 from storage.models import SwapRequest
 from storage.swaps import (

@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.alerts.model import Severity
 from bot.alerts.runbooks import runbook_for
-from bot.app.metrics import count_relayed, count_slack_error, metrics_of
 from bot.i18n import speaking
+from bot.runtime.metrics import count_relayed, count_slack_error, metrics_of
 from bot.schedule.covers import cover_id_of, withdraw
 from bot.schedule.covers import subject_of as cover_subject
 from bot.slack.blocks import Message

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.app.metrics import metrics_of
+from bot.runtime.metrics import metrics_of
 from bot.slack.errors import Kind, classify
 
 if TYPE_CHECKING:

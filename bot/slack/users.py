@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app.clock import Clock
 from bot.i18n import language_tag
+from bot.runtime.clock import Clock
 
 if TYPE_CHECKING:
     from bot.app.services import Services

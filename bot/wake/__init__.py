@@ -1,2 +1,2 @@
-"""Waking the person paged: wake-up methods (Apprise URLs), when to wake, the sending worker and
+"""Waking the person paged: wake-up methods (Apprise URLs), the message, the sending worker and
 the acknowledge links' tokens."""

@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.alerts.runbooks import runbook_for
-from bot.app.metrics import metrics_of
-from bot.app.settings import SettingsError
 from bot.i18n import N_, _, ngettext, speaking
+from bot.runtime.metrics import metrics_of
 from bot.slack.language import person_language
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, test_push, wake_push
-from bot.wake.methods import Method, MethodError, expand, in_setup, secret_missing
+from bot.wake.methods import Method, MethodError, expand, in_setup
 from bot.wake.sender import Outcome, Result, Sender
 from storage import wakeups as store
-from storage.db import is_sqlite, read_scope, session_scope
+from storage.db import is_sqlite, session_scope
 from storage.models import Alert, WakeTest, WakeUp
 from storage.outbox import SLACK_POST, enqueue
 from storage.wakeups import DONE, FAILED
@@ -456,16 +455,3 @@ def no_method_text(language: str) -> str:
     """The DM to someone paged for a critical alert with no way to wake them."""
     with speaking(language):
         return _(NO_METHOD_TEXT)
-
-
-def require_secret(services: Services) -> None:
-    """SettingsError when wake-up methods exist and WATCHKEEPER_SECRET, which signs their
-    links, is not set: better no start than pushes nobody can acknowledge from."""
-    secret = services.settings.watchkeeper_secret
-    if secret:
-        return
-    with read_scope(services.engine) as session:
-        added = store.any_method(session=session)
-    refusal = secret_missing(services.roster.plan, added=added, secret=secret)
-    if refusal is not None:
-        raise SettingsError(refusal)

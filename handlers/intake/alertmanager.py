@@ -13,10 +13,10 @@ from bot.alerts.model import (
     Link,
     NormalizedAlert,
     ParsedBatch,
-    http_url,
     severity_from,
     stable_hash,
 )
+from bot.text.urls import http_url
 from handlers.intake.parsing import (
     alert_list,
     expect_object,

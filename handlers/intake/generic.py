@@ -16,10 +16,10 @@ from bot.alerts.model import (
     IntakeError,
     NormalizedAlert,
     ParsedBatch,
-    http_url,
     severity_from,
     stable_hash,
 )
+from bot.text.urls import http_url
 from handlers.intake.parsing import (
     describe,
     details_of,

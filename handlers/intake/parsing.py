@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.alerts.model import IntakeError, Link, clean_text, http_url
+from bot.alerts.model import IntakeError, Link, clean_text
+from bot.text.urls import http_url
 
 MAX_ALERTS = 1000  # per request; Alertmanager's own max_alerts setting is usually far lower
 

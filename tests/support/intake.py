@@ -13,7 +13,6 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.app.clock import FixedClock
 from bot.app.factory import build_services, create_app
 from bot.app.services import Services
 from bot.app.settings import load_settings
@@ -28,6 +27,7 @@ from bot.plan.model import (
     Team,
     Window,
 )
+from bot.runtime.clock import FixedClock
 from storage.models import Alert, AlertEvent, Outbox
 
 PARIS = ZoneInfo("Europe/Paris")

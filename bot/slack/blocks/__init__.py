@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypedDict
 
 # The one escape of what others typed, also reached as bot.slack.blocks.escape.
-from bot.slack.blocks.escaping import escape
+from bot.text.escaping import escape
 
 __all__ = ["escape"]
 

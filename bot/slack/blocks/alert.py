@@ -29,9 +29,9 @@ from bot.slack.blocks import (
     plain,
     section,
 )
-from bot.slack.blocks.escaping import escape, link, who
 from bot.slack.blocks.handover import SEVERITY_ICON
 from bot.slack.metadata import AlertRef, dump
+from bot.text.escaping import escape, link, who
 
 # Timeline lines shown on a card; older ones are counted. Labels shown; the rest are counted.
 TIMELINE_MAX = 8

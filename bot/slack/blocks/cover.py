@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.enums import Action
 from bot.i18n import _
 from bot.plan.model import Team
-from bot.slack import timefmt
+from bot.schedule import timefmt
 from bot.slack.blocks import Block, Message, actions, button, context, escape, message, section
 from bot.slack.metadata import CoverRef, dump
 

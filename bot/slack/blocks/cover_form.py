@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.enums import Action, View
 from bot.i18n import N_, _
-from bot.slack import timefmt
+from bot.schedule import timefmt
 from bot.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, VIEW_TITLE_MAX, plain, section
 from bot.slack.metadata import MetadataError, ShiftRef, dump, load
 

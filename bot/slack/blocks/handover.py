@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.handovers.digest import AlertFacts, ShiftReport, TeamWeek, duration_text
 from bot.i18n import _, ngettext
 from bot.plan.model import Team
+from bot.schedule import timefmt
 from bot.schedule.engine import Shift
-from bot.slack import timefmt
 from bot.slack.blocks import (
     Block,
     Message,
@@ -24,7 +24,10 @@ from bot.slack.blocks import (
     message,
     section,
 )
-from bot.slack.blocks.escaping import link
+from bot.text.escaping import link
+
+if TYPE_CHECKING:
+    from bot.handovers.digest import AlertFacts, ShiftReport, TeamWeek
 
 # Open alerts listed one by one; the rest are counted.
 CARRIED_MAX = 15
@@ -160,7 +163,9 @@ def _carried_section(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) 
 def _report_text(report: ShiftReport) -> str:
     """A shift's numbers in one line."""
     worst = (
-        _("worst time to acknowledge {duration}").format(duration=duration_text(report.worst_ack))
+        _("worst time to acknowledge {duration}").format(
+            duration=timefmt.duration_text(report.worst_ack)
+        )
         if report.worst_ack is not None
         else _("nothing acknowledged")
     )
@@ -255,10 +260,10 @@ def reminder_message(summary: ReminderSummary) -> Message:
     name = escape(team.name)
     if wait.total_seconds() > 0:
         headline = _("Your on-call shift for {team} starts in {duration}").format(
-            team=name, duration=duration_text(wait)
+            team=name, duration=timefmt.duration_text(wait)
         )
         bold = _(":bell: Your on-call shift for *{team}* starts in {duration}.").format(
-            team=name, duration=duration_text(wait)
+            team=name, duration=timefmt.duration_text(wait)
         )
     else:
         headline = _("Your on-call shift for {team} starts now").format(team=name)
@@ -296,8 +301,8 @@ def _team_week_text(week: TeamWeek) -> str:
                 "acknowledged alerts)",
                 week.acknowledged,
             ).format(
-                worst=duration_text(week.worst_ack),
-                p90=duration_text(week.p90_ack),
+                worst=timefmt.duration_text(week.worst_ack),
+                p90=timefmt.duration_text(week.p90_ack),
                 count=week.acknowledged,
             )
         )

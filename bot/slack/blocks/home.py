@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from bot.enums import Action
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, _
 from bot.plan.model import Team
+from bot.schedule import timefmt
 from bot.schedule.roster import TeamStatus
-from bot.slack import timefmt
 from bot.slack.blocks import (
     VIEW_BLOCKS_MAX,
     Block,
@@ -25,8 +25,8 @@ from bot.slack.blocks import (
     sections_of_lines,
 )
 from bot.slack.blocks.commands import HELP_HINT, command_lines
-from bot.slack.blocks.escaping import escape
 from bot.slack.blocks.swap import pending_lines
+from bot.text.escaping import escape
 
 if TYPE_CHECKING:
     from bot.schedule.swaps import TeamShift

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.enums import Command
 from bot.i18n import N_, _
 from bot.plan.model import Team
+from bot.schedule import timefmt
 from bot.schedule.engine import Shift
 from bot.schedule.roster import TeamStatus
-from bot.slack import timefmt
 from bot.slack.blocks import (
     Block,
     Message,
@@ -24,7 +24,7 @@ from bot.slack.blocks import (
     sections_of_lines,
 )
 from bot.slack.blocks.commands import SUMMARIES
-from bot.slack.blocks.escaping import escape
+from bot.text.escaping import escape
 
 if TYPE_CHECKING:
     from bot.schedule.swaps import TeamShift

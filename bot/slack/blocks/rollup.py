@@ -24,9 +24,9 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.blocks.alert import AlertCard, alert_card, when
-from bot.slack.blocks.escaping import escape
 from bot.slack.blocks.handover import SEVERITY_ICON, SEVERITY_ORDER
 from bot.slack.metadata import AlertRef, dump
+from bot.text.escaping import escape
 
 NEWEST_NAMED = 5
 TITLE_MAX = 150  # of each alert named in the text

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.enums import Action, View
 from bot.i18n import N_, _
 from bot.plan.model import Team
-from bot.slack import timefmt
+from bot.schedule import timefmt
 from bot.slack.blocks import (
     OPTION_TEXT_MAX,
     OPTIONS_MAX,
@@ -23,8 +23,8 @@ from bot.slack.blocks import (
     plain,
     section,
 )
-from bot.slack.blocks.escaping import escape
 from bot.slack.metadata import ShiftRef, SwapRef, dump
+from bot.text.escaping import escape
 
 if TYPE_CHECKING:
     from bot.schedule.swaps import TeamShift

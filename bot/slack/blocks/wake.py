@@ -4,7 +4,7 @@ masked, never whole (a wake-up URL is a secret)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.enums import Action, View
 from bot.i18n import N_, _
@@ -19,8 +19,10 @@ from bot.slack.blocks import (
     plain,
     section,
 )
-from bot.slack.blocks.escaping import escape
-from bot.wake.methods import Method
+from bot.text.escaping import escape
+
+if TYPE_CHECKING:
+    from bot.wake.methods import Method
 
 URL_BLOCK = "wake-url"
 URL_MAX = 2000  # what the database keeps of a URL

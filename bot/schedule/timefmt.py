@@ -12,7 +12,7 @@ from babel.dates import format_skeleton, get_timezone_location
 
 from bot.i18n import ENGLISH, N_, _, current, locale
 from bot.schedule.engine import resolve_wall
-from bot.slack.blocks.escaping import escape, quoted
+from bot.text.escaping import escape, quoted
 
 OPEN_END = "…"
 DATE_HINT = N_("write dates as YYYY-MM-DD, e.g. 2026-11-28")
@@ -275,3 +275,21 @@ def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = F
         if at > after or (at == after and not strictly):
             return at
     raise AssertionError("eight days hold every weekday and time of day")  # pragma: no cover
+
+
+def duration_text(delta: timedelta) -> str:
+    """A duration as people say it: "45 s", "12 min", "2 h 05 min", "3 d 4 h"."""
+    seconds = max(0, round(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    # Days are "j" in French, "d" in English and Portuguese.
+    if hours:
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    return _("{days} d").format(days=days)

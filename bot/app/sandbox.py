@@ -29,12 +29,12 @@ import yaml
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bot.app.clock import Clock
 from bot.app.factory import build_services, create_app
 from bot.app.logs import setup_logging
 from bot.app.services import Services
 from bot.app.settings import Settings, load_settings
 from bot.plan.holder import PlanHolder
+from bot.runtime.clock import Clock
 from bot.sandbox.page import SandboxPage, track_spawned_tasks
 from bot.sandbox.server import RunningServer, serve_in_thread
 from bot.sandbox.slack_api import SlackStandIn

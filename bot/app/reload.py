@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.app.rounds import run_rounds
 from bot.plan.reading import ConfigError, Problem, load_plan
+from bot.runtime.rounds import run_rounds
 from bot.wake.methods import secret_missing
 
 if TYPE_CHECKING:
