@@ -12,7 +12,6 @@ Run: ``python bench/api.py``, ``--smoke`` for a few seconds. Prints figures only
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import time
@@ -24,7 +23,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from oncall import MEMBERS_PER_TEAM, TEAMS, add_overrides  # noqa: E402
-from rig import Rig, machine, percentile, running, spread, workspace  # noqa: E402
+from rig import Rig, machine, options, percentile, running, spread, workspace  # noqa: E402
 
 PACE = 20.0  # requests a second
 API_TOKEN = "bench-api-token"
@@ -97,14 +96,8 @@ def one_run(label: str, weeks_before: int, requests: int) -> tuple[float, float,
 
 def main(argv: list[str] | None = None) -> int:
     """Print the figures; 1 when an answer was not a 200 naming every team."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of each run")
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.seconds = 2.0
+    args = options(__doc__, argv, seconds=(60.0, 2.0, "length of each run"))
     requests = int(args.seconds * PACE)
-    print(f"machine at the start: {machine()}")
     print(f"{requests} requests a run at {PACE:g}/s, one at a time, {ONCALL} and {HEALTHZ} in turn")
     year_p50, year_p99, wrong = one_run("a year of overrides", 26, requests)
     # The ten years' run is the smoke run's longest part (preparing 52,000 overrides): CI skips it.

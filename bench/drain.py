@@ -15,7 +15,6 @@ seconds. Prints figures only; exits 1 when an alert was not delivered or was del
 
 from __future__ import annotations
 
-import argparse
 import re
 import sqlite3
 import sys
@@ -27,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig import ALERT_TOKEN, Rig, machine, running, spread, wait_until  # noqa: E402
+from rig import ALERT_TOKEN, Rig, machine, options, running, spread, wait_until  # noqa: E402
 
 TAG = re.compile(r"drain-(\d+)\b")
 FAILURE_RATE = 0.3
@@ -101,15 +100,7 @@ def outbox_left(rig: Rig) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the figures; 1 when an alert was not delivered, or delivered twice."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--alerts", type=int, default=200)
-    parser.add_argument("--teams", type=int, default=40, help="teams (one channel each)")
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.alerts, args.teams = 20, 4
-
-    print(f"machine at the start: {machine()}")
+    args = options(__doc__, argv, alerts=(200, 20), teams=(40, 4, "teams (one channel each)"))
     print(
         f"drain: {args.alerts} alerts over {args.teams} team channels (and as many pager "
         f"holders' DMs), sent at once; the Slack stand-in fails {FAILURE_RATE:.0%} of the calls "

@@ -13,7 +13,6 @@ Prints figures only; exits 1 when an alert was refused, never reachable, or show
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -25,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig import ALERT_TOKEN, Rig, machine, running, wait_until  # noqa: E402
+from rig import ALERT_TOKEN, Rig, machine, options, running, wait_until  # noqa: E402
 
 TAG = re.compile(r"flood-(\d+)\b")
 PATIENCE_S = 600.0
@@ -76,15 +75,9 @@ def reachable(calls: list[dict[str, Any]], channel: str) -> dict[int, list[tuple
 
 def main(argv: list[str] | None = None) -> int:
     """Print the figures; 1 when an alert was refused, never reachable, or shown twice."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--alerts", type=int, default=300)
-    parser.add_argument("--seconds", type=float, default=10.0, help="the flood lasts this long")
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.alerts, args.seconds = 30, 2.0
-
-    print(f"machine at the start: {machine()}")
+    args = options(
+        __doc__, argv, alerts=(300, 30), seconds=(10.0, 2.0, "the flood lasts this long")
+    )
     print(
         f"flood: {args.alerts} alerts for one team in {args.seconds:g} s, then one more; the "
         "Slack stand-in answers 429 past ~1 msg/s per channel"

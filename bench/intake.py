@@ -10,7 +10,6 @@ Run: ``python bench/intake.py`` (15 s each), ``--smoke`` for a couple of seconds
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import sqlite3
@@ -24,7 +23,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig import ALERT_TOKEN, Rig, machine, running, spread  # noqa: E402
+from rig import ALERT_TOKEN, Rig, machine, options, running, spread  # noqa: E402
 
 
 @dataclass
@@ -93,16 +92,13 @@ def committed(rig: Rig, accepted: list[int]) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the benchmark figures; 1 when an accepted alert is missing from the database."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0, help="length of each round")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--teams", type=int, default=100, help="teams the alerts go round")
-    parser.add_argument("--smoke", action="store_true", help="a couple of seconds, for CI")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.seconds, args.teams = 2.0, 20
-
-    print(f"machine at the start: {machine()}")
+    args = options(
+        __doc__,
+        argv,
+        seconds=(15.0, 2.0, "length of each round"),
+        clients=(16, 16, "concurrent connections"),
+        teams=(100, 20, "teams the alerts go round"),
+    )
     print(
         f"peak intake: {args.clients} clients back to back, {args.seconds:g} s per round, "
         f"alerts round {args.teams} teams; delivery worker running (Slack stand-in in its own "

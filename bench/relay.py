@@ -28,11 +28,11 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rig import (  # noqa: E402
-    ALERT_TOKEN,
     Rig,
     machine,
     median,
     percentile,
+    post_alert,
     postgres_trouble,
     running,
     spread,
@@ -65,13 +65,7 @@ async def _post_alert(
     timings.lag.append(began - due)
     timings.sent[n] = began
     try:
-        async with session.post(
-            f"{bot.url}/alerts/{team}",
-            json=body,
-            headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
-        ) as answer:
-            await answer.read()
-            status = answer.status
+        status = await post_alert(session, f"{bot.url}/alerts/{team}", body)
     except aiohttp.ClientError:
         status = 0
     timings.statuses[n] = status

@@ -8,6 +8,7 @@ bot's call can be subtracted.
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -515,10 +517,40 @@ def _on_server(server: str, statement: str) -> None:
 # --------------------------------------------------------------------------- figures
 
 
+def options(doc: str, argv: list[str] | None, **spec: tuple[Any, ...]) -> argparse.Namespace:
+    """A benchmark's command line, and the machine's state printed as it starts.
+
+    ``spec`` names each option with (default, value under --smoke[, help]); --smoke is a run of
+    a few seconds, for CI.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, (default, _smoke, *help_) in spec.items():
+        kind = type(default)
+        parser.add_argument(
+            f"--{name}", type=kind, default=default, help=help_[0] if help_ else None
+        )
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        for name, (_default, smoke, *_help) in spec.items():
+            setattr(args, name, smoke)
+    print(f"machine at the start: {machine()}")
+    return args
+
+
 def machine() -> str:
     """The CPUs and how busy they already are: other work on the machine shows in the figures."""
     one, five, _ = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+async def post_alert(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> int:
+    """POST one alert to an intake URL with the benchmarks' token; the answer's HTTP status."""
+    async with session.post(
+        url, json=body, headers={"Authorization": f"Bearer {ALERT_TOKEN}"}
+    ) as answer:
+        await answer.read()
+        return answer.status
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -8,7 +8,6 @@ Run: ``python bench/storm.py``, ``--smoke`` for a few seconds. Prints figures on
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 import sys
@@ -21,7 +20,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig import ALERT_TOKEN, Rig, machine, running, spread, wait_until  # noqa: E402
+from rig import Rig, machine, options, post_alert, running, spread, wait_until  # noqa: E402
 
 SETTLE_S = 5.0  # after the storm, the last update goes out within a card interval or two
 CLIENTS = 8
@@ -41,14 +40,9 @@ async def storm(rig: Rig, repeats: int, seconds: float) -> tuple[Counter[int | s
         async def one() -> None:
             async with gate:
                 began = time.monotonic()
+                status: int | str
                 try:
-                    async with session.post(
-                        f"{rig.bot.url}/alerts/{team}",
-                        json=body,
-                        headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
-                    ) as answer:
-                        await answer.read()
-                        status: int | str = answer.status
+                    status = await post_alert(session, f"{rig.bot.url}/alerts/{team}", body)
                 except aiohttp.ClientError as error:
                     status = error.__class__.__name__
                 statuses[status] += 1
@@ -94,15 +88,7 @@ def mib(kib: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the benchmark figures; 1 when a repeat was refused or the card lost count."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10_000)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--smoke", action="store_true", help="a few seconds, for CI")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.repeats, args.seconds = 600, 3.0
-
-    print(f"machine at the start: {machine()}")
+    args = options(__doc__, argv, repeats=(10_000, 600), seconds=(60.0, 3.0))
     print(
         f"storm: one alert repeated {args.repeats} times over {args.seconds:g} s "
         f"({args.repeats / args.seconds:.0f}/s) into one team; the Slack stand-in answers 429 past "
