@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from storage.db import inserted
 from storage.models import CoverRequest, Override
 from storage.overrides import create_override
 
@@ -27,18 +28,18 @@ def create_cover(
     """Store an open call for a volunteer to hold the pager over [start, end)."""
     if end <= start:
         raise ValueError(f"a cover must end after it starts ({start} .. {end})")
-    row = CoverRequest(
-        team=team,
-        requester=requester,
-        start=start,
-        end=end,
-        status=OPEN,
-        created_at=now,
-        note=note or None,
+    return inserted(
+        session,
+        CoverRequest(
+            team=team,
+            requester=requester,
+            start=start,
+            end=end,
+            status=OPEN,
+            created_at=now,
+            note=note or None,
+        ),
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def get_cover(*, session: Session, cover_id: int) -> CoverRequest | None:

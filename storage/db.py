@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import event, orm
@@ -130,6 +130,16 @@ def _begin_or_give_up(conn: Connection) -> None:
         if "locked" in str(error) or "busy" in str(error):
             raise WriterBusy from None
         raise driver_error(conn.dialect, "BEGIN IMMEDIATE", (), error) from error
+
+
+Row = TypeVar("Row")
+
+
+def inserted(session: Session, row: Row) -> Row:
+    """Add a new row and flush it: it has its id, and a constraint it breaks is raised here."""
+    session.add(row)
+    session.flush()
+    return row
 
 
 def is_sqlite(engine: Engine) -> bool:

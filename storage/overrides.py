@@ -9,6 +9,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.schedule import engine as schedule
+from storage.db import inserted
 from storage.models import Override
 from storage.prepared import Prepared, Tx
 
@@ -38,23 +39,23 @@ def create_override(
         raise ValueError(f"override role must be oncall or backup, got {role!r}")
     if end <= start:
         raise ValueError(f"an override must end after it starts ({start} .. {end})")
-    row = Override(
-        team=team,
-        user_id=user_id,
-        role=role,
-        kind=kind,
-        start=start,
-        end=end,
-        requested_by=requested_by,
-        approved_by=approved_by,
-        reason=reason,
-        swap_id=swap_id,
-        cover_id=cover_id,
-        created_at=now,
+    return inserted(
+        session,
+        Override(
+            team=team,
+            user_id=user_id,
+            role=role,
+            kind=kind,
+            start=start,
+            end=end,
+            requested_by=requested_by,
+            approved_by=approved_by,
+            reason=reason,
+            swap_id=swap_id,
+            cover_id=cover_id,
+            created_at=now,
+        ),
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def list_overrides(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from storage.db import inserted
 from storage.models import Override, SwapRequest
 from storage.overrides import create_override
 
@@ -45,20 +46,20 @@ def create_swap(
         raise ValueError("a swap needs two different people")
     if requester_end <= requester_start or target_end <= target_start:
         raise ValueError("a swapped shift must end after it starts")
-    row = SwapRequest(
-        team=team,
-        requester=requester,
-        requester_start=requester_start,
-        requester_end=requester_end,
-        target=target,
-        target_start=target_start,
-        target_end=target_end,
-        status=PENDING,
-        created_at=now,
+    return inserted(
+        session,
+        SwapRequest(
+            team=team,
+            requester=requester,
+            requester_start=requester_start,
+            requester_end=requester_end,
+            target=target,
+            target_start=target_start,
+            target_end=target_end,
+            status=PENDING,
+            created_at=now,
+        ),
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def get_swap(*, session: Session, swap_id: int) -> SwapRequest | None:
@@ -105,29 +106,23 @@ def accept_swap(
     row = session.get(SwapRequest, swap_id)
     assert row is not None and row.id is not None
     # The requester's shift goes to the target, and the target's to the requester.
-    to_target = create_override(
-        session=session,
-        team=row.team,
-        user_id=row.target,
-        start=row.requester_start,
-        end=row.requester_end,
-        kind="swap",
-        now=now,
-        requested_by=row.requester,
-        approved_by=by,
-        swap_id=row.id,
-    )
-    to_requester = create_override(
-        session=session,
-        team=row.team,
-        user_id=row.requester,
-        start=row.target_start,
-        end=row.target_end,
-        kind="swap",
-        now=now,
-        requested_by=row.requester,
-        approved_by=by,
-        swap_id=row.id,
+    to_target, to_requester = (
+        create_override(
+            session=session,
+            team=row.team,
+            user_id=user,
+            start=start,
+            end=end,
+            kind="swap",
+            now=now,
+            requested_by=row.requester,
+            approved_by=by,
+            swap_id=row.id,
+        )
+        for user, start, end in (
+            (row.target, row.requester_start, row.requester_end),
+            (row.requester, row.target_start, row.target_end),
+        )
     )
     return to_target, to_requester
 
