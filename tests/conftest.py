@@ -82,6 +82,16 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'watchkeeper.db'}"
 
 
+def _migrated(url: str) -> Iterator[Engine]:
+    """An engine on the database at ``url``, migrated to the newest schema, disposed afterwards."""
+    engine = make_engine(url)
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     url = create_postgres_database()
@@ -94,33 +104,19 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def pg_engine(postgres_url: str) -> Iterator[Engine]:
     """A migrated PostgreSQL engine: what replicas share (skipped where PostgreSQL is absent)."""
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    yield from _migrated(postgres_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated-on-demand database URL: SQLite, then PostgreSQL where reachable."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'watchkeeper.db'}"
-        return
-    url = create_postgres_database()
-    try:
-        yield url
-    finally:
-        drop_postgres_database(url)
+        return f"sqlite:///{tmp_path / 'watchkeeper.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """A migrated engine on each database kind."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    yield from _migrated(database_url)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from bot.runtime.metrics import metrics_of
 from storage.db import make_engine
 from tests.conftest import fixture_bytes
 from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake
+from tests.support.sqlite_lock import another_writer
 
 ONE_MIB = 1024 * 1024
 
@@ -386,13 +386,8 @@ async def test_a_database_another_process_keeps_locked_answers_503_and_writes_no
     engine = sqlite_intake.services.engine
     engine.dispose()
     event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=50"))
-    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
+    with another_writer(engine):
         answer = await sqlite_intake.post("helpdesk", GENERIC)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert answer.status_code == 503
     assert answer.json()["error"] == "the database is unavailable; try again shortly"
     assert int(answer.headers["retry-after"]) > 0
@@ -408,18 +403,13 @@ async def test_an_alert_waits_for_another_writer_without_holding_up_the_server(
     # write lock (and is stored once it is free), and meanwhile the server answers everything
     # else: the wait is not done on the event loop.
     engine = sqlite_intake.services.engine
-    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
+    with another_writer(engine) as other:
         posting = asyncio.create_task(sqlite_intake.post("helpdesk", GENERIC))
         await asyncio.sleep(0.3)
         health = await asyncio.wait_for(sqlite_intake.client.get("/healthz"), 5.0)
         assert health.status_code == 200
         assert not posting.done()
         assert other.execute("SELECT count(*) FROM alert").fetchone() == (0,)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     answer = await asyncio.wait_for(posting, 10.0)
     assert answer.status_code == 202
     assert sqlite_intake.counts()[0] == 1

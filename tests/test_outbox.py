@@ -42,6 +42,21 @@ def _done(session: Session, kind: str, subject: str, at: datetime) -> None:
     outbox.complete(session=session, outbox_ids=[row_id], now=at)
 
 
+def _posts(engine: sa.Engine, *subjects: str) -> list[int | None]:
+    """Queue a Slack post for each subject, due now, in one transaction; their ids."""
+    with session_scope(engine) as session:
+        return [
+            outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject=subject)
+            for subject in subjects
+        ]
+
+
+def _claimed(engine: sa.Engine, now: datetime) -> list[int | None]:
+    """The ids of the rows a worker claims at ``now``."""
+    with session_scope(engine) as session:
+        return [row.id for row in outbox.claim(session=session, now=now)]
+
+
 def test_prune_forgets_old_deliveries_but_keeps_pages_of_open_alerts(engine: sa.Engine) -> None:
     old, recent = NOW - timedelta(days=30), NOW - timedelta(days=1)
     with session_scope(engine) as session:
@@ -131,11 +146,7 @@ def test_two_due_syncs_of_one_alert_are_never_taken_together(engine: sa.Engine) 
 
 
 def test_a_lease_is_renewed_only_for_its_holder(engine: sa.Engine) -> None:
-    with session_scope(engine) as session:
-        ids = [
-            outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject=f"s{n}")
-            for n in range(3)
-        ]
+    ids = _posts(engine, "s0", "s1", "s2")
     with session_scope(engine) as session:
         held = {row.id: row.claims for row in outbox.claim(session=session, now=NOW, limit=3)}
     assert set(held) == set(ids) and set(held.values()) == {1}
@@ -187,22 +198,18 @@ def test_two_pages_of_one_user_for_one_alert_are_never_taken_together(engine: sa
             subject="alert:2",
             payload={"user": "U0BOB", "reason": "holds the pager"},
         )
-    with session_scope(engine) as session:
-        taken = [row.id for row in outbox.claim(session=session, now=NOW)]
-    assert taken == [first, lead, other_alert]
+    assert _claimed(engine, NOW) == [first, lead, other_alert]
     # While the first is held by its worker, nobody takes the second.
     with session_scope(engine) as session:
         assert outbox.claim(session=session, now=NOW) == []
         outbox.complete(session=session, outbox_ids=[first], now=NOW)
-    with session_scope(engine) as session:
-        assert [row.id for row in outbox.claim(session=session, now=NOW)] == [second]
+    assert _claimed(engine, NOW) == [second]
 
 
 def test_a_row_put_back_for_a_retry_is_not_locked_again_by_a_late_renewal(
     engine: sa.Engine,
 ) -> None:
-    with session_scope(engine) as session:
-        row_id = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="s")
+    (row_id,) = _posts(engine, "s")
     with session_scope(engine) as session:
         held = {row.id: row.claims for row in outbox.claim(session=session, now=NOW)}
     retry_at = NOW + timedelta(seconds=2)
@@ -212,18 +219,13 @@ def test_a_row_put_back_for_a_retry_is_not_locked_again_by_a_late_renewal(
     # The worker's renewal raced the settling, with the holdings it had read just before.
     with session_scope(engine) as session:
         assert outbox.renew(session=session, held=held, until=NOW + timedelta(minutes=1)) == set()
-    with session_scope(engine) as session:
-        assert [row.id for row in outbox.claim(session=session, now=retry_at)] == [row_id]
+    assert _claimed(engine, retry_at) == [row_id]
 
 
 def test_failed_deliveries_are_listed_latest_first_and_forgotten_like_done_ones(
     engine: sa.Engine,
 ) -> None:
-    with session_scope(engine) as session:
-        ids = [
-            outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject=f"s{n}")
-            for n in range(3)
-        ]
+    ids = _posts(engine, "s0", "s1", "s2")
     first, second, fine = ids
     assert first is not None and second is not None and fine is not None
     with session_scope(engine) as session:
@@ -248,9 +250,7 @@ def test_failed_deliveries_are_listed_latest_first_and_forgotten_like_done_ones(
 def test_a_try_that_posted_nothing_leaves_no_doubt_and_one_that_may_have_does(
     engine: sa.Engine,
 ) -> None:
-    with session_scope(engine) as session:
-        sure = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="a")
-        unsure = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="b")
+    sure, unsure = _posts(engine, "a", "b")
     assert sure is not None and unsure is not None
     with session_scope(engine) as session:
         outbox.claim(session=session, now=NOW, limit=2)
@@ -266,8 +266,7 @@ def test_a_try_that_posted_nothing_leaves_no_doubt_and_one_that_may_have_does(
 
 
 def test_a_delivery_meeting_unknown_errors_fails_after_the_limit(engine: sa.Engine) -> None:
-    with session_scope(engine) as session:
-        row_id = outbox.enqueue(session=session, kind=outbox.SLACK_POST, now=NOW, subject="s")
+    (row_id,) = _posts(engine, "s")
     assert row_id is not None
     outcomes = []
     for n in range(3):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,7 @@ from storage.overrides import (
     schedule_overrides,
 )
 from storage.prepared import Tx
+from tests.support.sqlite_lock import another_writer
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
@@ -68,10 +70,21 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def test_a_writer_that_must_not_wait_gives_up_at_once_and_writes_nothing(sqlite_url: str) -> None:
+@pytest.fixture
+def now_writer(sqlite_url: str) -> Iterator[NoWaitWriter]:
+    """A writer that never waits for SQLite's write lock, on a migrated SQLite database."""
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    now_writer = NoWaitWriter(engine)
+    writer = NoWaitWriter(engine)
+    yield writer
+    writer.close()
+    engine.dispose()
+
+
+def test_a_writer_that_must_not_wait_gives_up_at_once_and_writes_nothing(
+    now_writer: NoWaitWriter,
+) -> None:
+    engine = now_writer.engine
     alert = {"team": "support", "integration": "helpdesk", "dedup_key": "k", "title": "t"}
 
     def add_alert(session: Session) -> None:
@@ -100,21 +113,13 @@ def test_a_writer_that_must_not_wait_gives_up_at_once_and_writes_nothing(sqlite_
         done.set()
         other_thread.join()
     # Another process is writing: no wait for SQLite's busy timeout either.
-    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(WriterBusy), now_writer.session() as session:
-            add_alert(session)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+    with another_writer(engine), pytest.raises(WriterBusy), now_writer.session() as session:
+        add_alert(session)
     assert count() == 0
     # Once the others are done, the same writer writes.
     with now_writer.session() as session:
         add_alert(session)
     assert count() == 1
-    now_writer.close()
-    engine.dispose()
 
 
 def test_the_connection_a_no_wait_writer_gives_back_waits_again(sqlite_url: str) -> None:
@@ -131,11 +136,9 @@ def test_the_connection_a_no_wait_writer_gives_back_waits_again(sqlite_url: str)
 
 
 def test_a_transaction_without_a_session_commits_then_runs_what_waited_for_the_commit(
-    sqlite_url: str,
+    now_writer: NoWaitWriter,
 ) -> None:
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    now_writer = NoWaitWriter(engine)
+    engine = now_writer.engine
     committed: list[str] = []
     reader = sqlite3.connect(engine.url.database or "")
     with now_writer.transaction() as tx:
@@ -151,16 +154,12 @@ def test_a_transaction_without_a_session_commits_then_runs_what_waited_for_the_c
         row = session.get(Outbox, row_id)
         assert row is not None
         assert (row.payload, row.next_attempt_at) == ({"channel": "C0SUPPORT"}, NOW)
-    now_writer.close()
-    engine.dispose()
 
 
 def test_a_transaction_without_a_session_that_fails_writes_nothing_and_runs_nothing(
-    sqlite_url: str,
+    now_writer: NoWaitWriter,
 ) -> None:
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    now_writer = NoWaitWriter(engine)
+    engine = now_writer.engine
     committed: list[str] = []
 
     def write(tx: Tx) -> None:
@@ -190,22 +189,14 @@ def test_a_transaction_without_a_session_that_fails_writes_nothing_and_runs_noth
     assert (count(), committed) == (0, [])
 
     # Another process holds the write lock: it gives up before writing anything.
-    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(WriterBusy), now_writer.transaction() as tx:
-            write(tx)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+    with another_writer(engine), pytest.raises(WriterBusy), now_writer.transaction() as tx:
+        write(tx)
     assert (count(), committed) == (0, [])
 
     # And then it writes.
     with now_writer.transaction() as tx:
         write(tx)
     assert (count(), committed) == (1, ["counted"])
-    now_writer.close()
-    engine.dispose()
 
 
 def test_instants_come_back_aware_in_utc(engine: sa.Engine) -> None:
