@@ -30,6 +30,7 @@ from handlers.intake.parsing import (
     optional_str,
     scalar_map,
     scalar_text,
+    text_or_number,
 )
 
 KIND = "generic"
@@ -86,21 +87,15 @@ def _with_scheme(url: str | None) -> str | None:
 
 def _key(doc: dict[str, Any], field: str) -> str | None:
     """The sender's dedup key; a number is fine (an unquoted ``{{ticket.id}}``)."""
-    value = doc.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise IntakeError(f"{field} must be text, not {describe(value)}.", field)
-    return first_text(scalar_text(value))
+    value = text_or_number(doc, field)
+    return None if value is None else first_text(scalar_text(value))
 
 
 def _severity_word(doc: dict[str, Any], field: str) -> str | None:
     """The sender's word for how bad it is (any word; unknown ones mean warning)."""
-    value = doc.get(field)
+    value = text_or_number(doc, field)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise IntakeError(f"{field} must be text, not {describe(value)}.", field)
     # A bare number is a priority: 1 is P1.
     return value if isinstance(value, str) else f"p{value}"
 

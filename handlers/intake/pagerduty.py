@@ -34,6 +34,7 @@ from handlers.intake.parsing import (
     links,
     load_json,
     optional_str,
+    required_choice,
     required_str,
 )
 
@@ -80,14 +81,9 @@ def _routing_key(doc: dict[str, Any]) -> str:
 
 
 def _action(doc: dict[str, Any]) -> AlertAction:
-    value = required_str(doc, "event_action", "event_action")
-    try:
-        return AlertAction(value.strip().lower())
-    except ValueError:
-        raise IntakeError(
-            f"event_action must be trigger, acknowledge or resolve, not {value[:40]!r}.",
-            "event_action",
-        ) from None
+    return required_choice(
+        doc, "event_action", "event_action", AlertAction, "trigger, acknowledge or resolve"
+    )
 
 
 def _dedup_key(doc: dict[str, Any], action: AlertAction, new_key: Callable[[], str]) -> str:
@@ -165,15 +161,13 @@ def _acknowledge_or_resolve(
 
 
 def _severity(payload: dict[str, Any]) -> Severity:
-    value = required_str(payload, "severity", "payload.severity")
-    try:
-        return Severity(value.strip().lower())
-    except ValueError:
-        raise IntakeError(
-            "payload.severity must be one of critical, error, warning or info, "
-            f"not {value[:40]!r}.",
-            "payload.severity",
-        ) from None
+    return required_choice(
+        payload,
+        "severity",
+        "payload.severity",
+        Severity,
+        "one of critical, error, warning or info",
+    )
 
 
 def _custom_details(payload: dict[str, Any]) -> dict[str, str]:

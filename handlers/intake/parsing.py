@@ -5,7 +5,8 @@ from __future__ import annotations
 import codecs
 import json
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from bot.alerts.model import IntakeError, Link, clean_text
 from bot.text.urls import http_url
@@ -93,6 +94,31 @@ def required_str(obj: dict[str, Any], key: str, field: str) -> str:
     value = optional_str(obj, key, field)
     if value is None or blank(value):
         raise IntakeError(f"{field} is required and must not be blank.", field)
+    return value
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def required_choice(
+    obj: dict[str, Any], key: str, field: str, choices: type[Choice], listed: str
+) -> Choice:
+    """obj[key], which must name one of ``choices`` (in any case): the error says ``listed``."""
+    value = required_str(obj, key, field)
+    try:
+        return choices(value.strip().lower())
+    except ValueError:
+        raise IntakeError(f"{field} must be {listed}, not {value[:40]!r}.", field) from None
+
+
+def text_or_number(obj: dict[str, Any], field: str) -> str | int | None:
+    """obj[field] when it is text or a whole number (an unquoted template value); None when
+    absent or null."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise IntakeError(f"{field} must be text, not {describe(value)}.", field)
     return value
 
 
