@@ -41,13 +41,18 @@ class Override(OverrideBase, table=True):
     cancelled_at: datetime | None = _instant(nullable=True)
 
 
-class SwapRequest(SQLModel, table=True):
-    """One person asks a teammate to trade shifts; the teammate accepts or declines."""
+class RequestBase(SQLModel):
+    """What a swap and a cover request both begin with: which one, in which team, who asks."""
 
-    __tablename__ = "swap_request"
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=64, index=True)
     requester: str = Field(max_length=32)
+
+
+class SwapRequest(RequestBase, table=True):
+    """One person asks a teammate to trade shifts; the teammate accepts or declines."""
+
+    __tablename__ = "swap_request"
     requester_start: datetime = _instant()
     requester_end: datetime = _instant()
     target: str = Field(max_length=32, index=True)
@@ -60,13 +65,10 @@ class SwapRequest(SQLModel, table=True):
     dm_ts: str | None = Field(default=None, max_length=32)
 
 
-class CoverRequest(SQLModel, table=True):
+class CoverRequest(RequestBase, table=True):
     """A call for a volunteer to take (part of) someone's shift; the first click wins."""
 
     __tablename__ = "cover_request"
-    id: int | None = Field(default=None, primary_key=True)
-    team: str = Field(max_length=64, index=True)
-    requester: str = Field(max_length=32)
     start: datetime = _instant()
     end: datetime = _instant()
     status: str = Field(default="open", max_length=16)  # open|taken|cancelled
