@@ -31,6 +31,7 @@ from tests.support.relay import (
     card_of,
     cards,
     delivery_of,
+    grafana_memory_card,
     post_alert,
     relay,
 )
@@ -133,9 +134,7 @@ async def test_resolution_updates_the_same_card_and_drops_its_buttons(tmp_path: 
 
 async def test_escalate_to_ceo_pages_leadership_once_after_three_clicks(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
-        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
-        await delivery_of(h).drain()
-        first = card_of(h, "High memory usage")
+        first = await grafana_memory_card(h)
 
         clicks = [
             await h.click(first, Action.alert_escalate_ceo, user=user)
@@ -192,9 +191,7 @@ async def test_the_setup_names_the_role_and_leaders_are_not_offered_to_page_them
 
 async def test_acknowledge_stops_escalation_and_says_who(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
-        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
-        await delivery_of(h).drain()
-        memory = card_of(h, "High memory usage")
+        memory = await grafana_memory_card(h)
         sent = await h.click(memory, Action.alert_ack, user="U0BOB")
         assert "Acknowledged" in sent.reply_text()
 
@@ -254,9 +251,7 @@ async def test_pagerduty_trigger_acknowledge_resolve_through_one_card(tmp_path: 
 
 async def test_a_second_acknowledgement_changes_nothing(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
-        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
-        await delivery_of(h).drain()
-        memory = card_of(h, "High memory usage")
+        memory = await grafana_memory_card(h)
         await h.click(memory, Action.alert_ack, user="U0BOB")
         again = await h.click(memory, Action.alert_ack, user="U0ALICE")
         assert "<@U0BOB> already acknowledged this alert" in again.reply_text()
@@ -636,9 +631,7 @@ async def test_escalate_reads_the_team_or_uses_the_only_one(
 
 async def test_escalate_button_pages_the_next_step_now(tmp_path: Path) -> None:
     async with relay(tmp_path) as h:
-        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
-        await delivery_of(h).drain()
-        memory = card_of(h, "High memory usage")
+        memory = await grafana_memory_card(h)
         sent = await h.click(memory, Action.alert_escalate, user="U0BOB")
         assert "Escalated to step 2 (backup): paged <@U0LEAD2>" in sent.reply_text()
         h.clock.advance(timedelta(seconds=3))
@@ -660,9 +653,7 @@ async def test_simultaneous_escalate_to_ceo_clicks_page_leadership_once(
     if kind == "postgresql":
         url = request.getfixturevalue("postgres_url")
     async with relay(tmp_path, database_url=url) as h:
-        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
-        await delivery_of(h).drain()
-        memory = card_of(h, "High memory usage")
+        memory = await grafana_memory_card(h)
         for user in ("U0ALICE", "U0BOB", "U0DAN", "U0ERIN"):
             await h.click(memory, Action.alert_escalate_ceo, user=user, settle=False)
         await h.settle()

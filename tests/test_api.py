@@ -17,11 +17,11 @@ from openapi_spec_validator import validate
 
 from bot.app import documents
 from bot.plan.holder import PlanHolder
-from storage.db import read_scope, session_scope
-from storage.overrides import create_override
+from storage.db import read_scope
 from tests.readme import curl_commands, curl_request
 from tests.support.cli import cli_json, setup_for_cli, store_dans_swap
 from tests.support.intake import TOKENS, Intake, running_intake
+from tests.support.overrides import store_override
 from tests.support.setup_files import SUPPORT as PLAN
 
 API_TOKEN = "api-7d1e0b93c2"
@@ -339,16 +339,14 @@ async def test_oncall_sees_a_new_override_and_a_new_setup_at_once(
     api.clock.set(saturday)
     before = (await get(api, "/oncall", team="support")).json()
     assert before["teams"][0]["oncall"] == "U0CEO"
-    with session_scope(api.services.engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0ERIN",
-            start=saturday - timedelta(hours=1),
-            end=saturday + timedelta(hours=2),
-            kind="cover",
-            now=saturday,
-        )
+    store_override(
+        api.services.engine,
+        "U0ERIN",
+        saturday - timedelta(hours=1),
+        saturday + timedelta(hours=2),
+        kind="cover",
+        now=saturday,
+    )
     after = (await get(api, "/oncall", team="support")).json()
     assert (after["teams"][0]["oncall"], after["teams"][0]["source"]) == ("U0ERIN", "cover")
     # The setup file reloaded: Bob now leads the weekend rotation.

@@ -15,7 +15,8 @@ from sqlalchemy import inspect
 from bot.app.cli import main
 from storage.db import make_engine
 from storage.migrate import stored_revision, upgrade
-from tests.support.cli import cli_json, run, setup_for_cli, store_dans_swap, store_override
+from tests.support.cli import MADE, cli_json, run, setup_for_cli, store_dans_swap
+from tests.support.overrides import store_override
 from tests.support.setup_files import SUPPORT as PLAN
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -140,8 +141,9 @@ def test_who_and_shifts_include_the_overrides_in_the_database(
     engine = make_engine(f"sqlite:///{tmp_path / 'wk.db'}")
     store_dans_swap(engine)
     # And Erin one hour on Sunday.
+    sunday_noon = datetime.fromisoformat("2026-11-29T12:00:00+01:00")
     store_override(
-        engine, "U0ERIN", "2026-11-29T12:00:00+01:00", "2026-11-29T13:00:00+01:00", "manual"
+        engine, "U0ERIN", sunday_noon, sunday_noon + timedelta(hours=1), kind="manual", now=MADE
     )
     engine.dispose()
 

@@ -296,17 +296,27 @@ def test_the_doctor_checks_the_public_url_of_the_environment(
     )
 
 
+@pytest.fixture
+def bot_database(setup_file: Path, tmp_path: Path) -> str:
+    """The URL of the bot's database (SQLite, migrated, empty), with a setup file whose people
+    are all in the workspace."""
+    setup_file.write_text(PLAN.replace("U0GHOST", "U0ERIN"))
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(
-    setup_file: Path,
+    bot_database: str,
     clean: SlackStandIn,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    setup_file.write_text(PLAN.replace("U0GHOST", "U0ERIN"))
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = bot_database
     engine = make_engine(url)
-    upgrade(engine)
     at = datetime(2026, 12, 5, 21, 4, tzinfo=UTC)
     with session_scope(engine) as session:
         record_problem(
@@ -348,17 +358,11 @@ def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(
 
 
 def test_a_workspace_in_order_with_a_database_that_recorded_nothing_passes(
-    setup_file: Path,
+    bot_database: str,
     clean: SlackStandIn,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    setup_file.write_text(PLAN.replace("U0GHOST", "U0ERIN"))
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_URL", bot_database)
     code, lines, _ = doctor(capsys)
     assert code == 0, lines

@@ -15,8 +15,8 @@ from bot.handovers.planner import HandoverPlanner
 from storage import claims
 from storage.db import session_scope
 from storage.models import Alert, AlertEvent, SlackMessage
-from storage.overrides import create_override
 from tests.harness import Harness, slack_harness
+from tests.support.overrides import store_override
 from tests.support.setup_files import setup_yaml, support_team, weekdays, weekend
 
 # Weekends rotate weekly, weekdays daily; weekday nights are gaps. In Paris, summer time ends on
@@ -131,6 +131,11 @@ def ran_since(h: Harness, at: datetime) -> None:
         assert claims.first_start(session=session, now=at) == at
 
 
+def hand_to(h: Harness, user: str, start: datetime, end: datetime, kind: str) -> None:
+    """``user`` holds the pager from ``start`` to ``end``: an override stored now."""
+    store_override(h.services.engine, user, start, end, kind=kind, now=h.now())
+
+
 def handover_posts(h: Harness) -> list[str]:
     return [t for t in h.channel_texts("C0SUPPORT") if t.startswith("Handover in ")]
 
@@ -214,16 +219,7 @@ async def test_a_handover_into_a_gap_leaves_the_user_group_alone(h: Harness) -> 
 
 
 async def test_a_swap_stored_before_the_handoff_changes_who_is_named(h: Harness) -> None:
-    with session_scope(h.services.engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0BOB",
-            start=FRIDAY_EVENING,
-            end=utc(2026, 10, 26, 8, 0),
-            kind="swap",
-            now=h.now(),
-        )
+    hand_to(h, "U0BOB", FRIDAY_EVENING, utc(2026, 10, 26, 8, 0), "swap")
     assert await planner_of(h).run_handover("support", FRIDAY_EVENING) == "sent"
     (text,) = handover_posts(h)
     assert "<@U0DAN> → <@U0BOB>" in text
@@ -232,16 +228,7 @@ async def test_a_swap_stored_before_the_handoff_changes_who_is_named(h: Harness)
 
 async def test_a_handoff_the_schedule_no_longer_has_is_not_posted(h: Harness) -> None:
     # U0DAN keeps the pager through the evening: no change at 18:00.
-    with session_scope(h.services.engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0DAN",
-            start=FRIDAY_MORNING,
-            end=utc(2026, 10, 23, 20, 0),
-            kind="cover",
-            now=h.now(),
-        )
+    hand_to(h, "U0DAN", FRIDAY_MORNING, utc(2026, 10, 23, 20, 0), "cover")
     assert await planner_of(h).run_handover("support", FRIDAY_EVENING) == "stale"
     assert handover_posts(h) == []
     assert claim_rows(h) == []

@@ -18,8 +18,9 @@ from bot.handovers.planner import HandoverPlanner
 from bot.sandbox.slack_api import SlackStandIn
 from storage import claims
 from storage.db import session_scope
-from storage.overrides import cancel_override, create_override, list_overrides
+from storage.overrides import cancel_override, list_overrides
 from tests.harness import Harness, message_text, slack_harness
+from tests.support.overrides import store_override
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
 # U0ALICE always holds the pager unless an override says otherwise.
@@ -83,16 +84,7 @@ async def hand_over(h: Harness, user: str, start: datetime, end: datetime) -> No
 
 
 def override(h: Harness, user: str, start: datetime, end: datetime, kind: str = "manual") -> None:
-    with session_scope(h.services.engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id=user,
-            start=start,
-            end=end,
-            kind=kind,
-            now=real_now(),
-        )
+    store_override(h.services.engine, user, start, end, kind=kind, now=real_now())
 
 
 def posts(standin: SlackStandIn) -> list[str]:

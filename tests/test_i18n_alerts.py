@@ -24,8 +24,8 @@ from tests.support.relay import (
     FRIDAY_NIGHT,
     PLAN,
     TOKENS,
-    card_of,
     delivery_of,
+    grafana_memory_card,
     post_alert,
     relay,
 )
@@ -232,9 +232,7 @@ async def test_each_button_answers_the_clicker_in_their_language(tmp_path: Path)
         env=TOKENS,
         locales={"U0BOB": "pt-BR", "U0ALICE": "fr-FR"},
     ) as h:
-        await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
-        await delivery_of(h).drain()
-        memory = card_of(h, "High memory usage")
+        memory = await grafana_memory_card(h)
 
         escalated = await h.click(memory, Action.alert_escalate, user="U0BOB")
         assert "Escalado para a etapa 2 (reserva): <@U0LEAD2> acionado." in (escalated.reply_text())

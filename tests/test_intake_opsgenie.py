@@ -21,16 +21,12 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from bot.alerts.model import TITLE_LIMIT, Severity
-from bot.app.factory import build_services, create_app
-from bot.app.settings import load_settings
-from bot.plan.holder import PlanHolder
 from bot.plan.model import Integration
 from bot.plan.reading import parse_plan
-from bot.runtime.clock import FixedClock
 from handlers.intake import PARSERS
 from tests.conftest import ROOT, fixture_bytes
 from tests.support.fuzz import JSON_VALUES
-from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, support_plan
+from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake, support_plan
 
 SAMPLE = "opsgenie/create_alert_request.json"
 SAMPLE_ALIAS = "Life is too short for no alias"
@@ -81,28 +77,9 @@ async def running_opsgenie(
         "opsgenie": Integration("opsgenie", "opsgenie", "support", "OPSGENIE_API_KEY"),
         "scripts": Integration("scripts", "opsgenie", "support", "SCRIPTS_OPSGENIE_KEY"),
     }
-    environ = {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # the intake itself never calls Slack
-        "DATABASE_URL": database_url,
-        **TOKENS,
-        **keys,
-    }
-    settings_ = load_settings(environ, env_file=None)
-    clock = FixedClock(FRIDAY_NIGHT)
-    services = build_services(
-        settings_,
-        plans=PlanHolder(dataclasses.replace(plan, integrations=integrations)),
-        clock=clock,
-    )
-    app = create_app(settings_, services=services, start_background=False)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://wk") as client:
-            yield Opsgenie(client, services, clock)
-    finally:
-        services.engine.dispose()
+    with_keys = dataclasses.replace(plan, integrations=integrations)
+    async with running_intake(database_url, plan=with_keys, env=dict(keys)) as intake:
+        yield Opsgenie(intake.client, intake.services, intake.clock)
 
 
 @pytest.fixture

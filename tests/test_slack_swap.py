@@ -9,10 +9,9 @@ from sqlmodel import Session, select
 
 from bot.enums import Action
 from bot.sandbox.slack_api import Message
-from storage.db import session_scope
 from storage.models import Override, SwapRequest
-from storage.overrides import create_override
-from tests.harness import Harness, message_text, slack_harness
+from tests.harness import Harness, Sent, message_text, slack_harness
+from tests.support.overrides import store_override
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
 from tests.support.shifts import NOW, ONE_LINE, request_dm
 
@@ -122,16 +121,15 @@ async def test_a_request_whose_shift_changed_meanwhile_is_refused_as_out_of_date
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
         await h.command("/swap", ONE_LINE, user="U0ALICE")
         # Meanwhile Carol takes Saturday afternoon of Alice's weekend (a manual override).
-        with session_scope(h.services.engine) as session:
-            create_override(
-                session=session,
-                team="support",
-                user_id="U0CAROL",
-                start=datetime(2026, 12, 5, 13, 0, tzinfo=UTC),
-                end=datetime(2026, 12, 5, 17, 0, tzinfo=UTC),
-                kind="manual",
-                now=NOW,
-            )
+        saturday_afternoon = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)
+        store_override(
+            h.services.engine,
+            "U0CAROL",
+            saturday_afternoon,
+            saturday_afternoon + timedelta(hours=4),
+            kind="manual",
+            now=NOW,
+        )
         refused = await h.click(request_dm(h), Action.swap_accept, user="U0BOB")
         assert (
             "This swap request is out of date: <@U0ALICE>'s shift changed since the request was "
@@ -223,15 +221,16 @@ async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path
         assert "Times are shown in Paris." in str(select_block["hint"])
         first = options[0]["value"]
 
-        outsider = await h.submit(
-            modal,
-            user="U0ALICE",
-            answers={
+        async def ask(teammate: str, their_shift: str) -> Sent:
+            """Alice's answers: her first shift, for the teammate's shift on that day."""
+            answers = {
                 Action.swap_my_shift: first,
-                Action.swap_teammate: "U0IVAN",
-                Action.swap_their_shift: "2026-12-12",
-            },
-        )
+                Action.swap_teammate: teammate,
+                Action.swap_their_shift: their_shift,
+            }
+            return await h.submit(modal, user="U0ALICE", answers=answers)
+
+        outsider = await ask("U0IVAN", "2026-12-12")
         # Slack shows field errors as plain text: the teammate's name, not a raw mention.
         assert outsider.response.json() == {
             "response_action": "errors",
@@ -240,29 +239,13 @@ async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path
                 "swap shifts with them."
             },
         }
-        no_shift = await h.submit(
-            modal,
-            user="U0ALICE",
-            answers={
-                Action.swap_my_shift: first,
-                Action.swap_teammate: "U0BOB",
-                Action.swap_their_shift: "2026-12-09",
-            },
-        )
+        no_shift = await ask("U0BOB", "2026-12-09")
         assert no_shift.response.json()["errors"] == {
             "their_shift": "bob has no shift in Customer support on Wed 9 Dec 2026."
         }
         assert swaps(h) == [] and h.standin.dms("U0BOB") == []
 
-        done = await h.submit(
-            modal,
-            user="U0ALICE",
-            answers={
-                Action.swap_my_shift: first,
-                Action.swap_teammate: "U0BOB",
-                Action.swap_their_shift: "2026-12-12",
-            },
-        )
+        done = await ask("U0BOB", "2026-12-12")
         assert done.status == 200 and done.response.content in (b"", b"{}")
         (swap,) = swaps(h)
         assert (swap.requester, swap.target, swap.status) == ("U0ALICE", "U0BOB", "pending")

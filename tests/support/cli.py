@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.app.cli import main
-from storage.db import session_scope
 from storage.migrate import upgrade
-from storage.overrides import create_override
+from tests.support.overrides import store_override
 
 
 def setup_for_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str) -> Path:
@@ -27,25 +26,21 @@ def setup_for_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str) -
     return path
 
 
-def store_override(engine: Engine, user: str, start: str, end: str, kind: str) -> None:
-    """Store an override of the support team, made on 20 November 2026."""
-    with session_scope(engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id=user,
-            start=datetime.fromisoformat(start),
-            end=datetime.fromisoformat(end),
-            kind=kind,
-            now=datetime.fromisoformat("2026-11-20T10:00:00+01:00"),
-        )
+# When the overrides of these tests were made.
+MADE = datetime.fromisoformat("2026-11-20T10:00:00+01:00")
 
 
 def store_dans_swap(engine: Engine) -> None:
     """Migrate the database and store a swap: Dan took Saturday night of the CEO's weekend."""
     upgrade(engine)
+    saturday_evening = datetime.fromisoformat("2026-11-28T18:00:00+01:00")
     store_override(
-        engine, "U0DAN", "2026-11-28T18:00:00+01:00", "2026-11-29T09:00:00+01:00", "swap"
+        engine,
+        "U0DAN",
+        saturday_evening,
+        saturday_evening + timedelta(hours=15),
+        kind="swap",
+        now=MADE,
     )
 
 

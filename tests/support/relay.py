@@ -61,6 +61,14 @@ async def post_alert(h: Harness, integration: str, fixture: str) -> None:
     assert answer.status_code == 202, answer.text
 
 
+async def grafana_memory_card(h: Harness) -> Message:
+    """Post Grafana's documented webhook (two alerts), deliver it, and return the card of its
+    high-memory alert."""
+    await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
+    await delivery_of(h).drain()
+    return card_of(h, "High memory usage")
+
+
 @contextlib.asynccontextmanager
 async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
     async with slack_harness(

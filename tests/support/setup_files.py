@@ -12,18 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-# Team keys in the order the README's setup file writes them.
-_TEAM_KEYS = (
-    "name",
-    "channel",
-    "timezone",
-    "reminder",
-    "usergroup",
-    "rotations",
-    "backup",
-    "escalation",
-    "leadership_now",
-)
+from bot.plan.reading import TEAM_KEYS
+
 ESCALATION: list[dict[str, Any]] = [
     {"notify": "oncall", "wait": "10m"},
     {"notify": "backup", "wait": "20m"},
@@ -79,8 +69,9 @@ def support_team(**parts: Any) -> dict[str, Any]:
         "escalation": ESCALATION,
     }
     team.update(parts)
-    return {key: team[key] for key in _TEAM_KEYS if team.get(key) is not None} | {
-        key: value for key, value in team.items() if key not in _TEAM_KEYS and value is not None
+    # The keys in the order the reader lists them, which the README's setup file follows.
+    return {key: team[key] for key in TEAM_KEYS if team.get(key) is not None} | {
+        key: value for key, value in team.items() if key not in TEAM_KEYS and value is not None
     }
 
 
