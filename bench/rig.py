@@ -111,7 +111,7 @@ def plan_yaml(space: Workspace, now: datetime, wake: str | None = None) -> str:
 
 def _standin_main(conn: Connection, options: dict[str, Any]) -> None:
     """The stand-in's process: serve it, answer the parent's questions until told to stop."""
-    from bot.sandbox.slack_api import SlackStandIn
+    from bot.sandbox.standin.app import SlackStandIn
 
     standin = SlackStandIn(
         token=BOT_TOKEN,

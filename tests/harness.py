@@ -37,8 +37,9 @@ from bot.app.services import Services
 from bot.app.settings import Settings, load_settings
 from bot.plan.holder import PlanHolder
 from bot.runtime.clock import Clock, FixedClock
-from bot.sandbox.slack_api import Message, SlackStandIn, ViewRecord
 from bot.sandbox.slack_requests import SlackRequest, SlackSide
+from bot.sandbox.standin.app import SlackStandIn
+from bot.sandbox.standin.records import Message, ViewRecord
 from bot.schedule.roster import Roster
 
 SIGNING_SECRET = "harness-signing-secret"

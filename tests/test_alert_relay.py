@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.alerts.escalation_worker import Escalator
 from bot.enums import Action, View
 from bot.runtime.clock import FixedClock
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.delivery import CHANNEL_BURST, MAX_UNKNOWN_ERRORS, Delivery
 from storage import outbox
 from storage.db import session_scope

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from bot.app.cli import main
 from bot.app.doctor import NOBODY_WAKEABLE, Problem, check_public_url
 from bot.sandbox.server import serve_in_thread
-from bot.sandbox.slack_api import SlackStandIn
+from bot.sandbox.standin.app import SlackStandIn
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Outbox

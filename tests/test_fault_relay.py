@@ -30,7 +30,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bot.sandbox.slack_api import Call, Message, SlackStandIn
+from bot.sandbox.standin.app import SlackStandIn
+from bot.sandbox.standin.records import Call, Message
 from storage.db import make_engine
 from tests.conftest import ROOT
 from tests.support.push_receiver import push_receiver

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.metadata import AlertRef, load
 from storage import rollups
 from storage.db import session_scope

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.handovers.planner import HandoverPlanner
-from bot.sandbox.slack_api import SlackStandIn
+from bot.sandbox.standin.app import SlackStandIn
 from storage import claims
 from storage.db import session_scope
 from storage.overrides import cancel_override, list_overrides

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from tests.harness import message_text, slack_harness
 from tests.support.setup_files import SATURDAY_NIGHT
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message, ViewRecord
+from bot.sandbox.standin.records import Message, ViewRecord
 from tests.harness import message_text, slack_harness
 from tests.support.forms import form, shift_options
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.enums import Action, View
 from bot.i18n import LANGUAGES, speaking
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.blocks.wake import add_method_modal, wake_blocks, wake_off_modal
 from bot.wake.methods import Method
 from bot.wake.worker import Waker

@@ -12,7 +12,7 @@ import pytest
 from bot.enums import Action, View
 from bot.plan.model import Every, Layer, Team
 from bot.plan.reading import ID_MAX
-from bot.sandbox.slack_api import block_limit_problems
+from bot.sandbox.standin.limits import block_limit_problems
 from bot.schedule.engine import Holding, Shift
 from bot.schedule.roster import TeamStatus
 from bot.schedule.swaps import TeamShift

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.delivery import CHANNEL_BURST
 from storage.models import CoverRequest, Override
 from tests.harness import Harness, message_text, slack_harness

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack_api import SlackStandIn
+from bot.sandbox.standin.app import SlackStandIn
 from bot.slack.blocks.problems import problem_notice
 from bot.slack.errors import Kind, Problem, SlackFailure, classify, rate_scope
 from tests.harness import message_text, validate_blocks

@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message
 from bot.sandbox.slack_requests import SlackRequest
+from bot.sandbox.standin.records import Message
 from storage.models import CoverRequest, SlackEventSeen, SwapRequest
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot.enums import Command
-from bot.sandbox.slack_api import BOT_SCOPES
+from bot.sandbox.standin.app import BOT_SCOPES
 from bot.slack.blocks.commands import SUMMARIES
 from tests.conftest import fixtures_dir
 

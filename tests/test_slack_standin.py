@@ -26,8 +26,8 @@ from starlette.routing import Route
 
 from bot.runtime.clock import FixedClock
 from bot.sandbox.server import serve_in_thread, serving
-from bot.sandbox.slack_api import BOT_SCOPES, SlackStandIn
 from bot.sandbox.slack_requests import SlackSide
+from bot.sandbox.standin.app import BOT_SCOPES, SlackStandIn
 
 TOKEN = "xoxb-1-sandbox"
 SECRET = "sandbox-signing-secret"

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from bot.enums import Action
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from storage.models import Override, SwapRequest
 from tests.harness import Harness, Sent, message_text, slack_harness
 from tests.support.overrides import store_override

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.enums import Action, Command
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.blocks.commands import SUMMARIES, command_lines
 from bot.slack.delivery import Delivery
 from tests.conftest import ROOT

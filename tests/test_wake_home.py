@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.enums import Action, View
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.blocks.wake import add_method_modal
 from bot.slack.delivery import Delivery
 from bot.wake.worker import Waker

@@ -37,8 +37,8 @@ from bot.plan.holder import PlanHolder
 from bot.runtime.clock import Clock
 from bot.sandbox.page import SandboxPage, track_spawned_tasks
 from bot.sandbox.server import RunningServer, serve_in_thread
-from bot.sandbox.slack_api import SlackStandIn
 from bot.sandbox.slack_requests import SlackSide
+from bot.sandbox.standin.app import SlackStandIn
 
 logger = logging.getLogger(__name__)
 

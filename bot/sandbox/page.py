@@ -27,8 +27,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.enums import Command
-from bot.sandbox.slack_api import Ephemeral, Message, SlackStandIn
 from bot.sandbox.slack_requests import SlackRequest, SlackSide
+from bot.sandbox.standin.app import SlackStandIn
+from bot.sandbox.standin.records import Ephemeral, Message
 
 logger = logging.getLogger(__name__)
 

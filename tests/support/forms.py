@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.enums import View
-from bot.sandbox.slack_api import ViewRecord
+from bot.sandbox.standin.records import ViewRecord
 from tests.harness import Harness
 
 

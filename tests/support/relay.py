@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.slack.delivery import Delivery
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.sandbox.slack_api import Message, ViewRecord
+from bot.sandbox.standin.records import Message, ViewRecord
 from bot.slack.delivery import Delivery
 from tests.harness import Harness, Sent
 

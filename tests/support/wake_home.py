@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.sandbox.slack_api import Message
+from bot.sandbox.standin.records import Message
 from bot.wake.worker import Waker
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.push_receiver import PushReceiver, push_receiver
