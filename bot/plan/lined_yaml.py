@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+Item = TypeVar("Item")
 _NULL = "tag:yaml.org,2002:null"
 STR_TAG = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -163,6 +164,29 @@ class LinedReader:
                 what = (needs or {}).get(key) or self.required[key]
                 self.report(value.line, join_field(value.field, key), f"missing: {what}")
         return entries
+
+    def keyed(
+        self,
+        value: Value,
+        expected: str,
+        read: Callable[[str, Value], Item | None],
+        *,
+        empty_ok: bool = True,
+    ) -> dict[str, Item] | None:
+        """A mapping whose entries ``read`` reads one by one, by key; None when it is not one
+        (``expected`` says what it should be) or when an entry is broken (each said where)."""
+        if not isinstance(value.node, MappingNode) or not (empty_ok or value.node.value):
+            self.expected(value, expected)
+            return None
+        items: dict[str, Item] = {}
+        broken = False
+        for key, entry in self.entries(value):
+            item = read(key, entry)
+            if item is None:
+                broken = True
+            else:
+                items[key] = item
+        return None if broken else items
 
     def entries(self, value: Value) -> Iterator[tuple[str, Value]]:
         """The (key, value) pairs of a mapping node, merge keys (<<) expanded; reports keys

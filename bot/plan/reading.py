@@ -437,19 +437,12 @@ class _Reader(LinedReader):
         self, value: Value, zone: ZoneInfo | None, leadership: tuple[str, ...] | None
     ) -> dict[str, Team] | None:
         """Every team, by id."""
-        expected = "a mapping of team ids to teams, with at least one team"
-        if not isinstance(value.node, MappingNode) or not value.node.value:
-            self.expected(value, expected)
-            return None
-        teams: dict[str, Team] = {}
-        broken = False
-        for team_id, item in self.entries(value):
-            team = self.team(team_id, item, zone, leadership)
-            if team is None:
-                broken = True
-            else:
-                teams[team_id] = team
-        return None if broken else teams
+        return self.keyed(
+            value,
+            "a mapping of team ids to teams, with at least one team",
+            lambda team_id, item: self.team(team_id, item, zone, leadership),
+            empty_ok=False,
+        )
 
     def team(
         self,
@@ -567,34 +560,29 @@ class _Reader(LinedReader):
     def people(self, value: Value) -> dict[str, Person] | None:
         """What the file says about people, by Slack user id: their wake-up methods, their
         language."""
-        if not isinstance(value.node, MappingNode):
-            self.expected(
-                value,
-                "a mapping of Slack user ids to people, like U0ALICE: {wake: …, language: fr}",
-            )
+        return self.keyed(
+            value,
+            "a mapping of Slack user ids to people, like U0ALICE: {wake: …, language: fr}",
+            self.person,
+        )
+
+    def person(self, user: str, value: Value) -> Person | None:
+        """One person: their wake-up methods and their language."""
+        key = Value(ScalarNode(STR_TAG, user), value.field, value.line)
+        fields = self.mapping(value, PERSON_KEYS, (), "a person (wake, language)")
+        good_user = self.user(key) is not None
+        if fields is None or not good_user:
             return None
-        people: dict[str, Person] = {}
-        broken = False
-        for user, item in self.entries(value):
-            key = Value(ScalarNode(STR_TAG, user), item.field, item.line)
-            fields = self.mapping(item, PERSON_KEYS, (), "a person (wake, language)")
-            good_user = self.user(key) is not None
-            if fields is None or not good_user:
-                broken = True
-                continue
-            wake: tuple[str, ...] = ()
-            if "wake" in fields and not is_null(fields["wake"].node):
-                urls = self.wake_urls(fields["wake"])
-                if urls is None:
-                    broken = True
-                    continue
-                wake = urls
-            language = self.language(fields["language"]) if "language" in fields else None
-            if "language" in fields and language is None:
-                broken = True
-                continue
-            people[user] = Person(wake=wake, language=language)
-        return None if broken else people
+        wake: tuple[str, ...] = ()
+        if "wake" in fields and not is_null(fields["wake"].node):
+            urls = self.wake_urls(fields["wake"])
+            if urls is None:
+                return None
+            wake = urls
+        language = self.language(fields["language"]) if "language" in fields else None
+        if "language" in fields and language is None:
+            return None
+        return Person(wake=wake, language=language)
 
     def language(self, value: Value) -> str | None:
         """One of the languages the bot speaks, as the file names it: en, fr or pt-BR."""
@@ -800,18 +788,11 @@ class _Reader(LinedReader):
 
     def integrations(self, value: Value, team_ids: set[str]) -> dict[str, Integration] | None:
         """Who may send alerts, by integration id."""
-        if not isinstance(value.node, MappingNode):
-            self.expected(value, "a mapping of integration ids to integrations")
-            return None
-        integrations: dict[str, Integration] = {}
-        broken = False
-        for integration_id, item in self.entries(value):
-            integration = self.integration(integration_id, item, team_ids)
-            if integration is None:
-                broken = True
-            else:
-                integrations[integration_id] = integration
-        return None if broken else integrations
+        return self.keyed(
+            value,
+            "a mapping of integration ids to integrations",
+            lambda integration_id, item: self.integration(integration_id, item, team_ids),
+        )
 
     def integration(self, key: str, value: Value, team_ids: set[str]) -> Integration | None:
         """One alert source: its payload format, its team, and where its secret lives."""
@@ -927,18 +908,11 @@ class _Reader(LinedReader):
 
     def heartbeats(self, value: Value, team_ids: set[str]) -> dict[str, Heartbeat] | None:
         """What must keep calling in, by name."""
-        if not isinstance(value.node, MappingNode):
-            self.expected(value, "a mapping of heartbeat names to heartbeats")
-            return None
-        heartbeats: dict[str, Heartbeat] = {}
-        broken = False
-        for name, item in self.entries(value):
-            heartbeat = self.heartbeat(name, item, team_ids)
-            if heartbeat is None:
-                broken = True
-            else:
-                heartbeats[name] = heartbeat
-        return None if broken else heartbeats
+        return self.keyed(
+            value,
+            "a mapping of heartbeat names to heartbeats",
+            lambda name, item: self.heartbeat(name, item, team_ids),
+        )
 
     def heartbeat(self, name: str, value: Value, team_ids: set[str]) -> Heartbeat | None:
         """One heartbeat: whose pager its silence goes to, how often it pings, its secret."""
