@@ -19,11 +19,10 @@ from bot.slack.blocks.alert import AlertCard, TimelineLine, alert_card, alert_dm
 from bot.slack.blocks.oncall import help_message, week_message
 from bot.slack.blocks.rollup import RolledAlert, RollupSummary, rollup_message
 from handlers.ack import written_moment
-from tests.harness import message_text, slack_harness, validate_blocks
+from tests.harness import message_text, validate_blocks
 from tests.support.relay import (
     FRIDAY_NIGHT,
     PLAN,
-    TOKENS,
     delivery_of,
     grafana_memory_card,
     post_alert,
@@ -39,11 +38,9 @@ BRAZILIAN_TEAM = PLAN.replace(
 async def test_a_card_in_a_brazilian_teams_channel_and_each_dm_in_its_readers_language(
     tmp_path: Path,
 ) -> None:
-    async with slack_harness(
+    async with relay(
+        tmp_path,
         BRAZILIAN_TEAM,
-        tmp_path=tmp_path,
-        now=FRIDAY_NIGHT,
-        env=TOKENS,
         # Bob holds the pager and reads French; the CEO reads English.
         locales={"U0BOB": "fr-FR", "U0CEO": "en-US"},
     ) as h:
@@ -206,9 +203,7 @@ def test_counts_take_the_languages_plural(language: str) -> None:
 
 
 async def test_escalate_speaks_portuguese_from_the_form_to_its_answer(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, locales={"U0DAN": "pt-BR"}
-    ) as h:
+    async with relay(tmp_path, locales={"U0DAN": "pt-BR"}) as h:
         await h.command("/escalate", "", user="U0DAN")
         (form,) = h.standin.open_views("U0DAN")
         assert form["title"]["text"] == "Acionar o plantão"
@@ -225,13 +220,7 @@ async def test_escalate_speaks_portuguese_from_the_form_to_its_answer(tmp_path: 
 
 
 async def test_each_button_answers_the_clicker_in_their_language(tmp_path: Path) -> None:
-    async with slack_harness(
-        PLAN,
-        tmp_path=tmp_path,
-        now=FRIDAY_NIGHT,
-        env=TOKENS,
-        locales={"U0BOB": "pt-BR", "U0ALICE": "fr-FR"},
-    ) as h:
+    async with relay(tmp_path, locales={"U0BOB": "pt-BR", "U0ALICE": "fr-FR"}) as h:
         memory = await grafana_memory_card(h)
 
         escalated = await h.click(memory, Action.alert_escalate, user="U0BOB")

@@ -70,9 +70,10 @@ async def grafana_memory_card(h: Harness) -> Message:
 
 
 @contextlib.asynccontextmanager
-async def relay(tmp_path: Path, **kwargs: Any) -> AsyncIterator[Harness]:
+async def relay(tmp_path: Path, plan: str = PLAN, **kwargs: Any) -> AsyncIterator[Harness]:
+    """The bot on ``plan`` on Friday night, the intake's tokens set."""
     async with slack_harness(
-        PLAN, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, **kwargs
+        plan, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, **kwargs
     ) as harness:
         yield harness
 
