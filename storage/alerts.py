@@ -12,7 +12,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.db import grouped
 from storage.models import Alert, AlertEvent, Outbox
 from storage.outbox import ALERT_NOTIFY
 from storage.prepared import Prepared, Tx
@@ -135,15 +134,16 @@ def add_event(
     at: datetime,
     kind: str,
     actor: str | None = None,
-    detail: str = "",
+    note: dict[str, Any] | None = None,
 ) -> None:
-    """Append a line to the alert's timeline."""
+    """Append a line to the alert's timeline; ``note`` is what it says (as data)."""
     values = {
         "alert_id": alert_id,
         "at": at,
         "kind": kind,
         "actor": actor and actor[:64],
-        "detail": detail[:2000],
+        "detail": "",
+        "note": note,
     }
     _INSERT_EVENT.execute(session, values)
 
@@ -158,9 +158,9 @@ def last_event(*, session: Tx, alert_id: int) -> tuple[int, str] | None:
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def set_event(*, session: Tx, event_id: int, at: datetime, detail: str) -> None:
-    """Change the time and words of a line of a timeline (the repeats' counting line)."""
-    _UPDATE_EVENT.execute(session, {"event_id": event_id, "at": at, "detail": detail[:2000]})
+def set_event(*, session: Tx, event_id: int, at: datetime, note: dict[str, Any]) -> None:
+    """Change the time and what a line of a timeline says (the repeats' counting line)."""
+    _UPDATE_EVENT.execute(session, {"event_id": event_id, "at": at, "detail": "", "note": note})
 
 
 _LAST_EVENT = Prepared(  # read up to its first row: an alert's timeline is a few lines
@@ -178,29 +178,30 @@ def list_events(*, session: Session, alert_id: int) -> list[AlertEvent]:
 
 def timelines(*, session: Session, alert_ids: Collection[int]) -> dict[int, list[AlertEvent]]:
     """The timelines of several alerts in one query, each oldest first."""
-    return grouped(
-        alert_ids,
-        lambda ids: session.exec(_TIMELINES, params={"ids": ids}),
-        lambda event: event.alert_id,
-    )
+    found: dict[int, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
+    if not found:
+        return found
+    for event in session.exec(_TIMELINES, params={"ids": list(found)}):
+        found[event.alert_id].append(event)
+    return found
 
 
-def pages(*, session: Session, alert_id: int) -> dict[str, str]:
+def pages(*, session: Session, alert_id: int) -> dict[str, Any]:
     """Everyone a DM about the alert was queued for (delivered or not), in the order they were
-    paged, with why (from their first page)."""
+    paged, with why (from their first page: a note, text from before notes, or None)."""
     return pages_of(session=session, alert_ids=[alert_id])[alert_id]
 
 
-def pages_of(*, session: Session, alert_ids: Collection[int]) -> dict[int, dict[str, str]]:
+def pages_of(*, session: Session, alert_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """``pages`` of several alerts in one query."""
-    found: dict[int, dict[str, str]] = {alert_id: {} for alert_id in alert_ids}
+    found: dict[int, dict[str, Any]] = {alert_id: {} for alert_id in alert_ids}
     if not found:
         return found
     subjects = {subject_of(alert_id): alert_id for alert_id in found}
     for subject, payload in session.exec(_PAGES, params={"subjects": list(subjects)}):
         if isinstance(payload, dict) and payload.get("user") and subject in subjects:
             paged = found[subjects[subject]]
-            paged.setdefault(str(payload["user"]), str(payload.get("reason") or "paged"))
+            paged.setdefault(str(payload["user"]), payload.get("reason") or None)
     return found
 
 

@@ -136,7 +136,9 @@ class AlertEvent(SQLModel, table=True):
         max_length=32
     )  # received|repeated|acknowledged|resolved|escalated|leadership|...
     actor: str | None = Field(default=None, max_length=64)
-    detail: str = Field(default="", max_length=2000)
+    detail: str = Field(default="", max_length=2000)  # the words of a line stored before notes
+    # What the line says, as a key and its parameters (bot/alerts/notes.py says it in words).
+    note: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class SlackMessage(SQLModel, table=True):

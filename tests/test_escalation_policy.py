@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.alerts.notes import paged_for, say
 from bot.alerts.policy import (
     DEFAULT_WAIT,
     Responders,
@@ -52,7 +53,7 @@ def test_a_new_alert_pages_the_pager_holder_and_waits_the_first_step() -> None:
     choice = first_step(POLICY, EVERYONE)
     assert choice is not None
     assert (choice.index, choice.users, choice.skipped) == (0, ("U0ALICE",), ())
-    assert choice.reason == "on call"
+    assert say(paged_for(choice)) == "on call"
     assert choice.next_escalation_at(NOW) == NOW + timedelta(minutes=10)
 
 
@@ -61,7 +62,7 @@ def test_an_alert_in_a_gap_goes_to_the_next_step_at_once() -> None:
     assert choice is not None
     assert (choice.index, choice.users, choice.skipped) == (1, ("U0LEAD1",), (0,))
     assert choice.number == 2
-    assert choice.reason == "escalation step 2 (backup)"
+    assert say(paged_for(choice)) == "escalation step 2 (backup)"
     # The wait is the one of the step applied, not of the empty step passed over.
     assert choice.next_escalation_at(NOW) == NOW + timedelta(minutes=20)
 

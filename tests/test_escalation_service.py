@@ -21,6 +21,7 @@ from bot.alerts.actions import (
 )
 from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import AlertAction, AlertStatus, Link, NormalizedAlert, Severity
+from bot.alerts.notes import say
 from bot.runtime.metrics import Metrics
 from bot.schedule.roster import Roster, TeamStatus
 from storage.alerts import list_events
@@ -85,7 +86,18 @@ def rows(engine: Engine) -> tuple[list[Alert], list[AlertEvent], list[Outbox]]:
 
 
 def deliveries(outbox: list[Outbox]) -> list[tuple[str, str | None, dict[str, object]]]:
-    return [(row.kind, row.subject, row.payload) for row in outbox]
+    """Each row queued, a page's reason as its DM says it in English."""
+    return [
+        (row.kind, row.subject, {**row.payload, "reason": say(row.payload["reason"])})
+        if "reason" in row.payload
+        else (row.kind, row.subject, row.payload)
+        for row in outbox
+    ]
+
+
+def words(event: AlertEvent) -> str:
+    """A timeline line's words, in English."""
+    return say(event.note) if event.note else event.detail
 
 
 def test_the_pager_holder_is_paged_and_the_first_wait_starts(
@@ -120,7 +132,7 @@ def test_an_alert_in_a_gap_goes_to_the_backup_at_once(engine: Engine, roster: Ro
         TUESDAY_NIGHT + timedelta(minutes=20),
     )
     assert [e.kind for e in events] == ["received", "escalated"]
-    assert "straight to step 2" in events[1].detail
+    assert "straight to step 2" in words(events[1])
     assert deliveries(outbox)[1:] == [
         (
             "alert-notify",
@@ -171,7 +183,7 @@ def test_two_hundred_repeats_are_one_alert_with_one_pending_sync(
     assert [r.kind for r in outbox if r.status == "pending"].count("alert-sync") == 1
     assert [r.kind for r in outbox].count("alert-notify") == 1  # paged once, not 200 times
     # One timeline line keeps count of the storm.
-    assert [(e.kind, e.detail) for e in events][1:] == [("repeated", "seen 200 times")]
+    assert [(e.kind, words(e)) for e in events][1:] == [("repeated", "seen 200 times")]
     labels = {"integration": "prometheus", "team": "support"}
     assert metrics.registry.get_sample_value("watchkeeper_alerts_received_total", labels) == 200
 
@@ -206,14 +218,14 @@ def test_a_repeat_brings_its_news_and_keeps_what_it_does_not_say(
     assert row.links == [{"title": "Graph", "url": "https://grafana.example.com/d/checkout"}]
     assert (row.labels, row.details) == ({"service": "checkout"}, {"value": "7.2"})
     assert (row.first_seen, row.last_seen) == (FRIDAY_NIGHT, FRIDAY_NIGHT)
-    assert [(e.kind, e.detail) for e in events][1:] == [("repeated", "seen 2 times")]
+    assert [(e.kind, words(e)) for e in events][1:] == [("repeated", "seen 2 times")]
     # A third sighting with facts of its own replaces them.
     newer = alert().model_copy(update={"labels": {"service": "payments"}, "customer": "Globex"})
     ingest(engine, roster, [newer], FRIDAY_NIGHT + timedelta(minutes=1))
     [row], events, _ = rows(engine)
     assert (row.count, row.customer, row.labels) == (3, "Globex", {"service": "payments"})
     assert row.last_seen == FRIDAY_NIGHT + timedelta(minutes=1)
-    assert [(e.kind, e.detail, e.at) for e in events][1:] == [
+    assert [(e.kind, words(e), e.at) for e in events][1:] == [
         ("repeated", "seen 3 times", FRIDAY_NIGHT + timedelta(minutes=1))
     ]
 
@@ -303,7 +315,7 @@ def test_the_worker_escalates_step_by_step_then_stops(engine: Engine, roster: Ro
     assert _escalate(engine, roster, step3 + timedelta(days=1)) == []
 
     notified = [
-        (r.payload["user"], r.payload["reason"]) for r in outbox if r.kind == "alert-notify"
+        (r.payload["user"], say(r.payload["reason"])) for r in outbox if r.kind == "alert-notify"
     ]
     assert notified == [
         ("U0BOB", "on call"),
@@ -312,7 +324,7 @@ def test_the_worker_escalates_step_by_step_then_stops(engine: Engine, roster: Ro
     ]
     escalated = [e for e in events if e.kind == "escalated"]
     assert [e.at for e in escalated] == [step2, step3]
-    assert "not acknowledged within 10 min" in escalated[0].detail
+    assert "not acknowledged within 10 min" in words(escalated[0])
     for step in ("2", "3"):
         labels = {"team": "support", "step": step}
         assert metrics.registry.get_sample_value("watchkeeper_alerts_escalated_total", labels) == 1

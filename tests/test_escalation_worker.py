@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 from bot.alerts.escalation_worker import Escalator
+from bot.alerts.notes import say
 from tests.conftest import fixture_bytes
 from tests.support.intake import FRIDAY_NIGHT, Intake, running_intake
 
@@ -23,9 +24,9 @@ def escalator_of(intake: Intake) -> Escalator:
 
 
 def paged(intake: Intake) -> list[tuple[str, str]]:
-    """Who was paged about anything, and why, in order."""
+    """Who was paged about anything, and why (as their DM says it in English), in order."""
     return [
-        (str(row.payload["user"]), str(row.payload["reason"]))
+        (str(row.payload["user"]), say(row.payload["reason"]))
         for row in intake.outbox()
         if row.kind == "alert-notify"
     ]

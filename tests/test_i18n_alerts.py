@@ -21,18 +21,14 @@ from bot.slack.blocks.rollup import RolledAlert, RollupSummary, rollup_message
 from handlers.ack import written_moment
 from tests.harness import message_text, validate_blocks
 from tests.support.relay import (
+    BRAZILIAN_TEAM,
     FRIDAY_NIGHT,
-    PLAN,
     delivery_of,
     grafana_memory_card,
     post_alert,
     relay,
 )
 from tests.support.shifts import button_texts
-
-BRAZILIAN_TEAM = PLAN.replace(
-    "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    language: pt-BR\n", 1
-)
 
 
 async def test_a_card_in_a_brazilian_teams_channel_and_each_dm_in_its_readers_language(
@@ -180,26 +176,6 @@ def test_oncall_answers_fit_slacks_limits_in_every_language(
             help_message(teams),
         ):
             validate_blocks(rendered["blocks"])
-
-
-@pytest.mark.parametrize("language", ["fr", "pt-BR"])
-def test_counts_take_the_languages_plural(language: str) -> None:
-    at = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
-    card = AlertCard(
-        id=1,
-        team_name="Support",
-        title="Disk full",
-        severity="warning",
-        status="open",
-        integration="prometheus",
-        first_seen=at,
-        last_seen=at,
-        timeline=tuple(TimelineLine(at, "repeated", None, "again") for _ in range(9)),
-    )
-    with speaking(language):
-        text = message_text(alert_card(card))
-    earlier = {"fr": "… 1 ligne plus ancienne", "pt-BR": "… 1 linha anterior"}[language]
-    assert earlier in text
 
 
 async def test_escalate_speaks_portuguese_from_the_form_to_its_answer(tmp_path: Path) -> None:

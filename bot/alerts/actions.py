@@ -10,7 +10,7 @@ Metrics are counted once the caller's transaction commits, never for work that w
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.alerts import policy as escalation
-from bot.i18n import N_, _
-from bot.plan.model import EscalationStep, NotifyTarget, Plan, Team
+from bot.alerts.notes import Key, Note, mentions, not_acknowledged, note, paged_for, say, target
+from bot.i18n import _
+from bot.plan.model import Plan, Team
 from bot.runtime.metrics import Metrics, metrics_of
 from bot.schedule.roster import Roster
 from bot.text.escaping import escape, who
@@ -87,10 +88,6 @@ def wake_delivery(services: Services) -> None:
             worker.wake()
 
 
-def mentions(users: Iterable[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in users)
-
-
 def sync(
     session: Tx, alert_id: int | None, now: datetime, *, new: bool = False, critical: bool = False
 ) -> None:
@@ -112,7 +109,7 @@ def notify(
     session: Tx,
     alert_id: int | None,
     users: Sequence[str],
-    reason: str,
+    reason: Note,
     now: datetime,
     *,
     team: Team,
@@ -157,7 +154,7 @@ def page_leadership(
     leadership: Sequence[str],
     by: str | None,
     now: datetime,
-    reason: str,
+    reason: Note,
 ) -> bool:
     """Queue the leadership DMs for an alert unless they already went; True when queued now."""
     assert alert.id is not None
@@ -177,7 +174,7 @@ def queue_leadership(
     *,
     by: str | None,
     now: datetime,
-    reason: str,
+    reason: Note,
 ) -> None:
     """Queue the leadership DMs of an alert marked as escalated to leadership, with its line."""
     enqueue(
@@ -194,7 +191,7 @@ def queue_leadership(
         at=now,
         kind="leadership",
         actor=by,
-        detail=f"{reason}: paged {mentions(leadership)}",
+        note=note(Key.leadership, why=reason, users=list(leadership)),
     )
 
 
@@ -302,7 +299,7 @@ def escalate_to_leadership(
         leadership=ctx.plan.leadership,
         by=actor,
         now=now,
-        reason=f"escalated to the {title}",
+        reason=note(Key.escalated_to, title=ctx.plan.leadership_title),
     )
     sync(session, alert.id, now)
     return ActionOutcome(
@@ -346,8 +343,7 @@ def escalate_due(
     ctx = context_of(services_or_plan, session, metrics)
     outcomes = []
     for alert in store.claim_due_escalations(session=session, now=now, limit=limit):
-        wait = _current_wait(ctx, alert)
-        why = f"not acknowledged within {wait}" if wait else "not acknowledged"
+        why = not_acknowledged(_current_wait(ctx, alert))
         try:
             # One alert that cannot be escalated must not hold up the others of the batch.
             with session.begin_nested():
@@ -378,31 +374,16 @@ def escalate_now(
             else _("This alert is already resolved.")
         )
         return EscalationOutcome(alert_id, escalated=False, message=said)
-    return _advance(ctx, session, alert, now, actor=actor, why="escalated by hand")
+    return _advance(ctx, session, alert, now, actor=actor, why=note(Key.by_hand))
 
 
-# Whom a step pages, as the person who pressed Escalate reads it (the timeline keeps English).
-_STEP_TARGETS = {
-    NotifyTarget.oncall: N_("on-call person"),
-    NotifyTarget.backup: N_("backup"),
-    NotifyTarget.leadership: N_("leadership"),
-}
-
-
-def _step_target(step: EscalationStep) -> str:
-    if step.notify in _STEP_TARGETS:
-        return _(_STEP_TARGETS[step.notify])
-    return escalation.describe_target(step)
-
-
-def _current_wait(ctx: Context, alert: Alert) -> str | None:
+def _current_wait(ctx: Context, alert: Alert) -> timedelta | None:
     team = ctx.plan.teams.get(alert.team)
     if team is None:
         return None
     steps = escalation.steps_of(team, ctx.plan.leadership)
-    if 0 <= alert.escalation_step < len(steps) and steps[alert.escalation_step].wait:
-        minutes = int(steps[alert.escalation_step].wait.total_seconds() // 60)  # type: ignore[union-attr]
-        return f"{minutes} min"
+    if 0 <= alert.escalation_step < len(steps):
+        return steps[alert.escalation_step].wait
     return None
 
 
@@ -413,7 +394,7 @@ def _advance(
     now: datetime,
     *,
     actor: str | None,
-    why: str,
+    why: Note,
 ) -> EscalationOutcome:
     assert alert.id is not None
     team = ctx.plan.teams.get(alert.team)
@@ -423,8 +404,7 @@ def _advance(
             alert,
             now,
             actor=actor,
-            detail=f"team '{escape(alert.team)}' is no longer in the setup file: "
-            "escalation stopped",
+            said=note(Key.team_gone, team=alert.team),
         )
         return EscalationOutcome(
             alert.id,
@@ -443,7 +423,7 @@ def _advance(
             alert,
             now,
             actor=actor,
-            detail=f"{why}: no further escalation step, everyone in the policy was paged",
+            said=note(Key.no_further_step, why=why),
         )
         return EscalationOutcome(
             alert.id,
@@ -452,19 +432,25 @@ def _advance(
                 "Nobody is left to escalate to: everyone in the escalation policy was paged."
             ),
         )
-    notify(session, alert.id, choice.users, choice.reason, now, team=team, severity=alert.severity)
+    reason = paged_for(choice)
+    notify(session, alert.id, choice.users, reason, now, team=team, severity=alert.severity)
     alert.escalation_step = choice.index
     # An acknowledged alert escalated by hand gets more help but no timer: someone is on it.
     alert.next_escalation_at = choice.next_escalation_at(now) if alert.status == "open" else None
     session.add(alert)
-    target = escalation.describe_target(choice.step)
     store.add_event(
         session=session,
         alert_id=alert.id,
         at=now,
         kind="escalated",
         actor=actor,
-        detail=f"{why}: step {choice.number} ({target}), paged {mentions(choice.users)}",
+        note=note(
+            Key.escalated,
+            why=why,
+            number=choice.number,
+            target=target(choice.step),
+            users=list(choice.users),
+        ),
     )
     sync(session, alert.id, now)
     metrics, team_id, number = ctx.metrics, team.id, choice.number
@@ -476,19 +462,19 @@ def _advance(
         step=choice.number,
         users=choice.users,
         message=_("Escalated to step {number} ({target}): paged {users}.").format(
-            number=choice.number, target=_step_target(choice.step), users=mentions(choice.users)
+            number=choice.number, target=say(target(choice.step)), users=mentions(choice.users)
         ),
     )
 
 
 def _stop_escalation(
-    session: Session, alert: Alert, now: datetime, *, actor: str | None, detail: str
+    session: Session, alert: Alert, now: datetime, *, actor: str | None, said: Note
 ) -> None:
     """End the alert's escalation, with a timeline line saying why."""
     assert alert.id is not None
     alert.next_escalation_at = None
     session.add(alert)
     store.add_event(
-        session=session, alert_id=alert.id, at=now, kind="escalated", actor=actor, detail=detail
+        session=session, alert_id=alert.id, at=now, kind="escalated", actor=actor, note=said
     )
     sync(session, alert.id, now)

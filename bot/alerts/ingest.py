@@ -15,10 +15,10 @@ from sqlmodel import Session
 
 from bot.alerts import policy as escalation
 from bot.alerts.model import NormalizedAlert, ParsedBatch, Severity
+from bot.alerts.notes import Key, note, paged_for, target
 from bot.plan.model import Integration, Plan, Team
 from bot.runtime.metrics import Metrics
 from bot.schedule.roster import Roster
-from bot.text.escaping import escape
 from storage import alerts as store
 from storage.db import NeedsSession, after_commit
 from storage.prepared import Tx
@@ -29,7 +29,6 @@ from bot.alerts.actions import (
     Context,
     acknowledge,
     context_of,
-    mentions,
     notify,
     queue_leadership,
     resolve_alert,
@@ -192,7 +191,7 @@ def _create(
         at=now,
         kind="received",
         actor=integration,
-        detail=f"received from {escape(integration)}",
+        note=note(Key.received, integration=integration),
     )
     sync(session, alert_id, now, new=True, critical=alert.severity == Severity.critical)
     if choice is None:
@@ -201,7 +200,7 @@ def _create(
             alert_id=alert_id,
             at=now,
             kind="escalated",
-            detail="nobody to page: every escalation step is empty right now",
+            note=note(Key.nobody_to_page),
         )
     else:
         if choice.skipped:
@@ -211,22 +210,26 @@ def _create(
                 alert_id=alert_id,
                 at=now,
                 kind="escalated",
-                detail=f"nobody on step {choice.skipped[0] + 1}: straight to step "
-                f"{choice.number} ({escalation.describe_target(choice.step)}), "
-                f"paged {mentions(choice.users)}",
+                note=note(
+                    Key.skipped,
+                    skipped=choice.skipped[0] + 1,
+                    number=choice.number,
+                    target=target(choice.step),
+                    users=list(choice.users),
+                ),
             )
         notify(
             session,
             alert_id,
             choice.users,
-            choice.reason,
+            paged_for(choice),
             now,
             team=team,
             severity=str(alert.severity),
         )
     if bad_news_now:
         queue_leadership(
-            session, alert_id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
+            session, alert_id, ctx.plan.leadership, by=None, now=now, reason=note(Key.bad_news_now)
         )
     return alert_id
 
@@ -268,13 +271,13 @@ def _repeat(
     store.update_alert(session=session, alert_id=row.id, values=changes)
     # A storm of repeats is one line of the timeline that keeps count, not a line per repeat.
     last = store.last_event(session=session, alert_id=row.id)
-    detail = f"seen {count} times"
+    seen = note(Key.repeated, count=count)
     if last is not None and last[1] == "repeated":
-        store.set_event(session=session, event_id=last[0], at=now, detail=detail)
+        store.set_event(session=session, event_id=last[0], at=now, note=seen)
     else:
-        store.add_event(session=session, alert_id=row.id, at=now, kind="repeated", detail=detail)
+        store.add_event(session=session, alert_id=row.id, at=now, kind="repeated", note=seen)
     if bad_news_now:
         queue_leadership(
-            session, row.id, ctx.plan.leadership, by=None, now=now, reason="bad news now"
+            session, row.id, ctx.plan.leadership, by=None, now=now, reason=note(Key.bad_news_now)
         )
     sync(session, row.id, now)

@@ -10,13 +10,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.i18n import N_
 from bot.plan.model import EscalationStep, NotifyTarget, Team, WakePolicy
 
 # The policy of a team whose setup names none: the pager holder, the backup when the team has
 # one, then leadership. The wait matches the setup file's documented default.
 DEFAULT_WAIT = timedelta(minutes=15)
-ON_CALL = N_("on call")  # why the first step's pager holder is paged
 
 
 @dataclass(frozen=True)
@@ -43,13 +41,6 @@ class StepChoice:
         """The step as people count it, from 1."""
         return self.index + 1
 
-    @property
-    def reason(self) -> str:
-        """Why the users are paged, as the DM says it."""
-        if self.index == 0 and self.step.notify is NotifyTarget.oncall:
-            return ON_CALL  # stored in English; the DM shows it in its reader's language
-        return f"escalation step {self.number} ({describe_target(self.step)})"
-
     def next_escalation_at(self, now: datetime) -> datetime | None:
         """When the alert moves on if nobody acknowledges it (None: this is the end of the line)."""
         if self.is_last or self.step.wait is None:
@@ -67,15 +58,6 @@ def steps_of(team: Team, leadership: Sequence[str]) -> tuple[EscalationStep, ...
     if leadership:
         steps.append(EscalationStep(NotifyTarget.leadership))
     return tuple(steps)
-
-
-def describe_target(step: EscalationStep) -> str:
-    """The step's target in words: "on call", "backup", "leadership" or the listed users."""
-    if step.notify is NotifyTarget.oncall:
-        return "on call"
-    if step.notify is NotifyTarget.users:
-        return ", ".join(step.users) or "nobody"
-    return step.notify.value
 
 
 def targets(step: EscalationStep, responders: Responders) -> tuple[str, ...]:

@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.alerts.model import Severity
+from bot.alerts.notes import Said
 from bot.alerts.runbooks import runbook_for
 from bot.i18n import speaking
 from bot.runtime.metrics import count_relayed, count_slack_error, metrics_of
@@ -279,7 +280,7 @@ class _Loaded:
     team: str
     channel: str | None
     messages: tuple[SlackMessage, ...]
-    reasons: dict[str, str]  # why each paged user was paged
+    reasons: dict[str, Said | None]  # why each paged user was paged
     leaders: frozenset[str] = frozenset()  # whom "Escalate to CEO" pages: not offered to them
     rollups: tuple[int, ...] = ()  # the roll-ups it joined (instead of a card, or of a DM)
     in_channel_rollup: bool = False
@@ -819,7 +820,7 @@ class Delivery:
         waiting = False
         for row in loaded.messages:
             if row.role == DM:
-                reason = loaded.reasons.get(row.recipient, "paged")
+                reason = loaded.reasons.get(row.recipient)
                 leader = row.recipient in loaded.leaders
                 with speaking(await self._language(row.recipient, loaded.team)):
                     work = self._update(
@@ -903,7 +904,7 @@ class Delivery:
     async def _notify(self, job: Job) -> Outcome:
         """DM the paged user the alert (once; a second page updates the same DM)."""
         user = str(job.payload.get("user") or "")
-        reason = str(job.payload.get("reason") or "paged")
+        reason = job.payload.get("reason") or None
         loaded = self._load(job)
         if loaded is None or not user:
             return None
@@ -1457,7 +1458,7 @@ def _loaded(
     alert: Alert,
     events: list[AlertEvent],
     messages: list[SlackMessage],
-    reasons: dict[str, str],
+    reasons: dict[str, Said | None],
     joined: Collection[tuple[int, str]] = (),
     syncs_in_doubt: Collection[int] = (),
 ) -> _Loaded:
@@ -1487,7 +1488,7 @@ def _loaded(
         resolved_by=alert.resolved_by,
         leadership_at=alert.leadership_escalated_at,
         leadership_by=alert.leadership_escalated_by,
-        timeline=tuple(TimelineLine(e.at, e.kind, e.actor, e.detail) for e in events),
+        timeline=tuple(TimelineLine(e.at, e.kind, e.actor, e.detail, e.note) for e in events),
         leadership_title=plan.leadership_title,
     )
     channel = team.channel if team is not None else None

@@ -43,6 +43,12 @@ PLAN = setup_yaml(
 )
 
 
+# The same setup, the team's channel speaking Brazilian Portuguese.
+BRAZILIAN_TEAM = PLAN.replace(
+    "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    language: pt-BR\n", 1
+)
+
+
 def delivery_of(h: Harness) -> Delivery:
     worker = h.services.delivery
     assert isinstance(worker, Delivery)

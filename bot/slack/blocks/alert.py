@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.alerts.policy import ON_CALL
+from bot.alerts.notes import Note, Said, kind_word, say
 from bot.enums import Action
 from bot.i18n import _, ngettext
 from bot.plan.model import DEFAULT_LEADERSHIP_TITLE, Runbook
@@ -48,7 +48,8 @@ class TimelineLine:
     at: datetime
     kind: str
     actor: str | None = None
-    detail: str = ""
+    detail: str = ""  # its words, when stored before notes
+    note: Note | None = None  # what it says, in the reader's words
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,8 @@ def _details(card: AlertCard) -> list[Block]:
 
 
 def _timeline_line(line: TimelineLine) -> str:
-    # A line's detail is our own markup, written with whatever it quotes escaped already.
-    text = line.detail or line.kind
+    # A line's words are our own markup, with whatever they quote escaped already.
+    text = say(line.note) if line.note else line.detail or kind_word(line.kind)
     by = f" — {who(line.actor)}" if line.actor and line.kind not in ("received",) else ""
     return f"{when(line.at, '{time}')} {cut(text, 300)}{by}"
 
@@ -266,13 +267,13 @@ def alert_card(card: AlertCard) -> Message:
     return message(_fallback(card), _body(card))
 
 
-def alert_dm(card: AlertCard, reason: str, *, to_leader: bool = False) -> Message:
+def alert_dm(card: AlertCard, reason: Said | None, *, to_leader: bool = False) -> Message:
     """The DM to someone paged about the alert; ``reason`` says why them ("on call", a step).
     A leader's DM has no "Escalate to CEO": it would page the reader."""
     lead = [
         context(
             _("You are paged for *{team}*: {reason}.").format(
-                team=escape(card.team_name), reason=_(ON_CALL) if reason == ON_CALL else reason
+                team=escape(card.team_name), reason=say(reason)
             )
         )
     ]
