@@ -106,15 +106,19 @@ async def test_oncall_and_who_name_the_next_lead_when_the_backup_holds_the_pager
         ]
 
 
+async def cover_taken(h: Harness, span: str, *, asked_by: str, taken_by: str) -> None:
+    """``asked_by`` asks for a cover of ``span`` with /cover, and ``taken_by`` takes it."""
+    await h.command("/cover", span, user=asked_by)
+    await h.services.delivery.drain()  # the request's post, through the outbox
+    await h.click(h.standin.messages("C0SUPPORT")[0], Action.cover_take, user=taken_by)
+
+
 async def test_after_a_cover_the_backup_is_the_next_lead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=WEDNESDAY) as h:
         # Alice's weekend of 27-30 November; Lead 2, the backup that week, takes her Saturday.
-        await h.command("/cover", "2026-11-28", user="U0ALICE")
-        await h.services.delivery.drain()  # the request's post, through the outbox
-        offer = h.standin.messages("C0SUPPORT")[0]
-        await h.click(offer, Action.cover_take, user="U0LEAD2")
+        await cover_taken(h, "2026-11-28", asked_by="U0ALICE", taken_by="U0LEAD2")
         h.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=UTC))
 
         text = (await h.command("/oncall", user="U0ALICE")).reply_text()
@@ -132,9 +136,8 @@ async def test_a_backup_of_one_who_covers_leaves_no_backup_said_plainly(
 ) -> None:
     async with slack_harness(ONE_BACKUP, tmp_path=tmp_path, now=WEDNESDAY) as h:
         # Wednesday's shift is Carol's (day 23 from Monday 2 November); Dan covers it.
-        await h.command("/cover", "2026-11-25 12:00 - 2026-11-25 18:00", user="U0CAROL")
-        await h.services.delivery.drain()  # the request's post, through the outbox
-        await h.click(h.standin.messages("C0SUPPORT")[0], Action.cover_take, user="U0DAN")
+        wednesday_afternoon = "2026-11-25 12:00 - 2026-11-25 18:00"
+        await cover_taken(h, wednesday_afternoon, asked_by="U0CAROL", taken_by="U0DAN")
         h.clock.set(datetime(2026, 11, 25, 14, 0, tzinfo=UTC))
 
         text = (await h.command("/oncall", user="U0ALICE")).reply_text()

@@ -335,14 +335,19 @@ def test_escalate_now_moves_on_at_once_and_refuses_a_resolved_alert(
 ) -> None:
     [alert_id] = ingest(engine, roster, [alert()], FRIDAY_NIGHT)
     clicked = FRIDAY_NIGHT + timedelta(minutes=1)
-    with session_scope(engine) as session:
-        outcome = escalate_now(
+
+    def click(session: Session, alert_id: int) -> EscalationOutcome:
+        """Alice's click on Escalate, a minute after the alert came."""
+        return escalate_now(
             session=session,
             services_or_plan=roster,
             alert_id=alert_id,
             actor="U0ALICE",
             now=clicked,
         )
+
+    with session_scope(engine) as session:
+        outcome = click(session, alert_id)
     assert (outcome.escalated, outcome.step, outcome.users) == (True, 2, ("U0LEAD2",))
     assert "<@U0LEAD2>" in outcome.message
     [row], events, _ = rows(engine)
@@ -351,18 +356,10 @@ def test_escalate_now_moves_on_at_once_and_refuses_a_resolved_alert(
 
     ingest(engine, roster, [alert(action=AlertAction.resolve)], clicked + timedelta(minutes=1))
     with session_scope(engine) as session:
-        refused = escalate_now(
-            session=session,
-            services_or_plan=roster,
-            alert_id=alert_id,
-            actor="U0ALICE",
-            now=clicked,
-        )
+        refused = click(session, alert_id)
         assert not refused.escalated and "already resolved" in refused.message
         with pytest.raises(AlertNotFound):
-            escalate_now(
-                session=session, services_or_plan=roster, alert_id=999, actor="U0ALICE", now=clicked
-            )
+            click(session, 999)
 
 
 def test_a_failed_transaction_counts_nothing(engine: Engine, roster: Roster) -> None:
