@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from storage.db import grouped
 from storage.models import Alert, AlertEvent, Outbox
 from storage.outbox import ALERT_NOTIFY
 from storage.prepared import Prepared, Tx
@@ -178,12 +179,11 @@ def list_events(*, session: Session, alert_id: int) -> list[AlertEvent]:
 
 def timelines(*, session: Session, alert_ids: Collection[int]) -> dict[int, list[AlertEvent]]:
     """The timelines of several alerts in one query, each oldest first."""
-    found: dict[int, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
-    if not found:
-        return found
-    for event in session.exec(_TIMELINES, params={"ids": list(found)}):
-        found[event.alert_id].append(event)
-    return found
+    return grouped(
+        alert_ids,
+        lambda ids: session.exec(_TIMELINES, params={"ids": ids}),
+        lambda event: event.alert_id,
+    )
 
 
 def pages(*, session: Session, alert_id: int) -> dict[str, Any]:

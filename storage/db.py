@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -133,6 +133,7 @@ def _begin_or_give_up(conn: Connection) -> None:
 
 
 Row = TypeVar("Row")
+Key = TypeVar("Key")
 
 
 def inserted(session: Session, row: Row) -> Row:
@@ -140,6 +141,18 @@ def inserted(session: Session, row: Row) -> Row:
     session.add(row)
     session.flush()
     return row
+
+
+def grouped(
+    keys: Collection[Key], rows_of: Callable[[list[Key]], Iterable[Row]], key: Callable[[Row], Key]
+) -> dict[Key, list[Row]]:
+    """The rows of several keys read at once (``rows_of`` all the keys), by key, in the order
+    they come; a key with none has an empty list, and no keys read nothing."""
+    found: dict[Key, list[Row]] = {k: [] for k in keys}
+    if found:
+        for row in rows_of(list(found)):
+            found[key(row)].append(row)
+    return found
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
+from storage.db import grouped
 from storage.models import SlackMessage
 
 
@@ -21,12 +22,11 @@ def messages_by_subject(
     *, session: Session, subjects: Collection[str]
 ) -> dict[str, list[SlackMessage]]:
     """``messages_of`` several subjects in one query."""
-    found: dict[str, list[SlackMessage]] = {subject: [] for subject in subjects}
-    if not found:
-        return found
-    for message in session.exec(_OF_SUBJECTS, params={"subjects": list(found)}):
-        found[message.subject].append(message)
-    return found
+    return grouped(
+        subjects,
+        lambda keys: session.exec(_OF_SUBJECTS, params={"subjects": keys}),
+        lambda message: message.subject,
+    )
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,12 @@ def _claimed(engine: sa.Engine, now: datetime) -> list[int | None]:
         return [row.id for row in outbox.claim(session=session, now=now)]
 
 
+def _rollup_sync(engine: sa.Engine) -> int | None:
+    """Queue the sync of roll-up 1, due now; its row's id."""
+    with session_scope(engine) as session:
+        return outbox.enqueue(session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1")
+
+
 def test_prune_forgets_old_deliveries_but_keeps_pages_of_open_alerts(engine: sa.Engine) -> None:
     old, recent = NOW - timedelta(days=30), NOW - timedelta(days=1)
     with session_scope(engine) as session:
@@ -292,10 +298,7 @@ def test_a_delivery_meeting_unknown_errors_fails_after_the_limit(engine: sa.Engi
 def test_a_change_folded_into_a_waiting_row_is_never_lost_to_a_replica_claiming_it(
     pg_engine: sa.Engine,
 ) -> None:
-    with session_scope(pg_engine) as session:
-        waiting = outbox.enqueue(
-            session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1"
-        )
+    waiting = _rollup_sync(pg_engine)
     # One replica folds a change into the waiting row; until it commits, the other replica's
     # claim leaves that row alone (taken now, it would be delivered without the change).
     with session_scope(pg_engine) as folding:
@@ -318,10 +321,7 @@ def test_a_change_folded_into_a_waiting_row_is_never_lost_to_a_replica_claiming_
 def test_a_change_made_while_a_replica_claims_the_waiting_row_queues_a_row_of_its_own(
     pg_engine: sa.Engine,
 ) -> None:
-    with session_scope(pg_engine) as session:
-        waiting = outbox.enqueue(
-            session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1"
-        )
+    waiting = _rollup_sync(pg_engine)
     queued: list[int | None] = []
 
     def fold() -> None:

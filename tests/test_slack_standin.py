@@ -632,17 +632,7 @@ async def test_response_url_replaces_or_deletes_the_clicked_message(
     standin: SlackStandIn,
 ) -> None:
     client = client_for(standin)
-    card = {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": "alert-ack",
-                "text": {"type": "plain_text", "text": "Acknowledge"},
-                "value": "7",
-            }
-        ],
-    }
+    card = _button(value="7")
     posted = await client.chat_postMessage(channel="C0SUPPORT", text="alert", blocks=[card])
     side = SlackSide.for_standin(standin, SECRET)
     click = side.block_action(
@@ -823,17 +813,7 @@ async def test_a_bolt_app_understands_slack_side_and_is_answered_by_the_standin(
     assert (await side.send(side.app_home_opened("U0BOB"))).status_code == 200
     await standin.wait_for_async(lambda s: s.home("U0BOB"))
 
-    card = {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": "alert-ack",
-                "text": {"type": "plain_text", "text": "Acknowledge"},
-                "value": "7",
-            }
-        ],
-    }
+    card = _button(value="7")
     posted = await client_for(standin).chat_postMessage(
         channel="C0SUPPORT", text="alert", blocks=[card]
     )
