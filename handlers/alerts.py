@@ -27,6 +27,7 @@ from bot.schedule.roster import Roster, UnknownTeam
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
 from bot.slack.blocks.rollup import alert_modal
 from bot.slack.delivery import card_of
+from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
 from bot.slack.metadata import AlertRef, EscalateContext, MetadataError, dump, load
 from bot.slack.users import directory
@@ -139,7 +140,9 @@ async def _open_picked(
         await tell(services, body, respond, user, _("I have no record of this alert any more."))
         return
     view = alert_modal(card)
-    await services.slack.views_open(trigger_id=body["trigger_id"], view=view)
+    await gateway(services).call(
+        "views.open", policy=PROMPT, trigger_id=body["trigger_id"], view=view
+    )
 
 
 # --- /escalate ------------------------------------------------------------------------------------
@@ -267,7 +270,9 @@ async def _escalate_command(
             selected=team.id,
             metadata=dump(context, 3000),
         )
-        await services.slack.views_open(trigger_id=command["trigger_id"], view=modal)
+        await gateway(services).call(
+            "views.open", policy=PROMPT, trigger_id=command["trigger_id"], view=modal
+        )
         return
     await respond(response_type="ephemeral", text=await _raise(services, team, user, what))
 

@@ -8,13 +8,14 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from slack_sdk.errors import SlackApiError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.schedule.calendar import calendar_for
 from bot.schedule.roster import UnknownTeam
+from bot.slack.gateway import SlackCallError, gateway
+from bot.slack.users import LOOKUP, user_from_info
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -23,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 PAST = timedelta(days=14)
 FUTURE = timedelta(days=90)
-NAME_TIMEOUT_S = 2.0
 
 
 async def _names(services: Services, users: set[str]) -> dict[str, str]:
@@ -33,16 +33,9 @@ async def _names(services: Services, users: set[str]) -> dict[str, str]:
 
     async def look_up(user: str) -> None:
         try:
-            answer = await asyncio.wait_for(services.slack.users_info(user=user), NAME_TIMEOUT_S)
-            profile = answer["user"].get("profile", {})
-            cache[user] = (
-                profile.get("display_name")
-                or profile.get("real_name")
-                or answer["user"].get("real_name")
-                or answer["user"].get("name")
-                or user
-            )
-        except (SlackApiError, TimeoutError, OSError, KeyError):
+            answer = await gateway(services).call("users.info", policy=LOOKUP, user=user)
+            cache[user] = user_from_info(user, answer["user"]).name
+        except (SlackCallError, KeyError, TypeError, AttributeError):
             # A feed without names beats no feed: the Slack id stands in.
             logger.warning("calendar: no name for user", extra={"user": user})
 

@@ -30,6 +30,7 @@ from bot.slack.blocks.cover_form import (
     read_cover_form,
 )
 from bot.slack.blocks.oncall import help_message
+from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
 from bot.slack.metadata import CoverRef
 from bot.slack.users import directory
@@ -57,7 +58,9 @@ async def _open_form(services: Services, user: str, trigger_id: str) -> None:
     # Only a cached language before the modal: no users.info call may delay it.
     with speaking(await person_language(services, user, look_up=False)):
         loading = cover_loading_modal()
-    opened = await services.slack.views_open(trigger_id=trigger_id, view=loading)
+    opened = await gateway(services).call(
+        "views.open", policy=PROMPT, trigger_id=trigger_id, view=loading
+    )
     now = services.clock.now()
     mine = await services.in_database(
         upcoming_shifts, services.roster, user, now, FORM_SHIFTS, include_running=True

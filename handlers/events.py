@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.i18n import _
 from bot.slack.blocks import Message, text_message
+from bot.slack.gateway import SlackCallError, gateway
 from bot.slack.metadata import M, MetadataError, load
 from bot.slack.users import directory
 from storage.db import session_scope
@@ -85,11 +85,11 @@ async def fill_view(
     a modal opens at once, as the trigger dies 3 s after the command, and is filled once its
     look-ups are done. One the person closed meanwhile is left alone."""
     try:
-        await services.slack.views_update(
-            view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
+        await gateway(services).call(
+            "views.update", view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
         )
-    except SlackApiError as error:
-        if error.response.get("error") != "not_found":
+    except SlackCallError as error:
+        if error.code != "not_found":
             raise
         # Closed before it was filled: nobody is waiting for it.
         logger.info("form closed before it was filled", extra={"user": user, "form": what})
@@ -101,7 +101,7 @@ async def send_dm(services: Services, user: str, message: Message) -> dict[str, 
     channel = await users.dm_channel(user)
     # The notification of a DM shows its text as is: names read better there than mentions.
     named = Message(text=await users.named(message["text"]), blocks=message["blocks"])
-    answer = await services.slack.chat_postMessage(channel=channel, **named)
+    answer = await gateway(services).call("chat.postMessage", channel=channel, **named)
     return {"channel": answer["channel"], "ts": answer["ts"]}
 
 

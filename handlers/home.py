@@ -12,6 +12,7 @@ from bot.i18n import LANGUAGES, speaking
 from bot.schedule.swaps import TeamShift, upcoming_shifts
 from bot.slack.blocks.home import home_view
 from bot.slack.blocks.wake import wake_blocks
+from bot.slack.gateway import gateway
 from bot.slack.language import person_language
 from bot.slack.users import directory
 from bot.wake.methods import Method
@@ -59,7 +60,7 @@ async def publish_home(services: Services, user: str) -> None:
         view = home_view(
             mine, statuses, incoming, outgoing, services.roster.plan.teams, viewer, picked, wake
         )
-    await services.slack.views_publish(user_id=user, view=view)
+    await gateway(services).call("views.publish", user_id=user, view=view)
 
 
 async def refresh_homes(services: Services, *users: str) -> None:

@@ -36,6 +36,7 @@ from bot.slack.blocks.swap import (
     swap_result_notice,
     swap_status,
 )
+from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language, team_language
 from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
 from bot.slack.users import MENTION, directory
@@ -134,7 +135,9 @@ async def _open_modal(services: Services, user: str, trigger_id: str, respond: A
     language = await person_language(services, user, look_up=False)
     with speaking(language):
         loading = swap_loading_modal()
-    opened = await services.slack.views_open(trigger_id=trigger_id, view=loading)
+    opened = await gateway(services).call(
+        "views.open", policy=PROMPT, trigger_id=trigger_id, view=loading
+    )
     viewer = await directory(services).tz(user)
     with speaking(await person_language(services, user)):
         form = swap_modal(mine, viewer)
@@ -175,7 +178,9 @@ async def _announce(services: Services, decision: Decision, team: Team) -> None:
             updated = swap_outcome_dm(swap, team, await users.tz(swap.target), outcome, reason)
         await safely(
             "update swap request dm",
-            services.slack.chat_update(channel=swap.dm_channel, ts=swap.dm_ts, **updated),
+            gateway(services).call(
+                "chat.update", channel=swap.dm_channel, ts=swap.dm_ts, **updated
+            ),
         )
     viewer = await users.tz(swap.requester)
     with speaking(await person_language(services, swap.requester, team)):
@@ -186,7 +191,7 @@ async def _announce(services: Services, decision: Decision, team: Team) -> None:
             post = swap_channel_post(swap, team)
         await safely(
             "post swap in team channel",
-            services.slack.chat_postMessage(channel=team.channel, **post),
+            gateway(services).call("chat.postMessage", channel=team.channel, **post),
         )
     await refresh_homes(services, swap.requester, swap.target)
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.enums import Action, View
 from bot.i18n import _, speaking
 from bot.slack.blocks.wake import URL_BLOCK, WAKE_OFF_TEXT, add_method_modal, wake_off_modal
+from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
 from bot.wake.methods import Method, MethodError, UnsetVariables, expand
 from bot.wake.sender import describe
@@ -83,7 +84,9 @@ def register(bolt: AsyncApp, services: Services) -> None:
         enabled = bool(services.settings.watchkeeper_secret)
         with speaking(await person_language(services, body["user"]["id"])):
             view = add_method_modal() if enabled else wake_off_modal()
-        await services.slack.views_open(trigger_id=body["trigger_id"], view=view)
+        await gateway(services).call(
+            "views.open", policy=PROMPT, trigger_id=body["trigger_id"], view=view
+        )
 
     @bolt.view(View.wake_add.value)
     async def wake_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.slack.delivery import ChannelPace
+from bot.slack.gateway import ChannelPace
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.pace import take_turn

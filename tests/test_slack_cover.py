@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.enums import Action
 from bot.sandbox.standin.records import Message
-from bot.slack.delivery import CHANNEL_BURST
+from bot.slack.gateway import CHANNEL_BURST
 from storage.models import CoverRequest, Override
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.forms import form, shift_options

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.handovers.planner import HandoverPlanner
     from bot.runtime.metrics import Metrics
     from bot.slack.delivery import Delivery
+    from bot.slack.gateway import SlackGateway
     from bot.slack.users import UserDirectory
     from bot.wake.worker import Waker
 
@@ -57,8 +58,10 @@ class Services:
     reloader: Reloader | None = None
     waker: Waker | None = None
     heartbeats: Watcher | None = None
-    # Made on first use: the Prometheus metrics, Slack's people, and the calendar's names.
+    # Made on first use: the Prometheus metrics, the one way to call Slack, Slack's people, and
+    # the calendar's names.
     metrics: Metrics | None = None
+    gateway: SlackGateway | None = None
     users: UserDirectory | None = None
     calendar_names: dict[str, str] = field(default_factory=dict)
     # The threads that do the intake's and the delivery worker's database work. SQLite has one

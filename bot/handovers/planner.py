@@ -19,11 +19,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.handovers import digest
@@ -40,7 +38,7 @@ from bot.slack.blocks.handover import (
     handover_message,
     reminder_message,
 )
-from bot.slack.gateway import SLACK_BACKOFF_S, SlackGateway, SlackSendError
+from bot.slack.gateway import PATIENT, Policy, SlackCallError, gateway
 from bot.slack.language import person_language, team_language
 from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
@@ -77,7 +75,8 @@ REMINDER_ON_TIME = timedelta(minutes=1)
 # A hand-off is the instant itself: the holder just before it is read this much earlier.
 _JUST_BEFORE = timedelta(microseconds=1)
 
-PERMALINK_TIMEOUT_S = 3.0
+# A card's link is worth one try of 3 s: the alert's own link serves otherwise.
+PERMALINK = Policy(attempts=1, timeout=3.0)
 # How long stopping waits for sends under way.
 STOP_GRACE_S = 10.0
 
@@ -115,7 +114,7 @@ class HandoverPlanner:
         services: Services,
         *,
         scheduler: AsyncIOScheduler | None = None,
-        slack_backoff: float = SLACK_BACKOFF_S,
+        slack_backoff: float = PATIENT.backoff,
         resync_every: timedelta = RESYNC_EVERY,
     ) -> None:
         self.services = services
@@ -128,7 +127,8 @@ class HandoverPlanner:
                 "max_instances": 1,
             },
         )
-        self.slack = SlackGateway(services, backoff=slack_backoff)
+        self.slack = gateway(services)
+        self.policy = replace(PATIENT, backoff=slack_backoff)
         self.started_at: datetime | None = None
         self.catch_up_task: asyncio.Task[None] | None = None
         # What is planned, by job id: the instant each job is about (for logs and tests).
@@ -647,27 +647,25 @@ class HandoverPlanner:
             link = item.link
             if card is not None:
                 try:
-                    answer = await asyncio.wait_for(
-                        self.services.slack.chat_getPermalink(channel=card[0], message_ts=card[1]),
-                        PERMALINK_TIMEOUT_S,
+                    answer = await self.slack.call(
+                        "chat.getPermalink", policy=PERMALINK, channel=card[0], message_ts=card[1]
                     )
                     link = str(answer["permalink"]) or link
-                except (SlackApiError, TimeoutError, aiohttp.ClientError, KeyError) as error:
-                    self.slack.count_error("chat.getPermalink", error)
+                except (SlackCallError, KeyError, TypeError):
+                    pass  # the alert's own link serves
             linked.append(CarriedAlert(item.alert, link))
         return tuple(linked)
 
     async def _dm_channel(self, user: str) -> str:
-        return await self.slack.call(
-            "conversations.open", lambda: directory(self.services).dm_channel(user)
-        )
+        return await directory(self.services).dm_channel(user, policy=self.policy)
 
     async def _post(self, channel: str, message: Message) -> None:
         await self.slack.call(
             "chat.postMessage",
-            lambda: self.services.slack.chat_postMessage(
-                channel=channel, text=message["text"], blocks=message["blocks"]
-            ),
+            policy=self.policy,
+            channel=channel,
+            text=message["text"],
+            blocks=message["blocks"],
         )
 
     async def _update_usergroup(self, team: Team, holder: str | None) -> None:
@@ -687,13 +685,10 @@ class HandoverPlanner:
             return
         try:
             await self.slack.call(
-                "usergroups.users.update",
-                lambda: self.services.slack.usergroups_users_update(
-                    usergroup=usergroup, users=[holder]
-                ),
+                "usergroups.users.update", policy=self.policy, usergroup=usergroup, users=[holder]
             )
         except Exception as error:
-            fix = refusal_fix(error.error) if isinstance(error, SlackSendError) else None
+            fix = refusal_fix(error.code) if isinstance(error, SlackCallError) else None
             if fix is None:
                 logger.error(
                     "user group update failed",

@@ -35,19 +35,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from bot.alerts.model import Severity
 from bot.alerts.notes import Said
 from bot.alerts.runbooks import runbook_for
 from bot.i18n import speaking
-from bot.runtime.metrics import count_relayed, count_slack_error, metrics_of
+from bot.runtime.metrics import count_relayed, metrics_of
 from bot.schedule.covers import cover_id_of, withdraw
 from bot.schedule.covers import subject_of as cover_subject
 from bot.slack.blocks import Message
@@ -63,11 +62,12 @@ from bot.slack.blocks.alert import (
 from bot.slack.blocks.cover import cover_post, cover_withdrawn_notice
 from bot.slack.blocks.problems import problem_notice
 from bot.slack.blocks.rollup import MENUS_MAX, RolledAlert, RollupSummary, rollup_message
-from bot.slack.errors import Kind, Problem, SlackFailure, classify, rate_scope
+from bot.slack.errors import Kind, Problem, SlackFailure
+from bot.slack.gateway import CHANNEL_BURST, ONCE, SlackCallError, gateway
 from bot.slack.language import language_in, person_language, team_language
 from bot.slack.users import directory
 from storage import alerts as alert_store
-from storage import outbox, pace, problems, rollups
+from storage import outbox, problems, rollups
 from storage.alerts import subject_of
 from storage.covers import get_cover
 from storage.db import is_sqlite, read_scope, session_scope
@@ -93,7 +93,7 @@ BATCH = 50
 PARALLEL = 8  # rows delivered at once
 # A replica that dies leaves its rows to the others once this has passed: short, for the DMs
 # behind them. A live worker renews the lease of the rows it still holds every RENEW_EVERY: a
-# slow Slack (each call may take CALL_TIMEOUT_S, a row makes several, and rows wait their turn
+# slow Slack (each call may take ONCE.timeout, a row makes several, and rows wait their turn
 # among PARALLEL) must not let another worker take a row that is still being delivered.
 LEASE = timedelta(seconds=30)
 RENEW_EVERY = LEASE / 3
@@ -102,16 +102,11 @@ RENEW_EVERY = LEASE / 3
 CARD_INTERVAL = timedelta(seconds=2)
 DM_INTERVAL = timedelta(seconds=10)
 HASH_LENGTH = 32  # content_hash's length: a stored fingerprint is two of them
-CHANNEL_RATE = 1.0  # card posts and updates a second in one channel, bursts of CHANNEL_BURST
-# One less than Slack's burst: our clock and Slack's never agree to the millisecond, and a call
-# that lands a moment early must still find a token there.
-CHANNEL_BURST = 2
 # A failed delivery is tried again after 1, 2, 4... seconds, then every half minute: a page must
 # not wait minutes for its next try because Slack failed a few times in a row. Slack's own
 # "slow down" (429) is honoured apart, for as long as its Retry-After says.
 BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
-CALL_TIMEOUT_S = 10.0
 # Done deliveries are kept this long (to look into what was sent), then forgotten.
 KEEP_DONE = timedelta(days=14)
 PRUNE_EVERY = timedelta(hours=1)
@@ -147,8 +142,6 @@ ROLLUP_LISTED = MENUS_MAX * 100  # alerts a roll-up loads: as many as its menus 
 
 CARD, DM, LEADERSHIP, ROLLUP = "card", "dm", "leadership", "rollup"
 POST = "post"  # a channel post that is no alert's: a cover request's
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -255,23 +248,6 @@ class Failed:
 Outcome = Postpone | RetryLater | Failed | None
 
 
-class Held(Exception):
-    """A call not made: Slack's Retry-After for what it applies to runs until ``until``."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"held until {until.isoformat()}")
-        self.until = until
-
-
-class CallFailed(Exception):
-    """A Slack call that failed, sorted (``until``: the end of Slack's Retry-After, on a 429)."""
-
-    def __init__(self, failure: SlackFailure, until: datetime | None = None) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
-        self.until = until
-
-
 @dataclass(frozen=True)
 class _Loaded:
     """An alert's card data, its channel, and the messages already posted for it."""
@@ -286,27 +262,6 @@ class _Loaded:
     in_channel_rollup: bool = False
     # Its syncs (this one among them) that an earlier try may have posted the card for.
     syncs_in_doubt: frozenset[int] = frozenset()
-
-
-class ChannelPace:
-    """Slack's posting limit of a team channel (about a message a second, short bursts allowed),
-    kept for its cards: a burst of new alerts or of changes waits its turn instead of being
-    refused with a 429 that would hold up every post."""
-
-    def __init__(self, rate: float = CHANNEL_RATE, burst: int = CHANNEL_BURST) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens: dict[str, tuple[float, datetime]] = {}
-
-    def take(self, channel: str, now: datetime) -> datetime | None:
-        """Spend the channel's turn now (None), or say when the next turn comes."""
-        tokens, updated = self._tokens.get(channel, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - updated).total_seconds() * self.rate)
-        if tokens >= 1.0:
-            self._tokens[channel] = (tokens - 1.0, now)
-            return None
-        self._tokens[channel] = (tokens, now)
-        return now + timedelta(seconds=(1.0 - tokens) / self.rate)
 
 
 class Delivery:
@@ -333,18 +288,13 @@ class Delivery:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._wakeup: asyncio.Event | None = None
-        # What Slack asked us to leave alone (429) until the instant given: one channel's posts,
-        # or a method in the whole workspace (``bot.slack.errors.rate_scope``).
-        self._blocked: dict[str, datetime] = {}
+        self._slack = gateway(services)
         # Channels found refusing the bot, with the refusal and when to ask them again.
         self._refused: dict[str, tuple[SlackFailure, datetime]] = {}
         # Channels and users with a problem on record (forgotten once a message gets through);
         # replaced whole, never changed in place: the database threads read it.
         self._troubled: frozenset[str] = frozenset()
         self._troubled_lock = threading.Lock()
-        self._pace = ChannelPace()
-        # Replicas share PostgreSQL, and book each channel's turns there; SQLite is one process.
-        self._shared_pace = not is_sqlite(services.engine)
         self._gate = asyncio.Semaphore(PARALLEL)
         self._settling: list[tuple[Job, Outcome, asyncio.Future[None]]] = []
         self._flushing: set[asyncio.Future[None]] = set()
@@ -766,9 +716,7 @@ class Delivery:
         a refusal is noted on the job and the other parts go on."""
         try:
             return await work
-        except Held as held:
-            return Postpone(held.until)
-        except CallFailed as failed:
+        except SlackCallError as failed:
             failure = failed.failure
             if failure.kind is Kind.rate_limited:
                 assert failed.until is not None
@@ -787,21 +735,6 @@ class Delivery:
             )
 
     # ------------------------------------------------------------------ kinds
-
-    async def _turn(self, channel: str, now: datetime) -> datetime | None:
-        """The channel's posting turn: now (None), or the instant it comes."""
-        if not self._shared_pace:
-            return self._pace.take(channel, now)
-        return await self.services.in_database(
-            functools.partial(
-                pace.take_turn,
-                interval=timedelta(seconds=1 / CHANNEL_RATE),
-                burst=CHANNEL_BURST,
-            ),
-            self.services.engine,
-            channel,
-            now,
-        )
 
     async def _sync(self, job: Job) -> Outcome:
         """Bring every message of the alert up to date, each on its own (a card that cannot be
@@ -884,7 +817,7 @@ class Delivery:
             critical = loaded.card.severity == Severity.critical
             if self._flooded(job, rollups.CHANNEL, loaded.channel, now, critical=critical):
                 return None
-            ready_at = await self._turn(loaded.channel, now)
+            ready_at = await self._slack.turn(loaded.channel, now)
             if ready_at is not None:
                 return self._wait_or_join(
                     job, rollups.CHANNEL, loaded.channel, ready_at, now, critical=critical
@@ -896,7 +829,7 @@ class Delivery:
             return None
         if _full(card_row.content_hash) != content_hash(card_message):
             self._check("chat.update", card_row.channel, now)
-            ready_at = await self._turn(card_row.channel, now)
+            ready_at = await self._slack.turn(card_row.channel, now)
             if ready_at is not None:
                 return Postpone(ready_at)
         return await self._update(job, card_row, card_message)
@@ -928,7 +861,7 @@ class Delivery:
         critical = loaded.card.severity == Severity.critical
         if self._flooded(job, rollups.DM, user, now, pace_key=channel, critical=critical):
             return None
-        ready_at = await self._turn(channel, now)
+        ready_at = await self._slack.turn(channel, now)
         if ready_at is not None:
             return self._wait_or_join(
                 job, rollups.DM, user, ready_at, now, pace_key=channel, critical=critical
@@ -1062,7 +995,7 @@ class Delivery:
             if not wanted:
                 return None
             self._check("chat.postMessage", channel, now)
-            ready_at = await self._turn(channel, now)
+            ready_at = await self._slack.turn(channel, now)
             if ready_at is not None:
                 return Postpone(ready_at)
             await self._post_once(job, team, POST, channel, channel, content)
@@ -1070,7 +1003,7 @@ class Delivery:
         if _full(posted.content_hash) == content_hash(content):
             return None
         self._check("chat.update", posted.channel, now)
-        ready_at = await self._turn(posted.channel, now)
+        ready_at = await self._slack.turn(posted.channel, now)
         if ready_at is not None:
             return Postpone(ready_at)
         return await self._update(job, posted, content)
@@ -1097,17 +1030,13 @@ class Delivery:
         now = self.services.clock.now()
         self._check("chat.postMessage", channel, now)
         if not is_user:
-            ready_at = await self._turn(channel, now)
+            ready_at = await self._slack.turn(channel, now)
             if ready_at is not None:
                 return Postpone(ready_at)
         if job.may_have_posted and await self._find_posted(job, channel, target):
             return None
         await self._call(
-            "chat.postMessage",
-            lambda: self.services.slack.chat_postMessage(
-                channel=channel, metadata=_metadata(job, target), **content
-            ),
-            channel,
+            "chat.postMessage", channel=channel, metadata=_metadata(job, target), **content
         )
         job.reached.add(target)
         return None
@@ -1130,11 +1059,7 @@ class Delivery:
         if await self._earlier_post(job, role, recipient, channel, content):
             return _full(job.posts[-1].content_hash) != content_hash(content)
         answer = await self._call(
-            "chat.postMessage",
-            lambda: self.services.slack.chat_postMessage(
-                channel=channel, metadata=_metadata(job, recipient), **content
-            ),
-            channel,
+            "chat.postMessage", channel=channel, metadata=_metadata(job, recipient), **content
         )
         if role in (CARD, DM, LEADERSHIP):
             count_relayed(self.services, team=team)
@@ -1200,11 +1125,7 @@ class Delivery:
             due = (row.updated_at or row.created_at) + interval
             if self.services.clock.now() < due:
                 return Postpone(due)
-        await self._call(
-            "chat.update",
-            lambda: self.services.slack.chat_update(channel=row.channel, ts=row.ts, **content),
-            row.channel,
-        )
+        await self._call("chat.update", channel=row.channel, ts=row.ts, **content)
         job.reached.add(row.recipient)
         job.edits.append(Edited(row.id or 0, digest, self.services.clock.now()))
         return None
@@ -1219,15 +1140,11 @@ class Delivery:
         for _ in range(HISTORY_PAGES):
             answer = await self._call(
                 "conversations.history",
-                functools.partial(
-                    self.services.slack.conversations_history,
-                    channel=channel,
-                    oldest=oldest,
-                    limit=HISTORY_LIMIT,
-                    include_all_metadata=True,
-                    cursor=cursor,
-                ),
-                channel,
+                channel=channel,
+                oldest=oldest,
+                limit=HISTORY_LIMIT,
+                include_all_metadata=True,
+                cursor=cursor,
             )
             for found in answer.get("messages") or []:
                 meta = found.get("metadata") or {}
@@ -1258,51 +1175,24 @@ class Delivery:
         return None
 
     async def _dm_channel(self, user: str) -> str:
-        return await self._call(
-            "conversations.open", lambda: directory(self.services).dm_channel(user)
-        )
+        return await directory(self.services).dm_channel(user)
 
     def _check(self, method: str, channel: str | None, now: datetime) -> None:
-        """Refuse at once a call Slack would refuse: one whose Retry-After is still running
-        (Held), or to a channel found refusing the bot a moment ago (CallFailed)."""
-        scope = rate_scope(method, channel)
-        until = self._blocked.get(scope)
-        if until is not None:
-            if now < until:
-                raise Held(until)
-            self._blocked.pop(scope, None)
+        """Refuse at once (SlackCallError) a call Slack would refuse: one whose Retry-After is
+        still running, or to a channel found refusing the bot a moment ago."""
+        self._slack.check(method, channel, now)
         refused = self._refused.get(channel) if channel else None
         if refused is not None:
             if now < refused[1]:
-                raise CallFailed(refused[0])
+                raise SlackCallError(refused[0])
             self._refused.pop(channel or "", None)
 
-    async def _call(
-        self, method: str, call: Callable[[], Awaitable[T]], channel: str | None = None
-    ) -> T:
-        """One Slack call; a failure becomes a CallFailed saying what kind it is (a 429 also
-        holds back what Slack applies it to until its Retry-After)."""
+    async def _call(self, method: str, **args: Any) -> Any:
+        """One Slack call, made once (the row is tried again later); a failure is a
+        SlackCallError saying what kind it is."""
+        channel = args.get("channel")
         self._check(method, channel, self.services.clock.now())
-        try:
-            answer = await asyncio.wait_for(call(), CALL_TIMEOUT_S)
-        except Exception as error:
-            failure = classify(method, error)
-            if failure is None:
-                raise
-            count_slack_error(self.services, method=method, error=failure.code)
-            if failure.kind is Kind.rate_limited:
-                # Counted from Slack's answer, not from when the call left: a slow answer
-                # would otherwise bring the retry back before Slack allows it.
-                wait = timedelta(seconds=failure.retry_after or 1.0)
-                until = self.services.clock.now() + wait
-                scope = rate_scope(method, channel)
-                self._blocked[scope] = max(until, self._blocked.get(scope, until))
-                logger.info(
-                    "Slack asked to slow down",
-                    extra={"method": method, "scope": scope, "until": until.isoformat()},
-                )
-                raise CallFailed(failure, until) from error
-            raise CallFailed(failure) from error
+        answer = await self._slack.call(method, policy=ONCE, **args)
         if channel is not None:
             self._refused.pop(channel, None)
         return answer
@@ -1365,7 +1255,7 @@ class Delivery:
         if posted is None:
             channel = await self._dm_channel(target) if kind == rollups.DM else target
             self._check("chat.postMessage", channel, now)
-            ready_at = await self._turn(channel, now)
+            ready_at = await self._slack.turn(channel, now)
             if ready_at is not None:
                 return Postpone(ready_at)
             if await self._post_once(job, "", ROLLUP, target, channel, content):
@@ -1377,7 +1267,7 @@ class Delivery:
         if now < due:
             return Postpone(due)
         self._check("chat.update", posted.channel, now)
-        ready_at = await self._turn(posted.channel, now)
+        ready_at = await self._slack.turn(posted.channel, now)
         if ready_at is not None:
             return Postpone(ready_at)
         return await self._update(job, posted, content)

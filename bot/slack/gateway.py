@@ -1,80 +1,260 @@
-"""Calling Slack's Web API with retries, for the workers that call it directly (the handover
-planner): ``Retry-After`` honoured on a 429, growing waits on passing troubles, at once for the
-errors another try cannot fix. What is transient and what is permanent is ``bot.slack.errors``'s
-call; every failure is counted in the metrics.
+"""The one way the bot calls Slack's Web API: every call goes through ``SlackGateway.call``.
 
-The client still has slack_sdk's default retry handler, which sends a call again once when the
-connection drops (a reused connection the server had closed, most of the time); for a post whose
-answer was lost that could post twice, which the outbox worker's look-before-repost covers and
-this gateway does not yet.
+The gateway knows what Slack's answers mean (``bot.slack.errors`` sorts them) and acts on it:
+a 429 holds back what Slack applies it to (one channel for chat.postMessage, the method in the
+workspace otherwise) until its ``Retry-After``, and no call is made into a hold; passing troubles
+are tried again after growing waits; errors no retry can mend are raised at once; every failure
+is counted in the metrics. It keeps each channel's posting pace (about a message a second, short
+bursts), for the callers that take turns.
+
+A connection that drops is tried again at once, once, only when the call cannot have done its
+work twice: the connection was never made (the request never left), or the method posts nothing.
+A post whose answer was lost on the way back is the caller's to settle; the outbox looks for the
+post before posting again.
+
+How long a caller may wait is its ``Policy``: a worker with time (PATIENT), the outbox, whose
+rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from bot.runtime.metrics import metrics_of
-from bot.slack.errors import Kind, classify
+import aiohttp
+
+from bot.runtime.metrics import count_slack_error
+from bot.slack.errors import Kind, SlackFailure, classify, rate_scope
+from storage import pace
+from storage.db import is_sqlite
 
 if TYPE_CHECKING:
     from bot.app.services import Services
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+# Slack takes about one message a second per channel, with short bursts.
+CHANNEL_RATE = 1.0
+# One less than Slack's burst: our clock and Slack's never agree to the millisecond, and a call
+# that lands a moment early must still find a turn there.
+CHANNEL_BURST = 2
+# What a call that names no reason is held back for: a hold is an error answer with no code.
+HELD = "held"
+# Methods that make something new each time they are called: one whose connection dropped after
+# the request left is not sent again, for it may have been done.
+POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage"})
 
-SLACK_ATTEMPTS = 5
-SLACK_BACKOFF_S = 1.0
-SLACK_MAX_WAIT_S = 60.0
+
+@dataclass(frozen=True)
+class Policy:
+    """How long a caller may wait for a Slack call: ``attempts`` tries at most, waits growing
+    from ``backoff`` seconds and none longer than ``max_wait``, each try at most ``timeout``
+    seconds, and (with ``deadline``) no try or wait that would end later than that many seconds
+    after the call."""
+
+    attempts: int
+    backoff: float = 1.0
+    max_wait: float = 60.0
+    timeout: float | None = None
+    deadline: float | None = None
 
 
-class SlackSendError(Exception):
-    """A Slack call that failed for good: refused, or still failing after the retries."""
+# A worker with time to wait (the handover planner): a few tries, honouring Retry-After.
+PATIENT = Policy(attempts=5, backoff=1.0, max_wait=60.0)
+# The outbox: one try, answered within 10 s; its row is tried again later, in its turn.
+ONCE = Policy(attempts=1, timeout=10.0)
+# A listener answering a person: Slack's trigger ids die 3 s after the click, and an answer
+# later than that is no answer. No wait that would end past the deadline.
+PROMPT = Policy(attempts=2, backoff=0.25, max_wait=1.0, timeout=2.5, deadline=2.5)
 
-    def __init__(self, method: str, error: str) -> None:
-        self.method = method
-        self.error = error
-        super().__init__(f"{method} failed: {error}")
+
+class SlackCallError(Exception):
+    """A Slack call that failed for good under its policy: refused, still failing after its
+    tries, or (``until``) held back by Slack's Retry-After until that instant."""
+
+    def __init__(self, failure: SlackFailure, until: datetime | None = None) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.until = until
+
+    @property
+    def method(self) -> str:
+        return self.failure.method
+
+    @property
+    def code(self) -> str:
+        """Slack's error code, the HTTP status or the network error's name."""
+        return self.failure.code
+
+
+class ChannelPace:
+    """Slack's posting limit of a channel (about a message a second, short bursts allowed),
+    kept in memory: a burst of posts waits its turn instead of being refused with a 429 that
+    would hold up every post."""
+
+    def __init__(self, rate: float = CHANNEL_RATE, burst: int = CHANNEL_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens: dict[str, tuple[float, datetime]] = {}
+
+    def take(self, channel: str, now: datetime) -> datetime | None:
+        """Spend the channel's turn now (None), or say when the next turn comes."""
+        tokens, updated = self._tokens.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - updated).total_seconds() * self.rate)
+        if tokens >= 1.0:
+            self._tokens[channel] = (tokens - 1.0, now)
+            return None
+        self._tokens[channel] = (tokens, now)
+        return now + timedelta(seconds=(1.0 - tokens) / self.rate)
 
 
 class SlackGateway:
-    """Slack calls with a bounded retry, counted in the app's metrics."""
+    """Every Slack Web API call of the app: retries, Retry-After, pacing and metrics."""
 
-    def __init__(self, services: Services, *, backoff: float = SLACK_BACKOFF_S) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.backoff = backoff
+        # What Slack asked us to leave alone (429) until the instant given: one channel's posts,
+        # or a method in the whole workspace (``bot.slack.errors.rate_scope``).
+        self._blocked: dict[str, datetime] = {}
+        self._pace = ChannelPace()
+        # Replicas share PostgreSQL, and book each channel's turns there; SQLite is one process.
+        self._shared_pace = not is_sqlite(services.engine)
 
-    async def call(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
-        """``call`` (a call of Slack's ``method``) with a bounded retry; SlackSendError when it
-        fails for good. Errors that are not Slack's (a bug) are raised as they are."""
-        for attempt in range(1, SLACK_ATTEMPTS + 1):
+    async def call(self, method: str, *, policy: Policy = PATIENT, **args: Any) -> Any:
+        """Slack's ``method`` called with ``args`` (the client's method of that name), tried
+        as ``policy`` allows; SlackCallError when it fails for good. Errors that are not Slack's
+        or the network's (a bug) are raised as they are."""
+        started = time.monotonic()
+        send = getattr(self.services.slack, method.replace(".", "_"))
+        channel = args.get("channel")
+        reconnected = waited = False
+        attempt = 1
+        while True:
+            if not waited:
+                await self._wait_out_hold(method, channel, policy, started)
+            waited = False
             try:
-                return await call()
+                if policy.timeout is None:
+                    return await send(**args)
+                return await asyncio.wait_for(send(**args), _left(policy.timeout, policy, started))
             except Exception as error:
                 failure = classify(method, error)
                 if failure is None:
                     raise
-                self.count_error(method, error)
-                if failure.kind is Kind.permanent:
-                    raise SlackSendError(method, failure.code) from error
+                count_slack_error(self.services, method=method, error=failure.code)
+                if not reconnected and _resend_at_once(method, error):
+                    reconnected = True  # a new connection, at once; not counted as a try
+                    continue
                 if failure.kind is Kind.rate_limited:
-                    wait = failure.retry_after or self.backoff
+                    until = self._hold(method, channel, failure)
+                    wait = (until - self.services.clock.now()).total_seconds()
                 else:
-                    wait = self.backoff * 2 ** (attempt - 1)
-            if attempt == SLACK_ATTEMPTS:
-                raise SlackSendError(method, f"{failure.code} after {SLACK_ATTEMPTS} attempts")
+                    until = None
+                    wait = policy.backoff * 2 ** (attempt - 1)
+                if (
+                    failure.kind is Kind.permanent
+                    or attempt >= policy.attempts
+                    or (failure.may_have_succeeded and method in POSTING_METHODS)
+                    or (until is not None and wait > policy.max_wait)
+                    or not _fits(min(wait, policy.max_wait), policy, started)
+                ):
+                    raise SlackCallError(failure, until) from error
             logger.warning(
                 "slack call failed, retrying",
                 extra={"method": method, "error": failure.code, "attempt": attempt, "wait_s": wait},
             )
-            await asyncio.sleep(min(wait, SLACK_MAX_WAIT_S))
-        raise AssertionError("the last attempt returns or raises")  # pragma: no cover
+            await asyncio.sleep(min(wait, policy.max_wait))
+            waited = True
+            attempt += 1
 
-    def count_error(self, method: str, error: Exception) -> None:
-        """Count a failed call of ``method`` in the metrics, by Slack's error code."""
-        failure = classify(method, error)
-        name = failure.code if failure is not None else error.__class__.__name__
-        metrics_of(self.services).slack_error(method=method, error=name)
+    def held_until(self, method: str, channel: str | None, now: datetime) -> datetime | None:
+        """When Slack's Retry-After for a call of ``method`` in ``channel`` runs out (None: it
+        may be made now)."""
+        scope = rate_scope(method, channel)
+        until = self._blocked.get(scope)
+        if until is not None and now >= until:
+            self._blocked.pop(scope, None)
+            return None
+        return until
+
+    def check(self, method: str, channel: str | None, now: datetime) -> None:
+        """Refuse at once (SlackCallError with ``until``) a call Slack would refuse at ``now``:
+        one whose Retry-After is still running."""
+        until = self.held_until(method, channel, now)
+        if until is not None:
+            raise SlackCallError(SlackFailure(method, HELD, Kind.rate_limited), until)
+
+    async def turn(self, channel: str, now: datetime) -> datetime | None:
+        """The channel's posting turn: now (None, and taken), or the instant it comes."""
+        if not self._shared_pace:
+            return self._pace.take(channel, now)
+        return await self.services.in_database(
+            functools.partial(
+                pace.take_turn,
+                interval=timedelta(seconds=1 / CHANNEL_RATE),
+                burst=CHANNEL_BURST,
+            ),
+            self.services.engine,
+            channel,
+            now,
+        )
+
+    async def _wait_out_hold(
+        self, method: str, channel: str | None, policy: Policy, started: float
+    ) -> None:
+        """Wait for the end of Slack's Retry-After on this call, when one runs and the policy
+        may wait it out; else refuse the call at once (SlackCallError with ``until``)."""
+        until = self.held_until(method, channel, self.services.clock.now())
+        if until is None:
+            return
+        wait = (until - self.services.clock.now()).total_seconds()
+        if policy.attempts == 1 or wait > policy.max_wait or not _fits(wait, policy, started):
+            raise SlackCallError(SlackFailure(method, HELD, Kind.rate_limited), until)
+        await asyncio.sleep(wait)
+
+    def _hold(self, method: str, channel: str | None, failure: SlackFailure) -> datetime:
+        """Hold back what a 429 applies to until its Retry-After; the instant it ends."""
+        # Counted from Slack's answer, not from when the call left: a slow answer would
+        # otherwise bring the retry back before Slack allows it.
+        until = self.services.clock.now() + timedelta(seconds=failure.retry_after or 1.0)
+        scope = rate_scope(method, channel)
+        self._blocked[scope] = max(until, self._blocked.get(scope, until))
+        logger.info(
+            "Slack asked to slow down",
+            extra={"method": method, "scope": scope, "until": until.isoformat()},
+        )
+        return until
+
+
+def gateway(services: Services) -> SlackGateway:
+    """The app's one Slack gateway, made on first use and kept in ``services.gateway``."""
+    if services.gateway is None:
+        services.gateway = SlackGateway(services)
+    return services.gateway
+
+
+def _resend_at_once(method: str, error: BaseException) -> bool:
+    """Whether a call whose connection failed may be sent again at once: the request never
+    left, or the method posts nothing (doing it twice does it once)."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return True
+    # Closed before or while answering; a slow answer (a timeout) is no dropped connection.
+    dropped = isinstance(error, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError)
+    return dropped and not isinstance(error, TimeoutError) and method not in POSTING_METHODS
+
+
+def _fits(seconds: float, policy: Policy, started: float) -> bool:
+    """Whether waiting ``seconds`` more leaves time for a try within the policy's deadline."""
+    return policy.deadline is None or time.monotonic() - started + seconds < policy.deadline
+
+
+def _left(timeout: float, policy: Policy, started: float) -> float:
+    """How long this try may take: its timeout, and no later than the deadline."""
+    if policy.deadline is None:
+        return timeout
+    return max(min(timeout, policy.deadline - (time.monotonic() - started)), 0.0)

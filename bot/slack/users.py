@@ -11,11 +11,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.i18n import language_tag
 from bot.runtime.clock import Clock
+from bot.slack.gateway import ONCE, Policy, SlackCallError, SlackGateway, gateway
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -25,7 +23,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_TTL = timedelta(hours=1)
 # A failed look-up is retried sooner: a passing Slack error should not hide a zone for an hour.
 FAILURE_TTL = timedelta(minutes=1)
-LOOKUP_TIMEOUT_S = 2.0
+# One try of at most 2 s: a name or a zone is not worth keeping a person waiting for.
+LOOKUP = Policy(attempts=1, timeout=2.0)
 # A user mention in Slack's markup: <@U123>, or <@U123|bob> as commands with escaping send it.
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -66,8 +65,8 @@ def user_from_info(user_id: str, info: dict[str, Any]) -> SlackUser:
 class UserDirectory:
     """users.info answers kept for ``ttl`` by the injected clock; one look-up per user at a time."""
 
-    def __init__(self, client: AsyncWebClient, clock: Clock, ttl: timedelta = DEFAULT_TTL) -> None:
-        self._client = client
+    def __init__(self, slack: SlackGateway, clock: Clock, ttl: timedelta = DEFAULT_TTL) -> None:
+        self._slack = slack
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[str, tuple[datetime, SlackUser]] = {}
@@ -115,25 +114,32 @@ class UserDirectory:
     def forget(self, user_id: str) -> None:
         self._cache.pop(user_id, None)
 
-    async def dm_channel(self, user_id: str) -> str:
-        """The id of the app's DM with the user (a DM channel never changes, so it is kept)."""
+    async def dm_channel(self, user_id: str, *, policy: Policy = ONCE) -> str:
+        """The id of the app's DM with the user (a DM channel never changes, so it is kept);
+        SlackCallError when Slack does not give it under ``policy``."""
         known = self._dm_channels.get(user_id)
         if known is None:
-            answer = await self._client.conversations_open(users=user_id)
+            answer = await self._slack.call("conversations.open", policy=policy, users=user_id)
             known = str(answer["channel"]["id"])
             self._dm_channels[user_id] = known
         return known
 
     async def _look_up(self, user_id: str) -> tuple[SlackUser, timedelta]:
         try:
-            answer = await asyncio.wait_for(
-                self._client.users_info(user=user_id, include_locale=True), LOOKUP_TIMEOUT_S
+            answer = await self._slack.call(
+                "users.info", policy=LOOKUP, user=user_id, include_locale=True
             )
             return user_from_info(user_id, answer["user"]), self._ttl
-        except (SlackApiError, TimeoutError, OSError, KeyError, TypeError) as error:
+        except (SlackCallError, KeyError, TypeError) as error:
             # Times then show in team time, which the answer names: wrong-zone times never appear.
             logger.warning(
-                "users.info failed", extra={"user": user_id, "error": error.__class__.__name__}
+                "users.info failed",
+                extra={
+                    "user": user_id,
+                    "error": error.code
+                    if isinstance(error, SlackCallError)
+                    else error.__class__.__name__,
+                },
             )
             return SlackUser(id=user_id, name=user_id, tz=None), FAILURE_TTL
 
@@ -141,5 +147,5 @@ class UserDirectory:
 def directory(services: Services) -> UserDirectory:
     """The app's one user directory, made on first use and kept in ``services.users``."""
     if services.users is None:
-        services.users = UserDirectory(services.slack, services.clock)
+        services.users = UserDirectory(gateway(services), services.clock)
     return services.users

@@ -1,0 +1,91 @@
+"""The one way the bot calls Slack: what is sent again and what is not, Retry-After held for what
+Slack applies it to, refusals raised at once, and every failure counted; against the stand-in
+through slack_sdk's real client."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.runtime.metrics import metrics_of
+from bot.slack.errors import Kind
+from bot.slack.gateway import ONCE, PATIENT, PROMPT, SlackCallError, SlackGateway, gateway
+from tests.harness import Harness
+from tests.support.relay import relay
+
+CHANNEL = "C0SUPPORT"
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with relay(tmp_path) as harness:
+        harness.standin.add_channel("C0OTHER", "other", bot_member=True)
+        yield harness
+
+
+def errors_counted(h: Harness, method: str, error: str) -> float:
+    value = metrics_of(h.services).registry.get_sample_value(
+        "watchkeeper_slack_api_errors_total", {"method": method, "error": error}
+    )
+    return value or 0.0
+
+
+async def test_a_refusal_is_raised_at_once_and_counted(h: Harness) -> None:
+    h.standin.fail_next("chat.postMessage", error="not_in_channel")
+    with pytest.raises(SlackCallError) as raised:
+        await gateway(h.services).call(
+            "chat.postMessage", policy=PATIENT, channel=CHANNEL, text="x"
+        )
+    assert (raised.value.failure.kind, raised.value.code) == (Kind.permanent, "not_in_channel")
+    assert len(h.standin.calls_to("chat.postMessage")) == 1
+    assert errors_counted(h, "chat.postMessage", "not_in_channel") == 1
+
+
+async def test_a_passing_trouble_is_tried_again_by_a_caller_that_can_wait(h: Harness) -> None:
+    # service_unavailable: Slack did nothing, and says so; a post is safe to send again.
+    h.standin.fail_next("chat.postMessage", 2, error="service_unavailable")
+    slack = SlackGateway(h.services)
+    await slack.call(
+        "chat.postMessage",
+        policy=dataclasses.replace(PATIENT, backoff=0.01),
+        channel=CHANNEL,
+        text="third time",
+    )
+    assert [c.ok for c in h.standin.calls_to("chat.postMessage")] == [False, False, True]
+    assert [m.text for m in h.standin.messages(CHANNEL)] == ["third time"]
+
+
+async def test_a_429_on_a_post_holds_that_channel_and_no_other(h: Harness) -> None:
+    h.standin.fail_next("chat.postMessage", error="ratelimited", status=429, channel=CHANNEL)
+    slack = gateway(h.services)
+    with pytest.raises(SlackCallError) as raised:
+        await slack.call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="x")
+    assert raised.value.failure.kind is Kind.rate_limited
+    assert raised.value.until is not None and raised.value.until > h.clock.now()
+    # Until Retry-After has passed, the channel is not asked again...
+    with pytest.raises(SlackCallError):
+        await slack.call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="y")
+    assert len(h.standin.calls_to("chat.postMessage")) == 1
+    # ...while another channel is.
+    await slack.call("chat.postMessage", policy=ONCE, channel="C0OTHER", text="z")
+    h.clock.advance(timedelta(seconds=2))
+    await slack.call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="later")
+    assert [m.text for m in h.standin.messages(CHANNEL)] == ["later"]
+
+
+async def test_a_listener_answering_a_person_does_not_wait_out_a_long_retry_after(
+    h: Harness,
+) -> None:
+    h.standin.rate_limit("views.publish", retry_after=30)
+    slack = gateway(h.services)
+    with pytest.raises(SlackCallError) as raised:
+        await slack.call("views.publish", policy=PROMPT, user_id="U0BOB", view={"type": "home"})
+    assert raised.value.until is not None
+    assert raised.value.until > h.clock.now() + timedelta(seconds=20)
+    with pytest.raises(SlackCallError):
+        await slack.call("views.publish", policy=PROMPT, user_id="U0BOB", view={"type": "home"})
+    assert len(h.standin.calls_to("views.publish")) == 1
