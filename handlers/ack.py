@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.alerts.actions import ActionOutcome, acknowledge_now, wake_delivery
-from bot.i18n import N_, _, current, locale, speaking
+from bot.i18n import N_, _, current, locale, preferred, speaking
 from bot.schedule.timefmt import zone_name
 from bot.slack.language import person_language
 from bot.slack.users import directory
@@ -130,11 +130,15 @@ def routes(services: Services) -> list[BaseRoute]:
 
     async def ack(request: Request) -> Response:
         secret = services.settings.watchkeeper_secret
-        if not secret:
-            return _refused(404, "Acknowledge links are off: WATCHKEEPER_SECRET is not set.")
-        named = tokens.verify(secret, request.path_params["token"])
+        named = tokens.verify(secret, request.path_params["token"]) if secret else None
         if named is None:
-            return _refused(403, "This link is not valid.")
+            # Whose link it is is not known: in the browser's language.
+            with speaking(preferred(request.headers.get("accept-language"))):
+                if not secret:
+                    return _refused(
+                        404, _("Acknowledge links are off: WATCHKEEPER_SECRET is not set.")
+                    )
+                return _refused(403, _("This link is not valid."))
         # In the woken person's language and zone, as far as known without asking Slack: the
         # page must open at once, Slack reachable or not.
         with speaking(await person_language(services, named.user, look_up=False)):

@@ -8,11 +8,12 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.enums import Action, View
-from bot.i18n import LANGUAGES, speaking
+from bot.i18n import LANGUAGES, preferred, speaking
 from bot.sandbox.standin.records import Message
 from bot.slack.blocks.wake import add_method_modal, wake_blocks, wake_off_modal
 from bot.wake.methods import Method
@@ -171,3 +172,52 @@ def test_wake_me_fits_slacks_limits_in_every_language(
         validate_blocks(wake_blocks(methods, enabled=enabled))
         validate_view(add_method_modal())
         validate_view(wake_off_modal())
+
+
+# --- the acknowledge link, when whose it is cannot be known ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "language"),
+    [
+        ("pt-BR,pt;q=0.9,en-US;q=0.8", "pt-BR"),
+        ("de-DE, fr-CH;q=0.7, en;q=0.5", "fr"),
+        ("en;q=0.2, fr;q=0.9", "fr"),
+        ("fr;q=0, es", "en"),
+        ("fr;q=nonsense, pt", "pt-BR"),
+        ("*", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
+)
+def test_a_browser_gets_the_language_it_ranks_first_among_ours(
+    accept: str | None, language: str
+) -> None:
+    assert preferred(accept) == language
+
+
+@pytest.mark.parametrize(
+    ("accept", "said"),
+    [
+        ("pt-BR,pt;q=0.9", "Este link não é válido."),
+        ("fr-FR,fr;q=0.9", "Ce lien n&#x27;est pas valide."),
+        (None, "This link is not valid."),
+    ],
+)
+async def test_a_forged_link_is_refused_in_the_browsers_language(
+    tmp_path: Path, accept: str | None, said: str
+) -> None:
+    async with home(tmp_path) as (h, _, _):
+        headers = {"accept-language": accept} if accept else {}
+        answer = await h.client.get("/ack/1.U0BOB.forged", headers=headers)
+        assert answer.status_code == 403
+        assert said in answer.text
+
+
+async def test_links_without_the_secret_are_refused_in_the_browsers_language(
+    tmp_path: Path,
+) -> None:
+    async with home(tmp_path, secret=None) as (h, _, _):
+        answer = await h.client.get("/ack/1.U0BOB.any", headers={"accept-language": "fr"})
+        assert answer.status_code == 404
+        assert "Les liens d&#x27;acquittement sont désactivés" in answer.text

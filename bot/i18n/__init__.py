@@ -64,6 +64,25 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
+def preferred(accept_language: str | None) -> str:
+    """The language we speak that a browser's Accept-Language header ranks first ("fr-CH,
+    fr;q=0.9, en;q=0.8"), else English."""
+    ranked = []
+    for order, part in enumerate((accept_language or "").split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        weight = 1.0
+        name, _eq, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                continue
+        spoken = language_tag(tag)
+        if spoken is not None and weight > 0:
+            ranked.append((-weight, order, spoken))
+    return min(ranked)[2] if ranked else ENGLISH
+
+
 def current() -> str:
     """The language of the messages being built now."""
     return _language.get()

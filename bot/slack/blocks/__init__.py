@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypedDict
 
 # The one escape of what others typed, also reached as bot.slack.blocks.escape.
+from bot.i18n import _
 from bot.text.escaping import escape
 
 __all__ = ["escape"]
@@ -156,7 +157,7 @@ def message(text: str, blocks: list[Block]) -> Message:
     return Message(
         text=cut(text, FALLBACK_TEXT_MAX),
         blocks=capped(
-            blocks, MESSAGE_BLOCKS_MAX, "… more left out: the message would be too long."
+            blocks, MESSAGE_BLOCKS_MAX, _("… more left out: the message would be too long.")
         ),
     )
 
