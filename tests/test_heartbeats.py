@@ -164,9 +164,9 @@ def test_a_heartbeat_mistake_is_named_by_line_and_field(
 # --- pings, misses and their alerts --------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def watching(
-    tmp_path: Path, now: datetime, **kwargs: Any
+    tmp_path: Path, now: datetime, plan: str = PLAN, **kwargs: Any
 ) -> AsyncIterator[tuple[Harness, Watcher]]:
-    async with slack_harness(PLAN, tmp_path=tmp_path, now=now, env=ENV, **kwargs) as h:
+    async with slack_harness(plan, tmp_path=tmp_path, now=now, env=ENV, **kwargs) as h:
         watcher = h.services.heartbeats
         assert isinstance(watcher, Watcher)
         yield h, watcher
@@ -340,6 +340,24 @@ async def test_a_daily_heartbeat_across_the_dst_days_is_missed_at_its_wall_time(
         ((name, _),) = await watcher.run_once()
         assert name == "nightly-backup"
         assert heartbeat_alerts(h)[0].title == f"Heartbeat nightly-backup missed, last ping {title}"
+
+
+async def test_a_french_teams_missed_heartbeat_is_said_in_french(tmp_path: Path) -> None:
+    french = PLAN.replace(
+        "    channel: C0SUPPORT\n", "    channel: C0SUPPORT\n    language: fr\n", 1
+    )
+    async with watching(tmp_path, paris("2026-11-27 02:14"), french) as (h, watcher):
+        await ping(h)
+        await ping(h, "alertmanager", params={"token": WATCHDOG_TOKEN})
+        h.clock.set(paris("2026-11-28 02:24"))
+        await ping(h, "alertmanager", params={"token": WATCHDOG_TOKEN})
+        ((name, _),) = await watcher.run_once()
+        assert name == "nightly-backup"
+        await deliver(h)
+        (card,) = heartbeat_cards(h)
+        assert "Heartbeat nightly-backup manqué, dernier ping ven. 27 nov. 02:14" in card
+        assert "Le dernier est arrivé le 2026-11-27 02:14 CET." in card
+        h.assert_all_valid()
 
 
 async def test_a_heartbeat_missed_while_the_bot_was_down_is_raised_when_it_starts(

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 from bot.alerts.actions import wake_delivery
 from bot.alerts.ingest import ingest_batch
 from bot.alerts.model import AlertStatus, NormalizedAlert, Severity
+from bot.i18n import _, speaking
 from bot.plan.model import Heartbeat, Plan
 from bot.runtime.rounds import run_rounds
 from bot.schedule.engine import resolve_wall
+from bot.schedule.timefmt import day_time
 from storage import heartbeats as store
 from storage.db import read_scope, session_scope
 from storage.models import HeartbeatState
@@ -81,21 +83,28 @@ def missed_alert(
     watched_since: datetime,
     due: datetime,
 ) -> NormalizedAlert:
-    """The alert that says a heartbeat missed its ping, and when the last one came."""
+    """The alert that says a heartbeat missed its ping, and when the last one came (in the
+    language being spoken: its team's)."""
     since = last_ping or watched_since
     local, local_due = since.astimezone(zone), due.astimezone(zone)
     # The time alone when it is the same day on the team's clock; the day too when it is not.
-    shown = local.strftime("%H:%M" if local.date() == local_due.date() else "%a %d %b %H:%M")
+    shown = f"{local:%H:%M}" if local.date() == local_due.date() else day_time(since, zone)
+    name = heartbeat.name
     if last_ping is not None:
-        title = f"Heartbeat {heartbeat.name} missed, last ping {shown}"
-        last = f"The last came at {_local(last_ping, zone)}."
+        title = _("Heartbeat {name} missed, last ping {when}").format(name=name, when=shown)
+        last = _("The last came at {when}.").format(when=_local(last_ping, zone))
     else:
-        title = f"Heartbeat {heartbeat.name} missed, no ping since {shown}"
-        last = f"None came since it is watched, {_local(watched_since, zone)}."
-    summary = (
-        f"{heartbeat.name} pings at least every {heartbeat.every}, give or take "
-        f"{_span(heartbeat.grace)}: one was due by {_local(due, zone)}. {last} "
-        f"The next ping to /heartbeat/{heartbeat.name} resolves this alert."
+        title = _("Heartbeat {name} missed, no ping since {when}").format(name=name, when=shown)
+        last = _("None came since it is watched, {when}.").format(when=_local(watched_since, zone))
+    summary = _(
+        "{name} pings at least every {every}, give or take {grace}: one was due by {due}. "
+        "{last} The next ping to /heartbeat/{name} resolves this alert."
+    ).format(
+        name=name,
+        every=heartbeat.every,
+        grace=_span(heartbeat.grace),
+        due=_local(due, zone),
+        last=last,
     )
     return NormalizedAlert(
         dedup_key=dedup_key(heartbeat.name),
@@ -149,9 +158,15 @@ def raise_if_missed(
     due = due_at(heartbeat, zone, state.last_ping_at or state.watched_since)
     state.missed_at = due
     session.add(state)
-    alert = missed_alert(
-        heartbeat, zone, last_ping=state.last_ping_at, watched_since=state.watched_since, due=due
-    )
+    team = plan.teams.get(heartbeat.team)
+    with speaking(team.language if team is not None else None):
+        alert = missed_alert(
+            heartbeat,
+            zone,
+            last_ping=state.last_ping_at,
+            watched_since=state.watched_since,
+            due=due,
+        )
     result = ingest_batch(
         session=session,
         services_or_plan=services_or_plan,
