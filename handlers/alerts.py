@@ -190,14 +190,16 @@ def raise_alert(
     """Store an alert raised from Slack by the person named ``by`` and page like the intake
     does; returns its id and the person paged first (None: nobody, a gap with nobody further up
     either)."""
-    first_line, _, rest = what.strip().partition("\n")
+    first_line, _sep, rest = what.strip().partition("\n")
+    with speaking(team.language):  # the card's words: its team's
+        source = _("/escalate by {user}").format(user=by)
     alert = NormalizedAlert(
         dedup_key=f"slack-{uuid.uuid4().hex}",
         title=first_line,
         summary=rest.strip() or (what.strip() if len(first_line) > 150 else ""),
         severity=severity,
         customer=customer or None,
-        source=f"/escalate by {by}",
+        source=source,
         raw_kind=SLACK_INTEGRATION,
     )
     now = services.clock.now()

@@ -192,6 +192,16 @@ async def test_escalate_speaks_portuguese_from_the_form_to_its_answer(tmp_path: 
         h.assert_all_valid()
 
 
+async def test_an_alert_raised_from_slack_names_its_source_in_the_teams_language(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path, BRAZILIAN_TEAM, locales={"U0ALICE": "fr-FR"}) as h:
+        await h.command("/escalate", "support Acme says checkout fails", user="U0ALICE")
+        await delivery_of(h).drain()
+        (card,) = h.standin.messages("C0SUPPORT")
+        assert "*Origem*\n/escalate por alice" in message_text(card)
+
+
 # --- what a click, a wake-up or a broken channel says, in its reader's language ----------------
 
 
