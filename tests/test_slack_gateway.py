@@ -4,16 +4,27 @@ through slack_sdk's real client."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime.metrics import metrics_of
 from bot.slack.errors import Kind
-from bot.slack.gateway import ONCE, PATIENT, PROMPT, SlackCallError, SlackGateway, gateway
+from bot.slack.gateway import (
+    ONCE,
+    PATIENT,
+    PROMPT,
+    SlackCallError,
+    SlackGateway,
+    gateway,
+    http_session,
+)
 from tests.harness import Harness
 from tests.support.relay import relay
 
@@ -32,6 +43,65 @@ def errors_counted(h: Harness, method: str, error: str) -> float:
         "watchkeeper_slack_api_errors_total", {"method": method, "error": error}
     )
     return value or 0.0
+
+
+async def test_a_post_whose_connection_dropped_after_it_left_is_not_sent_again(h: Harness) -> None:
+    # The stand-in posts, then drops the connection before answering: sending it again would
+    # post twice. The caller is told the post may have gone through (the outbox looks first).
+    h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("drop",))
+    with pytest.raises(SlackCallError) as raised:
+        await gateway(h.services).call("chat.postMessage", channel=CHANNEL, text="once")
+    assert raised.value.failure.kind is Kind.transient
+    assert raised.value.failure.may_have_succeeded
+    assert len(h.standin.calls_to("chat.postMessage")) == 1
+    assert [m.text for m in h.standin.messages(CHANNEL)] == ["once"]
+
+
+async def test_a_call_that_posts_nothing_is_sent_again_at_once_when_its_connection_drops(
+    h: Harness,
+) -> None:
+    posted = await gateway(h.services).call("chat.postMessage", channel=CHANNEL, text="before")
+    h.standin.fail_rate(1.0, ["chat.update"], kinds=("drop",))
+    with pytest.raises(SlackCallError):
+        await gateway(h.services).call(
+            "chat.update", policy=ONCE, channel=CHANNEL, ts=posted["ts"], text="after"
+        )
+    # Once more on a new connection, even for a caller that tries once: an edit made twice is
+    # made once.
+    assert len(h.standin.calls_to("chat.update")) == 2
+    assert [m.text for m in h.standin.messages(CHANNEL)] == ["after"]
+
+
+async def test_a_call_whose_connection_cannot_be_made_is_tried_again_at_once(h: Harness) -> None:
+    # Nothing listens there: the request never leaves, so even a post is safe to send again.
+    away = dataclasses.replace(
+        h.services, slack=AsyncWebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/")
+    )
+    away.metrics = h.services.metrics = metrics_of(h.services)
+    with pytest.raises(SlackCallError) as raised:
+        await SlackGateway(away).call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="x")
+    assert raised.value.failure.kind is Kind.transient
+    assert not raised.value.failure.may_have_succeeded
+    assert errors_counted(h, "chat.postMessage", raised.value.code) == 2
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_written_on(h: Harness) -> None:
+    # The stand-in's server closes a connection idle for 5 s, as servers do. A call made just
+    # after, from an event loop too busy to have read the close, must not go out on it: it
+    # would be lost (a post could not even be sent again, not knowing).
+    session = http_session()
+    try:
+        client = AsyncWebClient(
+            token=h.standin.token, base_url=h.standin.base_url, retry_handlers=[], session=session
+        )
+        slack = SlackGateway(dataclasses.replace(h.services, slack=client))
+        await slack.call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="first")
+        await asyncio.sleep(4.95)
+        time.sleep(0.06)  # noqa: ASYNC251 (the loop busy elsewhere as the server closes it)
+        await slack.call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="second")
+    finally:
+        await session.close()
+    assert [m.text for m in h.standin.messages(CHANNEL)] == ["first", "second"]
 
 
 async def test_a_refusal_is_raised_at_once_and_counted(h: Harness) -> None:

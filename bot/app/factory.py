@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,6 +22,7 @@ from bot.app.settings import Settings, SettingsError
 from bot.plan.holder import PlanHolder
 from bot.runtime.clock import Clock, SystemClock
 from bot.schedule.roster import Roster
+from bot.slack.gateway import http_session
 from bot.slack.verification import SlackRequestVerifier
 from bot.wake.methods import secret_missing
 from storage import wakeups
@@ -44,7 +44,11 @@ def build_services(
     if migrate:
         upgrade(engine)
     plans = plans or PlanHolder.from_file(settings.config_path)
-    slack = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    # No retry of the client's own (it would send a post whose answer was lost again): the
+    # gateway, bot.slack.gateway, decides what may be sent again.
+    slack = AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -149,7 +153,7 @@ def create_app(
         tasks: list[asyncio.Task[Any]] = []
         # One HTTP session for every Slack call: connections (and their TLS handshakes with
         # Slack) are kept and reused rather than made anew for each call.
-        slack_session = aiohttp.ClientSession()
+        slack_session = http_session()
         services.slack.session = slack_session
         if start_background:
             for start in services.startup:

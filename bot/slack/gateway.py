@@ -10,7 +10,8 @@ bursts), for the callers that take turns.
 A connection that drops is tried again at once, once, only when the call cannot have done its
 work twice: the connection was never made (the request never left), or the method posts nothing.
 A post whose answer was lost on the way back is the caller's to settle; the outbox looks for the
-post before posting again.
+post before posting again. Idle connections are dropped before a server drops them (KEEPALIVE_S):
+a request written on a connection the server has just closed would be lost on the way.
 
 How long a caller may wait is its ``Policy``: a worker with time (PATIENT), the outbox, whose
 rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT).
@@ -43,6 +44,9 @@ CHANNEL_RATE = 1.0
 # One less than Slack's burst: our clock and Slack's never agree to the millisecond, and a call
 # that lands a moment early must still find a turn there.
 CHANNEL_BURST = 2
+# Idle connections are closed after this long: before the servers' own idle timeouts (5 s and
+# more), so that no request is written on a connection the far end has closed.
+KEEPALIVE_S = 4.0
 # What a call that names no reason is held back for: a hold is an error answer with no code.
 HELD = "held"
 # Methods that make something new each time they are called: one whose connection dropped after
@@ -236,6 +240,12 @@ def gateway(services: Services) -> SlackGateway:
     if services.gateway is None:
         services.gateway = SlackGateway(services)
     return services.gateway
+
+
+def http_session() -> aiohttp.ClientSession:
+    """The HTTP session every Slack call shares: connections (and their TLS handshakes) are
+    reused, and dropped when idle before the far end drops them."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
 
 
 def _resend_at_once(method: str, error: BaseException) -> bool:
