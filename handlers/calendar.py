@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.i18n import speaking
 from bot.schedule.calendar import calendar_for
 from bot.schedule.roster import UnknownTeam
 from bot.slack.gateway import SlackCallError, gateway
@@ -63,7 +64,8 @@ def routes(services: Services) -> list[BaseRoute]:
         except UnknownTeam as error:
             return JSONResponse({"error": str(error), "field": "team"}, status_code=404)
         names = await _names(services, {s.user for s in shifts if s.user})
-        body = calendar_for(team, shifts, names, generated_at=now)
+        with speaking(team.language):
+            body = calendar_for(team, shifts, names, generated_at=now)
         return Response(
             body,
             media_type="text/calendar; charset=utf-8",

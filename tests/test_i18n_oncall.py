@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
 from bot.i18n import speaking
 from bot.plan.model import Person
@@ -240,3 +241,26 @@ def test_a_mistyped_time_is_explained_in_the_readers_language() -> None:
         "« xyz » n'est pas un jour de la semaine : écrivez 2026-11-28 10:00, sam 10:00 ou 10:00 "
         "(sur 24 h, heure de l'équipe)."
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "summary", "description"),
+    [
+        ("fr", "Astreinte : ", "est d'astreinte pour Customer support (rotation weekend)."),
+        ("pt-BR", "Plantão: ", "está de plantão por Customer support (escala weekend)."),
+    ],
+)
+async def test_the_calendar_feed_speaks_its_teams_language(
+    tmp_path: Path, language: str, summary: str, description: str
+) -> None:
+    plan = PLAN.replace(
+        "    channel: C0SUPPORT\n", f"    channel: C0SUPPORT\n    language: {language}\n"
+    )
+    async with slack_harness(plan, tmp_path=tmp_path, now=SATURDAY_NIGHT) as h:
+        answer = await h.client.get("/calendar/support.ics")
+        assert answer.status_code == 200
+        feed = Calendar.from_ical(answer.content)
+        assert str(feed["x-wr-calname"]) == f"{summary}Customer support"
+        events = list(feed.walk("VEVENT"))
+        assert events and all(str(e["summary"]).startswith(summary) for e in events)
+        assert any(str(e["description"]).endswith(description) for e in events)

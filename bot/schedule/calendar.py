@@ -1,4 +1,5 @@
-"""The final schedule as an iCalendar document: one event per shift, named after the person."""
+"""The final schedule as an iCalendar document: one event per shift, named after the person, in
+the language being spoken (its team's)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
 
+from bot.i18n import N_, _
 from bot.plan.model import Team
 from bot.schedule import engine as schedule
 
 PRODID = "-//Watchkeeper//On-call schedule//EN"
 REFRESH = timedelta(minutes=15)
+# How a shift came to its holder, besides a rotation.
+_SOURCES = {"swap": N_("swap"), "cover": N_("cover"), "override": N_("override")}
 
 
 def shift_uid(team: Team, shift: schedule.Shift) -> str:
@@ -31,7 +35,7 @@ def calendar_for(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"On call: {team.name}")
+    cal.add("x-wr-calname", _("On call: {name}").format(name=team.name))
     cal.add("x-wr-timezone", team.timezone.key)
     # Calendar apps poll subscribed feeds; ask for a refresh every 15 minutes.
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
@@ -45,10 +49,11 @@ def calendar_for(
         event.add("dtstamp", generated_at)
         event.add("dtstart", shift.start.astimezone(team.timezone))
         event.add("dtend", shift.end.astimezone(team.timezone))
-        event.add("summary", f"On call: {name}")
+        event.add("summary", _("On call: {name}").format(name=name))
+        said = _("{name} holds the pager for {team} ({source}).")
         event.add(
             "description",
-            f"{name} holds the pager for {team.name} ({_source_words(shift.source)}).",
+            said.format(name=name, team=team.name, source=_source_words(shift.source)),
         )
         event.add("x-watchkeeper-user", shift.user)
         event.add("x-watchkeeper-source", shift.source)
@@ -62,7 +67,7 @@ def _source_words(source: str) -> str:
     words = []
     for part in source.split("+"):
         if part.startswith("rotation:"):
-            words.append(f"rotation {part.removeprefix('rotation:')}")
+            words.append(_("rotation {name}").format(name=part.removeprefix("rotation:")))
         else:
-            words.append(part)
+            words.append(_(_SOURCES[part]) if part in _SOURCES else part)
     return ", ".join(words)
