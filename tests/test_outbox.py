@@ -57,10 +57,11 @@ def _claimed(engine: sa.Engine, now: datetime) -> list[int | None]:
         return [row.id for row in outbox.claim(session=session, now=now)]
 
 
-def _rollup_sync(engine: sa.Engine) -> int | None:
-    """Queue the sync of roll-up 1, due now; its row's id."""
-    with session_scope(engine) as session:
-        return outbox.enqueue(session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1")
+def _rollup_sync(session: Session, *, coalesce: bool = False) -> int | None:
+    """Queue the sync of roll-up 1, due now; its row's id (None: folded into a waiting one)."""
+    return outbox.enqueue(
+        session=session, kind=outbox.ROLLUP_SYNC, now=NOW, subject="rollup:1", coalesce=coalesce
+    )
 
 
 def test_prune_forgets_old_deliveries_but_keeps_pages_of_open_alerts(engine: sa.Engine) -> None:
@@ -298,20 +299,12 @@ def test_a_delivery_meeting_unknown_errors_fails_after_the_limit(engine: sa.Engi
 def test_a_change_folded_into_a_waiting_row_is_never_lost_to_a_replica_claiming_it(
     pg_engine: sa.Engine,
 ) -> None:
-    waiting = _rollup_sync(pg_engine)
+    with session_scope(pg_engine) as session:
+        waiting = _rollup_sync(session)
     # One replica folds a change into the waiting row; until it commits, the other replica's
     # claim leaves that row alone (taken now, it would be delivered without the change).
     with session_scope(pg_engine) as folding:
-        assert (
-            outbox.enqueue(
-                session=folding,
-                kind=outbox.ROLLUP_SYNC,
-                now=NOW,
-                subject="rollup:1",
-                coalesce=True,
-            )
-            is None
-        )
+        assert _rollup_sync(folding, coalesce=True) is None
         with session_scope(pg_engine) as other:
             assert outbox.claim(session=other, now=NOW) == []
     with session_scope(pg_engine) as other:
@@ -321,20 +314,13 @@ def test_a_change_folded_into_a_waiting_row_is_never_lost_to_a_replica_claiming_
 def test_a_change_made_while_a_replica_claims_the_waiting_row_queues_a_row_of_its_own(
     pg_engine: sa.Engine,
 ) -> None:
-    waiting = _rollup_sync(pg_engine)
+    with session_scope(pg_engine) as session:
+        waiting = _rollup_sync(session)
     queued: list[int | None] = []
 
     def fold() -> None:
         with session_scope(pg_engine) as folding:
-            queued.append(
-                outbox.enqueue(
-                    session=folding,
-                    kind=outbox.ROLLUP_SYNC,
-                    now=NOW,
-                    subject="rollup:1",
-                    coalesce=True,
-                )
-            )
+            queued.append(_rollup_sync(folding, coalesce=True))
 
     with session_scope(pg_engine) as claiming:
         assert [row.id for row in outbox.claim(session=claiming, now=NOW)] == [waiting]

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from bot.runtime.clock import FixedClock
 from bot.sandbox.server import serve_in_thread, serving
-from bot.sandbox.slack_requests import SlackSide
+from bot.sandbox.slack_requests import SlackRequest, SlackSide
 from bot.sandbox.standin.app import BOT_SCOPES, SlackStandIn
 
 TOKEN = "xoxb-1-sandbox"
@@ -635,25 +635,13 @@ async def test_response_url_replaces_or_deletes_the_clicked_message(
     card = _button(value="7")
     posted = await client.chat_postMessage(channel="C0SUPPORT", text="alert", blocks=[card])
     side = SlackSide.for_standin(standin, SECRET)
-    click = side.block_action(
-        "alert-ack",
-        user_id="U0BOB",
-        channel_id="C0SUPPORT",
-        message_ts=posted["ts"],
-        message_blocks=posted["message"]["blocks"],
-    )
+    click = _bob_acks(side, posted)
     assert click.response_url is not None
     await AsyncWebhookClient(click.response_url).send(text="Acked by bob", replace_original=True)
     (message,) = standin.messages("C0SUPPORT")
     assert message.text == "Acked by bob" and len(message.edits) == 1
 
-    other = side.block_action(
-        "alert-ack",
-        user_id="U0BOB",
-        channel_id="C0SUPPORT",
-        message_ts=posted["ts"],
-        message_blocks=posted["message"]["blocks"],
-    )
+    other = _bob_acks(side, posted)
     assert other.response_url is not None
     await AsyncWebhookClient(other.response_url).send(delete_original=True)
     assert standin.messages("C0SUPPORT") == []
@@ -817,13 +805,7 @@ async def test_a_bolt_app_understands_slack_side_and_is_answered_by_the_standin(
     posted = await client_for(standin).chat_postMessage(
         channel="C0SUPPORT", text="alert", blocks=[card]
     )
-    click = side.block_action(
-        "alert-ack",
-        user_id="U0BOB",
-        channel_id="C0SUPPORT",
-        message_ts=posted["ts"],
-        message_blocks=posted["message"]["blocks"],
-    )
+    click = _bob_acks(side, posted)
     assert (await side.send(click)).status_code == 200
 
     def card_edited(s: SlackStandIn) -> bool:
@@ -838,6 +820,17 @@ async def test_a_bolt_app_understands_slack_side_and_is_answered_by_the_standin(
 
 
 # --------------------------------------------------------------------------- what Slack refuses
+
+
+def _bob_acks(side: SlackSide, posted: Any) -> SlackRequest:
+    """Bob's click on the Acknowledge button of the card just posted in #support."""
+    return side.block_action(
+        "alert-ack",
+        user_id="U0BOB",
+        channel_id="C0SUPPORT",
+        message_ts=posted["ts"],
+        message_blocks=posted["message"]["blocks"],
+    )
 
 
 def _button(**changes: Any) -> dict[str, Any]:
