@@ -140,7 +140,7 @@ def test_words_stored_before_the_notes_are_shown_as_they_were() -> None:
 
 def test_a_timeline_line_written_before_the_migration_keeps_its_words(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    before = revisions()[revisions().index("0018") - 1]
+    before = revisions()[revisions().index("0017") - 1]
     upgrade(engine, before)
     with engine.begin() as connection:
         connection.execute(
