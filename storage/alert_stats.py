@@ -4,12 +4,12 @@ and resolved, how many escalations, which alerts are still open, and where their
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
-from bot.handovers.digest import Activity, AlertFacts
 from storage.alerts import subject_of
 from storage.models import Alert, AlertEvent, SlackMessage
 
@@ -17,6 +17,40 @@ from storage.models import Alert, AlertEvent, SlackMessage
 # hand) and leadership paged.
 ESCALATION_KINDS = ("escalated", "leadership")
 CARD_ROLE = "card"
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """One alert as the reports see it."""
+
+    id: int
+    title: str
+    severity: str
+    customer: str | None
+    first_seen: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    link: str | None = None  # where to read about it: the alert's source or first link
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        """From the first sighting to the acknowledgement (None: never acknowledged)."""
+        if self.acknowledged_at is None:
+            return None
+        return max(self.acknowledged_at - self.first_seen, timedelta(0))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The raw facts of the span [start, end) for one team."""
+
+    start: datetime
+    end: datetime
+    raised: tuple[AlertFacts, ...] = ()  # first seen in the span
+    acknowledged: tuple[AlertFacts, ...] = ()  # acknowledged in the span
+    resolved: int = 0  # alerts resolved in the span
+    escalations: int = 0  # escalation steps taken in the span (leadership pages included)
 
 
 def _link(alert: Alert) -> str | None:

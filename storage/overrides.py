@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, literal_column
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from bot.schedule import engine as schedule
 from storage.db import inserted
 from storage.models import Override
 from storage.prepared import Prepared, Tx
 
 KINDS = ("swap", "cover", "manual")
+
+
+@dataclass(frozen=True)
+class LiveOverride:
+    """A stored override not cancelled: ``user_id`` holds the pager (or backup) over
+    [start, end)."""
+
+    id: int
+    user_id: str
+    start: datetime  # UTC-aware
+    end: datetime  # UTC-aware, exclusive
+    kind: str  # one of KINDS
+    role: str  # "oncall" | "backup"
 
 
 def create_override(
@@ -88,30 +101,19 @@ def cancel_override(*, session: Session, override_id: int, now: datetime) -> Ove
     return row
 
 
-def schedule_overrides(
+def live_overrides(
     *,
     session: Tx,
     team: str,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> list[schedule.Override]:
-    """The live overrides of a team overlapping [start, end), oldest first, as the schedule
-    engine takes them (every alert received asks this, to know whom to page)."""
+) -> list[LiveOverride]:
+    """The live overrides of a team overlapping [start, end), oldest first (every alert
+    received asks this, to know whom to page)."""
     params = {"team": team, "start": start or _EARLIEST, "end": end or _LATEST}
-    return [
-        schedule.Override(
-            user=user,
-            start=o_start,
-            end=o_end,
-            source=_SOURCES[kind],
-            role="backup" if role == "backup" else "oncall",
-            id=override_id,
-        )
-        for override_id, user, o_start, o_end, kind, role in _LIVE_BETWEEN.all(session, params)
-    ]
+    return [LiveOverride(*row) for row in _LIVE_BETWEEN.all(session, params)]
 
 
-_SOURCES = {"swap": "swap", "cover": "cover", "manual": "override"}
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _LATEST = datetime.max.replace(tzinfo=UTC)
 _OVERRIDE = Override.__table__  # type: ignore[attr-defined]

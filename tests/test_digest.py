@@ -11,8 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.handovers.digest import (
-    Activity,
-    AlertFacts,
     RepeatCustomer,
     next_digest,
     percentile,
@@ -25,6 +23,7 @@ from bot.handovers.digest import (
 from bot.plan.model import Digest
 from bot.schedule.timefmt import duration_text
 from bot.slack.blocks.handover import DigestSummary, digest_message
+from storage.alert_stats import Activity, AlertFacts
 from tests.harness import message_text, validate_blocks
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -30,7 +30,7 @@ from storage.overrides import (
     cancel_override,
     create_override,
     list_overrides,
-    schedule_overrides,
+    live_overrides,
 )
 from storage.prepared import Tx
 from tests.support.sqlite_lock import another_writer
@@ -320,8 +320,8 @@ def test_overrides_overlap_query_order_and_cancel(engine: sa.Engine) -> None:
         assert [
             o.user_id for o in list_overrides(session=session, team="support", start=NOW + day)
         ] == ["U0B"]
-        engine_view = schedule_overrides(session=session, team="support")
-        assert [(o.user, o.source) for o in engine_view] == [("U0A", "override"), ("U0B", "cover")]
+        live = live_overrides(session=session, team="support")
+        assert [(o.user_id, o.kind) for o in live] == [("U0A", "manual"), ("U0B", "cover")]
         assert cancel_override(session=session, override_id=first.id or 0, now=NOW) is not None
     with Session(engine) as session:
         assert [o.user_id for o in list_overrides(session=session, team="support")] == ["U0B"]

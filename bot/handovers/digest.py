@@ -11,48 +11,18 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.plan.model import Digest
 from bot.schedule.engine import resolve_wall
 
+if TYPE_CHECKING:
+    from storage.alert_stats import Activity
+
 # A customer who raised more alerts than this in a week is a repeat contact: something is
 # wrong at the root, not just on the day.
 REPEAT_THRESHOLD = 2
-
-
-@dataclass(frozen=True)
-class AlertFacts:
-    """One alert as the reports see it."""
-
-    id: int
-    title: str
-    severity: str
-    customer: str | None
-    first_seen: datetime
-    acknowledged_at: datetime | None = None
-    acknowledged_by: str | None = None
-    resolved_at: datetime | None = None
-    link: str | None = None  # where to read about it: the alert's source or first link
-
-    @property
-    def time_to_acknowledge(self) -> timedelta | None:
-        """From the first sighting to the acknowledgement (None: never acknowledged)."""
-        if self.acknowledged_at is None:
-            return None
-        return max(self.acknowledged_at - self.first_seen, timedelta(0))
-
-
-@dataclass(frozen=True)
-class Activity:
-    """The raw facts of the span [start, end) for one team."""
-
-    start: datetime
-    end: datetime
-    raised: tuple[AlertFacts, ...] = ()  # first seen in the span
-    acknowledged: tuple[AlertFacts, ...] = ()  # acknowledged in the span
-    resolved: int = 0  # alerts resolved in the span
-    escalations: int = 0  # escalation steps taken in the span (leadership pages included)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,11 @@ from sqlmodel import Session
 
 from bot.plan.model import Plan, Team
 from bot.schedule import engine as schedule
-from storage.overrides import schedule_overrides
+from storage.overrides import LiveOverride, live_overrides
 from storage.prepared import Tx
+
+# The engine's name of each kind of stored override.
+_SOURCES = {"swap": "swap", "cover": "cover", "manual": "override"}
 
 # Overrides are loaded this far around the asked range, so that "since"/"until" of a shift
 # that began or ends outside the range still see them (matches the engine's look-around).
@@ -67,9 +70,11 @@ class Roster:
         if self._engine is None:
             return []
         if session is not None:
-            return schedule_overrides(session=session, team=team_id, start=start, end=end)
-        with Session(self._engine) as own:
-            return schedule_overrides(session=own, team=team_id, start=start, end=end)
+            stored = live_overrides(session=session, team=team_id, start=start, end=end)
+        else:
+            with Session(self._engine) as own:
+                stored = live_overrides(session=own, team=team_id, start=start, end=end)
+        return _as_engine_takes(stored)
 
     def status(self, team_id: str, at: datetime, session: Session | None = None) -> TeamStatus:
         """Who holds the pager and the backup at ``at``, and who is next."""
@@ -121,3 +126,18 @@ class Roster:
     def teams_of(self, user: str) -> list[Team]:
         """The teams whose rotations or backup name the user."""
         return [team for team in self.plan.teams.values() if user in team.members]
+
+
+def _as_engine_takes(stored: list[LiveOverride]) -> list[schedule.Override]:
+    """The stored overrides as the schedule engine takes them, in the same order."""
+    return [
+        schedule.Override(
+            user=o.user_id,
+            start=o.start,
+            end=o.end,
+            source=_SOURCES[o.kind],
+            role="backup" if o.role == "backup" else "oncall",
+            id=o.id,
+        )
+        for o in stored
+    ]

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.handovers.digest import AlertFacts, ShiftReport
+from bot.handovers.digest import ShiftReport
 from bot.plan.model import Every, Layer, Team
 from bot.schedule.engine import Shift
 from bot.slack.blocks.handover import CarriedAlert, HandoverSummary
+from storage.alert_stats import AlertFacts
 from tests.harness import block_texts, validate_blocks
 
 PARIS = ZoneInfo("Europe/Paris")

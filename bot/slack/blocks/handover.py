@@ -27,7 +27,8 @@ from bot.slack.blocks import (
 from bot.text.escaping import link
 
 if TYPE_CHECKING:
-    from bot.handovers.digest import AlertFacts, ShiftReport, TeamWeek
+    from bot.handovers.digest import ShiftReport, TeamWeek
+    from storage.alert_stats import AlertFacts
 
 # Open alerts listed one by one; the rest are counted.
 CARRIED_MAX = 15
