@@ -11,18 +11,20 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app import documents
-from bot.app.documents import BadValue, alert_document
-from bot.app.who_memo import WhoMemo
+from bot.schedule import documents
+from bot.schedule.documents import BadValue, iso
+from bot.schedule.who_memo import WhoMemo
 from handlers.api_spec import openapi_document
 from handlers.intake.http import error_response, presented_bearer, same_secret
 from storage.alerts import ALERT_STATUSES, alerts_page
 from storage.db import read_scope
+from storage.models import Alert
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -177,3 +179,34 @@ def _page(
 
 def _bad(field: str, message: str) -> JSONResponse:
     return error_response(400, f"{field}: {message}", field)
+
+
+def alert_document(alert: Alert) -> dict[str, Any]:
+    """One alert of the API, its instants in UTC."""
+    return {
+        "id": alert.id,
+        "team": alert.team,
+        "integration": alert.integration,
+        "status": alert.status,
+        "severity": alert.severity,
+        "title": alert.title,
+        "summary": alert.summary,
+        "customer": alert.customer,
+        "source": alert.source,
+        "dedup_key": alert.dedup_key,
+        "count": alert.count,
+        "first_seen": iso(alert.first_seen, _UTC),
+        "last_seen": iso(alert.last_seen, _UTC),
+        "oncall": alert.oncall_user,
+        "acknowledged_at": iso(alert.acknowledged_at, _UTC),
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_at": iso(alert.resolved_at, _UTC),
+        "resolved_by": alert.resolved_by,
+        "escalation_step": alert.escalation_step,
+        "runbook_url": alert.runbook_url,
+        "links": alert.links,
+        "labels": alert.labels,
+    }
+
+
+_UTC = ZoneInfo("UTC")

@@ -15,8 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from bot.app import documents
 from bot.plan.holder import PlanHolder
+from bot.schedule import documents
 from storage.db import read_scope
 from tests.readme import curl_commands, curl_request
 from tests.support.cli import cli_json, setup_for_cli, store_dans_swap

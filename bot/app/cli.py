@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
 
-from bot.app import documents
-from bot.app.documents import BadValue
 from bot.app.settings import Settings, SettingsError, load_settings
 from bot.plan.model import Plan
 from bot.plan.reading import ConfigError, load_plan
 from bot.runtime.clock import SystemClock
+from bot.schedule import documents
 from bot.schedule import engine as schedule
+from bot.schedule.documents import BadValue
 from bot.schedule.roster import Roster
 from bot.wake.methods import secret_missing
 from storage.read_only import SchemaMismatch, open_read_only

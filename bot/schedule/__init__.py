@@ -1,1 +1,1 @@
-"""Who holds the pager when: rotation engine, roster, swaps, covers, calendar feed."""
+"""Who holds the pager when: rotation engine, roster, swaps, covers, calendar, who/shifts JSON."""

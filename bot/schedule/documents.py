@@ -14,7 +14,6 @@ from sqlmodel import Session
 from bot.plan.model import Plan
 from bot.schedule.engine import Shift
 from bot.schedule.roster import Roster, TeamStatus
-from storage.models import Alert
 
 # How far `shifts` looks when no end is given.
 SHIFTS_HORIZON = timedelta(weeks=4)
@@ -188,34 +187,3 @@ def shifts_document(query: ShiftsQuery, shifts: Sequence[Shift]) -> dict[str, An
             for s in shifts
         ],
     }
-
-
-def alert_document(alert: Alert) -> dict[str, Any]:
-    """One alert of the API, its instants in UTC."""
-    return {
-        "id": alert.id,
-        "team": alert.team,
-        "integration": alert.integration,
-        "status": alert.status,
-        "severity": alert.severity,
-        "title": alert.title,
-        "summary": alert.summary,
-        "customer": alert.customer,
-        "source": alert.source,
-        "dedup_key": alert.dedup_key,
-        "count": alert.count,
-        "first_seen": iso(alert.first_seen, _UTC),
-        "last_seen": iso(alert.last_seen, _UTC),
-        "oncall": alert.oncall_user,
-        "acknowledged_at": iso(alert.acknowledged_at, _UTC),
-        "acknowledged_by": alert.acknowledged_by,
-        "resolved_at": iso(alert.resolved_at, _UTC),
-        "resolved_by": alert.resolved_by,
-        "escalation_step": alert.escalation_step,
-        "runbook_url": alert.runbook_url,
-        "links": alert.links,
-        "labels": alert.labels,
-    }
-
-
-_UTC = ZoneInfo("UTC")

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.app.documents import WhoQuery, who_document_of_rows, who_row, who_statuses
 from bot.plan.model import Plan
+from bot.schedule.documents import WhoQuery, who_document_of_rows, who_row, who_statuses
 from bot.schedule.roster import Roster, TeamStatus
 from storage.db import read_scope
 from storage.overrides import overrides_version
