@@ -26,7 +26,7 @@ from bot.plan.model import Team
 from bot.schedule.roster import Roster, UnknownTeam
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
 from bot.slack.blocks.rollup import alert_modal
-from bot.slack.delivery import card_of
+from bot.slack.delivery.content import card_of
 from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
 from bot.slack.metadata import AlertRef, EscalateContext, MetadataError, dump, load

@@ -1,7 +1,7 @@
 """A Slack channel's posting pace, kept in the database so that every replica keeps it together.
 
 Slack takes about one message a second in a channel, with short bursts. One process keeps that
-pace in memory (``bot.slack.delivery.ChannelPace``); replicas sharing PostgreSQL book their turns
+pace in memory (``bot.slack.gateway.ChannelPace``); replicas sharing PostgreSQL book their turns
 here, or two of them posting into one channel would go at twice the pace and draw 429s.
 
 The bucket of ``burst`` turns refilled one every ``interval`` is kept as one instant per channel,

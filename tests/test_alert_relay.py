@@ -18,7 +18,9 @@ from bot.alerts.escalation_worker import Escalator
 from bot.enums import Action, View
 from bot.runtime.clock import FixedClock
 from bot.sandbox.standin.records import Message
-from bot.slack.delivery import CHANNEL_BURST, MAX_UNKNOWN_ERRORS, Delivery
+from bot.slack.delivery.queue import MAX_UNKNOWN_ERRORS
+from bot.slack.delivery.worker import Delivery
+from bot.slack.gateway import CHANNEL_BURST
 from storage import outbox
 from storage.db import session_scope
 from storage.models import Alert, Outbox

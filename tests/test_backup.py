@@ -13,7 +13,7 @@ import pytest
 from bot.alerts.escalation_worker import Escalator
 from bot.app.cli import main
 from bot.enums import Action
-from bot.slack.delivery import Delivery
+from bot.slack.delivery.worker import Delivery
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.setup_files import (
     integration,

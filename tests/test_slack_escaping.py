@@ -23,7 +23,7 @@ from bot.enums import Action
 from bot.plan.holder import PlanHolder
 from bot.slack.blocks import Message, cut
 from bot.slack.blocks.alert import alert_card, alert_dm, leadership_dm
-from bot.slack.delivery import _loaded
+from bot.slack.delivery.content import _loaded
 from bot.text.escaping import escape, link, quoted, unescape
 from handlers.intake import alertmanager, generic
 from storage import alerts as alert_store

@@ -11,7 +11,7 @@ from typing import Any
 from bot.enums import Action, Command
 from bot.sandbox.standin.records import Message
 from bot.slack.blocks.commands import SUMMARIES, command_lines
-from bot.slack.delivery import Delivery
+from bot.slack.delivery.worker import Delivery
 from tests.conftest import ROOT
 from tests.harness import Harness, Sent, message_text, slack_harness
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.enums import Action, View
 from bot.sandbox.standin.records import Message
 from bot.slack.blocks.wake import add_method_modal
-from bot.slack.delivery import Delivery
+from bot.slack.delivery.worker import Delivery
 from bot.wake.worker import Waker
 from storage.models import WakeMethod, WakeTest
 from tests.harness import Harness, message_text

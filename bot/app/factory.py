@@ -191,7 +191,7 @@ def make_workers(services: Services) -> None:
     from bot.alerts.heartbeats import Watcher
     from bot.app.reload import Reloader
     from bot.handovers.planner import HandoverPlanner
-    from bot.slack.delivery import Delivery
+    from bot.slack.delivery.worker import Delivery
     from bot.wake.worker import Waker
     from handlers.intake.email import MailListener
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.app.reload import Reloader
     from bot.handovers.planner import HandoverPlanner
     from bot.runtime.metrics import Metrics
-    from bot.slack.delivery import Delivery
+    from bot.slack.delivery.worker import Delivery
     from bot.slack.gateway import SlackGateway
     from bot.slack.users import UserDirectory
     from bot.wake.worker import Waker

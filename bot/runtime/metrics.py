@@ -138,7 +138,7 @@ def count_relayed(target: Services | Metrics | None, *, team: str) -> None:
 
 
 def count_slack_error(target: Services | Metrics | None, *, method: str, error: str) -> None:
-    """Count one failed Slack Web API call (the delivery worker calls this)."""
+    """Count one failed Slack Web API call (the Slack gateway calls this)."""
     metrics = _resolve(target)
     if metrics is not None:
         metrics.slack_error(method=method, error=error)

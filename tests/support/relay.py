@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.standin.records import Message
-from bot.slack.delivery import Delivery
+from bot.slack.delivery.worker import Delivery
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend

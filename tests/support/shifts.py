@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.sandbox.standin.records import Message, ViewRecord
-from bot.slack.delivery import Delivery
+from bot.slack.delivery.worker import Delivery
 from tests.harness import Harness, Sent
 
 # Wednesday 25 November 2026, 13:00 in Paris. Weekends (Fri 18:00 - Mon 09:00) from 6 November go
