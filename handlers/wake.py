@@ -13,7 +13,7 @@ from bot.i18n import _, speaking
 from bot.slack.blocks.wake import URL_BLOCK, WAKE_OFF_TEXT, add_method_modal, wake_off_modal
 from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
-from bot.wake.methods import Method, MethodError, UnsetVariables, expand
+from bot.wake.methods import Method, MethodError, error_words, expand
 from bot.wake.sender import describe
 from bot.wake.worker import NO_METHOD, methods_for
 from handlers.home import refresh_homes
@@ -43,15 +43,8 @@ def check_url(services: Services, url: str) -> str | None:
         return _("Please fill this in.")
     try:
         describe(expand(url, services.settings.environ))
-    except UnsetVariables as error:
-        return _(
-            "This URL cannot be used: it names {names}, which the environment does not set."
-        ).format(names=", ".join(error.names))
-    except MethodError:
-        return _(
-            "This URL cannot be used: it is not a URL Apprise can send to (see its list of "
-            "services: ntfy://, pover://, tgram://, json://…)."
-        )
+    except MethodError as error:
+        return _("This URL cannot be used: {why}.").format(why=error_words(error))
     return None
 
 

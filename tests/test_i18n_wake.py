@@ -16,8 +16,10 @@ from bot.enums import Action, View
 from bot.i18n import LANGUAGES, preferred, speaking
 from bot.sandbox.standin.records import Message
 from bot.slack.blocks.wake import add_method_modal, wake_blocks, wake_off_modal
-from bot.wake.methods import Method
+from bot.wake.methods import Method, UnsetVariables
+from bot.wake.sender import NO_ANSWER, PUSH_SERVICE, Outcome, Result
 from bot.wake.worker import Waker
+from bot.wake.worker import test_result_text as result_text
 from tests.harness import Harness, message_text, validate_blocks, validate_view
 from tests.support.push_receiver import PushReceiver
 from tests.support.wake_home import home_text, wake_home
@@ -221,3 +223,35 @@ async def test_links_without_the_secret_are_refused_in_the_browsers_language(
         answer = await h.client.get("/ack/1.U0BOB.any", headers={"accept-language": "fr"})
         assert answer.status_code == 404
         assert "Les liens d&#x27;acquittement sont désactivés" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("outcome", "language", "said"),
+    [
+        (
+            Outcome(Result.refused, PUSH_SERVICE, "x", UnsetVariables(["PUSHOVER_KEY"])),
+            "fr",
+            "Votre réveil de test via service de notification (pover://••••) a été refusé (elle "
+            "cite PUSHOVER_KEY, que l'environnement ne définit pas) : je ne peux pas vous "
+            "réveiller par là.",
+        ),
+        (
+            Outcome(Result.failed, "Pushover", NO_ANSWER),
+            "pt-BR",
+            "Seu despertar de teste via Pushover (pover://••••) não pôde ser enviado depois de 3 "
+            "tentativas (sem resposta (a conexão falhou ou expirou)): o serviço pode estar fora "
+            "do ar.",
+        ),
+        (
+            Outcome(Result.refused, "Pushover", "HTTP 400"),
+            "fr",
+            "Votre réveil de test via Pushover (pover://••••) a été refusé (HTTP 400) : je ne "
+            "peux pas vous réveiller par là. Corrigez-le dans mon App Home",
+        ),
+    ],
+)
+def test_why_a_test_failed_is_said_in_the_readers_words(
+    outcome: Outcome, language: str, said: str
+) -> None:
+    with speaking(language):
+        assert said in result_text(Method("pover://${PUSHOVER_KEY}", "home", 1), outcome)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.i18n import N_, _
 from storage.wakeups import fingerprint
 
 if TYPE_CHECKING:
@@ -22,6 +23,22 @@ _SHORTEST_WITH_TAIL = 24
 
 class MethodError(ValueError):
     """A wake-up method that cannot be used; the message never repeats the URL."""
+
+
+# Why Apprise cannot use a URL (its message, and the words a person reads in their language).
+NOT_APPRISE = N_(
+    "it is not a URL Apprise can send to (see its list of services: ntfy://, pover://, "
+    "tgram://, json://…)"
+)
+
+
+def error_words(error: MethodError) -> str:
+    """Why a wake-up method cannot be used, in the current language (never the URL)."""
+    if isinstance(error, UnsetVariables):
+        return _("it names {names}, which the environment does not set").format(
+            names=", ".join(error.names)
+        )
+    return _(NOT_APPRISE)
 
 
 class UnsetVariables(MethodError):

@@ -18,8 +18,9 @@ from enum import StrEnum
 
 import apprise
 
+from bot.i18n import N_, _
 from bot.wake.message import Push
-from bot.wake.methods import MethodError
+from bot.wake.methods import NOT_APPRISE, MethodError, error_words
 
 THREADS = 16
 # Statuses a retry does not mend: the service refuses the key, the topic, the request.
@@ -42,6 +43,22 @@ class Outcome:
     result: Result
     service: str  # the service's name, as Apprise says it: "ntfy", "Pushover"…
     reason: str = ""  # never the URL nor what the service said back
+    error: MethodError | None = None  # why the method cannot be used, when that is the reason
+
+    def service_words(self) -> str:
+        """The service, as the person whose method it is reads it."""
+        return _(PUSH_SERVICE) if self.service == PUSH_SERVICE else self.service
+
+    def reason_words(self) -> str:
+        """The reason, as the person whose method it is reads it (a status code as it is)."""
+        if self.error is not None:
+            return error_words(self.error)
+        return _(NO_ANSWER) if self.reason == NO_ANSWER else self.reason
+
+
+# What a service without a name of its own, and a push nobody answered, are called.
+PUSH_SERVICE = N_("push service")
+NO_ANSWER = N_("no answer (connection failed or timed out)")
 
 
 class _Capture(logging.Handler):
@@ -89,10 +106,7 @@ def _plugin(url: str) -> apprise.NotifyBase:
     guard_logs()
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
-        raise MethodError(
-            "it is not a URL Apprise can send to (see its list of services: ntfy://, pover://, "
-            "tgram://, json://…)"
-        )
+        raise MethodError(NOT_APPRISE)
     return plugin
 
 
@@ -100,8 +114,8 @@ def _send_now(url: str, push: Push) -> Outcome:
     try:
         plugin = _plugin(url)
     except MethodError as error:
-        return Outcome(Result.refused, "push service", str(error))
-    service = str(getattr(plugin, "service_name", None) or "push service")
+        return Outcome(Result.refused, PUSH_SERVICE, str(error), error)
+    service = str(getattr(plugin, "service_name", None) or PUSH_SERVICE)
     _local.records = []
     try:
         sent = plugin.notify(title=push.title, body=push.body)
@@ -119,7 +133,7 @@ def _send_now(url: str, push: Push) -> Outcome:
             Result.refused if 400 <= status < 500 and status not in _RETRIED_4XX else Result.failed
         )
         return Outcome(result, service, f"HTTP {status}")
-    return Outcome(Result.failed, service, "no answer (connection failed or timed out)")
+    return Outcome(Result.failed, service, NO_ANSWER)
 
 
 class Sender:

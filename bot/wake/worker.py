@@ -24,7 +24,7 @@ from bot.slack.language import person_language
 from bot.wake import tokens
 from bot.wake.message import Push, WakeContent, test_push, wake_push
 from bot.wake.methods import Method, MethodError, expand, in_setup
-from bot.wake.sender import Outcome, Result, Sender
+from bot.wake.sender import PUSH_SERVICE, Outcome, Result, Sender
 from storage import wakeups as store
 from storage.db import is_sqlite, session_scope
 from storage.models import Alert, WakeTest, WakeUp
@@ -310,7 +310,7 @@ class Waker:
         try:
             url = expand(method.url, self.services.settings.environ)
         except MethodError as error:
-            return Outcome(Result.refused, "push service", str(error))
+            return Outcome(Result.refused, PUSH_SERVICE, str(error), error)
         return await self.sender.send(url, push)
 
     def _settle(
@@ -369,7 +369,9 @@ class Waker:
                 "you through it. Fix it in my App Home, or add another one there, so that alerts "
                 "still wake you."
             )
-        ).format(service=outcome.service, method=method.masked, reason=outcome.reason)
+        ).format(
+            service=outcome.service_words(), method=method.masked, reason=outcome.reason_words()
+        )
         enqueue(
             session=session,
             kind=SLACK_POST,
@@ -419,7 +421,11 @@ def test_result_text(method: Method | None, outcome: Outcome | None) -> str:
             "Your test wake-up was not sent: that wake-up method is no longer among yours "
             "(removed meanwhile)."
         )
-    said = {"service": outcome.service, "method": method.masked, "reason": outcome.reason}
+    said = {
+        "service": outcome.service_words(),
+        "method": method.masked,
+        "reason": outcome.reason_words(),
+    }
     if outcome.result is Result.sent:
         return _(
             "Your test wake-up went out through {service} ({method}): it should be on your "
