@@ -232,10 +232,17 @@ async def test_each_button_answers_the_clicker_in_their_language(tmp_path: Path)
         assert "Je ne sais plus lire ce bouton." in (await h.send(request)).reply_text()
 
 
+# Slack may say who Bob is (users.info) after the channel's refusal is settled: the notice still
+# waits for his language.
+@pytest.mark.parametrize(
+    "users_info_late", [0.0, 0.5], ids=["users-info-at-once", "users-info-late"]
+)
 async def test_the_pager_holder_hears_of_a_broken_channel_in_their_language(
-    tmp_path: Path,
+    tmp_path: Path, users_info_late: float
 ) -> None:
     async with relay(tmp_path, locales={"U0BOB": "fr-FR"}) as h:
+        if users_info_late:
+            h.standin.fail_rate(1.0, ["users.info"], kinds=["slow"], slow_seconds=users_info_late)
         h.standin.fail_next("chat.postMessage", 100, error="not_in_channel", channel="C0SUPPORT")
         await post_alert(h, "grafana", "grafana/webhook-docs-example.json")
         await delivery_of(h).drain()

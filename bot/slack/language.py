@@ -8,12 +8,9 @@ from typing import TYPE_CHECKING
 from bot.i18n import ENGLISH, LANGUAGES
 from bot.plan.model import Plan, Team
 from bot.slack.users import directory
-from storage.people import chosen_language as picked_language
 from storage.people import read_chosen_language
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from bot.app.services import Services
 
 
@@ -53,13 +50,3 @@ async def person_language(
         return chosen_language(plan, user, known.locale if known else None, team)
     slack_locale = await directory(services).locale(user)
     return chosen_language(plan, user, slack_locale, team)
-
-
-def language_in(services: Services, session: Session, user: str, team: Team | None = None) -> str:
-    """person_language inside a database transaction (no Slack look-up: their Slack locale only
-    if already known), for a message queued with the change that calls for it."""
-    picked = picked_language(session=session, user=user)
-    if picked in LANGUAGES:
-        return str(picked)
-    known = directory(services).known(user)
-    return chosen_language(services.roster.plan, user, known.locale if known else None, team)

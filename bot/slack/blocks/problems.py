@@ -40,11 +40,16 @@ _SAY = {
 }
 
 
+def has_notice(problem: Problem) -> bool:
+    """Whether the pager holder is told of ``problem`` (someone can mend it)."""
+    return problem in _SAY
+
+
 def problem_notice(problem: Problem, target: str, team_name: str, error: str) -> Message | None:
     """What to tell the pager holder about ``problem`` with ``target`` (a channel, or a user's
     DM) for the team ``team_name``; None when there is nothing anyone can do about it (a message
     deleted by hand) or no way to say it (the bot's token no longer works)."""
-    if problem not in _SAY:
+    if not has_notice(problem):
         return None
     where = f"<@{target}>" if target.startswith(("U", "W")) else f"<#{target}>"
     text = ":warning: " + _(_SAY[problem]).format(

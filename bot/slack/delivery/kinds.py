@@ -25,6 +25,7 @@ from bot.schedule.covers import cover_id_of, withdraw
 from bot.slack.blocks import Message
 from bot.slack.blocks.alert import alert_card, alert_dm, content_hash, leadership_dm, steady
 from bot.slack.blocks.cover import cover_post, cover_withdrawn_notice
+from bot.slack.blocks.problems import problem_notice
 from bot.slack.blocks.rollup import rollup_message
 from bot.slack.delivery.content import (
     CARD,
@@ -346,12 +347,37 @@ class Kinds:
         if not target:
             logger.error("outbox post without a channel left as done", extra={"outbox": job.id})
             return None
-        content = Message(
-            text=str(job.payload.get("text") or ""), blocks=list(job.payload.get("blocks") or [])
-        )
+        content = await self._plain_content(job.payload, user, team and str(team))
+        if content is None:
+            logger.error(
+                "outbox notice of an unknown problem left as done", extra={"outbox": job.id}
+            )
+            return None
         return await self._step(
             job, self._post_plain(job, target, bool(user), content), target, team and str(team)
         )
+
+    async def _plain_content(
+        self, payload: dict[str, Any], user: str, team: str | None
+    ) -> Message | None:
+        """What a plain post says: its text and blocks, or a problem notice worded now in its
+        reader's language; None for a notice of a problem there is nothing to say about."""
+        notice = payload.get("notice")
+        if not isinstance(notice, dict):
+            return Message(
+                text=str(payload.get("text") or ""), blocks=list(payload.get("blocks") or [])
+            )
+        try:
+            problem = Problem(str(notice.get("problem")))
+        except ValueError:
+            return None
+        with speaking(await self._language(user, team or "") if user else None):
+            return problem_notice(
+                problem,
+                str(notice.get("target") or ""),
+                str(notice.get("team_name") or ""),
+                str(notice.get("error") or ""),
+            )
 
     async def _post_plain(
         self, job: Job, target: str, is_user: bool, content: Message

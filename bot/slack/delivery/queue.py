@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.i18n import speaking
 from bot.runtime.metrics import metrics_of
-from bot.slack.blocks.problems import problem_notice
+from bot.slack.blocks.problems import has_notice
 from bot.slack.delivery.content import _read_alerts
 from bot.slack.delivery.jobs import Failed, Job, Outcome, Postpone, Refusal, RetryLater
-from bot.slack.language import language_in
 from storage import outbox, problems, rollups
 from storage.db import read_scope, session_scope
 from storage.slack_messages import note_update, record_posts
@@ -260,20 +258,23 @@ class OutboxQueue:
         holder = None
         if team is not None:
             holder, _ = self.services.roster.holders(team.id, now, session)
-        language = language_in(self.services, session, holder, team) if holder else None
-        with speaking(language):
-            notice = problem_notice(
-                problem, refusal.target, team.name if team else refusal.team, refusal.failure.code
-            )
         # The holder's own DM refusing cannot carry the news to them.
-        if holder is None or notice is None or holder == refusal.target:
+        if holder is None or not has_notice(problem) or holder == refusal.target:
             return new, None
+        # Worded when sent, in the holder's language as Slack says it then: their Slack locale
+        # may not be known yet here (users.info answering after this refusal is settled).
+        notice = {
+            "problem": problem.value,
+            "target": refusal.target,
+            "team_name": team.name if team else refusal.team,
+            "error": refusal.failure.code,
+        }
         outbox.enqueue(
             session=session,
             kind=outbox.SLACK_POST,
             now=now,
             subject=f"problem:{refusal.target}",
-            payload={"user": holder, "team": team.id if team else None, **notice},
+            payload={"user": holder, "team": team.id if team else None, "notice": notice},
             priority=outbox.URGENT,
         )
         return new, holder
