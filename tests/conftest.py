@@ -1,7 +1,9 @@
-"""Shared fixtures: the real payloads, and databases (SQLite always, PostgreSQL where reachable)."""
+"""Shared fixtures: the real payloads, databases (SQLite always, PostgreSQL where reachable), and
+the process's logging as each test found it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+from bot.app.logs import QUIETED
 from storage.db import make_engine
 from storage.migrate import upgrade
 
@@ -21,6 +24,26 @@ POSTGRES_URL = os.environ.get(
 
 
 FIXTURES = ROOT / "tests" / "fixtures"
+# What bot.app.logs.setup_logging turns off for the whole process.
+_LOGGING_FLAGS = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found() -> Iterator[None]:
+    """Undo what setup_logging did to the process's logging in a test: a command run in-process
+    (`serve`) installs a handler writing to the stderr pytest gave that test and closes after
+    it; left in place, every later log line fails with "I/O operation on closed file"."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in QUIETED}
+    flags = {name: getattr(logging, name) for name in _LOGGING_FLAGS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, quieted in levels.items():
+        logging.getLogger(name).setLevel(quieted)
+    for name, value in flags.items():
+        setattr(logging, name, value)
 
 
 def fixtures_dir() -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -188,6 +189,7 @@ def test_serve_without_a_bot_token_says_so_in_one_line(
     monkeypatch.chdir(tmp_path)  # no .env here
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
+    handlers = logging.getLogger().handlers[:]
     assert main(["serve"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -195,7 +197,8 @@ def test_serve_without_a_bot_token_says_so_in_one_line(
         "watchkeeper: SLACK_BOT_TOKEN is not set: put the bot token (xoxb-…) in the "
         "environment or .env\n"
     )
-    assert not (tmp_path / "watchkeeper.db").exists()  # refused before touching anything
+    assert not (tmp_path / "watchkeeper.db").exists()  # refused before touching anything,
+    assert logging.getLogger().handlers == handlers  # the process's logs included
 
 
 # --- Socket Mode ---------------------------------------------------------------------------------

@@ -61,6 +61,9 @@ class OneLineRetries(logging.Filter):
 
 
 _SOCKET_RETRY = re.compile(r"Failed to connect \(error: .*\); Retrying\.\.\.$", re.DOTALL)
+# Loggers kept to warnings: httpx logs every request at INFO, and the sandbox's own requests to
+# the bot would drown the rest.
+QUIETED = ("apscheduler", "uvicorn.access", "httpx")
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -77,6 +80,5 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request at INFO: the sandbox's own requests to the bot would drown the rest.
-    for noisy in ("apscheduler", "uvicorn.access", "httpx"):
+    for noisy in QUIETED:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 def serve(settings: Settings) -> int:
     """Run until interrupted; the database is migrated before anything listens."""
+    settings.require_slack()  # refused before anything is set up, the process's logs included
     setup_logging(settings.log_level)
-    settings.require_slack()
     services = build_services(settings)
     app = create_app(settings, services=services)
     server = uvicorn.Server(http_config(app, settings))
