@@ -199,8 +199,10 @@ def as_posted(content: Message) -> str:
 
 
 def calm_hash(stored: str | None) -> str:
+    """The hash of a stored fingerprint's calm form (what repeats do not change)."""
     return (stored or "")[:HASH_LENGTH]
 
 
 def full_hash(stored: str | None) -> str:
+    """The hash of the whole message, from a stored fingerprint."""
     return (stored or "")[HASH_LENGTH:]
