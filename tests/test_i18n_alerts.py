@@ -312,3 +312,31 @@ def test_the_acknowledge_page_writes_times_by_babel_in_the_readers_zone(
 ) -> None:
     with speaking(language):
         assert written_moment(datetime.fromisoformat(at), ZoneInfo(zone)) == written
+
+
+@pytest.mark.parametrize(
+    ("language", "word"), [("en", "someone"), ("fr", "quelqu'un"), ("pt-BR", "alguém")]
+)
+def test_an_acknowledgement_by_nobody_known_says_someone_in_the_readers_language(
+    language: str, word: str
+) -> None:
+    # The card of an acknowledged alert whose acknowledger is not on record.
+    at = datetime(2026, 12, 5, 2, 14, tzinfo=UTC)
+    card = AlertCard(
+        id=7,
+        team_name="Support",
+        title="Checkout down",
+        severity="critical",
+        status="acknowledged",
+        integration="prometheus",
+        first_seen=at,
+        last_seen=at,
+        count=1,
+        acknowledged_at=at,
+        acknowledged_by=None,
+    )
+    with speaking(language):
+        text = message_text(alert_card(card))
+    assert word in text
+    if language != "en":
+        assert "someone" not in text

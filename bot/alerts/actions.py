@@ -18,12 +18,22 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.alerts import policy as escalation
-from bot.alerts.notes import Key, Note, mentions, not_acknowledged, note, paged_for, say, target
+from bot.alerts.notes import (
+    Key,
+    Note,
+    mentions,
+    not_acknowledged,
+    note,
+    paged_for,
+    say,
+    someone,
+    target,
+)
 from bot.i18n import _
 from bot.plan.model import Plan, Team
 from bot.runtime.metrics import Metrics, metrics_of
 from bot.schedule.roster import Roster
-from bot.text.escaping import escape, who
+from bot.text.escaping import escape
 from storage import alerts as store
 from storage.db import after_commit
 from storage.models import Alert
@@ -246,7 +256,7 @@ def acknowledge_now(
         return ActionOutcome(
             alert_id,
             False,
-            _("{who} already acknowledged this alert.").format(who=who(alert.acknowledged_by)),
+            _("{who} already acknowledged this alert.").format(who=someone(alert.acknowledged_by)),
         )
     acknowledge(ctx, session, alert, actor, now)
     return ActionOutcome(
@@ -369,7 +379,7 @@ def escalate_now(
     alert = _locked_alert(session, alert_id)
     if alert.resolved_at is not None:
         said = (
-            _("This alert is already resolved by {who}.").format(who=who(alert.resolved_by))
+            _("This alert is already resolved by {who}.").format(who=someone(alert.resolved_by))
             if alert.resolved_by
             else _("This alert is already resolved.")
         )

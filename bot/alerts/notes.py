@@ -15,7 +15,7 @@ from bot.alerts.policy import StepChoice
 from bot.i18n import N_, _, ngettext
 from bot.plan.model import EscalationStep, NotifyTarget
 from bot.schedule.timefmt import duration_text
-from bot.text.escaping import escape
+from bot.text.escaping import escape, who
 
 # A note as stored: {"key": "escalated", "number": 2, ...}; or, from before, English text.
 Note = dict[str, Any]
@@ -152,3 +152,9 @@ def _say(said: Mapping[str, Any]) -> str:
         case Key.target:
             return users or _("nobody")
     return _("paged")
+
+
+def someone(name: str | None) -> str:
+    """Who did something to an alert, for its reader: a mention, an integration's name, or their
+    word for "someone" when nobody is known."""
+    return who(name, unknown=_("someone"))

@@ -49,10 +49,11 @@ def unescape(text: str) -> str:
     return _ESCAPED.sub(lambda match: _UNESCAPED[match[1]], text)
 
 
-def who(actor: str | None) -> str:
-    """A mention of a Slack user id; any other name (an integration's) as written, escaped."""
+def who(actor: str | None, *, unknown: str) -> str:
+    """A mention of a Slack user id; any other name (an integration's) as written, escaped;
+    ``unknown`` (the reader's word for "someone") when there is none."""
     if not actor:
-        return "someone"
+        return unknown
     return f"<@{actor}>" if _USER_ID.fullmatch(actor) else escape(actor)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.alerts.notes import Note, Said, kind_word, say
+from bot.alerts.notes import Note, Said, kind_word, say, someone
 from bot.enums import Action
 from bot.i18n import _, ngettext
 from bot.plan.model import DEFAULT_LEADERSHIP_TITLE, Runbook
@@ -31,7 +31,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.blocks.handover import SEVERITY_ICON
 from bot.slack.metadata import AlertRef, dump
-from bot.text.escaping import escape, link, who
+from bot.text.escaping import escape, link
 
 # Timeline lines shown on a card; older ones are counted. Labels shown; the rest are counted.
 TIMELINE_MAX = 8
@@ -93,12 +93,12 @@ def _status_text(card: AlertCard) -> str:
     if card.status == "resolved" and card.resolved_at is not None:
         if card.resolved_by:
             return _(":white_check_mark: Resolved by {who} {when}").format(
-                who=who(card.resolved_by), when=when(card.resolved_at)
+                who=someone(card.resolved_by), when=when(card.resolved_at)
             )
         return _(":white_check_mark: Resolved {when}").format(when=when(card.resolved_at))
     if card.acknowledged_at is not None:
         return _(":eyes: Acknowledged by {who} {when}").format(
-            who=who(card.acknowledged_by), when=when(card.acknowledged_at)
+            who=someone(card.acknowledged_by), when=when(card.acknowledged_at)
         )
     return _(":bell: Open, not acknowledged")
 
@@ -168,7 +168,7 @@ def _details(card: AlertCard) -> list[Block]:
 def _timeline_line(line: TimelineLine) -> str:
     # A line's words are our own markup, with whatever they quote escaped already.
     text = say(line.note) if line.note else line.detail or kind_word(line.kind)
-    by = f" — {who(line.actor)}" if line.actor and line.kind not in ("received",) else ""
+    by = f" — {someone(line.actor)}" if line.actor and line.kind not in ("received",) else ""
     return f"{when(line.at, '{time}')} {cut(text, 300)}{by}"
 
 
@@ -241,7 +241,7 @@ def _body(
         title, at = escape(card.leadership_title), when(card.leadership_at)
         if card.leadership_by:
             line = _(":rotating_light: Escalated to the {title} by {who}, {when}").format(
-                title=title, who=who(card.leadership_by), when=at
+                title=title, who=someone(card.leadership_by), when=at
             )
         else:
             line = _(":rotating_light: Escalated to the {title} at once (bad news now), {when}")
@@ -288,7 +288,7 @@ def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
     if by:
         title = escape(card.leadership_title)
         line = _(":rotating_light: {who} escalated this to the {title} {when}.").format(
-            who=who(by), title=title, when=when(at)
+            who=someone(by), title=title, when=when(at)
         )
         prefix = _("Escalated to the {title}: ").format(title=title)
     else:
