@@ -47,7 +47,7 @@ CHANNEL_BURST = 2
 # Idle connections are closed after this long: before the servers' own idle timeouts (5 s and
 # more), so that no request is written on a connection the far end has closed.
 KEEPALIVE_S = 4.0
-# What a call that names no reason is held back for: a hold is an error answer with no code.
+# The code of a call not made: the Retry-After Slack gave for what it applies to still runs.
 HELD = "held"
 # Methods that make something new each time they are called: one whose connection dropped after
 # the request left is not sent again, for it may have been done.
