@@ -38,6 +38,28 @@ from storage.wakeups import any_method, users_with_methods
 
 # Slack answers 429 with Retry-After; the client waits that long, this many times per call.
 RATE_LIMIT_RETRIES = 5
+# What each check looks up: the method, the error saying the thing is not there, the problem
+# that error is and its fix (where `{invite}` is the command that invites the bot).
+LOOKUPS: dict[str, tuple[str, str, str, str]] = {
+    "channel": (
+        "conversations.info",
+        "channel_not_found",
+        "no such channel, or a private one the bot is not in",
+        "check `channel:` in the setup file; for a private channel, {invite} there",
+    ),
+    "user": (
+        "users.info",
+        "user_not_found",
+        "no such user in this workspace",
+        "fix the id in the setup file (in Slack: the person's profile → ⋮ → Copy member ID)",
+    ),
+    "usergroup": (
+        "usergroups.users.list",
+        "no_such_subteam",
+        "no such user group in this workspace",
+        "fix `usergroup:` in the setup file, or remove it",
+    ),
+}
 PUBLIC_URL_TIMEOUT_S = 10.0
 FAILED_SHOWN = 10  # deliveries failed for good listed one by one; the rest are counted
 # auth.test errors that mean the token itself is no good.
@@ -199,21 +221,12 @@ class _Doctor:
 
     def channels(self) -> None:
         """conversations.info, once per team channel: there, not archived, the bot in it."""
-        invite = f"/invite @{self.report.bot or 'watchkeeper'}"
+        invite = self._invite()
         for channel, teams in self._teams_by(lambda team: team.channel).items():
             self.report.checked["channels"] += 1
             of_teams = f"channel of team {', '.join(teams)}"
-            answer = self.call("conversations.info", channel=channel)
-            if answer == "channel_not_found":
-                self.problem(
-                    "channel",
-                    f"{channel} ({of_teams})",
-                    "no such channel, or a private one the bot is not in",
-                    f"check `channel:` in the setup file; for a private channel, {invite} there",
-                )
-                continue
-            if isinstance(answer, str):
-                self._failed("channel", f"{channel} ({of_teams})", "conversations.info", answer)
+            answer = self._found("channel", f"{channel} ({of_teams})", channel=channel)
+            if answer is None:
                 continue
             info = answer.get("channel") or {}
             name = f"#{info.get('name') or channel}"
@@ -232,18 +245,8 @@ class _Doctor:
         for user, places in people_of(self.plan).items():
             self.report.checked["users"] += 1
             where = ", ".join(places)
-            answer = self.call("users.info", user=user)
-            if answer == "user_not_found":
-                self.problem(
-                    "user",
-                    f"{user} ({where})",
-                    "no such user in this workspace",
-                    "fix the id in the setup file (in Slack: the person's profile → ⋮ → "
-                    "Copy member ID)",
-                )
-                continue
-            if isinstance(answer, str):
-                self._failed("user", f"{user} ({where})", "users.info", answer)
+            answer = self._found("user", f"{user} ({where})", user=user)
+            if answer is None:
                 continue
             info = answer.get("user") or {}
             if info.get("deleted"):
@@ -259,17 +262,8 @@ class _Doctor:
         for group, teams in self._teams_by(lambda team: team.usergroup).items():
             self.report.checked["usergroups"] += 1
             subject = f"{group} (user group of team {', '.join(teams)})"
-            members = self.call("usergroups.users.list", usergroup=group)
-            if members == "no_such_subteam":
-                self.problem(
-                    "usergroup",
-                    subject,
-                    "no such user group in this workspace",
-                    "fix `usergroup:` in the setup file, or remove it",
-                )
-                continue
-            if isinstance(members, str):
-                self._failed("usergroup", subject, "usergroups.users.list", members)
+            members = self._found("usergroup", subject, usergroup=group)
+            if members is None:
                 continue
             users = [str(u) for u in members.get("users") or []]
             if not users:
@@ -300,6 +294,22 @@ class _Doctor:
             if value is not None:
                 found.setdefault(value, []).append(team.id)
         return found
+
+    def _found(self, check: str, subject: str, **args: Any) -> dict[str, Any] | None:
+        """Slack's answer to the check's look-up, or None once its error is reported: the one
+        that says the thing is not there as a problem with its fix, any other as failed."""
+        method, missing, problem, fix = LOOKUPS[check]
+        answer = self.call(method, **args)
+        if answer == missing:
+            self.problem(check, subject, problem, fix.format(invite=self._invite()))
+            return None
+        if isinstance(answer, str):
+            self._failed(check, subject, method, answer)
+            return None
+        return answer
+
+    def _invite(self) -> str:
+        return f"/invite @{self.report.bot or 'watchkeeper'}"
 
     def _failed(self, check: str, subject: str, method: str, error: str) -> None:
         if error == "missing_scope":

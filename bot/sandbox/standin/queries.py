@@ -28,27 +28,19 @@ class Queries(StandInBase):
 
     def messages(self, channel: str) -> list[Message]:
         """A channel's messages (by id, #name, or user id for a DM), oldest first; no replies."""
-        with self._lock:
-            found = self._channel_or_none(channel)
-            if found is None:
-                return []
-            return [
-                copy.deepcopy(m)
-                for m in self._messages.get(found.id, [])
-                if m.thread_ts is None or m.thread_ts == m.ts
-            ]
+        return self._copies(channel, lambda m: m.thread_ts is None or m.thread_ts == m.ts)
 
     def replies(self, channel: str, thread_ts: str) -> list[Message]:
         """The replies in one thread, oldest first."""
+        return self._copies(channel, lambda m: m.thread_ts == thread_ts and m.ts != thread_ts)
+
+    def _copies(self, channel: str, keep: Callable[[Message], bool]) -> list[Message]:
+        """Copies of a channel's messages that `keep` keeps, oldest first; none if no channel."""
         with self._lock:
             found = self._channel_or_none(channel)
             if found is None:
                 return []
-            return [
-                copy.deepcopy(m)
-                for m in self._messages.get(found.id, [])
-                if m.thread_ts == thread_ts and m.ts != thread_ts
-            ]
+            return [copy.deepcopy(m) for m in self._messages.get(found.id, []) if keep(m)]
 
     def dms(self, user: str) -> list[Message]:
         """The messages of the app's DM with `user`, oldest first."""
