@@ -24,6 +24,7 @@ from storage.models import Alert, Rollup
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.relay import FRIDAY_NIGHT, TOKENS, cards, delivery_of, relay
+from tests.support.rows import alert_row
 from tests.support.setup_files import holders_yaml
 
 ALERT_TOKEN = "flood-alert-token"
@@ -265,17 +266,7 @@ async def test_two_hundred_alerts_over_forty_teams_one_holder_gets_one_dm_for_th
 def test_two_replicas_joining_one_channel_at_once_share_one_rollup(pg_engine: Engine) -> None:
     at = FRIDAY_NIGHT
     with Session(pg_engine) as session:
-        first, second = (
-            Alert(
-                team="support",
-                integration="prometheus",
-                dedup_key=key,
-                title=key,
-                first_seen=at,
-                last_seen=at,
-            )
-            for key in ("one", "two")
-        )
+        first, second = (alert_row(key, at) for key in ("one", "two"))
         session.add_all([first, second])
         session.commit()
         assert first.id is not None and second.id is not None

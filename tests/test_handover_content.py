@@ -14,9 +14,10 @@ from sqlmodel import Session
 from bot.handovers.planner import HandoverPlanner
 from storage import claims
 from storage.db import session_scope
-from storage.models import Alert, AlertEvent, SlackMessage
+from storage.models import AlertEvent, SlackMessage
 from tests.harness import Harness, slack_harness
 from tests.support.overrides import store_override
+from tests.support.rows import added_alert
 from tests.support.setup_files import setup_yaml, support_team, weekdays, weekend
 
 # Weekends rotate weekly, weekdays daily; weekday nights are gaps. In Paris, summer time ends on
@@ -76,23 +77,17 @@ def add_alert(
     link: str | None = None,
 ) -> int:
     with session_scope(h.services.engine) as session:
-        row = Alert(
-            team="support",
-            integration="prometheus",
-            dedup_key=key,
-            title=key,
+        row = added_alert(
+            session,
+            key,
+            first_seen,
+            acked=acked,
+            resolved=resolved,
             severity=severity,
             customer=customer,
-            status="resolved" if resolved else "acknowledged" if acked else "open",
-            first_seen=first_seen,
-            last_seen=first_seen,
-            acknowledged_at=acked,
             acknowledged_by="U0DAN" if acked else None,
-            resolved_at=resolved,
             links=[{"title": "Grafana", "url": link}] if link else [],
         )
-        session.add(row)
-        session.flush()
         assert row.id is not None
         if escalated is not None:
             session.add(AlertEvent(alert_id=row.id, at=escalated, kind="escalated"))

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from storage import alert_stats, claims
 from storage.db import session_scope
 from storage.models import Alert, AlertEvent, SlackMessage
+from tests.support.rows import added_alert
 
 T = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 NOW = T + timedelta(seconds=1)
@@ -200,25 +201,20 @@ def add_alert(
     links: list[dict[str, str]] | None = None,
     runbook: str | None = None,
 ) -> Alert:
-    row = Alert(
+    return added_alert(
+        session,
+        key,
+        first_seen,
+        acked=acked,
+        resolved=resolved,
         team=team,
-        integration="prometheus",
-        dedup_key=key,
         title=f"Alert {key}",
         severity="critical",
         customer=customer,
-        first_seen=first_seen,
-        last_seen=first_seen,
-        acknowledged_at=acked,
         acknowledged_by="U0ALICE" if acked else None,
-        resolved_at=resolved,
-        status="resolved" if resolved else "acknowledged" if acked else "open",
         links=links or [],
         runbook_url=runbook,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def add_event(session: Session, alert: Alert, kind: str, at: datetime) -> None:

@@ -20,6 +20,7 @@ from bot.slack.blocks.oncall import help_message, week_message
 from bot.slack.blocks.rollup import RolledAlert, RollupSummary, rollup_message
 from handlers.ack import written_moment
 from tests.harness import message_text, validate_blocks
+from tests.support.cards import SEEN, alert_card_of
 from tests.support.relay import (
     BRAZILIAN_TEAM,
     FRIDAY_NIGHT,
@@ -321,20 +322,7 @@ def test_an_acknowledgement_by_nobody_known_says_someone_in_the_readers_language
     language: str, word: str
 ) -> None:
     # The card of an acknowledged alert whose acknowledger is not on record.
-    at = datetime(2026, 12, 5, 2, 14, tzinfo=UTC)
-    card = AlertCard(
-        id=7,
-        team_name="Support",
-        title="Checkout down",
-        severity="critical",
-        status="acknowledged",
-        integration="prometheus",
-        first_seen=at,
-        last_seen=at,
-        count=1,
-        acknowledged_at=at,
-        acknowledged_by=None,
-    )
+    card = alert_card_of(status="acknowledged", acknowledged_at=SEEN, acknowledged_by=None)
     with speaking(language):
         text = message_text(alert_card(card))
     assert word in text

@@ -4,7 +4,7 @@ lines and pages stored as English text before the notes are shown as they were."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +22,14 @@ from storage import alerts as alert_store
 from storage.db import make_engine, session_scope
 from storage.migrate import revisions, upgrade
 from tests.harness import message_text, validate_blocks
+from tests.support.cards import SEEN, alert_card_of
 from tests.support.relay import BRAZILIAN_TEAM, delivery_of, grafana_memory_card, relay
 
-AT = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+AT = SEEN
 
 
 def card(*timeline: TimelineLine) -> AlertCard:
-    return AlertCard(
-        id=1,
-        team_name="Support",
-        title="Disk full",
-        severity="critical",
-        status="open",
-        integration="grafana",
-        first_seen=AT,
-        last_seen=AT,
-        timeline=timeline,
-    )
+    return alert_card_of(timeline=timeline)
 
 
 async def test_the_card_tells_its_timeline_in_the_teams_language_and_a_dm_in_its_readers(

@@ -12,24 +12,14 @@ from sqlmodel import Session, col, select
 
 from storage import outbox
 from storage.db import session_scope
-from storage.models import Alert, Outbox
+from storage.models import Outbox
+from tests.support.rows import added_alert
 
 NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
 
 
 def _alert(session: Session, key: str, *, resolved: bool) -> int:
-    row = Alert(
-        team="support",
-        integration="prometheus",
-        dedup_key=key,
-        title=key,
-        first_seen=NOW,
-        last_seen=NOW,
-        resolved_at=NOW if resolved else None,
-        status="resolved" if resolved else "open",
-    )
-    session.add(row)
-    session.flush()
+    row = added_alert(session, key, NOW, resolved=NOW if resolved else None)
     assert row.id is not None
     return row.id
 

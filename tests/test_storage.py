@@ -33,6 +33,7 @@ from storage.overrides import (
     live_overrides,
 )
 from storage.prepared import Tx
+from tests.support.rows import alert_row
 from tests.support.sqlite_lock import another_writer
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -342,14 +343,7 @@ def test_override_must_end_after_it_starts(engine: sa.Engine) -> None:
 
 def test_one_open_alert_per_dedup_key_but_a_resolved_one_frees_it(engine: sa.Engine) -> None:
     def alert() -> Alert:
-        return Alert(
-            team="support",
-            integration="prometheus",
-            dedup_key="fp1",
-            title="Down",
-            first_seen=NOW,
-            last_seen=NOW,
-        )
+        return alert_row("fp1", NOW, title="Down")
 
     with session_scope(engine) as session:
         session.add(alert())
