@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.alerts.actions import ActionOutcome, acknowledge_now, wake_delivery
+from bot.alerts.notes import severity_word
 from bot.i18n import N_, _, current, locale, preferred, speaking
 from bot.schedule.timefmt import zone_name
 from bot.slack.language import person_language
@@ -98,7 +99,7 @@ def _alert_page(
     channel = card or (team.channel if team else None)
     shown_zone = zone or (team.timezone if team else ZoneInfo("UTC"))
     rows = [
-        (_("Severity"), alert.severity),
+        (_("Severity"), severity_word(alert.severity)),
         (_("Team"), team.name if team else alert.team),
         (_("Customer"), alert.customer or ""),
         (_("First seen"), written_moment(alert.first_seen, shown_zone)),

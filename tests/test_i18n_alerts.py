@@ -55,7 +55,8 @@ async def test_a_card_in_a_brazilian_teams_channel_and_each_dm_in_its_readers_la
         assert confirm["deny"]["text"] == "Cancelar"
         assert "agora para CEO, por mensagem direta" in confirm["text"]["text"]
         text = message_text(card)
-        assert "*Gravidade*\ncritical" in text
+        assert "*Gravidade*\ncrítico" in text
+        assert "CRÍTICO · Checkout 5xx" in text
         assert ":bell: Aberto, ninguém assumiu" in text
 
         (dm,) = h.standin.dms("U0BOB")
@@ -257,15 +258,21 @@ async def test_the_pager_holder_hears_of_a_broken_channel_in_their_language(
 
 
 @pytest.mark.parametrize(
-    ("language", "in_dm", "headline", "handled"),
+    ("language", "in_dm", "headline", "counted", "handled"),
     [
-        ("fr", False, "3 nouvelles alertes depuis", "(1 prise en charge, 1 résolue)"),
-        ("pt-BR", True, "3 alertas acionaram você desde", "(1 assumido, 1 resolvido)"),
-        ("en", False, "3 new alerts since", "(1 acknowledged, 1 resolved)"),
+        (
+            "fr",
+            False,
+            "3 nouvelles alertes depuis",
+            "avertissement : 3",
+            "(1 prise en charge, 1 résolue)",
+        ),
+        ("pt-BR", True, "3 alertas acionaram você desde", "aviso: 3", "(1 assumido, 1 resolvido)"),
+        ("en", False, "3 new alerts since", "3 warning", "(1 acknowledged, 1 resolved)"),
     ],
 )
 def test_a_roll_up_reads_in_its_readers_language(
-    language: str, in_dm: bool, headline: str, handled: str
+    language: str, in_dm: bool, headline: str, counted: str, handled: str
 ) -> None:
     alerts = tuple(
         RolledAlert(id=n, title=f"Disk {n}", severity="warning", status=status, team_name="Ops")
@@ -275,7 +282,7 @@ def test_a_roll_up_reads_in_its_readers_language(
     with speaking(language):
         rolled = rollup_message(summary)
     assert rolled["text"].startswith(headline)
-    assert rolled["text"].endswith(f"3 warning {handled}")
+    assert rolled["text"].endswith(f"{counted} {handled}")
     validate_blocks(rolled["blocks"])
 
 

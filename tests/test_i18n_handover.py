@@ -23,9 +23,9 @@ def test_a_handover_in_french() -> None:
         "<@U0ALICE> → <@U0BOB>\n*Nouvelle astreinte :* ven. 27 nov. 18:00 – lun. 30 nov. 09:00 "
         "(heure de Paris)",
         "*Alertes ouvertes transmises (2):*\n"
-        "• :red_circle: <https://grafana.example/d/checkout|Checkout error rate 12%> — critical, "
+        "• :red_circle: <https://grafana.example/d/checkout|Checkout error rate 12%> — critique, "
         "client ACME, ouverte depuis le ven. 27 nov. 17:40, prise en charge par <@U0ALICE>\n"
-        f"• :large_yellow_circle: <{CARD_LINK}|Disk 91% full on db-1> — warning, "
+        f"• :large_yellow_circle: <{CARD_LINK}|Disk 91% full on db-1> — avertissement, "
         "ouverte depuis le ven. 27 nov. 16:02, *pas prise en charge*",
         "*Astreinte précédente* — <@U0ALICE>, ven. 20 nov. 18:00 – ven. 27 nov. 18:00 (heure de "
         "Paris) : 5 alertes · 1 résolue · 2 escalades · pire délai de prise en charge 12 min.",
@@ -87,9 +87,9 @@ def test_a_wake_up_reads_in_its_readers_language() -> None:
     assert english.title == "[CRITICAL] Checkout 5xx (again, 2)"
     with speaking("fr"):
         french = wake_push(content)
-    assert french.title == "[CRITICAL] Checkout 5xx (encore, 2)"
+    assert french.title == "[CRITIQUE] Checkout 5xx (encore, 2)"
     assert french.body == (
-        "Gravité : critical\nÉquipe : Customer support\nClient : ACME\n"
+        "Gravité : critique\nÉquipe : Customer support\nClient : ACME\n"
         "Prendre en charge : https://oncall.example.com/ack/t0k"
     )
     with speaking("pt-BR"):

@@ -45,6 +45,13 @@ class Key(StrEnum):
 ON_CALL = N_("on call")  # why the first step's pager holder is paged; stored so before notes
 # What the lines with nothing more to say show: the kind of the line.
 _KINDS = {"acknowledged": N_("acknowledged"), "resolved": N_("resolved")}
+# Translators: an alert's severity, as its card, DMs and wake-ups show it.
+_SEVERITIES = {
+    "critical": N_("critical"),
+    "error": N_("error"),
+    "warning": N_("warning"),
+    "info": N_("info"),
+}
 # Whom a step pages, in words (or the users it lists).
 _TARGETS = {
     NotifyTarget.oncall.value: N_("on-call person"),
@@ -158,3 +165,8 @@ def someone(name: str | None) -> str:
     """Who did something to an alert, for its reader: a mention, an integration's name, or their
     word for "someone" when nobody is known."""
     return who(name, unknown=_("someone"))
+
+
+def severity_word(severity: str) -> str:
+    """An alert's severity in the reader's language (one we do not know, as the sender wrote it)."""
+    return _(_SEVERITIES[severity]) if severity in _SEVERITIES else severity

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.alerts.notes import severity_word
 from bot.i18n import _
 
 # Lock screens show the first lines; push services cap a message (ntfy 4 KB, Pushover 1024).
@@ -39,9 +40,10 @@ def _cut(text: str, limit: int) -> str:
 def wake_push(content: WakeContent) -> Push:
     """Title and body of one wake-up."""
     again = _(" (again, {count})").format(count=content.repeat) if content.repeat > 1 else ""
-    title = _cut(f"[{content.severity.upper()}] {content.title}", TITLE_MAX) + again
+    severity = severity_word(content.severity)
+    title = _cut(f"[{severity.upper()}] {content.title}", TITLE_MAX) + again
     lines = [
-        _("Severity: {severity}").format(severity=content.severity),
+        _("Severity: {severity}").format(severity=severity),
         _("Team: {team}").format(team=content.team),
     ]
     if content.customer:

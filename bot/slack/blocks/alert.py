@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.alerts.notes import Note, Said, kind_word, say, someone
+from bot.alerts.notes import Note, Said, kind_word, say, severity_word, someone
 from bot.enums import Action
 from bot.i18n import _, ngettext
 from bot.plan.model import DEFAULT_LEADERSHIP_TITLE, Runbook
@@ -110,7 +110,7 @@ def _fields(card: AlertCard) -> Block:
             count=card.count
         )
     facts = [
-        _("*Severity*") + f"\n{card.severity}",
+        _("*Severity*") + f"\n{severity_word(card.severity)}",
         _("*Status*") + f"\n{_status_text(card)}",
         _("*Team*") + f"\n{escape(card.team_name)}",
         _("*Customer*") + f"\n{escape(card.customer or '—')}",
@@ -221,7 +221,7 @@ def _title_line(card: AlertCard) -> str:
     icon = SEVERITY_ICON.get(card.severity, ":white_circle:")
     if card.status == "resolved":
         icon = ":white_check_mark:"
-    return f"{icon} {card.severity.upper()} · {card.title}"
+    return f"{icon} {severity_word(card.severity).upper()} · {card.title}"
 
 
 def _body(
@@ -259,7 +259,8 @@ def _fallback(card: AlertCard, prefix: str = "") -> str:
         state = _("Acknowledged")
     else:
         state = _("Alert")
-    return f"{prefix}{state} [{card.severity}] {escape(card.title)} ({escape(card.team_name)})"
+    severity = severity_word(card.severity)
+    return f"{prefix}{state} [{severity}] {escape(card.title)} ({escape(card.team_name)})"
 
 
 def alert_card(card: AlertCard) -> Message:
@@ -293,7 +294,7 @@ def leadership_dm(card: AlertCard, by: str | None, at: datetime) -> Message:
         prefix = _("Escalated to the {title}: ").format(title=title)
     else:
         line = _(":rotating_light: Bad news now: a {severity} alert, {when}.").format(
-            severity=card.severity, when=when(at)
+            severity=severity_word(card.severity), when=when(at)
         )
         prefix = _("Bad news now: ")
     return message(_fallback(card, prefix), _body(card, [section(line)], offer_escalate_up=False))

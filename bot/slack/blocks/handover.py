@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.alerts.notes import severity_word
 from bot.i18n import _, ngettext
 from bot.plan.model import Team
 from bot.schedule import timefmt
@@ -128,13 +129,13 @@ def _alert_line(carried: CarriedAlert, tz: ZoneInfo) -> str:
         ).format(
             icon=icon,
             title=title,
-            severity=alert.severity,
+            severity=severity_word(alert.severity),
             customer=escape(alert.customer),
             since=since,
             state=state,
         )
     return _("• {icon} {title} — {severity}, open since {since}, {state}").format(
-        icon=icon, title=title, severity=alert.severity, since=since, state=state
+        icon=icon, title=title, severity=severity_word(alert.severity), since=since, state=state
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.alerts.notes import severity_word
 from bot.enums import Action, View
 from bot.i18n import _, ngettext
 from bot.slack.blocks import (
@@ -65,7 +66,11 @@ def _counts(summary: RollupSummary) -> str:
     for alert in summary.alerts:
         by_severity[alert.severity] = by_severity.get(alert.severity, 0) + 1
     ranked = sorted(by_severity.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0], 9), kv[0]))
-    counts = ", ".join(f"{count} {escape(severity)}" for severity, count in ranked)
+    counts = ", ".join(
+        # Translators: how many alerts of one severity ("3 critical"), in a list of them.
+        _("{count} {severity}").format(count=count, severity=escape(severity_word(severity)))
+        for severity, count in ranked
+    )
     acknowledged = sum(a.status == "acknowledged" for a in summary.alerts)
     resolved = sum(a.status == "resolved" for a in summary.alerts)
     handled = []
@@ -101,7 +106,9 @@ def _headline(summary: RollupSummary, since: str) -> str:
 def _option(alert: RolledAlert) -> Block:
     mark = STATUS_MARK.get(alert.status, "")
     return {
-        "text": plain(cut(f"{mark}[{alert.severity}] {alert.title}", OPTION_TEXT_MAX)),
+        "text": plain(
+            cut(f"{mark}[{severity_word(alert.severity)}] {alert.title}", OPTION_TEXT_MAX)
+        ),
         "value": dump(AlertRef(alert_id=alert.id)),
     }
 
