@@ -25,6 +25,7 @@ from bot.schedule.engine import (
     who,
     whole_shifts,
 )
+from tests.support.teams import support_team
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -69,15 +70,7 @@ def layer(
 
 
 def team(*rotations: Layer, backup: tuple[Layer, ...] = ()) -> Team:
-    zone = rotations[0].timezone if rotations else PARIS
-    return Team(
-        id="support",
-        name="Customer support",
-        channel="C0SUPPORT",
-        timezone=zone,
-        rotations=rotations,
-        backup=backup,
-    )
+    return support_team(*rotations, backup=backup)
 
 
 def rows(found: list[Shift], zone: ZoneInfo = PARIS) -> list[tuple[str | None, str, str, str]]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.enums import Action, View
-from bot.plan.model import Every, Layer, Team
+from bot.plan.model import Every, Layer
 from bot.plan.reading import ID_MAX
 from bot.sandbox.standin.limits import block_limit_problems
 from bot.schedule.engine import Holding, Shift
@@ -31,19 +31,14 @@ from bot.slack.blocks.swap import (
 from bot.slack.metadata import CoverRef, MetadataError, ShiftRef, SwapRef, dump, load
 from storage.models import CoverRequest, SwapRequest
 from tests.harness import block_texts, validate_blocks, validate_view
+from tests.support.teams import support_team
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
 T0 = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # Fri 27 Nov 18:00 Paris
 
-TEAM = Team(
-    id="support",
-    name="Customer support",
-    channel="C0SUPPORT",
-    timezone=PARIS,
-    rotations=(
-        Layer("weekend", ("U0ALICE", "U0BOB"), datetime(2026, 11, 6, 18), Every(1, "w"), PARIS),
-    ),
+TEAM = support_team(
+    Layer("weekend", ("U0ALICE", "U0BOB"), datetime(2026, 11, 6, 18), Every(1, "w"), PARIS),
     backup=(Layer("leads", ("U0LEAD1",), datetime(2026, 11, 2, 9), Every(1, "w"), PARIS),),
 )
 

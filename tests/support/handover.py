@@ -7,26 +7,21 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.handovers.digest import ShiftReport
-from bot.plan.model import Every, Layer, Team
+from bot.plan.model import Every, Layer
 from bot.schedule.engine import Shift
 from bot.slack.blocks.handover import CarriedAlert, HandoverSummary
 from storage.alert_stats import AlertFacts
 from tests.harness import block_texts, validate_blocks
+from tests.support.teams import support_team
 
 PARIS = ZoneInfo("Europe/Paris")
-TEAM = Team(
-    id="support",
-    name="Customer support",
-    channel="C0SUPPORT",
-    timezone=PARIS,
-    rotations=(
-        Layer(
-            name="weekend",
-            members=("U0ALICE", "U0BOB", "U0CAROL"),
-            start=datetime(2026, 11, 6, 18, 0),
-            every=Every(1, "w"),
-            timezone=PARIS,
-        ),
+TEAM = support_team(
+    Layer(
+        name="weekend",
+        members=("U0ALICE", "U0BOB", "U0CAROL"),
+        start=datetime(2026, 11, 6, 18, 0),
+        every=Every(1, "w"),
+        timezone=PARIS,
     ),
 )
 HANDOFF = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # Friday 27 November, 18:00 in Paris

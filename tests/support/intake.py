@@ -24,11 +24,11 @@ from bot.plan.model import (
     Layer,
     NotifyTarget,
     Plan,
-    Team,
     Window,
 )
 from bot.runtime.clock import FixedClock
 from storage.models import Alert, AlertEvent, Outbox
+from tests.support.teams import support_team
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -76,12 +76,9 @@ def support_plan(*, leadership_now: frozenset[str] = frozenset({"critical"})) ->
         every=Every(1, "w"),
         timezone=PARIS,
     )
-    team = Team(
-        id="support",
-        name="Customer support",
-        channel="C0SUPPORT",
-        timezone=PARIS,
-        rotations=(weekend, weekdays),
+    team = support_team(
+        weekend,
+        weekdays,
         backup=(leads,),
         escalation=(
             EscalationStep(NotifyTarget.oncall, wait=timedelta(minutes=10)),
