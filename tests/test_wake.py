@@ -71,6 +71,17 @@ class Wake:
         return match[1].removeprefix(PUBLIC)
 
 
+async def told_once_of_two_pages(w: Wake) -> Outbox:
+    """Page Bob for two critical alerts, run the waker once: the one DM that tells him."""
+    for key in ("disk-1", "disk-2"):
+        body = CRITICAL.replace(b"srv01/mysql", key.encode())
+        assert (await w.intake.enqueue(body)).status_code == 202
+    assert await w.waker.run_once() == 2
+    [told] = w.posts()
+    assert told.payload["user"] == "U0BOB"
+    return told
+
+
 @asynccontextmanager
 async def waking(
     database_url: str,
@@ -291,12 +302,7 @@ async def test_a_failing_push_service_is_retried_with_backoff(sqlite_url: str) -
 async def test_a_refused_method_is_said_once_to_its_owner_in_slack(sqlite_url: str) -> None:
     async with waking(sqlite_url) as w:
         w.receiver.status = 400
-        for key in ("disk-1", "disk-2"):
-            body = CRITICAL.replace(b"srv01/mysql", key.encode())
-            assert (await w.intake.enqueue(body)).status_code == 202
-        assert await w.waker.run_once() == 2
-        [told] = w.posts()
-        assert told.payload["user"] == "U0BOB"
+        told = await told_once_of_two_pages(w)
         assert "ntfy wake-up method" in told.payload["text"]
         assert "was refused (HTTP 400)" in told.payload["text"]
         assert BOB_TOPIC not in told.payload["text"]
@@ -309,12 +315,7 @@ async def test_a_person_with_no_method_paged_for_a_critical_alert_is_told_once(
     # Wake-ups are in use here (Alice has a method): Bob, with none, is told how to add one.
     alice = {"U0ALICE": Person(wake=("json://127.0.0.1:9/alice",))}
     async with waking(sqlite_url, methods=(), others=alice) as w:
-        for key in ("disk-1", "disk-2"):
-            body = CRITICAL.replace(b"srv01/mysql", key.encode())
-            assert (await w.intake.enqueue(body)).status_code == 202
-        assert await w.waker.run_once() == 2
-        [told] = w.posts()
-        assert told.payload["user"] == "U0BOB"
+        told = await told_once_of_two_pages(w)
         assert "Add a wake-up method" in told.payload["text"]
 
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from types import TracebackType
 
 import yaml
 from starlette.applications import Starlette
@@ -267,12 +266,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self if self.running else self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
