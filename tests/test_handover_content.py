@@ -4,6 +4,7 @@ bot's real Slack client against the Slack stand-in, the schedule and alerts from
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,7 +61,7 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
 def planner_of(h: Harness) -> HandoverPlanner:
     planner = h.services.handovers
     assert isinstance(planner, HandoverPlanner)
-    planner.slack.backoff = 0.05
+    planner.policy = replace(planner.policy, backoff=0.05)
     return planner
 
 
@@ -242,6 +243,35 @@ async def test_a_refused_post_is_not_retried_and_is_recorded_as_failed(h: Harnes
     assert await planner_of(h).run_handover("support", FRIDAY_EVENING) == "failed"
     assert len(h.standin.calls_to("chat.postMessage")) == 1
     assert claim_rows(h) == [("support", "handover", FRIDAY_EVENING, "failed")]
+
+
+async def test_a_post_slack_failed_with_a_5xx_is_posted_once_after_a_look(h: Harness) -> None:
+    # A 5xx may come after the work was done: the planner looks before posting again.
+    h.standin.fail_next("chat.postMessage", status=500)
+    assert await planner_of(h).run_handover("support", FRIDAY_EVENING) == "sent"
+    assert len(handover_posts(h)) == 1
+    assert len(h.standin.calls_to("conversations.history")) == 1
+    assert len(h.standin.calls_to("chat.postMessage")) == 2
+    assert claim_rows(h) == [("support", "handover", FRIDAY_EVENING, "sent")]
+
+
+async def test_a_post_whose_answer_was_lost_is_found_and_not_posted_twice(h: Harness) -> None:
+    # Slack posts it, then the connection drops before its answer arrives.
+    h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=["drop"])
+    assert await planner_of(h).run_handover("support", FRIDAY_EVENING) == "sent"
+    assert len(handover_posts(h)) == 1
+    assert len(h.standin.calls_to("chat.postMessage")) == 1
+    assert claim_rows(h) == [("support", "handover", FRIDAY_EVENING, "sent")]
+
+
+async def test_a_digest_dm_whose_answer_was_lost_reaches_each_reader_once(h: Harness) -> None:
+    h.clock.set(MONDAY_DIGEST)
+    h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=["drop"])
+    assert await planner_of(h).run_digest(MONDAY_DIGEST) == "sent"
+    leadership = h.services.roster.plan.leadership
+    assert leadership
+    for user in leadership:
+        assert len(h.standin.dms(user)) == 1
 
 
 async def test_the_reminder_goes_to_the_incoming_person_in_their_zone(h: Harness) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ from bot.slack.blocks.handover import (
     reminder_message,
 )
 from bot.slack.gateway import PATIENT, Policy, SlackCallError, gateway
+from bot.slack.history import find_post
 from bot.slack.language import person_language, team_language
 from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
@@ -77,6 +79,9 @@ _JUST_BEFORE = timedelta(microseconds=1)
 
 # A card's link is worth one try of 3 s: the alert's own link serves otherwise.
 PERMALINK = Policy(attempts=1, timeout=3.0)
+# What the planner's posts carry in their metadata (with their claim's id): by it a post whose
+# answer was lost is found rather than posted twice.
+METADATA_EVENT = "watchkeeper_handover"
 # How long stopping waits for sends under way.
 STOP_GRACE_S = 10.0
 
@@ -341,7 +346,7 @@ class HandoverPlanner:
         try:
             with speaking(team_language(team)):
                 content = handover_message(summary)
-            await self._post(team.channel, content)
+            await self._post(team.channel, content, claim_id=loaded.claim_id)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -486,7 +491,7 @@ class HandoverPlanner:
             channel = await self._dm_channel(user)
             with speaking(await person_language(self.services, user, summary.team)):
                 content = reminder_message(summary)
-            await self._post(channel, content)
+            await self._post(channel, content, claim_id=loaded.claim_id)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -555,7 +560,7 @@ class HandoverPlanner:
             try:
                 with speaking(await person_language(self.services, user)):
                     content = digest_message(summary)
-                await self._post(await self._dm_channel(user), content)
+                await self._post(await self._dm_channel(user), content, claim_id=claim_id)
             except Exception as error:
                 failures += 1
                 logger.error("digest DM failed", extra={"user": user, "error": str(error)})
@@ -659,14 +664,45 @@ class HandoverPlanner:
     async def _dm_channel(self, user: str) -> str:
         return await directory(self.services).dm_channel(user, policy=self.policy)
 
-    async def _post(self, channel: str, message: Message) -> None:
-        await self.slack.call(
-            "chat.postMessage",
-            policy=self.policy,
-            channel=channel,
-            text=message["text"],
-            blocks=message["blocks"],
-        )
+    async def _post(self, channel: str, message: Message, *, claim_id: int) -> None:
+        """Post ``message`` once. A post whose answer was lost (a timeout, a dropped connection,
+        Slack's 5xx) may have gone through: it is looked for in the conversation, by the claim
+        its metadata names, before it is posted again; at most the policy's tries in all."""
+        payload = {"claim": claim_id}
+        metadata = {"event_type": METADATA_EVENT, "event_payload": payload}
+        since = self.services.clock.now()
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                await self.slack.call(
+                    "chat.postMessage",
+                    policy=self.policy,
+                    channel=channel,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                    metadata=metadata,
+                )
+                return
+            except SlackCallError as error:
+                if not error.failure.may_have_succeeded or attempt == self.policy.attempts:
+                    raise
+                logger.warning(
+                    "post's answer lost: looking for it before posting again",
+                    extra={"channel": channel, "claim": claim_id, "error": error.code},
+                )
+            await asyncio.sleep(self.policy.backoff * 2 ** (attempt - 1))
+            found = await find_post(
+                functools.partial(self.slack.call, policy=self.policy),
+                channel,
+                since=since,
+                event_type=METADATA_EVENT,
+                payload=payload,
+            )
+            if found is not None:
+                logger.info(
+                    "the post went through; not posting again",
+                    extra={"channel": channel, "claim": claim_id},
+                )
+                return
 
     async def _update_usergroup(self, team: Team, holder: str | None) -> None:
         """Make the team's user group the pager holder (Slack refuses an empty group: a gap

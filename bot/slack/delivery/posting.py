@@ -30,6 +30,7 @@ from bot.slack.delivery.content import (
 from bot.slack.delivery.jobs import Edited, Job, Postpone
 from bot.slack.errors import SlackFailure
 from bot.slack.gateway import ONCE, SlackCallError, gateway
+from bot.slack.history import find_post
 from bot.slack.users import directory
 from storage.models import SlackMessage
 from storage.slack_messages import Posted
@@ -40,11 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "watchkeeper_delivery"
-HISTORY_LIMIT = 200  # messages per page of conversations.history
-HISTORY_PAGES = 10
-# Our clock and Slack's may disagree: an earlier try's post is looked for from this long before
-# its row was made (the row's id in the post's metadata says which post is ours).
-CLOCK_SKEW = timedelta(minutes=10)
 # A channel found refusing the bot (not a member, archived...) is not asked again for this long:
 # a storm into it costs one refused call a minute, not one per alert.
 RECHECK_REFUSED = timedelta(minutes=1)
@@ -159,44 +155,29 @@ class Posting:
     ) -> tuple[str, str, Message] | None:
         """The message this row posted on an earlier try, looked up by its metadata: its
         channel, ts, and what it shows."""
-        oldest = f"{(job.created_at - CLOCK_SKEW).timestamp():.6f}"
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            answer = await self.call(
-                "conversations.history",
-                channel=channel,
-                oldest=oldest,
-                limit=HISTORY_LIMIT,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
-            for found in answer.get("messages") or []:
-                meta = found.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if (
-                    meta.get("event_type") == METADATA_EVENT
-                    and payload.get("outbox_id") == job.id
-                    and payload.get("recipient") == recipient
-                ):
-                    logger.info(
-                        "found the post of an earlier try; not posting again",
-                        extra={"outbox": job.id, "channel": channel},
-                    )
-                    job.looked = True
-                    shown = Message(
-                        text=str(found.get("text") or ""), blocks=list(found.get("blocks") or [])
-                    )
-                    return str(answer.get("channel") or channel), str(found["ts"]), shown
-            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
-            if not answer.get("has_more") or not cursor:
-                job.looked = True
-                return None
+        found = await find_post(
+            self.call,
+            channel,
+            since=job.created_at,
+            event_type=METADATA_EVENT,
+            payload={"outbox_id": job.id, "recipient": recipient},
+        )
         job.looked = True
-        logger.warning(
-            "earlier try's post not found in the pages looked at; posting",
+        if found is None:
+            logger.info(
+                "no post of an earlier try found; posting",
+                extra={"outbox": job.id, "channel": channel},
+            )
+            return None
+        channel_id, message = found
+        logger.info(
+            "found the post of an earlier try; not posting again",
             extra={"outbox": job.id, "channel": channel},
         )
-        return None
+        shown = Message(
+            text=str(message.get("text") or ""), blocks=list(message.get("blocks") or [])
+        )
+        return channel_id, str(message["ts"]), shown
 
     async def dm_channel(self, user: str) -> str:
         return await directory(self.services).dm_channel(user)
