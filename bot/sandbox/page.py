@@ -323,9 +323,7 @@ class SandboxPage:
 
     async def submit(self, request: Request) -> dict[str, Any]:
         """`POST submit`: the user submits a modal; the bot's refusals come back as `errors`."""
-        body = await _json(request)
-        user = self._user(body.get("user"))
-        view_id = str(body.get("view_id") or "")
+        body, user, view_id = await self._about_a_modal(request)
         view = self.standin.view(view_id)
         if view is None:
             raise PageError("that form is no longer open", 404)
@@ -354,9 +352,7 @@ class SandboxPage:
 
     async def close(self, request: Request) -> dict[str, Any]:
         """`POST close`: the user closes a modal (the bot hears of it if the view asked)."""
-        body = await _json(request)
-        user = self._user(body.get("user"))
-        view_id = str(body.get("view_id") or "")
+        _, user, view_id = await self._about_a_modal(request)
         view = self.standin.view(view_id)
         self.standin.close_view(user, view_id)
         self._modal_errors.pop(view_id, None)
@@ -372,6 +368,11 @@ class SandboxPage:
         return {}
 
     # ---------------------------------------------------------------- helpers
+
+    async def _about_a_modal(self, request: Request) -> tuple[dict[str, Any], str, str]:
+        """A modal's request: its body, the user acting and the view's id."""
+        body = await _json(request)
+        return body, self._user(body.get("user")), str(body.get("view_id") or "")
 
     def _user(self, value: Any) -> str:
         """The user id given, if that person is in the workspace."""

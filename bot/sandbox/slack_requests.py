@@ -382,12 +382,7 @@ class SlackSide:
             enterprise_name=self.enterprise_name,
         )
         body = form_body(fields)
-        return SlackRequest(
-            body,
-            self._sign(body, timestamp, FORM),
-            response_url=response_url,
-            trigger_id=trigger_id,
-        )
+        return self._form(body, timestamp, response_url=response_url, trigger_id=trigger_id)
 
     def block_action(
         self,
@@ -496,12 +491,7 @@ class SlackSide:
             payload["response_url"] = response_url
         payload["actions"] = [action]
         body = payload_body(payload)
-        return SlackRequest(
-            body,
-            self._sign(body, timestamp, FORM),
-            response_url=response_url,
-            trigger_id=trigger_id,
-        )
+        return self._form(body, timestamp, response_url=response_url, trigger_id=trigger_id)
 
     def view_submission(
         self,
@@ -575,7 +565,7 @@ class SlackSide:
             "response_urls": list(response_urls),
         }
         body = payload_body(payload)
-        return SlackRequest(body, self._sign(body, timestamp, FORM), trigger_id=trigger_id)
+        return self._form(body, timestamp, trigger_id=trigger_id)
 
     def view_closed(
         self,
@@ -597,7 +587,7 @@ class SlackSide:
             "is_cleared": is_cleared,
         }
         body = payload_body(payload)
-        return SlackRequest(body, self._sign(body, timestamp, FORM))
+        return self._form(body, timestamp)
 
     def event_callback(
         self,
@@ -762,6 +752,22 @@ class SlackSide:
             return await own.post(self.events_path, content=request.body, headers=request.headers)
 
     # ---------------------------------------------------------------- helpers
+
+    def _form(
+        self,
+        body: bytes,
+        timestamp: int | None,
+        *,
+        response_url: str | None = None,
+        trigger_id: str | None = None,
+    ) -> SlackRequest:
+        """A form-encoded `body` as Slack signs and sends it."""
+        return SlackRequest(
+            body,
+            self._sign(body, timestamp, FORM),
+            response_url=response_url,
+            trigger_id=trigger_id,
+        )
 
     def _sign(self, body: bytes, timestamp: int | None, content_type: str) -> dict[str, str]:
         when = int(self._clock()) if timestamp is None else timestamp
