@@ -284,34 +284,18 @@ def test_naive_instants_are_refused(engine: sa.Engine) -> None:
 
 def test_overrides_overlap_query_order_and_cancel(engine: sa.Engine) -> None:
     day = timedelta(days=1)
+    rows = [
+        ("support", "U0A", NOW, NOW + day, "manual"),
+        ("support", "U0B", NOW + day, NOW + 2 * day, "cover"),
+        ("other", "U0C", NOW, NOW + day, "swap"),
+    ]
     with session_scope(engine) as session:
-        first = create_override(
-            session=session,
-            team="support",
-            user_id="U0A",
-            start=NOW,
-            end=NOW + day,
-            kind="manual",
-            now=NOW,
-        )
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0B",
-            start=NOW + day,
-            end=NOW + 2 * day,
-            kind="cover",
-            now=NOW,
-        )
-        create_override(
-            session=session,
-            team="other",
-            user_id="U0C",
-            start=NOW,
-            end=NOW + day,
-            kind="swap",
-            now=NOW,
-        )
+        first, *_ = [
+            create_override(
+                session=session, team=team, user_id=user, start=start, end=end, kind=kind, now=NOW
+            )
+            for team, user, start, end, kind in rows
+        ]
     with session_scope(engine) as session:
         in_range = list_overrides(
             session=session, team="support", start=NOW + day / 2, end=NOW + day * 3 / 2
