@@ -64,27 +64,23 @@ async def test_a_forged_signature_is_refused_with_401_and_changes_nothing(tmp_pa
 
 async def test_a_request_older_than_five_minutes_is_refused_with_401(tmp_path: Path) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
-        stale = h.slack.slash_command(
-            "/cover",
-            "2026-12-05",
-            user_id="U0ALICE",
-            channel_id="C0SUPPORT",
-            timestamp=int(time.time()) - 6 * 60,
-        )
-        refused = await h.send(stale)
+
+        def cover_asked(minutes_ago: int) -> SlackRequest:
+            return h.slack.slash_command(
+                "/cover",
+                "2026-12-05",
+                user_id="U0ALICE",
+                channel_id="C0SUPPORT",
+                timestamp=int(time.time()) - minutes_ago * 60,
+            )
+
+        refused = await h.send(cover_asked(6))
         assert refused.status == 401
         assert refused.replies() == []
         assert rows(h, CoverRequest) == []
         assert h.standin.calls_to("chat.postMessage") == []
         # Within the five minutes it is accepted.
-        recent = h.slack.slash_command(
-            "/cover",
-            "2026-12-05",
-            user_id="U0ALICE",
-            channel_id="C0SUPPORT",
-            timestamp=int(time.time()) - 4 * 60,
-        )
-        assert (await h.send(recent)).status == 200
+        assert (await h.send(cover_asked(4))).status == 200
         assert len(rows(h, CoverRequest)) == 1
 
 

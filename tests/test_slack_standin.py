@@ -567,15 +567,20 @@ def test_fail_rate_is_deterministic_for_a_seed() -> None:
     assert posted == first.count(True)
 
 
+async def post_message(http: httpx.AsyncClient, standin: SlackStandIn, text: str) -> None:
+    """chat.postMessage of `text` to #support, straight over HTTP."""
+    await http.post(
+        standin.base_url + "chat.postMessage",
+        json={"channel": "C0SUPPORT", "text": text},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+
+
 async def test_dropped_answers_happen_after_the_call_took_effect(standin: SlackStandIn) -> None:
     standin.fail_rate(1.0, ["chat.postMessage"], kinds=["drop"])
     async with httpx.AsyncClient() as http:
         with pytest.raises(httpx.HTTPError):
-            await http.post(
-                standin.base_url + "chat.postMessage",
-                json={"channel": "C0SUPPORT", "text": "lost answer"},
-                headers={"Authorization": f"Bearer {TOKEN}"},
-            )
+            await post_message(http, standin, "lost answer")
     assert [m.text for m in standin.messages("C0SUPPORT")] == ["lost answer"]
     assert standin.calls_to("chat.postMessage")[0].fault == "drop"
 
@@ -584,11 +589,7 @@ async def test_slow_answers_outlast_a_short_client_timeout(standin: SlackStandIn
     standin.fail_rate(1.0, ["chat.postMessage"], kinds=["slow"], slow_seconds=1.0)
     async with httpx.AsyncClient(timeout=0.2) as http:
         with pytest.raises(httpx.ReadTimeout):
-            await http.post(
-                standin.base_url + "chat.postMessage",
-                json={"channel": "C0SUPPORT", "text": "late"},
-                headers={"Authorization": f"Bearer {TOKEN}"},
-            )
+            await post_message(http, standin, "late")
     assert [m.text for m in standin.messages("C0SUPPORT")] == ["late"]
 
 
