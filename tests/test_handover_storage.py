@@ -294,26 +294,21 @@ def test_open_alerts_at_an_instant_and_their_links(engine: Engine) -> None:
         add_alert(session, key="future", first_seen=NOW)
         add_alert(session, team="infra", key="infra", first_seen=T - timedelta(hours=1))
         assert still.id is not None and acked.id is not None
-        session.add(
-            SlackMessage(
-                subject=f"alert:{still.id}",
-                role="card",
-                recipient="C0SUPPORT",
-                channel="C0SUPPORT",
-                ts="1764259320.000100",
-                created_at=T,
+        posted = [
+            (still.id, "card", "C0SUPPORT", "C0SUPPORT", "1764259320.000100"),
+            (acked.id, "dm", "U0BOB", "D0BOB", "1764259320.000200"),
+        ]
+        for alert_id, role, recipient, channel, ts in posted:
+            session.add(
+                SlackMessage(
+                    subject=f"alert:{alert_id}",
+                    role=role,
+                    recipient=recipient,
+                    channel=channel,
+                    ts=ts,
+                    created_at=T,
+                )
             )
-        )
-        session.add(
-            SlackMessage(
-                subject=f"alert:{acked.id}",
-                role="dm",
-                recipient="U0BOB",
-                channel="D0BOB",
-                ts="1764259320.000200",
-                created_at=T,
-            )
-        )
         still_id, acked_id = still.id, acked.id
     with Session(engine) as session:
         found = alert_stats.open_alerts(session=session, team="support", at=T)
