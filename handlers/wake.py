@@ -75,7 +75,10 @@ def register(bolt: AsyncApp, services: Services) -> None:
     async def wake_add(ack: Any, body: dict[str, Any]) -> None:
         await ack()
         enabled = bool(services.settings.watchkeeper_secret)
-        with speaking(await person_language(services, body["user"]["id"])):
+        # The trigger dies 3 s after the click: the language the App Home was shown in (cached
+        # when it was), no users.info call before the form opens.
+        user = body["user"]["id"]
+        with speaking(await person_language(services, user, look_up=False)):
             view = add_method_modal() if enabled else wake_off_modal()
         await gateway(services).call(
             "views.open", policy=PROMPT, trigger_id=body["trigger_id"], view=view
@@ -87,7 +90,8 @@ def register(bolt: AsyncApp, services: Services) -> None:
         user = body["user"]["id"]
         answer = view["state"]["values"].get(URL_BLOCK, {}).get(Action.wake_url.value, {})
         url = (answer.get("value") or "").strip()
-        with speaking(await person_language(services, user)):
+        # Answered in the ack: the language cached when the form opened, no users.info call.
+        with speaking(await person_language(services, user, look_up=False)):
             problem = check_url(services, url)
             if not services.settings.watchkeeper_secret:
                 problem = _(WAKE_OFF_TEXT)

@@ -5,6 +5,7 @@ one of them, in each language, within Slack's Block Kit limits."""
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,20 @@ def test_why_a_test_failed_is_said_in_the_readers_words(
 ) -> None:
     with speaking(language):
         assert said in result_text(Method("pover://${PUSHOVER_KEY}", "home", 1), outcome)
+
+
+async def test_the_add_form_opens_within_the_triggers_life_however_slow_users_info_is(
+    tmp_path: Path,
+) -> None:
+    async with home(tmp_path) as (h, _receiver, _waker):
+        await h.open_home("U0ALICE")
+        # Long enough after that Slack would be asked again where she is and what she reads.
+        h.clock.advance(timedelta(hours=2))
+        # Slack's 3 seconds, scaled down with users.info's delay so that the test stays short.
+        h.standin.trigger_ttl = 1.0
+        h.standin.fail_rate(1.0, ["users.info"], kinds=["slow"], slow_seconds=1.5)
+        form = await open_form(h, "U0ALICE")
+        (opened,) = h.standin.calls_to("views.open")
+        assert opened.ok, opened.error
+        # In the language her App Home was shown in.
+        assert form["title"]["text"] == "Ajouter un réveil"

@@ -88,9 +88,11 @@ class UserDirectory:
             return user
 
     def known(self, user_id: str) -> SlackUser | None:
-        """What a look-up told of the user and still holds, without asking Slack."""
+        """What the last look-up told of the user, without asking Slack, however old: where
+        there is no time to ask (a form to open within Slack's 3 s), a zone or language an hour
+        old is nearer the truth than none."""
         cached = self._cache.get(user_id)
-        return cached[1] if cached is not None and cached[0] > self._clock.now() else None
+        return cached[1] if cached is not None else None
 
     async def tz(self, user_id: str) -> ZoneInfo | None:
         """The user's zone from their Slack profile, or None when unknown."""
