@@ -20,6 +20,7 @@ from bot.slack.gateway import (
     ONCE,
     PATIENT,
     PROMPT,
+    UNHURRIED,
     SlackCallError,
     SlackGateway,
     gateway,
@@ -145,6 +146,22 @@ async def test_a_429_on_a_post_holds_that_channel_and_no_other(h: Harness) -> No
     h.clock.advance(timedelta(seconds=2))
     await slack.call("chat.postMessage", policy=ONCE, channel=CHANNEL, text="later")
     assert [m.text for m in h.standin.messages(CHANNEL)] == ["later"]
+
+
+async def test_a_check_run_by_hand_waits_out_429s_and_says_any_other_failure_at_once(
+    h: Harness,
+) -> None:
+    h.standin.fail_next("users.info", 2, error="ratelimited", status=429)
+    slack = SlackGateway(h.services)
+    answer = await slack.call("users.info", policy=UNHURRIED, user="U0BOB")
+    assert answer["user"]["id"] == "U0BOB"
+    assert [c.ok for c in h.standin.calls_to("users.info")] == [False, False, True]
+    h.clock.advance(timedelta(seconds=2))  # past the Retry-After
+    h.standin.fail_next("users.info", error="service_unavailable")
+    with pytest.raises(SlackCallError) as raised:
+        await slack.call("users.info", policy=UNHURRIED, user="U0BOB")
+    assert (raised.value.failure.kind, raised.value.code) == (Kind.transient, "service_unavailable")
+    assert len(h.standin.calls_to("users.info")) == 4
 
 
 async def test_a_listener_answering_a_person_does_not_wait_out_a_long_retry_after(

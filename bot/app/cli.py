@@ -143,7 +143,7 @@ def cmd_shifts(args: argparse.Namespace, database_url: str) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app.doctor import run_doctor, slack_client
+    from bot.app.doctor import run_doctor
 
     plan = _load(args.config)
     if not settings.slack_bot_token:
@@ -151,18 +151,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             "SLACK_BOT_TOKEN is not set: the doctor checks the workspace with the bot's token; "
             "put it (xoxb-…) in the environment or .env"
         )
-    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
     # What the running bot recorded, when it has run here (before the first start: nothing).
     stored = open_read_only(settings.database_url)
     try:
-        report = run_doctor(
-            plan,
-            client,
-            api_url=settings.slack_api_url,
-            public_url=settings.public_url,
-            engine=stored.engine,
-            secret=settings.watchkeeper_secret,
-        )
+        report = run_doctor(plan, settings, engine=stored.engine)
     finally:
         if stored.engine is not None:
             stored.engine.dispose()

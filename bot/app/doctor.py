@@ -5,7 +5,8 @@ token works (auth.test); the bot is in every team channel, which is neither arch
 (conversations.info, once per channel); every person the setup names exists and is active
 (users.info, once per person); every team user group can be written — its members are read
 (usergroups.users.list) and written back unchanged (usergroups.users.update), the one way to ask
-Slack "may I?" without changing the group. Each problem comes with how to fix it.
+Slack "may I?" without changing the group. Each problem comes with how to fix it. Its calls go
+through the bot's Slack gateway, which waits out Slack's rate limits (a 429 is no problem).
 
 It also reads what the running bot recorded in its database (opened read-only, never created or
 written): what Slack keeps refusing about a channel or a DM, and deliveries that failed for good.
@@ -13,31 +14,31 @@ written): what Slack keeps refusing about a channel or a DM, and deliveries that
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 from sqlalchemy.engine import Engine
 
+from bot.app.factory import slack_client
+from bot.app.services import Services
+from bot.app.settings import Settings
+from bot.plan.holder import PlanHolder
 from bot.plan.model import NotifyTarget, Plan, Team
+from bot.runtime.clock import SystemClock
 from bot.schedule.roster import Roster
+from bot.slack.gateway import HELD, UNHURRIED, SlackCallError, SlackGateway, http_session
 from bot.slack.usergroups import refusal_fix
 from bot.wake.methods import SECRET_FIX, SECRET_USE, in_setup, methods_without_secret
-from storage.db import read_scope
+from storage.db import make_engine, read_scope
 from storage.outbox import failed_deliveries
 from storage.problems import known_problems
 from storage.wakeups import any_method, users_with_methods
 
-# Slack answers 429 with Retry-After; the client waits that long, this many times per call.
-RATE_LIMIT_RETRIES = 5
 # What each check looks up: the method, the error saying the thing is not there, the problem
 # that error is and its fix (where `{invite}` is the command that invites the bot).
 LOOKUPS: dict[str, tuple[str, str, str, str]] = {
@@ -130,19 +131,6 @@ class Report:
         }
 
 
-def slack_client(token: str, api_url: str) -> WebClient:
-    """slack_sdk's client for the doctor: it waits out 429s (Retry-After) and passing
-    connection troubles before giving up."""
-    return WebClient(
-        token=token,
-        base_url=api_url,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(),
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ],
-    )
-
-
 def people_of(plan: Plan) -> dict[str, list[str]]:
     """Every user id the setup names, with where it names them, in the file's order."""
     found: dict[str, list[str]] = {}
@@ -164,25 +152,37 @@ def people_of(plan: Plan) -> dict[str, list[str]]:
     return found
 
 
+class Unreachable(Exception):
+    """Slack could not be reached: the network's error, after the gateway's tries."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Doctor:
-    def __init__(self, plan: Plan, client: WebClient, report: Report) -> None:
+    def __init__(self, plan: Plan, slack: SlackGateway, report: Report) -> None:
         self.plan = plan
-        self.client = client
+        self.slack = slack
         self.report = report
         self._scopes_said: set[str] = set()
 
     def problem(self, check: str, subject: str, problem: str, fix: str) -> None:
         self.report.problems.append(Problem(check, subject, problem, fix))
 
-    def call(self, method: str, **args: Any) -> dict[str, Any] | str:
-        """Slack's answer, or its error code (a missing scope is reported once, here)."""
+    async def call(self, method: str, **args: Any) -> dict[str, Any] | str:
+        """Slack's answer, or its error code (a missing scope is reported once, here);
+        Unreachable when no answer came."""
         try:
-            answer = self.client.api_call(method, data=args)
+            answer = await self.slack.call(method, policy=UNHURRIED, **args)
             return dict(answer.data) if isinstance(answer.data, dict) else {}
-        except SlackApiError as error:
-            code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
-            if code == "missing_scope":
-                needed = str(error.response.get("needed") or "?")
+        except SlackCallError as error:
+            answered = error.__cause__
+            if not isinstance(answered, SlackApiError) and error.code != HELD:
+                raise Unreachable(answered or error) from error
+            code = error.code
+            if code == "missing_scope" and isinstance(answered, SlackApiError):
+                needed = str(answered.response.get("needed") or "?")
                 if needed not in self._scopes_said:
                     self._scopes_said.add(needed)
                     self.problem(
@@ -196,7 +196,7 @@ class _Doctor:
 
     # ------------------------------------------------------------------ checks
 
-    def unreachable(self, api_url: str, error: OSError) -> None:
+    def unreachable(self, api_url: str, error: BaseException) -> None:
         self.problem(
             "token",
             "SLACK_API_URL",
@@ -204,9 +204,9 @@ class _Doctor:
             "check the address and this machine's network",
         )
 
-    def token(self) -> bool:
+    async def token(self) -> bool:
         """auth.test: whether the token works; the later checks need it."""
-        answer = self.call("auth.test")
+        answer = await self.call("auth.test")
         if isinstance(answer, str):
             fix = (
                 "put the app's Bot User OAuth Token (xoxb-…, under OAuth & Permissions) in .env"
@@ -219,13 +219,13 @@ class _Doctor:
         self.report.bot = str(answer.get("user") or "")
         return True
 
-    def channels(self) -> None:
+    async def channels(self) -> None:
         """conversations.info, once per team channel: there, not archived, the bot in it."""
         invite = self._invite()
         for channel, teams in self._teams_by(lambda team: team.channel).items():
             self.report.checked["channels"] += 1
             of_teams = f"channel of team {', '.join(teams)}"
-            answer = self._found("channel", f"{channel} ({of_teams})", channel=channel)
+            answer = await self._found("channel", f"{channel} ({of_teams})", channel=channel)
             if answer is None:
                 continue
             info = answer.get("channel") or {}
@@ -240,12 +240,12 @@ class _Doctor:
             elif not info.get("is_member"):
                 self.problem("channel", name, "the bot is not a member", f"{invite} in {name}")
 
-    def users(self) -> None:
+    async def users(self) -> None:
         """users.info, once per person the setup names: they exist and are active."""
         for user, places in people_of(self.plan).items():
             self.report.checked["users"] += 1
             where = ", ".join(places)
-            answer = self._found("user", f"{user} ({where})", user=user)
+            answer = await self._found("user", f"{user} ({where})", user=user)
             if answer is None:
                 continue
             info = answer.get("user") or {}
@@ -257,12 +257,12 @@ class _Doctor:
                     "take them out of the setup file, or reactivate their account",
                 )
 
-    def usergroups(self) -> None:
+    async def usergroups(self) -> None:
         """Each team's user group: its members read, then written back unchanged."""
         for group, teams in self._teams_by(lambda team: team.usergroup).items():
             self.report.checked["usergroups"] += 1
             subject = f"{group} (user group of team {', '.join(teams)})"
-            members = self._found("usergroup", subject, usergroup=group)
+            members = await self._found("usergroup", subject, usergroup=group)
             if members is None:
                 continue
             users = [str(u) for u in members.get("users") or []]
@@ -273,7 +273,9 @@ class _Doctor:
                     "the next handover fills it — run the doctor again after it"
                 )
                 continue
-            written = self.call("usergroups.users.update", usergroup=group, users=",".join(users))
+            written = await self.call(
+                "usergroups.users.update", usergroup=group, users=",".join(users)
+            )
             if isinstance(written, str):
                 fix = refusal_fix(written)
                 if fix is not None:
@@ -295,11 +297,11 @@ class _Doctor:
                 found.setdefault(value, []).append(team.id)
         return found
 
-    def _found(self, check: str, subject: str, **args: Any) -> dict[str, Any] | None:
+    async def _found(self, check: str, subject: str, **args: Any) -> dict[str, Any] | None:
         """Slack's answer to the check's look-up, or None once its error is reported: the one
         that says the thing is not there as a problem with its fix, any other as failed."""
         method, missing, problem, fix = LOOKUPS[check]
-        answer = self.call(method, **args)
+        answer = await self.call(method, **args)
         if answer == missing:
             self.problem(check, subject, problem, fix.format(invite=self._invite()))
             return None
@@ -454,30 +456,51 @@ def _utc(at: datetime | None) -> str:
 
 def run_doctor(
     plan: Plan,
-    client: WebClient,
+    settings: Settings,
     *,
-    api_url: str,
-    public_url: str | None = None,
     engine: Engine | None = None,
     now: datetime | None = None,
-    secret: str | None = None,
 ) -> Report:
-    """Every check of the workspace against ``plan``; without a working token, only that and
-    what the bot's database (``engine``, when there is one) recorded."""
+    """Every check of the workspace against ``plan``, with the token and addresses of
+    ``settings``; without a working token, only that and what the bot's database (``engine``,
+    when there is one) recorded."""
     report = Report()
-    doctor = _Doctor(plan, client, report)
-    try:
-        if doctor.token():
-            doctor.channels()
-            doctor.users()
-            doctor.usergroups()
-    except OSError as error:  # the connection failed, and kept failing after the retries
-        doctor.unreachable(api_url, error)
-    if public_url is not None:
-        report.problems.extend(check_public_url(public_url))
+    asyncio.run(check_workspace(plan, settings, engine, report))
+    if settings.public_url is not None:
+        report.problems.extend(check_public_url(settings.public_url))
     if engine is not None:
         report.problems.extend(stored_problems(engine))
-    report.problems.extend(wake_secret_problems(plan, engine, secret))
+    report.problems.extend(wake_secret_problems(plan, engine, settings.watchkeeper_secret))
     # Said as notes: a setup without phones still works, through Slack alone.
     report.notes.extend(unwakeable_holders(plan, engine, now or datetime.now(UTC)))
     return report
+
+
+async def check_workspace(
+    plan: Plan, settings: Settings, engine: Engine | None, report: Report
+) -> None:
+    """The checks made in Slack (the token, channels, people, user groups), into ``report``."""
+    plans = PlanHolder(plan)
+    # Where the bot recorded nothing, an in-memory database stands in, never opened: the
+    # gateway asks only what kind of database it is.
+    engine = engine or make_engine("sqlite://")
+    services = Services(
+        settings=settings,
+        engine=engine,
+        plans=plans,
+        roster=Roster(plans, engine),
+        clock=SystemClock(),
+        slack=slack_client(settings),
+    )
+    services.slack.session = session = http_session()
+    doctor = _Doctor(plan, SlackGateway(services), report)
+    try:
+        if await doctor.token():
+            await doctor.channels()
+            await doctor.users()
+            await doctor.usergroups()
+    except Unreachable as unreachable:  # the connection failed, and kept failing
+        doctor.unreachable(settings.slack_api_url, unreachable.error)
+    finally:
+        await session.close()
+        services.database_threads.shutdown()

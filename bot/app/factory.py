@@ -44,18 +44,22 @@ def build_services(
     if migrate:
         upgrade(engine)
     plans = plans or PlanHolder.from_file(settings.config_path)
-    # No retry of the client's own (it would send a post whose answer was lost again): the
-    # gateway, bot.slack.gateway, decides what may be sent again.
-    slack = AsyncWebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
-    )
     return Services(
         settings=settings,
         engine=engine,
         plans=plans,
         roster=Roster(plans, engine),
         clock=clock or SystemClock(),
-        slack=slack,
+        slack=slack_client(settings),
+    )
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client the Slack gateway calls through, with the bot's token."""
+    # No retry of the client's own (it would send a post whose answer was lost again): the
+    # gateway, bot.slack.gateway, decides what may be sent again.
+    return AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
     )
 
 

@@ -14,7 +14,8 @@ post before posting again. Idle connections are dropped before a server drops th
 a request written on a connection the server has just closed would be lost on the way.
 
 How long a caller may wait is its ``Policy``: a worker with time (PATIENT), the outbox, whose
-rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT).
+rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT), a
+check run by hand that waits out Slack's rate limits and says any other failure (UNHURRIED).
 """
 
 from __future__ import annotations
@@ -59,13 +60,21 @@ class Policy:
     """How long a caller may wait for a Slack call: ``attempts`` tries at most, waits growing
     from ``backoff`` seconds and none longer than ``max_wait``, each try at most ``timeout``
     seconds, and (with ``deadline``) no try or wait that would end later than that many seconds
-    after the call."""
+    after the call. With ``rate_limited_attempts``, a call Slack rate-limits gets that many tries
+    instead of ``attempts``."""
 
     attempts: int
     backoff: float = 1.0
     max_wait: float = 60.0
     timeout: float | None = None
     deadline: float | None = None
+    rate_limited_attempts: int | None = None
+
+    def tries(self, kind: Kind) -> int:
+        """The most tries of a call that fails with failures of ``kind``."""
+        if kind is Kind.rate_limited and self.rate_limited_attempts is not None:
+            return self.rate_limited_attempts
+        return self.attempts
 
 
 # A worker with time to wait (the handover planner): a few tries, honouring Retry-After.
@@ -75,6 +84,9 @@ ONCE = Policy(attempts=1, timeout=10.0)
 # A listener answering a person: Slack's trigger ids die 3 s after the click, and an answer
 # later than that is no answer. No wait that would end past the deadline.
 PROMPT = Policy(attempts=2, backoff=0.25, max_wait=1.0, timeout=2.5, deadline=2.5)
+# A check run by hand (`watchkeeper doctor`): Slack's 429s are waited out, five times at most,
+# for a rate limit is no problem to report; any other failure is said at once.
+UNHURRIED = Policy(attempts=1, max_wait=60.0, rate_limited_attempts=6)
 
 
 class SlackCallError(Exception):
@@ -162,7 +174,7 @@ class SlackGateway:
                     wait = policy.backoff * 2 ** (attempt - 1)
                 if (
                     failure.kind is Kind.permanent
-                    or attempt >= policy.attempts
+                    or attempt >= policy.tries(failure.kind)
                     or (failure.may_have_succeeded and method in POSTING_METHODS)
                     or (until is not None and wait > policy.max_wait)
                     or not _fits(min(wait, policy.max_wait), policy, started)
@@ -217,7 +229,8 @@ class SlackGateway:
         if until is None:
             return
         wait = (until - self.services.clock.now()).total_seconds()
-        if policy.attempts == 1 or wait > policy.max_wait or not _fits(wait, policy, started):
+        waits = policy.tries(Kind.rate_limited) > 1
+        if not waits or wait > policy.max_wait or not _fits(wait, policy, started):
             raise SlackCallError(SlackFailure(method, HELD, Kind.rate_limited), until)
         await asyncio.sleep(wait)
 
