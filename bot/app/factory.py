@@ -23,6 +23,7 @@ from bot.plan.holder import PlanHolder
 from bot.runtime.clock import Clock, SystemClock
 from bot.schedule.roster import Roster
 from bot.slack.gateway import http_session
+from bot.slack.identity import bolt_authorize
 from bot.slack.verification import SlackRequestVerifier
 from bot.wake.methods import secret_missing
 from storage import wakeups
@@ -67,7 +68,12 @@ def build_bolt(services: Services) -> AsyncApp:
     """The Bolt app with every listener module registered."""
     settings = services.settings
     bolt = AsyncApp(
-        client=services.slack,
+        # Bolt takes the token, and who the bot is, from ``authorize``: one auth.test through
+        # the gateway (Bolt would call it itself). Its own client has no token, for Bolt would
+        # warn that a token given beside ``authorize`` goes unused.
+        client=AsyncWebClient(base_url=settings.slack_api_url, retry_handlers=[]),
+        # Bolt's type leaves out the None it takes as "not authorized".
+        authorize=bolt_authorize(services),  # type: ignore[arg-type]
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode needs no signature check: the traffic comes over our own websocket.
         request_verification_enabled=not settings.socket_mode,
