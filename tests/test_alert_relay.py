@@ -35,9 +35,10 @@ from tests.support.relay import (
     delivery_of,
     grafana_memory_card,
     post_alert,
+    post_to_teams,
     relay,
+    teams_relay,
 )
-from tests.support.setup_files import holders_yaml
 
 
 def one_card_each(h: Harness) -> Harness:
@@ -868,26 +869,10 @@ async def test_an_error_slack_does_not_document_is_tried_a_few_times_then_failed
 # Three teams, a channel and a pager holder each, for what one channel's trouble must not do to
 # the others.
 THREE_TEAMS = {"alpha": "U0ANN", "beta": "U0BEN", "gamma": "U0GUS"}
-TEAMS_TOKEN = "teams-alert-token"
-
-
-async def post_to_teams(h: Harness, teams: list[str], tag: str) -> None:
-    for team in teams:
-        answer = await h.client.post(
-            f"/alerts/{team}",
-            json={"title": f"{team} is slow {tag}", "dedup_key": f"{team}-{tag}"},
-            headers={"Authorization": f"Bearer {TEAMS_TOKEN}"},
-        )
-        assert answer.status_code == 202
 
 
 async def test_a_429_in_one_channel_holds_back_that_channel_only(tmp_path: Path) -> None:
-    async with slack_harness(
-        holders_yaml(THREE_TEAMS, "TEAMS_ALERT_TOKEN"),
-        tmp_path=tmp_path,
-        now=FRIDAY_NIGHT,
-        env={"TEAMS_ALERT_TOKEN": TEAMS_TOKEN},
-    ) as h:
+    async with teams_relay(tmp_path, THREE_TEAMS) as h:
         # Slack applies chat.postMessage's limit per channel: a 429 for #alpha says nothing of
         # #beta, #gamma or the DMs.
         h.standin.fail_next("chat.postMessage", error="ratelimited", status=429, channel="C0ALPHA")

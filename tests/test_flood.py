@@ -22,12 +22,17 @@ from storage import rollups
 from storage.db import session_scope
 from storage.models import Alert, Rollup
 from tests.conftest import fixture_bytes
-from tests.harness import Harness, message_text, slack_harness
-from tests.support.relay import FRIDAY_NIGHT, TOKENS, cards, delivery_of, relay
+from tests.harness import Harness, message_text
+from tests.support.relay import (
+    FRIDAY_NIGHT,
+    TOKENS,
+    cards,
+    delivery_of,
+    post_to_teams,
+    relay,
+    teams_relay,
+)
 from tests.support.rows import alert_row
-from tests.support.setup_files import holders_yaml
-
-ALERT_TOKEN = "flood-alert-token"
 
 
 async def post_flood(h: Harness, count: int, first: int = 0, severity: str = "warning") -> None:
@@ -235,20 +240,9 @@ FORTY_TEAMS = {f"team{n:02d}": "U0BOB" for n in range(40)}
 async def test_two_hundred_alerts_over_forty_teams_one_holder_gets_one_dm_for_them(
     tmp_path: Path,
 ) -> None:
-    async with slack_harness(
-        holders_yaml(FORTY_TEAMS, "FAULT_ALERT_TOKEN"),
-        tmp_path=tmp_path,
-        now=FRIDAY_NIGHT,
-        env={"FAULT_ALERT_TOKEN": ALERT_TOKEN},
-    ) as h:
+    async with teams_relay(tmp_path, FORTY_TEAMS) as h:
         for n in range(200):
-            team = list(FORTY_TEAMS)[n % 40]
-            answer = await h.client.post(
-                f"/alerts/{team}",
-                json={"title": f"{team} is slow {n}", "dedup_key": f"{team}-{n}"},
-                headers={"Authorization": f"Bearer {ALERT_TOKEN}"},
-            )
-            assert answer.status_code == 202
+            await post_to_teams(h, [list(FORTY_TEAMS)[n % 40]], str(n))
             if n % 20 == 19:
                 await delivery_of(h).drain()
                 await tick(h)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,14 @@ from bot.sandbox.standin.records import Message
 from bot.slack.delivery.worker import Delivery
 from tests.conftest import fixture_bytes
 from tests.harness import Harness, message_text, slack_harness
-from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend
+from tests.support.setup_files import (
+    holders_yaml,
+    integration,
+    setup_yaml,
+    support_team,
+    weekdays,
+    weekend,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -82,6 +89,33 @@ async def relay(tmp_path: Path, plan: str = PLAN, **kwargs: Any) -> AsyncIterato
         plan, tmp_path=tmp_path, now=FRIDAY_NIGHT, env=TOKENS, **kwargs
     ) as harness:
         yield harness
+
+
+TEAMS_TOKEN = "teams-alert-token"
+
+
+def teams_relay(
+    tmp_path: Path, teams: Mapping[str, str]
+) -> contextlib.AbstractAsyncContextManager[Harness]:
+    """The bot on ``teams`` (team -> its only pager holder) on Friday night; each team's alerts
+    come with TEAMS_TOKEN."""
+    return slack_harness(
+        holders_yaml(teams, "TEAMS_ALERT_TOKEN"),
+        tmp_path=tmp_path,
+        now=FRIDAY_NIGHT,
+        env={"TEAMS_ALERT_TOKEN": TEAMS_TOKEN},
+    )
+
+
+async def post_to_teams(h: Harness, teams: Iterable[str], tag: str) -> None:
+    """An alert to each of ``teams``, "<team> is slow <tag>", through teams_relay's intake."""
+    for team in teams:
+        answer = await h.client.post(
+            f"/alerts/{team}",
+            json={"title": f"{team} is slow {tag}", "dedup_key": f"{team}-{tag}"},
+            headers={"Authorization": f"Bearer {TEAMS_TOKEN}"},
+        )
+        assert answer.status_code == 202
 
 
 def cards(h: Harness) -> list[Message]:
