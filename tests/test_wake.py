@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -36,7 +35,7 @@ from storage.models import Outbox, WakeUp
 from storage.people import save_chosen_language
 from storage.wakeups import add_method
 from tests.conftest import ROOT, fixture_bytes
-from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, support_plan
+from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake, support_plan
 from tests.support.push_receiver import PushReceiver, push_receiver
 from tests.support.setup_files import SUPPORT as CLI_PLAN
 
@@ -104,28 +103,14 @@ async def waking(
             people={**(others or {}), **({"U0BOB": Person(wake=wake)} if wake else {})},
             runbooks=runbooks,
         )
-        environ = {
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "secret",
-            "SLACK_API_URL": "http://127.0.0.1:9/api/",
-            "DATABASE_URL": database_url,
-            "WATCHKEEPER_SECRET": SECRET,
-            "PUBLIC_URL": PUBLIC,
-            **TOKENS,
-        }
-        settings = load_settings(environ, env_file=None)
-        clock = FixedClock(FRIDAY_NIGHT)
-        services = build_services(settings, plans=PlanHolder(plan), clock=clock)
-        app = create_app(settings, services=services, start_background=False)
-        waker = services.waker
-        assert isinstance(waker, Waker) and waker.run in services.workers
-        transport = httpx.ASGITransport(app=app)
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:
-                yield Wake(Intake(client, services, clock), receiver, waker)
-        finally:
-            waker.sender.close()
-            services.engine.dispose()
+        env = {"WATCHKEEPER_SECRET": SECRET, "PUBLIC_URL": PUBLIC}
+        async with running_intake(database_url, plan=plan, env=env) as intake:
+            waker = intake.services.waker
+            assert isinstance(waker, Waker) and waker.run in intake.services.workers
+            try:
+                yield Wake(intake, receiver, waker)
+            finally:
+                waker.sender.close()
 
 
 async def test_a_critical_alert_wakes_the_pager_holder_at_once_with_what_to_know(
