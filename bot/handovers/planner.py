@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+S = TypeVar("S", HandoverSummary, ReminderSummary)
 
 
 HANDOVER = "handover"
@@ -87,23 +88,26 @@ STOP_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    """A claimed hand-off with its data loaded, before the links are resolved."""
+class _Prepared(Generic[S]):
+    """A claimed hand-off or reminder with its data loaded, before the links are resolved."""
 
     claim_id: int
-    summary: HandoverSummary
-    cards: dict[int, tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class _PreparedReminder:
-    claim_id: int
-    summary: ReminderSummary
+    summary: S
     cards: dict[int, tuple[str, str]]
 
 
 def _aware(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+def _still_open(
+    session: Session, team_id: str, at: datetime
+) -> tuple[tuple[CarriedAlert, ...], dict[int, tuple[str, str]]]:
+    """The team's alerts open at ``at``, as a post carries them over, with their cards in the
+    team channel (channel and ts) by alert id."""
+    still_open = alert_stats.open_alerts(session=session, team=team_id, at=at)
+    cards = alert_stats.card_messages(session=session, alert_ids=[a.id for a in still_open])
+    return tuple(CarriedAlert(a, a.link) for a in still_open), cards
 
 
 def reminder_kind(user: str) -> str:
@@ -369,7 +373,7 @@ class HandoverPlanner:
 
     def _prepare_handover(
         self, team_id: str, instant: datetime, now: datetime, late: bool
-    ) -> _Prepared | str:
+    ) -> _Prepared[HandoverSummary] | str:
         """Check the hand-off still stands, claim it, and load what the post says (blocking)."""
         roster = self.services.roster
         team = roster.plan.teams.get(team_id)
@@ -397,10 +401,7 @@ class HandoverPlanner:
         since = before.oncall.since or instant - REPORT_FALLBACK
         with Session(self.services.engine) as session:
             seen = alert_stats.activity(session=session, team=team_id, start=since, end=instant)
-            still_open = alert_stats.open_alerts(
-                session=session, team=team_id, at=max(now, instant)
-            )
-            cards = alert_stats.card_messages(session=session, alert_ids=[a.id for a in still_open])
+            carried, cards = _still_open(session, team_id, max(now, instant))
         summary = HandoverSummary(
             team=team,
             instant=instant,
@@ -409,7 +410,7 @@ class HandoverPlanner:
             incoming=after.oncall.user,
             incoming_until=after.oncall.until,
             next=after.next,
-            carried=tuple(CarriedAlert(a, a.link) for a in still_open),
+            carried=carried,
             last_shift=digest.shift_report(seen),
             late=late,
         )
@@ -506,7 +507,7 @@ class HandoverPlanner:
 
     def _prepare_reminder(
         self, team_id: str, user: str, start: datetime, now: datetime
-    ) -> _PreparedReminder | str:
+    ) -> _Prepared[ReminderSummary] | str:
         roster = self.services.roster
         team = roster.plan.teams.get(team_id)
         if team is None or team.reminder is None or start <= now:
@@ -528,8 +529,7 @@ class HandoverPlanner:
         if isinstance(claim_id, str):
             return claim_id
         with Session(self.services.engine) as session:
-            still_open = alert_stats.open_alerts(session=session, team=team_id, at=now)
-            cards = alert_stats.card_messages(session=session, alert_ids=[a.id for a in still_open])
+            carried, cards = _still_open(session, team_id, now)
         summary = ReminderSummary(
             team=team,
             user=user,
@@ -537,11 +537,11 @@ class HandoverPlanner:
             end=holding.until,
             now=now,
             outgoing=before.user,
-            carried=tuple(CarriedAlert(a, a.link) for a in still_open),
+            carried=carried,
             viewer=None,
             late_from=due if now - due > REMINDER_ON_TIME else None,
         )
-        return _PreparedReminder(claim_id, summary, cards)
+        return _Prepared(claim_id, summary, cards)
 
     # ------------------------------------------------------------------ the digest
 
