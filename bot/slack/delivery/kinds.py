@@ -197,25 +197,17 @@ class Kinds:
                 # looks for its post when tried again (only it can tell it by its id), and this
                 # one brings the card up to date after, as a roll-up's later rows do.
                 return Postpone(now + self.card_interval)
-            critical = loaded.card.severity == Severity.critical
-            if self.flood.flooded(job, rollups.CHANNEL, loaded.channel, now, critical=critical):
-                return None
-            ready_at = await self.posting.turn(loaded.channel, now)
-            if ready_at is not None:
-                return self.flood.wait_or_join(
-                    job, rollups.CHANNEL, loaded.channel, ready_at, now, critical=critical
-                )
-            await self.posting.post_once(
-                job, loaded.team, CARD, loaded.channel, loaded.channel, card_message
+            return await self._first_post(
+                job,
+                loaded,
+                rollups.CHANNEL,
+                CARD,
+                loaded.channel,
+                loaded.channel,
+                card_message,
+                now,
             )
-            self.flood.served(loaded.channel, critical, loaded.card.id)
-            return None
-        if full_hash(card_row.content_hash) != content_hash(card_message):
-            self.posting.check("chat.update", card_row.channel, now)
-            ready_at = await self.posting.turn(card_row.channel, now)
-            if ready_at is not None:
-                return Postpone(ready_at)
-        return await self.posting.update(job, card_row, card_message)
+        return await self.posting.update_in_turn(job, card_row, card_message, now)
 
     async def _notify(self, job: Job) -> Outcome:
         """DM the paged user the alert (once; a second page updates the same DM)."""
@@ -243,15 +235,30 @@ class Kinds:
         self.posting.check("chat.postMessage", channel, now)
         if await self.posting.earlier_post(job, DM, user, channel, content):
             return None
+        return await self._first_post(job, loaded, rollups.DM, DM, user, channel, content, now)
+
+    async def _first_post(
+        self,
+        job: Job,
+        loaded: _Loaded,
+        kind: str,
+        role: str,
+        target: str,
+        channel: str,
+        content: Message,
+        now: datetime,
+    ) -> Postpone | None:
+        """Post a new alert's first message to ``target`` (in ``channel``) in its turn; one that
+        waits among many, or comes during a flood, joins the roll-up of ``target`` instead."""
         critical = loaded.card.severity == Severity.critical
-        if self.flood.flooded(job, rollups.DM, user, now, pace_key=channel, critical=critical):
+        if self.flood.flooded(job, kind, target, now, pace_key=channel, critical=critical):
             return None
         ready_at = await self.posting.turn(channel, now)
         if ready_at is not None:
             return self.flood.wait_or_join(
-                job, rollups.DM, user, ready_at, now, pace_key=channel, critical=critical
+                job, kind, target, ready_at, now, pace_key=channel, critical=critical
             )
-        await self.posting.post_once(job, loaded.team, DM, user, channel, content)
+        await self.posting.post_once(job, loaded.team, role, target, channel, content)
         self.flood.served(channel, critical, loaded.card.id)
         return None
 
@@ -325,19 +332,12 @@ class Kinds:
         if posted is None:
             if not wanted:
                 return None
-            self.posting.check("chat.postMessage", channel, now)
-            ready_at = await self.posting.turn(channel, now)
-            if ready_at is not None:
-                return Postpone(ready_at)
+            waiting = await self.posting.in_turn("chat.postMessage", channel, now)
+            if waiting is not None:
+                return waiting
             await self.posting.post_once(job, team, POST, channel, channel, content)
             return None
-        if full_hash(posted.content_hash) == content_hash(content):
-            return None
-        self.posting.check("chat.update", posted.channel, now)
-        ready_at = await self.posting.turn(posted.channel, now)
-        if ready_at is not None:
-            return Postpone(ready_at)
-        return await self.posting.update(job, posted, content)
+        return await self.posting.update_in_turn(job, posted, content, now)
 
     async def _plain_post(self, job: Job) -> Outcome:
         """Post the row's text and blocks to its channel, or DM them to its user."""
@@ -442,10 +442,9 @@ class Kinds:
         now = self.services.clock.now()
         if posted is None:
             channel = await self.posting.dm_channel(target) if kind == rollups.DM else target
-            self.posting.check("chat.postMessage", channel, now)
-            ready_at = await self.posting.turn(channel, now)
-            if ready_at is not None:
-                return Postpone(ready_at)
+            waiting = await self.posting.in_turn("chat.postMessage", channel, now)
+            if waiting is not None:
+                return waiting
             if await self.posting.post_once(job, "", ROLLUP, target, channel, content):
                 return Postpone(now + ROLLUP_INTERVAL)  # an earlier try's, to bring up to date
             return None
@@ -454,11 +453,7 @@ class Kinds:
         due = (posted.updated_at or posted.created_at) + ROLLUP_INTERVAL
         if now < due:
             return Postpone(due)
-        self.posting.check("chat.update", posted.channel, now)
-        ready_at = await self.posting.turn(posted.channel, now)
-        if ready_at is not None:
-            return Postpone(ready_at)
-        return await self.posting.update(job, posted, content)
+        return await self.posting.update_in_turn(job, posted, content, now)
 
 
 def _strings(value: Any) -> Iterable[str]:

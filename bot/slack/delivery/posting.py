@@ -63,6 +63,24 @@ class Posting:
         """The channel's posting turn: now (None), or the instant it comes."""
         return await self._slack.turn(channel, now)
 
+    async def in_turn(self, method: str, channel: str, now: datetime) -> Postpone | None:
+        """Refuse at once a call Slack would refuse (``check``); then wait for the channel's
+        posting turn: None when it is now, else when to try again."""
+        self.check(method, channel, now)
+        ready_at = await self.turn(channel, now)
+        return None if ready_at is None else Postpone(ready_at)
+
+    async def update_in_turn(
+        self, job: Job, row: SlackMessage, content: Message, now: datetime
+    ) -> Postpone | None:
+        """Edit a posted message to show ``content`` in its channel's turn; nothing is sent
+        when it already does."""
+        if full_hash(row.content_hash) == content_hash(content):
+            return None
+        return await self.in_turn("chat.update", row.channel, now) or await self.update(
+            job, row, content
+        )
+
     async def dm_once(
         self, job: Job, team: str, role: str, user: str, content: Message
     ) -> Postpone | None:
