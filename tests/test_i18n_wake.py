@@ -21,8 +21,11 @@ from bot.wake.methods import Method, UnsetVariables
 from bot.wake.sender import NO_ANSWER, PUSH_SERVICE, Outcome, Result
 from bot.wake.worker import Waker
 from bot.wake.worker import test_result_text as result_text
+from storage.db import session_scope
+from storage.wakeups import queue_wakeups
 from tests.harness import Harness, message_text, validate_blocks, validate_view
 from tests.support.push_receiver import PushReceiver
+from tests.support.rows import added_alert
 from tests.support.wake_home import home_text, wake_home
 
 SECRET = "i18n-wake-secret-7b2e"
@@ -273,3 +276,29 @@ async def test_the_add_form_opens_within_the_triggers_life_however_slow_users_in
         assert opened.ok, opened.error
         # In the language her App Home was shown in.
         assert form["title"]["text"] == "Ajouter un réveil"
+
+
+async def test_a_refused_method_is_told_in_the_language_slack_gives_though_nobody_asked_yet(
+    tmp_path: Path,
+) -> None:
+    # Bob reads Portuguese in Slack, and nothing has asked Slack about him before his wake-up.
+    async with home(tmp_path) as (h, receiver, waker):
+        receiver.status = 401
+        now = h.clock.now()
+        with session_scope(h.services.engine) as session:
+            alert = added_alert(session, "Checkout 5xx", now, severity="critical")
+            assert alert.id is not None
+            queue_wakeups(
+                session=session,
+                alert_id=alert.id,
+                users=["U0BOB"],
+                due=now,
+                times=1,
+                every=timedelta(minutes=5),
+                now=now,
+            )
+        assert await waker.run_once() == 1
+        assert h.services.delivery is not None
+        await h.services.delivery.run_once()
+        [said] = h.dm_texts("U0BOB")
+        assert "foi recusado (HTTP 401): não consigo te acordar por ele." in said

@@ -176,7 +176,9 @@ class Waker:
         team = self.services.roster.plan.teams.get(alert.team)
         language = await person_language(self.services, wake.user_id, team, look_up=False)
         if not job.methods:
-            await self.services.in_database(self._no_method, job, language)
+            # No push to hold up: the DM that says so is worded as Slack says they read.
+            told_in = await person_language(self.services, wake.user_id, team)
+            await self.services.in_database(self._no_method, job, told_in)
             self._nudge_delivery()
             return
         with speaking(language):
@@ -200,6 +202,9 @@ class Waker:
                     "repeat": wake.sent + 1,
                 },
             )
+        if any(outcome.result is Result.refused for outcome in outcomes):
+            # The pushes are out: the refusal's DM may wait for Slack to say how they read.
+            language = await person_language(self.services, wake.user_id, team)
         await self.services.in_database(self._settle, job, todo, outcomes, language)
         self._nudge_delivery()
 
@@ -241,6 +246,8 @@ class Waker:
                         "reason": outcome.reason,
                     },
                 )
+            # The push is out: the DM saying how it went may wait for Slack's word on language.
+            language = await person_language(self.services, user)
             await self.services.in_database(self._settle_test, job, outcome, language)
             self._nudge_delivery()
         except asyncio.CancelledError:
