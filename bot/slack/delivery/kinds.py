@@ -78,20 +78,18 @@ class Kinds:
 
     async def handle(self, job: Job) -> Outcome:
         """Deliver one row as its kind says; what became of it."""
-        if job.kind == outbox.ALERT_SYNC:
-            return await self._sync(job)
-        if job.kind == outbox.ALERT_NOTIFY:
-            return await self._notify(job)
-        if job.kind == outbox.ALERT_LEADERSHIP:
-            return await self._leadership(job)
-        if job.kind == outbox.SLACK_POST:
-            return await self._plain_post(job)
-        if job.kind == outbox.COVER_SYNC:
-            return await self._cover(job)
-        if job.kind == outbox.ROLLUP_SYNC:
-            return await self._rollup(job)
-        logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
-        return None
+        deliver = {
+            outbox.ALERT_SYNC: self._sync,
+            outbox.ALERT_NOTIFY: self._notify,
+            outbox.ALERT_LEADERSHIP: self._leadership,
+            outbox.SLACK_POST: self._plain_post,
+            outbox.COVER_SYNC: self._cover,
+            outbox.ROLLUP_SYNC: self._rollup,
+        }.get(job.kind)
+        if deliver is None:
+            logger.error("outbox row of an unknown kind left as done", extra={"kind": job.kind})
+            return None
+        return await deliver(job)
 
     async def _step(
         self, job: Job, work: Awaitable[Postpone | None], target: str | None, team: str | None
