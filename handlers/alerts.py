@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -32,7 +33,7 @@ from bot.slack.language import person_language
 from bot.slack.metadata import AlertRef, EscalateContext, MetadataError, dump, load
 from bot.slack.users import directory
 from bot.text.escaping import escape, quoted, typed
-from handlers.events import button_value, tell
+from handlers.events import answer_click, tell
 from handlers.oncall import find_team, unknown_team_text
 from storage.alerts import pages
 from storage.db import session_scope
@@ -76,21 +77,16 @@ def _act(services: Services, action: str, alert_id: int, user: str) -> ActionOut
     raise ValueError(f"not an alert button: {action}")
 
 
-async def _button(
-    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
-) -> None:
-    user = body["user"]["id"]
-    # What the button did is told in the clicker's language (built in the database thread).
-    with speaking(await person_language(services, user)):
-        await _pressed(services, body, action, respond, user)
-
-
 async def _pressed(
-    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, user: str
+    services: Services,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Any,
+    ref: AlertRef,
+    user: str,
 ) -> None:
-    ref = await button_value(services, body, action, respond, AlertRef)
-    if ref is None:
-        return
+    """An alert button clicked by ``user``, answered in their language (what it did is worded
+    in the database thread, under that language)."""
     try:
         outcome = await services.in_database(
             _act, services, str(action["action_id"]), ref.alert_id, user
@@ -288,7 +284,14 @@ def register(bolt: AsyncApp, services: Services) -> None:
             ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
         ) -> None:
             await ack()
-            await _button(services, body, action, respond)
+            await answer_click(
+                services,
+                body,
+                action,
+                respond,
+                AlertRef,
+                partial(_pressed, services, body, action, respond),
+            )
 
     @bolt.action(Action.rollup_open.value)
     async def picked(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.alerts.actions import wake_delivery
@@ -35,7 +36,7 @@ from bot.slack.language import person_language
 from bot.slack.metadata import CoverRef
 from bot.slack.users import directory
 from bot.text.escaping import escape, typed
-from handlers.events import button_value, fill_view, safely, send_dm, tell
+from handlers.events import answer_click, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from handlers.swap import HELP
 
@@ -80,21 +81,10 @@ async def _open_form(services: Services, user: str, trigger_id: str) -> None:
     await fill_view(services, opened, view, user=user, what="cover")
 
 
-async def _take(
-    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any
-) -> None:
-    user = body["user"]["id"]
-    with speaking(await person_language(services, user)):
-        await _claim(services, body, action, respond, user)
-
-
 async def _claim(
-    services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, user: str
+    services: Services, body: dict[str, Any], respond: Any, ref: CoverRef, user: str
 ) -> None:
     """The click on "I'll cover" by ``user``, answered in their language."""
-    ref = await button_value(services, body, action, respond, CoverRef)
-    if ref is None:
-        return
     result = await services.in_database(
         take, services.engine, services.roster, ref.cover_id, user, services.clock.now()
     )
@@ -217,4 +207,6 @@ def register(bolt: AsyncApp, services: Services) -> None:
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
         await ack()
-        await _take(services, body, action, respond)
+        await answer_click(
+            services, body, action, respond, CoverRef, partial(_claim, services, body, respond)
+        )

@@ -13,9 +13,10 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from bot.i18n import _
+from bot.i18n import _, speaking
 from bot.slack.blocks import Message, text_message
 from bot.slack.gateway import SlackCallError, gateway
+from bot.slack.language import person_language
 from bot.slack.metadata import M, MetadataError, load
 from bot.slack.users import directory
 from storage.db import session_scope
@@ -115,6 +116,23 @@ async def tell(
     else:
         # App Home clicks and modal submissions carry no response_url: a DM is the private place.
         await send_dm(services, user, message)
+
+
+async def answer_click(
+    services: Services,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Any,
+    model: type[M],
+    answer: Callable[[M, str], Awaitable[None]],
+) -> None:
+    """Answer a button click in the clicker's language: ``answer(value, user)`` with the
+    button's typed value, or, when it cannot be read, tell the clicker so."""
+    user = body["user"]["id"]
+    with speaking(await person_language(services, user)):
+        value = await button_value(services, body, action, respond, model)
+        if value is not None:
+            await answer(value, user)
 
 
 async def button_value(

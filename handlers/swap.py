@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.enums import Action, Command, View
@@ -41,7 +42,7 @@ from bot.slack.language import person_language, team_language
 from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
 from bot.slack.users import MENTION, directory
 from bot.text.escaping import quoted, typed
-from handlers.events import button_value, fill_view, safely, send_dm, tell
+from handlers.events import answer_click, fill_view, safely, send_dm, tell
 from handlers.home import refresh_homes
 from storage.db import session_scope
 from storage.models import SwapRequest
@@ -199,22 +200,15 @@ async def _announce(services: Services, decision: Decision, team: Team) -> None:
 async def _answer(
     services: Services, body: dict[str, Any], action: dict[str, Any], respond: Any, accept: bool
 ) -> None:
-    user = body["user"]["id"]
-    with speaking(await person_language(services, user)):
-        await _decide(services, body, action, respond, accept, user)
+    """A click on accept or decline, answered in the clicker's language."""
+    await answer_click(
+        services, body, action, respond, SwapRef, partial(_decide, services, body, respond, accept)
+    )
 
 
 async def _decide(
-    services: Services,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: Any,
-    accept: bool,
-    user: str,
+    services: Services, body: dict[str, Any], respond: Any, accept: bool, ref: SwapRef, user: str
 ) -> None:
-    ref = await button_value(services, body, action, respond, SwapRef)
-    if ref is None:
-        return
     decision = await services.in_database(
         decide, services.engine, services.roster, ref.swap_id, user, accept, services.clock.now()
     )
