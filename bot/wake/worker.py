@@ -262,7 +262,7 @@ class Waker:
         retry_at = None
         failed = outcome is not None and outcome.result is Result.failed
         if failed and test.attempts + 1 < TEST_TRIES:
-            retry_at = now + min(BACKOFF_FIRST * (2**test.attempts), BACKOFF_MAX)
+            retry_at = now + _backoff(test.attempts)
         with session_scope(self.services.engine) as session:
             settled = store.settle_test(
                 session=session,
@@ -277,13 +277,7 @@ class Waker:
                 return
             with speaking(language):
                 text = test_result_text(method, outcome)
-            enqueue(
-                session=session,
-                kind=SLACK_POST,
-                now=now,
-                subject=f"wake:{test.user_id}",
-                payload={"user": test.user_id, "text": text},
-            )
+            _tell(session, test.user_id, text, now)
 
     def _nudge_delivery(self) -> None:
         # A notice queued for Slack goes out at once rather than at the delivery's next poll.
@@ -337,12 +331,11 @@ class Waker:
                 with speaking(language):
                     self._tell_refused(session, wake.user_id, method, outcome, now)
             if failed:
-                backoff = min(BACKOFF_FIRST * (2**wake.attempts), BACKOFF_MAX)
                 store.settle_retry(
                     session=session,
                     wake_id=wake.id,
                     claims=wake.claims,
-                    at=now + backoff,
+                    at=now + _backoff(wake.attempts),
                     error=failed[0].reason,
                     reached=reached | {m.key for m, _ in refused},
                 )
@@ -379,13 +372,7 @@ class Waker:
         ).format(
             service=outcome.service_words(), method=method.masked, reason=outcome.reason_words()
         )
-        enqueue(
-            session=session,
-            kind=SLACK_POST,
-            now=now,
-            subject=f"wake:{user}",
-            payload={"user": user, "text": text},
-        )
+        _tell(session, user, text, now)
 
     def _no_method(self, job: _Job, language: str) -> None:
         wake, alert = job.wake, job.alert
@@ -409,16 +396,26 @@ class Waker:
                     session=session, user_id=wake.user_id, about=NO_METHOD, now=now
                 )
             ):
-                enqueue(
-                    session=session,
-                    kind=SLACK_POST,
-                    now=now,
-                    subject=f"wake:{wake.user_id}",
-                    payload={"user": wake.user_id, "text": no_method_text(language)},
-                )
+                _tell(session, wake.user_id, no_method_text(language), now)
         logger.info(
             "nobody to wake: no wake-up method", extra={"alert": alert.id, "user": wake.user_id}
         )
+
+
+def _backoff(attempts: int) -> timedelta:
+    """How long a failed send waits before its next try, after ``attempts`` tries."""
+    return min(BACKOFF_FIRST * (2**attempts), BACKOFF_MAX)
+
+
+def _tell(session: Session, user: str, text: str, now: datetime) -> None:
+    """Queue a DM telling ``user`` of their wake-ups (the delivery worker sends it)."""
+    enqueue(
+        session=session,
+        kind=SLACK_POST,
+        now=now,
+        subject=f"wake:{user}",
+        payload={"user": user, "text": text},
+    )
 
 
 def test_result_text(method: Method | None, outcome: Outcome | None) -> str:
