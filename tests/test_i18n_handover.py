@@ -22,7 +22,7 @@ def test_a_handover_in_french() -> None:
         "Passation — Customer support",
         "<@U0ALICE> → <@U0BOB>\n*Nouvelle astreinte :* ven. 27 nov. 18:00 – lun. 30 nov. 09:00 "
         "(heure de Paris)",
-        "*Alertes ouvertes transmises (2):*\n"
+        "*Alertes ouvertes transmises (2) :*\n"
         "• :red_circle: <https://grafana.example/d/checkout|Checkout error rate 12%> — critique, "
         "client ACME, ouverte depuis le ven. 27 nov. 17:40, prise en charge par <@U0ALICE>\n"
         f"• :large_yellow_circle: <{CARD_LINK}|Disk 91% full on db-1> — avertissement, "

@@ -147,7 +147,7 @@ def _carried_text(title: str, carried: Sequence[CarriedAlert], tz: ZoneInfo) -> 
         key=lambda c: (SEVERITY_ORDER.get(c.alert.severity, 9), c.alert.first_seen, c.alert.id),
     )
     return fit_lines(
-        f"*{title} ({len(carried)}):*",
+        _("*{title} ({count}):*").format(title=title, count=len(carried)),
         [_alert_line(c, tz) for c in ordered[:CARRIED_MAX]],
         lambda left: ngettext(
             "… and {count} more open alert.", "… and {count} more open alerts.", left
