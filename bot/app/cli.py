@@ -264,12 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    def config_option(command: ArgumentParser) -> None:
-        command.add_argument(
+    def setup_command(name: str, help_text: str, examples: str, more: str) -> ArgumentParser:
+        """A command that reads the setup file and answers in text or, with --json, JSON."""
+        parser = command(name, help_text, examples, more)
+        parser.add_argument(
             "--config",
             metavar="FILE",
             help="the setup file (default: WATCHKEEPER_CONFIG, else oncall.yaml)",
         )
+        parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+        return parser
 
     check = command(
         "check", "validate the setup file and list the gaps of the next four weeks", CHECK_EXAMPLES
@@ -281,27 +285,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="the setup file (default: WATCHKEEPER_CONFIG, else oncall.yaml)",
     )
 
-    who = command(
+    who = setup_command(
         "who",
         "who holds the pager (and the backup) at an instant",
         WHO_EXAMPLES,
         READS_THE_DATABASE,
     )
-    config_option(who)
     who.add_argument("--team", help="one team's id (default: every team)")
     who.add_argument(
         "--at",
         help="ISO-8601 instant or date; without an offset, in team time (default: now)",
     )
-    who.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
-    shifts = command(
+    shifts = setup_command(
         "shifts",
         "the final schedule of a team, one row per shift",
         SHIFTS_EXAMPLES,
         READS_THE_DATABASE,
     )
-    config_option(shifts)
     shifts.add_argument("--team", help="the team's id (needed when the setup has several)")
     shifts.add_argument("--from", dest="start", help="date or ISO-8601 instant (default: now)")
     shifts.add_argument(
@@ -313,16 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="oncall",
         help="whose shifts: the pager holder's (default) or the backup's",
     )
-    shifts.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
-    doctor = command(
+    setup_command(
         "doctor",
         "check the Slack workspace against the setup file: token, channels, people, groups",
         DOCTOR_EXAMPLES,
         DOCTOR_DOES,
     )
-    config_option(doctor)
-    doctor.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
     command(
         "serve",
