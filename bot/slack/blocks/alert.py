@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -141,28 +141,23 @@ def _runbook(card: AlertCard) -> list[Block]:
     return [section(_(":hammer_and_wrench: *Runbook:*") + " " + "\n".join(lines))]
 
 
-def _labels(card: AlertCard) -> list[Block]:
-    if not card.labels:
-        return []
-    shown = [
-        f"`{escape(cut(name, 60))}={escape(cut(value, 120))}`"
-        for name, value in card.labels[:LABELS_MAX]
-    ]
-    if len(card.labels) > LABELS_MAX:
-        shown.append(_("and {count} more").format(count=len(card.labels) - LABELS_MAX))
-    return [context(" ".join(shown))]
+def _pairs(
+    pairs: Sequence[tuple[str, str]], most: int, show: Callable[[str, str], str], lead: str = ""
+) -> list[str]:
+    """The first ``most`` name and value pairs as ``show`` writes them, then (after ``lead``) how
+    many more there are; none for none."""
+    lines = [show(name, value) for name, value in pairs[:most]]
+    if len(pairs) > most:
+        lines.append(lead + _("and {count} more").format(count=len(pairs) - most))
+    return lines
 
 
-def _details(card: AlertCard) -> list[Block]:
-    if not card.details:
-        return []
-    lines = [
-        f"*{escape(cut(name, 80))}*: {escape(cut(value, 250))}"
-        for name, value in card.details[:DETAILS_MAX]
-    ]
-    if len(card.details) > DETAILS_MAX:
-        lines.append("… " + _("and {count} more").format(count=len(card.details) - DETAILS_MAX))
-    return [section("\n".join(lines))]
+def _label(name: str, value: str) -> str:
+    return f"`{escape(cut(name, 60))}={escape(cut(value, 120))}`"
+
+
+def _detail(name: str, value: str) -> str:
+    return f"*{escape(cut(name, 80))}*: {escape(cut(value, 250))}"
 
 
 def _timeline_line(line: TimelineLine) -> str:
@@ -232,8 +227,12 @@ def _body(
         blocks.append(section(escape(card.summary)))
     blocks.extend(_runbook(card))
     blocks.append(_fields(card))
-    blocks.extend(_details(card))
-    blocks.extend(_labels(card))
+    details = _pairs(card.details, DETAILS_MAX, _detail, lead="… ")
+    if details:
+        blocks.append(section("\n".join(details)))
+    labels = _pairs(card.labels, LABELS_MAX, _label)
+    if labels:
+        blocks.append(context(" ".join(labels)))
     links = _links(card)
     if links:
         blocks.append(section(links))
