@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,17 @@ SLACK_INTEGRATION = "slack"
 
 class EscalateProblem(ValueError):
     """/escalate typed in a way we cannot act on; the message says what to type instead."""
+
+
+@dataclass(frozen=True)
+class EscalateRequest:
+    """An alert to raise from Slack, typed after /escalate or sent in its form: the team to
+    page, what happened (its first line the title), how bad, and for which customer."""
+
+    team: Team
+    what: str
+    severity: Severity = Severity.error
+    customer: str | None = None
 
 
 # --- the buttons --------------------------------------------------------------------------------
@@ -174,18 +186,11 @@ def parse_escalate(roster: Roster, user: str, text: str) -> tuple[Team, str]:
     return _team_for(roster, user, None), text.strip()
 
 
-def raise_alert(
-    services: Services,
-    *,
-    team: Team,
-    by: str,
-    what: str,
-    severity: Severity = Severity.error,
-    customer: str | None = None,
-) -> tuple[int, str | None]:
+def raise_alert(services: Services, request: EscalateRequest, *, by: str) -> tuple[int, str | None]:
     """Store an alert raised from Slack by the person named ``by`` and page like the intake
     does; returns its id and the person paged first (None: nobody, a gap with nobody further up
     either)."""
+    team, what = request.team, request.what
     first_line, _sep, rest = what.strip().partition("\n")
     with speaking(team.language):  # the card's words: its team's
         source = _("/escalate by {user}").format(user=by)
@@ -193,8 +198,8 @@ def raise_alert(
         dedup_key=f"slack-{uuid.uuid4().hex}",
         title=first_line,
         summary=rest.strip() or (what.strip() if len(first_line) > 150 else ""),
-        severity=severity,
-        customer=customer or None,
+        severity=request.severity,
+        customer=request.customer or None,
         source=source,
         raw_kind=SLACK_INTEGRATION,
     )
@@ -217,8 +222,9 @@ def _first_paged(session: Session, alert_id: int) -> str | None:
     return next(iter(pages(session=session, alert_id=alert_id)), None)
 
 
-def _raised_text(team: Team, what: str, first: str | None) -> str:
-    title = what.strip().splitlines()[0]
+def _raised_text(request: EscalateRequest, first: str | None) -> str:
+    team = request.team
+    title = request.what.strip().splitlines()[0]
     if first is None:
         return _(
             "Alert raised for *{team}*: {title}. Nobody could be paged right now (no pager "
@@ -229,24 +235,14 @@ def _raised_text(team: Team, what: str, first: str | None) -> str:
     ).format(team=escape(team.name), title=quoted(title), user=first, channel=team.channel)
 
 
-async def _raise(
-    services: Services,
-    team: Team,
-    user: str,
-    what: str,
-    *,
-    severity: Severity = Severity.error,
-    customer: str | None = None,
-) -> str:
+async def _raise(services: Services, user: str, request: EscalateRequest) -> str:
     """Raise the alert (off the event loop), start its delivery; what to tell the person."""
     # The card shows its source as written: the person's name, not their raw id.
     by = (await directory(services).get(user)).name
-    alert_id, first = await services.in_database(
-        raise_alert, services, team=team, by=by, what=what, severity=severity, customer=customer
-    )
-    logger.info("alert raised from slack", extra={"alert": alert_id, "team": team.id})
+    alert_id, first = await services.in_database(raise_alert, services, request, by=by)
+    logger.info("alert raised from slack", extra={"alert": alert_id, "team": request.team.id})
     wake_delivery(services)
-    return _raised_text(team, what, first)
+    return _raised_text(request, first)
 
 
 async def _escalate_command(
@@ -272,7 +268,8 @@ async def _escalate_command(
             "views.open", policy=PROMPT, trigger_id=command["trigger_id"], view=modal
         )
         return
-    await respond(response_type="ephemeral", text=await _raise(services, team, user, what))
+    raised = await _raise(services, user, EscalateRequest(team, what))
+    await respond(response_type="ephemeral", text=raised)
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
@@ -326,8 +323,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
             return
         await ack()
         team = services.roster.plan.teams[form.team]
+        request = EscalateRequest(team, form.what, form.severity, form.customer)
         with speaking(language):
-            raised = await _raise(
-                services, team, user, form.what, severity=form.severity, customer=form.customer
-            )
+            raised = await _raise(services, user, request)
         await tell(services, body, None, user, raised)
