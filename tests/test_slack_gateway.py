@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +27,7 @@ from bot.slack.gateway import (
     gateway,
     http_session,
 )
+from bot.slack.history import look_for_post
 from tests.harness import Harness
 from tests.support.relay import relay
 
@@ -48,7 +50,8 @@ def errors_counted(h: Harness, method: str, error: str) -> float:
 
 async def test_a_post_whose_connection_dropped_after_it_left_is_not_sent_again(h: Harness) -> None:
     # The stand-in posts, then drops the connection before answering: sending it again would
-    # post twice. The caller is told the post may have gone through (the outbox looks first).
+    # post twice. A caller that gives no look (the outbox, which looks when it takes the row
+    # again) is told the post may have gone through.
     h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("drop",))
     with pytest.raises(SlackCallError) as raised:
         await gateway(h.services).call("chat.postMessage", channel=CHANNEL, text="once")
@@ -56,6 +59,51 @@ async def test_a_post_whose_connection_dropped_after_it_left_is_not_sent_again(h
     assert raised.value.failure.may_have_succeeded
     assert len(h.standin.calls_to("chat.postMessage")) == 1
     assert [m.text for m in h.standin.messages(CHANNEL)] == ["once"]
+
+
+async def post_looked_for(h: Harness, text: str, post: int) -> Any:
+    """Post ``text`` as a caller posting outside the outbox does: its metadata names ``post``,
+    and the gateway is told how to look for it by that."""
+    payload = {"post": post}
+    return await gateway(h.services).call(
+        "chat.postMessage",
+        policy=dataclasses.replace(PATIENT, backoff=0.01),
+        found=look_for_post(
+            gateway(h.services).call,
+            CHANNEL,
+            since=h.clock.now(),
+            event_type="test_post",
+            payload=payload,
+        ),
+        channel=CHANNEL,
+        text=text,
+        metadata={"event_type": "test_post", "event_payload": payload},
+    )
+
+
+async def test_a_post_whose_answer_was_lost_is_looked_for_and_not_posted_twice(
+    h: Harness,
+) -> None:
+    # The stand-in posts, then drops the connection before answering. A caller that says how to
+    # look for its post gets the post found as the call's answer, and it is posted once.
+    h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("drop",))
+    answer = await post_looked_for(h, "once", 7)
+    (posted,) = h.standin.messages(CHANNEL)
+    assert (answer["ok"], answer["channel"], answer["ts"]) == (True, CHANNEL, posted.ts)
+    assert answer["message"]["text"] == "once"
+    assert len(h.standin.calls_to("chat.postMessage")) == 1
+    assert len(h.standin.calls_to("conversations.history")) == 1
+
+
+async def test_a_post_failed_with_a_5xx_and_not_found_is_posted_again_once(h: Harness) -> None:
+    # A 5xx may come after the work was done; here it was not: the look finds nothing, and
+    # the post is sent again, once.
+    h.standin.fail_next("chat.postMessage", status=500)
+    answer = await post_looked_for(h, "once", 8)
+    (posted,) = h.standin.messages(CHANNEL)
+    assert (answer["channel"], answer["ts"]) == (CHANNEL, posted.ts)
+    assert [c.ok for c in h.standin.calls_to("chat.postMessage")] == [False, True]
+    assert len(h.standin.calls_to("conversations.history")) == 1
 
 
 async def test_a_call_that_posts_nothing_is_sent_again_at_once_when_its_connection_drops(

@@ -40,7 +40,7 @@ from bot.slack.blocks.handover import (
     reminder_message,
 )
 from bot.slack.gateway import PATIENT, Policy, SlackCallError, gateway
-from bot.slack.history import find_post
+from bot.slack.history import look_for_post
 from bot.slack.language import person_language, team_language
 from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
@@ -669,40 +669,21 @@ class HandoverPlanner:
         Slack's 5xx) may have gone through: it is looked for in the conversation, by the claim
         its metadata names, before it is posted again; at most the policy's tries in all."""
         payload = {"claim": claim_id}
-        metadata = {"event_type": METADATA_EVENT, "event_payload": payload}
-        since = self.services.clock.now()
-        for attempt in range(1, self.policy.attempts + 1):
-            try:
-                await self.slack.call(
-                    "chat.postMessage",
-                    policy=self.policy,
-                    channel=channel,
-                    text=message["text"],
-                    blocks=message["blocks"],
-                    metadata=metadata,
-                )
-                return
-            except SlackCallError as error:
-                if not error.failure.may_have_succeeded or attempt == self.policy.attempts:
-                    raise
-                logger.warning(
-                    "post's answer lost: looking for it before posting again",
-                    extra={"channel": channel, "claim": claim_id, "error": error.code},
-                )
-            await asyncio.sleep(self.policy.backoff * 2 ** (attempt - 1))
-            found = await find_post(
+        await self.slack.call(
+            "chat.postMessage",
+            policy=self.policy,
+            found=look_for_post(
                 functools.partial(self.slack.call, policy=self.policy),
                 channel,
-                since=since,
+                since=self.services.clock.now(),
                 event_type=METADATA_EVENT,
                 payload=payload,
-            )
-            if found is not None:
-                logger.info(
-                    "the post went through; not posting again",
-                    extra={"channel": channel, "claim": claim_id},
-                )
-                return
+            ),
+            channel=channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            metadata={"event_type": METADATA_EVENT, "event_payload": payload},
+        )
 
     async def _update_usergroup(self, team: Team, holder: str | None) -> None:
         """Make the team's user group the pager holder (Slack refuses an empty group: a gap

@@ -9,9 +9,12 @@ bursts), for the callers that take turns.
 
 A connection that drops is tried again at once, once, only when the call cannot have done its
 work twice: the connection was never made (the request never left), or the method posts nothing.
-A post whose answer was lost on the way back is the caller's to settle; the outbox looks for the
-post before posting again. Idle connections are dropped before a server drops them (KEEPALIVE_S):
-a request written on a connection the server has just closed would be lost on the way.
+A post whose answer may have been lost on the way back (a timeout, a 5xx, a connection dropped
+after sending) is sent again only by a caller that says how to look for it (``found``): the
+gateway looks after its wait and, when the post is there, answers with it instead of posting
+twice. The outbox looks for itself, when it takes the row again. Idle connections are dropped
+before a server drops them (KEEPALIVE_S): a request written on a connection the server has just
+closed would be lost on the way.
 
 How long a caller may wait is its ``Policy``: a worker with time (PATIENT), the outbox, whose
 rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT), a
@@ -24,6 +27,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -53,6 +57,9 @@ HELD = "held"
 # Methods that make something new each time they are called: one whose connection dropped after
 # the request left is not sent again, for it may have been done.
 POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage"})
+
+# How a caller looks for a post whose answer was lost: Slack's answer for it, None when not found.
+Found = Callable[[], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -141,16 +148,30 @@ class SlackGateway:
         # Replicas share PostgreSQL, and book each channel's turns there; SQLite is one process.
         self._shared_pace = not is_sqlite(services.engine)
 
-    async def call(self, method: str, *, policy: Policy = PATIENT, **args: Any) -> Any:
+    async def call(
+        self, method: str, *, policy: Policy = PATIENT, found: Found | None = None, **args: Any
+    ) -> Any:
         """Slack's ``method`` called with ``args`` (the client's method of that name), tried
         as ``policy`` allows; SlackCallError when it fails for good. Errors that are not Slack's
-        or the network's (a bug) are raised as they are."""
+        or the network's (a bug) are raised as they are.
+
+        A post whose answer may have been lost is tried again only with ``found``: awaited
+        before each new try, what it finds (not None) is the call's answer, and nothing more
+        is sent."""
         started = time.monotonic()
         send = getattr(self.services.slack, method.replace(".", "_"))
         channel = args.get("channel")
-        reconnected = waited = False
+        reconnected = waited = unsure = False
         attempt = 1
         while True:
+            if unsure and found is not None:
+                answer = await found()
+                if answer is not None:
+                    logger.info(
+                        "the post went through; not posting again",
+                        extra={"method": method, "channel": channel},
+                    )
+                    return answer
             if not waited:
                 await self._wait_out_hold(method, channel, policy, started)
             waited = False
@@ -163,6 +184,7 @@ class SlackGateway:
                 if failure is None:
                     raise
                 count_slack_error(self.services, method=method, error=failure.code)
+                unsure = failure.may_have_succeeded and method in POSTING_METHODS
                 if not reconnected and _resend_at_once(method, error):
                     reconnected = True  # a new connection, at once; not counted as a try
                     continue
@@ -175,13 +197,15 @@ class SlackGateway:
                 if (
                     failure.kind is Kind.permanent
                     or attempt >= policy.tries(failure.kind)
-                    or (failure.may_have_succeeded and method in POSTING_METHODS)
+                    or (unsure and found is None)
                     or (until is not None and wait > policy.max_wait)
                     or not _fits(min(wait, policy.max_wait), policy, started)
                 ):
                     raise SlackCallError(failure, until) from error
             logger.warning(
-                "slack call failed, retrying",
+                "slack call failed, looking for the post before trying again"
+                if unsure
+                else "slack call failed, retrying",
                 extra={"method": method, "error": failure.code, "attempt": attempt, "wait_s": wait},
             )
             await asyncio.sleep(min(wait, policy.max_wait))

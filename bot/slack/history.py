@@ -1,6 +1,6 @@
 """Finding a message the bot posted, by the metadata it carries: after a post whose answer was
 lost (a timeout, a dropped connection, Slack's 5xx), the one way to know whether it went through
-without posting it twice."""
+without posting it twice. ``look_for_post`` is that look as the gateway's ``found`` of a post."""
 
 from __future__ import annotations
 
@@ -50,3 +50,25 @@ async def find_post(
         if not answer.get("has_more") or not cursor:
             return None
     return None
+
+
+def look_for_post(
+    call: Call,
+    channel: str,
+    *,
+    since: datetime,
+    event_type: str,
+    payload: Mapping[str, Any],
+) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """The look for a post to ``channel`` whose metadata is ``event_type`` with every item of
+    ``payload`` (as ``find_post``), for the gateway's ``found``: the post found as
+    chat.postMessage answers (ok, channel, ts, message), else None."""
+
+    async def look() -> dict[str, Any] | None:
+        found = await find_post(call, channel, since=since, event_type=event_type, payload=payload)
+        if found is None:
+            return None
+        channel_id, message = found
+        return {"ok": True, "channel": channel_id, "ts": message.get("ts"), "message": message}
+
+    return look
