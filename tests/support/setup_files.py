@@ -21,36 +21,29 @@ ESCALATION: list[dict[str, Any]] = [
 ]
 
 
+def rotation(
+    name: str, members: Sequence[str], start: str, every: str, only: str | None = None
+) -> dict[str, Any]:
+    """A rotation around the clock, or held only within the window ``only``."""
+    layer: dict[str, Any] = {"name": name, "members": list(members), "start": start, "every": every}
+    if only is not None:
+        layer["only"] = [only]
+    return layer
+
+
 def weekend(
     members: Sequence[str] = ("U0ALICE", "U0BOB", "U0CAROL", "U0CEO"),
     start: str = "2026-11-06 18:00",
 ) -> dict[str, Any]:
     """Friday 18:00 to Monday 09:00, a week each."""
-    return {
-        "name": "weekend",
-        "members": list(members),
-        "start": start,
-        "every": "1w",
-        "only": ["fri 18:00 - mon 09:00"],
-    }
+    return rotation("weekend", members, start, "1w", only="fri 18:00 - mon 09:00")
 
 
 def weekdays(
     members: Sequence[str] = ("U0DAN", "U0ERIN"), start: str = "2026-11-09 09:00"
 ) -> dict[str, Any]:
     """Monday to Friday, 09:00 to 18:00, a day each."""
-    return {
-        "name": "weekdays",
-        "members": list(members),
-        "start": start,
-        "every": "1d",
-        "only": ["mon-fri 09:00 - 18:00"],
-    }
-
-
-def rotation(name: str, members: Sequence[str], start: str, every: str) -> dict[str, Any]:
-    """A rotation around the clock."""
-    return {"name": name, "members": list(members), "start": start, "every": every}
+    return rotation("weekdays", members, start, "1d", only="mon-fri 09:00 - 18:00")
 
 
 def leads(members: Sequence[str] = ("U0LEAD1", "U0LEAD2")) -> list[dict[str, Any]]:
