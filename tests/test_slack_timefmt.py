@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -99,26 +100,6 @@ def test_typed_spans_read_in_team_time(text: str, start: str, end: str) -> None:
     assert typed.end == datetime.fromisoformat(end)
 
 
-@pytest.mark.parametrize(
-    ("text", "says", "advice"),
-    [
-        ("tomorrow", "could not read “tomorrow”", "a day (2026-11-28), a range of days"),
-        ("28/11/2026", "could not read “28/11/2026”", "(2026-11-28 18:00 - 2026-11-29 09:00)"),
-        ("2026-02-30", "“2026-02-30” is not a real date", "write dates as YYYY-MM-DD"),
-        ("2026-11-30..2026-11-28", "ends before it starts", "put the earlier day first"),
-        ("2026-11-28 18:00 - 2026-11-28 09:00", "ends before it starts", "earlier time first"),
-        ("2026-11-28 25:00 - 2026-11-29 09:00", "is not a time of day", "HH:MM (24h)"),
-    ],
-)
-def test_unreadable_spans_say_what_is_wrong_and_what_to_write(
-    text: str, says: str, advice: str
-) -> None:
-    with pytest.raises(UnreadableTime) as error:
-        timefmt.parse_span(text, PARIS)
-    assert says in str(error.value)
-    assert advice in str(error.value)
-
-
 def test_days_are_iso_dates() -> None:
     assert timefmt.parse_day(" 2026-11-28 ").isoformat() == "2026-11-28"
     assert timefmt.day_name(timefmt.parse_day("2026-12-05")) == "Sat 5 Dec 2026"
@@ -156,21 +137,57 @@ def test_a_typed_moment_is_the_first_one_from_the_reference_on(
     assert found == datetime.fromisoformat(means)
 
 
+def read_span(text: str) -> object:
+    return timefmt.parse_span(text, PARIS)
+
+
+def read_moment(text: str) -> object:
+    return timefmt.parse_moment(text, PARIS, datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+
+
 MOMENT_ADVICE = "write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)"
 
 
 @pytest.mark.parametrize(
-    ("text", "says", "advice"),
+    ("read", "text", "says", "advice"),
     [
-        ("noon", "I could not read “noon” as a moment", MOMENT_ADVICE),
-        ("sat", "I could not read “sat” as a moment", MOMENT_ADVICE),
-        ("25:00", "“25:00” is not a time of day", MOMENT_ADVICE),
-        ("caturday 10:00", "“caturday” is not a day of the week", MOMENT_ADVICE),
-        ("2026-02-30 10:00", "“2026-02-30” is not a real date", "write dates as YYYY-MM-DD"),
+        (read_span, "tomorrow", "could not read “tomorrow”", "a day (2026-11-28), a range of days"),
+        (
+            read_span,
+            "28/11/2026",
+            "could not read “28/11/2026”",
+            "(2026-11-28 18:00 - 2026-11-29 09:00)",
+        ),
+        (read_span, "2026-02-30", "“2026-02-30” is not a real date", "write dates as YYYY-MM-DD"),
+        (read_span, "2026-11-30..2026-11-28", "ends before it starts", "put the earlier day first"),
+        (
+            read_span,
+            "2026-11-28 18:00 - 2026-11-28 09:00",
+            "ends before it starts",
+            "earlier time first",
+        ),
+        (
+            read_span,
+            "2026-11-28 25:00 - 2026-11-29 09:00",
+            "is not a time of day",
+            "HH:MM (24h)",
+        ),
+        (read_moment, "noon", "I could not read “noon” as a moment", MOMENT_ADVICE),
+        (read_moment, "sat", "I could not read “sat” as a moment", MOMENT_ADVICE),
+        (read_moment, "25:00", "“25:00” is not a time of day", MOMENT_ADVICE),
+        (read_moment, "caturday 10:00", "“caturday” is not a day of the week", MOMENT_ADVICE),
+        (
+            read_moment,
+            "2026-02-30 10:00",
+            "“2026-02-30” is not a real date",
+            "write dates as YYYY-MM-DD",
+        ),
     ],
 )
-def test_an_unreadable_moment_says_what_to_write(text: str, says: str, advice: str) -> None:
+def test_unreadable_text_says_what_is_wrong_and_what_to_write(
+    read: Callable[[str], object], text: str, says: str, advice: str
+) -> None:
     with pytest.raises(UnreadableTime) as error:
-        timefmt.parse_moment(text, PARIS, datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+        read(text)
     assert says in str(error.value)
     assert advice in str(error.value)
