@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,6 +38,8 @@ ANCHORS = [
 MEMBERS = ["U0A", "U0B", "U0C", "U0D"]
 WEEK_MINUTES = 7 * 1440
 TINY = timedelta(microseconds=1)
+# The engine looks 35 days ahead at the most; the brute force lists shifts a day further.
+PAST_THE_HORIZON = timedelta(days=36)
 
 
 def brute_resolve(naive: datetime, tz: ZoneInfo) -> datetime:
@@ -80,6 +83,10 @@ class BruteLayer:
         if self.layer.only and not any(w.contains(minute) for w in self.layer.only):
             return None
         return self.layer.members[k % len(self.layer.members)]
+
+
+def brute_layers(layers: Iterable[Layer], until: datetime) -> list[BruteLayer]:
+    return [BruteLayer.build(layer, until) for layer in layers]
 
 
 def brute_holder(
@@ -144,8 +151,11 @@ def layers(draw: st.DrawFn, zone: ZoneInfo, anchor: datetime) -> Layer:
     )
 
 
+Scenario = tuple[Team, list[Override], datetime, datetime]
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[Team, list[Override], datetime, datetime]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     """A random team near a DST change, random overrides, and a range to look at."""
     zone = draw(st.sampled_from(ZONES))
     anchor = draw(st.sampled_from(ANCHORS))
@@ -169,14 +179,26 @@ def scenarios(draw: st.DrawFn) -> tuple[Team, list[Override], datetime, datetime
     return team, overrides, start, end
 
 
+@st.composite
+def moments(draw: st.DrawFn) -> tuple[Team, list[Override], datetime]:
+    """A scenario's team and overrides, and an instant in its range, either end included."""
+    team, overrides, start, end = draw(scenarios())
+    return team, overrides, start + (end - start) * draw(st.floats(0, 1))
+
+
+def spots(max_size: int) -> st.SearchStrategy[list[float]]:
+    """Where to look in a range: fractions of its length from its start, short of its end."""
+    return st.lists(st.floats(0, 1, exclude_max=True), max_size=max_size)
+
+
 @settings(max_examples=150, deadline=None)
-@given(scenarios(), st.lists(st.floats(0, 1, exclude_max=True), max_size=20))
+@given(scenarios(), spots(20))
 def test_shifts_partition_the_range_and_match_the_brute_force(
-    scenario: tuple[Team, list[Override], datetime, datetime], samples: list[float]
+    scenario: Scenario, samples: list[float]
 ) -> None:
     team, overrides, start, end = scenario
     found = shifts(team, overrides, start, end)
-    brute = [BruteLayer.build(layer, end) for layer in team.rotations]
+    brute = brute_layers(team.rotations, end)
 
     # A partition of [start, end): sorted, contiguous, non-empty pieces.
     assert found[0].start == start
@@ -203,14 +225,13 @@ def test_shifts_partition_the_range_and_match_the_brute_force(
 
 
 @settings(max_examples=100, deadline=None)
-@given(scenarios(), st.floats(0, 1))
+@given(moments())
 def test_who_bounds_are_where_the_holder_changes(
-    scenario: tuple[Team, list[Override], datetime, datetime], where: float
+    moment: tuple[Team, list[Override], datetime],
 ) -> None:
-    team, overrides, start, end = scenario
-    instant = start + (end - start) * where
+    team, overrides, instant = moment
     holding = who(team, overrides, instant)
-    brute = [BruteLayer.build(layer, instant + timedelta(days=36)) for layer in team.rotations]
+    brute = brute_layers(team.rotations, instant + PAST_THE_HORIZON)
     assert holding.user == brute_holder(brute, overrides, instant)
     if holding.since is not None:
         assert holding.since <= instant
@@ -223,14 +244,13 @@ def test_who_bounds_are_where_the_holder_changes(
 
 
 @settings(max_examples=100, deadline=None)
-@given(scenarios(), st.floats(0, 1))
+@given(moments())
 def test_next_change_is_the_first_change_of_holder(
-    scenario: tuple[Team, list[Override], datetime, datetime], where: float
+    moment: tuple[Team, list[Override], datetime],
 ) -> None:
-    team, overrides, start, end = scenario
-    after = start + (end - start) * where
+    team, overrides, after = moment
     change = next_change(team, overrides, after)
-    brute = [BruteLayer.build(layer, after + timedelta(days=36)) for layer in team.rotations]
+    brute = brute_layers(team.rotations, after + PAST_THE_HORIZON)
     holder = brute_holder(brute, overrides, after)
     if change is None:
         return
@@ -265,9 +285,9 @@ def test_shift_index_is_found_next_to_the_wall_clock_estimate(
 
 
 @settings(max_examples=150, deadline=None)
-@given(scenarios(), st.lists(st.floats(0, 1, exclude_max=True), max_size=10))
+@given(scenarios(), spots(10))
 def test_holder_at_an_instant_is_the_holder_of_its_shift(
-    scenario: tuple[Team, list[Override], datetime, datetime], samples: list[float]
+    scenario: Scenario, samples: list[float]
 ) -> None:
     # Paging asks holder() alone; it must name whoever who() and shifts() name, at hand-offs,
     # override edges and DST changes included, for the pager and for the backup.
@@ -278,8 +298,8 @@ def test_holder_at_an_instant_is_the_holder_of_its_shift(
         instants += [shift.start, shift.end - TINY]
     for override in overrides:
         instants += [override.start - TINY, override.start, override.end - TINY, override.end]
-    pager = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.rotations]
-    backups = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.backup]
+    pager = brute_layers(team.rotations, end + PAST_THE_HORIZON)
+    backups = brute_layers(team.backup, end + PAST_THE_HORIZON)
     for instant in instants:
         assert holder(team, overrides, instant) == who(team, overrides, instant).user, instant
         assert holder(team, overrides, instant, "backup") == brute_backup(
@@ -288,11 +308,9 @@ def test_holder_at_an_instant_is_the_holder_of_its_shift(
 
 
 @settings(max_examples=150, deadline=None)
-@given(scenarios(), st.lists(st.floats(0, 1, exclude_max=True), max_size=10), st.booleans())
+@given(scenarios(), spots(10), st.booleans())
 def test_the_backup_is_never_the_pager_holder(
-    scenario: tuple[Team, list[Override], datetime, datetime],
-    samples: list[float],
-    shared: bool,
+    scenario: Scenario, samples: list[float], shared: bool
 ) -> None:
     # A backup layer of the same people as a pager layer (or one of them) meets the pager
     # often; the backup's schedule then names the next of its members, or nobody.
@@ -305,8 +323,8 @@ def test_the_backup_is_never_the_pager_holder(
         a.end == b.start and a.user != b.user for a, b in zip(found, found[1:], strict=False)
     )
 
-    pager = [BruteLayer.build(layer, end + timedelta(days=36)) for layer in team.rotations]
-    backups = [BruteLayer.build(backup, end + timedelta(days=36))]
+    pager = brute_layers(team.rotations, end + PAST_THE_HORIZON)
+    backups = brute_layers([backup], end + PAST_THE_HORIZON)
     instants = [min(start + (end - start) * f, end - TINY) for f in samples]
     for shift in found:
         instants += [shift.start, shift.end - TINY]
