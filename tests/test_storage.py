@@ -33,6 +33,7 @@ from storage.overrides import (
     live_overrides,
 )
 from storage.prepared import Tx
+from tests.support.overrides import store_override
 from tests.support.rows import alert_row
 from tests.support.sqlite_lock import another_writer
 
@@ -202,17 +203,7 @@ def test_a_transaction_without_a_session_that_fails_writes_nothing_and_runs_noth
 
 def test_instants_come_back_aware_in_utc(engine: sa.Engine) -> None:
     paris = datetime(2026, 11, 27, 18, 0, tzinfo=ZoneInfo("Europe/Paris"))
-    with session_scope(engine) as session:
-        row = create_override(
-            session=session,
-            team="support",
-            user_id="U0BOB",
-            start=paris,
-            end=paris + timedelta(days=3),
-            kind="swap",
-            now=NOW,
-        )
-        row_id = row.id
+    row_id = store_override(engine, "U0BOB", paris, paris + timedelta(days=3), kind="swap", now=NOW)
     with Session(engine) as session:
         (loaded,) = list_overrides(session=session, team="support")
         assert loaded.id == row_id
@@ -267,16 +258,12 @@ def test_sqlite_keeps_instants_as_utc_text_that_sorts_as_time(
 
 
 def test_naive_instants_are_refused(engine: sa.Engine) -> None:
-    with (
-        pytest.raises(sa.exc.StatementError, match="aware datetime"),
-        session_scope(engine) as session,
-    ):
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0BOB",
-            start=datetime(2026, 11, 27, 18, 0),
-            end=datetime(2026, 11, 30, 9, 0),
+    with pytest.raises(sa.exc.StatementError, match="aware datetime"):
+        store_override(
+            engine,
+            "U0BOB",
+            datetime(2026, 11, 27, 18, 0),
+            datetime(2026, 11, 30, 9, 0),
             kind="manual",
             now=NOW,
         )
@@ -313,16 +300,8 @@ def test_overrides_overlap_query_order_and_cancel(engine: sa.Engine) -> None:
 
 
 def test_override_must_end_after_it_starts(engine: sa.Engine) -> None:
-    with pytest.raises(ValueError, match="end after it starts"), session_scope(engine) as session:
-        create_override(
-            session=session,
-            team="support",
-            user_id="U0A",
-            start=NOW,
-            end=NOW,
-            kind="manual",
-            now=NOW,
-        )
+    with pytest.raises(ValueError, match="end after it starts"):
+        store_override(engine, "U0A", NOW, NOW, kind="manual", now=NOW)
 
 
 def test_one_open_alert_per_dedup_key_but_a_resolved_one_frees_it(engine: sa.Engine) -> None:

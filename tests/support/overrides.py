@@ -20,9 +20,10 @@ def store_override(
     kind: str,
     now: datetime,
     team: str = "support",
-) -> None:
-    """``user`` holds the team's pager from ``start`` to ``end``, stored at ``now``."""
+) -> int | None:
+    """``user`` holds the team's pager from ``start`` to ``end``, stored at ``now``: the
+    override's id."""
     with session_scope(engine) as session:
-        create_override(
+        return create_override(
             session=session, team=team, user_id=user, start=start, end=end, kind=kind, now=now
-        )
+        ).id
