@@ -129,6 +129,44 @@ def actions(block_id: str, *elements: Block) -> Block:
     return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 
 
+def modal(
+    title: str,
+    blocks: list[Block],
+    *,
+    close: str,
+    submit: str | None = None,
+    callback_id: str | None = None,
+    metadata: str | None = None,
+) -> Block:
+    """A modal view: its title and buttons within Slack's limits, then ``blocks``; a modal with
+    no ``submit`` only closes."""
+    view: Block = {"type": "modal"}
+    if callback_id:
+        view["callback_id"] = callback_id
+    if metadata is not None:
+        view["private_metadata"] = metadata
+    view["title"] = plain(title, VIEW_TITLE_MAX)
+    if submit:
+        view["submit"] = plain(submit, VIEW_TITLE_MAX)
+    view["close"] = plain(close, VIEW_TITLE_MAX)
+    view["blocks"] = blocks
+    return view
+
+
+def input_block(
+    block_id: str, label: str, element: Block, *, hint: str | None = None, optional: bool = False
+) -> Block:
+    """One input of a modal; Slack shows a refusal of its answer against ``block_id``."""
+    block: Block = {"type": "input", "block_id": block_id}
+    if optional:
+        block["optional"] = True
+    block["label"] = plain(label)
+    if hint is not None:
+        block["hint"] = plain(hint)
+    block["element"] = element
+    return block
+
+
 def sections_of_lines(lines: Iterable[str], limit: int = SECTION_TEXT_MAX) -> list[Block]:
     """Lines packed into as few sections as Slack's text limit allows, in order."""
     blocks: list[Block] = []

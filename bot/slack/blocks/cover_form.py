@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from bot.enums import Action, View
 from bot.i18n import N_, _
 from bot.schedule import timefmt
-from bot.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, VIEW_TITLE_MAX, plain, section
-from bot.slack.metadata import MetadataError, ShiftRef, dump, load
+from bot.slack.blocks import input_block, modal, plain, section
+from bot.slack.blocks.shift_select import shift_select
+from bot.slack.metadata import MetadataError, ShiftRef, load
 
 if TYPE_CHECKING:
     from bot.schedule.swaps import TeamShift
@@ -29,16 +30,13 @@ TITLE = N_("Cover my shift")
 
 
 def _frame(blocks: list[dict[str, Any]], *, submit: str | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": View.cover_request.value,
-        "title": plain(_(TITLE), VIEW_TITLE_MAX),
-        "close": plain(_("Cancel") if submit else _("Close"), VIEW_TITLE_MAX),
-        "blocks": blocks,
-    }
-    if submit:
-        view["submit"] = plain(submit, VIEW_TITLE_MAX)
-    return view
+    return modal(
+        _(TITLE),
+        blocks,
+        callback_id=View.cover_request.value,
+        submit=submit,
+        close=_("Cancel") if submit else _("Close"),
+    )
 
 
 def cover_loading_modal() -> dict[str, Any]:
@@ -51,43 +49,28 @@ def cover_unavailable_modal(text: str) -> dict[str, Any]:
     return _frame([section(text)])
 
 
-def _option_text(shift: TeamShift, viewer: ZoneInfo | None, now: datetime, with_team: bool) -> str:
+def _option_text(shift: TeamShift, viewer: ZoneInfo | None, now: datetime) -> str:
     if shift.start <= now:
         until = timefmt.day_time(shift.end, viewer or shift.team.timezone)
-        text = _("The rest of your current shift, until {until}").format(until=until)
-    else:
-        text, _team = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
-    return f"{shift.team.name} · {text}" if with_team else text
+        return _("The rest of your current shift, until {until}").format(until=until)
+    text, _team = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
+    return text
 
 
 def _moment_input(block: str, action: Action, label: str, hint: str) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block,
-        "optional": True,
-        "label": plain(label),
-        "hint": plain(hint),
-        "element": {
-            "type": "plain_text_input",
-            "action_id": action.value,
-            "max_length": MOMENT_MAX,
-            "placeholder": plain(_("sat 10:00")),
-        },
+    element = {
+        "type": "plain_text_input",
+        "action_id": action.value,
+        "max_length": MOMENT_MAX,
+        "placeholder": plain(_("sat 10:00")),
     }
+    return input_block(block, label, element, hint=hint, optional=True)
 
 
 def cover_modal(
     shifts: Sequence[TeamShift], viewer: ZoneInfo | None, now: datetime
 ) -> dict[str, Any]:
     """The /cover form over the user's shifts: the one under way first when there is one."""
-    with_team = len({s.team.id for s in shifts}) > 1
-    options = [
-        {
-            "text": plain(_option_text(s, viewer, now, with_team), OPTION_TEXT_MAX),
-            "value": dump(ShiftRef.of(s.team.id, s.start, s.end)),
-        }
-        for s in shifts[:OPTIONS_MAX]
-    ]
     zones = {s.team.timezone.key: s.team.timezone for s in shifts}
     team_time = (
         _("team time ({zone})").format(zone=timefmt.zone_name(next(iter(zones.values()))))
@@ -102,18 +85,15 @@ def cover_modal(
                     "click *{button}* takes it. You keep the shift until someone does."
                 ).format(button=_("I'll cover"))
             ),
-            {
-                "type": "input",
-                "block_id": SHIFT_BLOCK,
-                "label": plain(_("Which shift")),
-                "hint": plain(timefmt.shown_in(viewer)),
-                "element": {
-                    "type": "static_select",
-                    "action_id": Action.cover_shift.value,
-                    "options": options,
-                    "initial_option": options[0],
-                },
-            },
+            shift_select(
+                SHIFT_BLOCK,
+                Action.cover_shift,
+                _("Which shift"),
+                shifts,
+                viewer,
+                lambda shift: _option_text(shift, viewer, now),
+                first_picked=True,
+            ),
             _moment_input(
                 FROM_BLOCK,
                 Action.cover_from,
@@ -131,19 +111,18 @@ def cover_modal(
                     team_time=team_time
                 ),
             ),
-            {
-                "type": "input",
-                "block_id": NOTE_BLOCK,
-                "optional": True,
-                "label": plain(_("A note for your team")),
-                "element": {
+            input_block(
+                NOTE_BLOCK,
+                _("A note for your team"),
+                {
                     "type": "plain_text_input",
                     "action_id": Action.cover_note.value,
                     "multiline": True,
                     "max_length": NOTE_MAX,
                     "placeholder": plain(_("Why, or what you could take in exchange")),
                 },
-            },
+                optional=True,
+            ),
         ],
         submit=_("Ask the team"),
     )

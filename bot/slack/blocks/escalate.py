@@ -10,7 +10,15 @@ from bot.alerts.model import TITLE_LIMIT, Severity
 from bot.enums import Action, View
 from bot.i18n import N_, _
 from bot.plan.model import Team
-from bot.slack.blocks import OPTION_GROUPS_MAX, OPTION_TEXT_MAX, OPTIONS_MAX, plain, section
+from bot.slack.blocks import (
+    OPTION_GROUPS_MAX,
+    OPTION_TEXT_MAX,
+    OPTIONS_MAX,
+    input_block,
+    modal,
+    plain,
+    section,
+)
 
 TEAM_BLOCK = "escalate_team"
 WHAT_BLOCK = "escalate_what"
@@ -54,71 +62,64 @@ def _team_menu(teams: Sequence[Team], selected: str) -> dict[str, Any]:
 def escalate_modal(teams: Sequence[Team], *, selected: str, metadata: str) -> dict[str, Any]:
     """The form /escalate opens when typed without words."""
     severity_options = [_option(_(SEVERITY_WORDS[sev]), str(sev)) for sev in SEVERITY_WORDS]
-    return {
-        "type": "modal",
-        "callback_id": View.escalate_request.value,
-        "private_metadata": metadata,
-        "title": plain(_("Page the on-call"), 24),
-        "submit": plain(_("Page them"), 24),
-        "close": plain(_("Cancel"), 24),
-        "blocks": [
+    return modal(
+        _("Page the on-call"),
+        [
             section(
                 _(
                     "Raise an alert for a team: its pager holder gets a DM and the team channel a "
                     "card, and it escalates like any other alert until someone acknowledges it."
                 )
             ),
-            {
-                "type": "input",
-                "block_id": TEAM_BLOCK,
-                "label": plain(_("Team")),
-                "element": {
+            input_block(
+                TEAM_BLOCK,
+                _("Team"),
+                {
                     "type": "static_select",
                     "action_id": Action.escalate_team.value,
                     **_team_menu(teams, selected),
                 },
-            },
-            {
-                "type": "input",
-                "block_id": WHAT_BLOCK,
-                "label": plain(_("What happened")),
-                "hint": plain(
-                    _("The first line is the alert's title ({limit} characters).").format(
-                        limit=TITLE_LIMIT
-                    )
-                ),
-                "element": {
+            ),
+            input_block(
+                WHAT_BLOCK,
+                _("What happened"),
+                {
                     "type": "plain_text_input",
                     "action_id": Action.escalate_what.value,
                     "multiline": True,
                     "max_length": WHAT_MAX,
                     "placeholder": plain(_("Acme says checkout fails since 21:40")),
                 },
-            },
-            {
-                "type": "input",
-                "block_id": SEVERITY_BLOCK,
-                "label": plain(_("How bad")),
-                "element": {
+                hint=_("The first line is the alert's title ({limit} characters).").format(
+                    limit=TITLE_LIMIT
+                ),
+            ),
+            input_block(
+                SEVERITY_BLOCK,
+                _("How bad"),
+                {
                     "type": "static_select",
                     "action_id": Action.escalate_severity.value,
                     "options": severity_options,
                     "initial_option": severity_options[1],
                 },
-            },
-            {
-                "type": "input",
-                "block_id": CUSTOMER_BLOCK,
-                "optional": True,
-                "label": plain(_("Customer")),
-                "element": {
+            ),
+            input_block(
+                CUSTOMER_BLOCK,
+                _("Customer"),
+                {
                     "type": "plain_text_input",
                     "action_id": Action.escalate_customer.value,
                     "max_length": CUSTOMER_MAX,
                 },
-            },
+                optional=True,
+            ),
         ],
-    }
+        callback_id=View.escalate_request.value,
+        metadata=metadata,
+        submit=_("Page them"),
+        close=_("Cancel"),
+    )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.slack.blocks import (
     context,
     cut,
     message,
+    modal,
     plain,
     section,
 )
@@ -166,12 +167,7 @@ def rollup_message(summary: RollupSummary) -> Message:
 
 def alert_modal(card: AlertCard) -> Block:
     """An alert's card, with its buttons, in a modal (opened from a roll-up)."""
-    return {
-        "type": "modal",
-        "callback_id": View.alert_card.value,
-        "title": plain(_("Alert")),
-        "close": plain(_("Close")),
-        "blocks": capped(
-            alert_card(card)["blocks"], VIEW_BLOCKS_MAX, _("… more left out: too long to show.")
-        ),
-    }
+    blocks = capped(
+        alert_card(card)["blocks"], VIEW_BLOCKS_MAX, _("… more left out: too long to show.")
+    )
+    return modal(_("Alert"), blocks, callback_id=View.alert_card.value, close=_("Close"))

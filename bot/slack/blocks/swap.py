@@ -11,19 +11,20 @@ from bot.i18n import N_, _
 from bot.plan.model import Team
 from bot.schedule import timefmt
 from bot.slack.blocks import (
-    OPTION_TEXT_MAX,
-    OPTIONS_MAX,
     Block,
     Message,
     actions,
     button,
     context,
     cut,
+    input_block,
     message,
+    modal,
     plain,
     section,
 )
-from bot.slack.metadata import ShiftRef, SwapRef, dump
+from bot.slack.blocks.shift_select import shift_select
+from bot.slack.metadata import SwapRef, dump
 from bot.text.escaping import escape
 
 if TYPE_CHECKING:
@@ -49,9 +50,9 @@ def swap_status(status: str) -> str:
     return _(STATUSES[status]) if status in STATUSES else status
 
 
-def _option_text(shift: TeamShift, viewer: ZoneInfo | None, with_team: bool) -> str:
+def _option_text(shift: TeamShift, viewer: ZoneInfo | None) -> str:
     mine, _team = timefmt.span_parts(shift.start, shift.end, viewer, shift.team.timezone)
-    return f"{shift.team.name} · {mine}" if with_team else mine
+    return mine
 
 
 SWAP_TITLE = N_("Swap a shift")
@@ -60,73 +61,58 @@ SWAP_TITLE = N_("Swap a shift")
 def swap_loading_modal() -> dict[str, Any]:
     """The /swap form while it is being filled in: Slack wants a modal within 3 seconds of the
     command, before the person's time zone is known."""
-    return {
-        "type": "modal",
-        "callback_id": View.swap_request.value,
-        "title": plain(_(SWAP_TITLE), 24),
-        "close": plain(_("Cancel"), 24),
-        "blocks": [section(_(":hourglass_flowing_sand: Finding your next shifts…"))],
-    }
+    return modal(
+        _(SWAP_TITLE),
+        [section(_(":hourglass_flowing_sand: Finding your next shifts…"))],
+        callback_id=View.swap_request.value,
+        close=_("Cancel"),
+    )
 
 
 def swap_modal(my_shifts: Sequence[TeamShift], viewer: ZoneInfo | None) -> dict[str, Any]:
     """The /swap form: one of my next shifts, a teammate, and a day of their shift."""
-    with_team = len({s.team.id for s in my_shifts}) > 1
-    options = [
-        {
-            "text": plain(_option_text(s, viewer, with_team), OPTION_TEXT_MAX),
-            "value": dump(ShiftRef.of(s.team.id, s.start, s.end)),
-        }
-        for s in my_shifts[:OPTIONS_MAX]
-    ]
-    return {
-        "type": "modal",
-        "callback_id": View.swap_request.value,
-        "title": plain(_(SWAP_TITLE), 24),
-        "submit": plain(_("Ask them"), 24),
-        "close": plain(_("Cancel"), 24),
-        "blocks": [
+    return modal(
+        _(SWAP_TITLE),
+        [
             section(
                 _(
                     "Trade one of your shifts for a teammate's. They get a message to accept or "
                     "decline; nothing changes until they accept."
                 )
             ),
-            {
-                "type": "input",
-                "block_id": MY_SHIFT_BLOCK,
-                "label": plain(_("Your shift")),
-                "hint": plain(timefmt.shown_in(viewer)),
-                "element": {
-                    "type": "static_select",
-                    "action_id": Action.swap_my_shift.value,
-                    "placeholder": plain(_("One of your next shifts")),
-                    "options": options,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": TEAMMATE_BLOCK,
-                "label": plain(_("Teammate")),
-                "element": {
+            shift_select(
+                MY_SHIFT_BLOCK,
+                Action.swap_my_shift,
+                _("Your shift"),
+                my_shifts,
+                viewer,
+                lambda shift: _option_text(shift, viewer),
+                placeholder=_("One of your next shifts"),
+            ),
+            input_block(
+                TEAMMATE_BLOCK,
+                _("Teammate"),
+                {
                     "type": "users_select",
                     "action_id": Action.swap_teammate.value,
                     "placeholder": plain(_("Who takes your shift")),
                 },
-            },
-            {
-                "type": "input",
-                "block_id": THEIR_SHIFT_BLOCK,
-                "label": plain(_("A day of their shift")),
-                "hint": plain(_("Their shift on that day (team calendar) becomes yours.")),
-                "element": {
+            ),
+            input_block(
+                THEIR_SHIFT_BLOCK,
+                _("A day of their shift"),
+                {
                     "type": "datepicker",
                     "action_id": Action.swap_their_shift.value,
                     "placeholder": plain(_("Pick a day")),
                 },
-            },
+                hint=_("Their shift on that day (team calendar) becomes yours."),
+            ),
         ],
-    }
+        callback_id=View.swap_request.value,
+        submit=_("Ask them"),
+        close=_("Cancel"),
+    )
 
 
 def _terms(swap: SwapRequest, team: Team, viewer: ZoneInfo | None) -> tuple[str, str]:

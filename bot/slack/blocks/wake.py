@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from bot.enums import Action, View
 from bot.i18n import N_, _
 from bot.slack.blocks import (
-    VIEW_TITLE_MAX,
     Block,
     actions,
     button,
     context,
     header,
+    input_block,
+    modal,
     mrkdwn,
     plain,
     section,
@@ -89,13 +90,9 @@ def wake_blocks(methods: Sequence[Method], *, enabled: bool) -> list[Block]:
 
 def add_method_modal() -> dict[str, Any]:
     """The form that adds a wake-up method: one URL."""
-    return {
-        "type": "modal",
-        "callback_id": View.wake_add.value,
-        "title": plain(_(ADD_TITLE), VIEW_TITLE_MAX),
-        "submit": plain(_("Add"), VIEW_TITLE_MAX),
-        "close": plain(_("Cancel"), VIEW_TITLE_MAX),
-        "blocks": [
+    return modal(
+        _(ADD_TITLE),
+        [
             section(
                 _(
                     "An Apprise URL that pushes to your phone, e.g. `ntfy://your-secret-topic` or "
@@ -103,26 +100,23 @@ def add_method_modal() -> dict[str, Any]:
                     "kept secret: shown back masked, never whole."
                 )
             ),
-            {
-                "type": "input",
-                "block_id": URL_BLOCK,
-                "label": plain(_("Wake-up URL")),
-                "element": {
+            input_block(
+                URL_BLOCK,
+                _("Wake-up URL"),
+                {
                     "type": "plain_text_input",
                     "action_id": Action.wake_url.value,
                     "max_length": URL_MAX,
                     "placeholder": plain("ntfy://…, pover://…, tgram://…"),
                 },
-            },
+            ),
         ],
-    }
+        callback_id=View.wake_add.value,
+        submit=_("Add"),
+        close=_("Cancel"),
+    )
 
 
 def wake_off_modal() -> dict[str, Any]:
     """Said instead of the form when wake-ups cannot be turned on."""
-    return {
-        "type": "modal",
-        "title": plain(_("Wake-ups are off"), VIEW_TITLE_MAX),
-        "close": plain(_("OK"), VIEW_TITLE_MAX),
-        "blocks": [section(_(WAKE_OFF_TEXT))],
-    }
+    return modal(_("Wake-ups are off"), [section(_(WAKE_OFF_TEXT))], close=_("OK"))
