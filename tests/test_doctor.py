@@ -14,7 +14,6 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.app.cli import main
 from bot.app.doctor import NOBODY_WAKEABLE, Problem, check_public_url
 from bot.sandbox.server import serve_in_thread
 from bot.sandbox.standin.app import SlackStandIn
@@ -22,6 +21,7 @@ from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Outbox
 from storage.problems import record_problem
+from tests.support.cli import run
 from tests.support.setup_files import SUPPORT as CLI_PLAN
 
 # The command line tests' setup, with a user group, someone who never existed, and two more
@@ -105,8 +105,7 @@ def troubled(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
 
 
 def doctor(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:
-    code = main(["doctor", *argv])
-    out, err = capsys.readouterr()
+    code, out, err = run(capsys, "doctor", *argv)
     return code, out.splitlines(), err
 
 
@@ -297,26 +296,22 @@ def test_the_doctor_checks_the_public_url_of_the_environment(
 
 
 @pytest.fixture
-def bot_database(setup_file: Path, tmp_path: Path) -> str:
-    """The URL of the bot's database (SQLite, migrated, empty), with a setup file whose people
-    are all in the workspace."""
+def bot_database(setup_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of the bot's database (SQLite, migrated, empty), which DATABASE_URL names, with
+    a setup file whose people are all in the workspace."""
     setup_file.write_text(PLAN.replace("U0GHOST", "U0ERIN"))
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
     return url
 
 
 def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(
-    bot_database: str,
-    clean: SlackStandIn,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    bot_database: str, clean: SlackStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = bot_database
-    engine = make_engine(url)
+    engine = make_engine(bot_database)
     at = datetime(2026, 12, 5, 21, 4, tzinfo=UTC)
     with session_scope(engine) as session:
         record_problem(
@@ -340,7 +335,6 @@ def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(
         )
     engine.dispose()
     before = (tmp_path / "bot.db").read_bytes()
-    monkeypatch.setenv("DATABASE_URL", url)
 
     code, lines, _ = doctor(capsys)
 
@@ -358,11 +352,7 @@ def test_what_the_running_bot_could_not_deliver_is_listed_from_its_database(
 
 
 def test_a_workspace_in_order_with_a_database_that_recorded_nothing_passes(
-    bot_database: str,
-    clean: SlackStandIn,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    bot_database: str, clean: SlackStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", bot_database)
     code, lines, _ = doctor(capsys)
     assert code == 0, lines
