@@ -8,6 +8,7 @@ worker killed before that leaves it to be delivered again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.slack.delivery.jobs import Job, Join, Postpone
@@ -17,6 +18,24 @@ from bot.slack.gateway import CHANNEL_BURST
 # join its roll-up. A waiting alert counts until it has not been refused a turn for FLOOD_WINDOW.
 FLOOD_BACKLOG = CHANNEL_BURST + 1
 FLOOD_WINDOW = timedelta(seconds=3)
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """A new alert's first message to ``target`` (a channel, or a person's DM): the roll-up it
+    would join (``kind``), the conversation whose turns it waits for (``channel``), and whether it
+    is critical (counted apart: one is never buried in a flood of milder ones)."""
+
+    job: Job
+    kind: str
+    target: str
+    channel: str
+    critical: bool
+
+    @property
+    def key(self) -> str:
+        """What its waiting and joining are counted by."""
+        return f"{self.channel} critical" if self.critical else self.channel
 
 
 class FloodWatch:
@@ -30,57 +49,40 @@ class FloodWatch:
         self._waiting: dict[str, dict[int, datetime]] = {}
         self._joined: dict[str, datetime] = {}
 
-    def served(self, channel: str, critical: bool, alert_id: int) -> None:
-        """The alert had its turn in ``channel``: it waits there no more."""
-        self._waiting.get(_waiting_key(channel, critical), {}).pop(alert_id, None)
+    def served(self, new: Newcomer) -> None:
+        """The alert had its turn: it waits there no more."""
+        self._waiting.get(new.key, {}).pop(_alert_id(new), None)
 
-    def wait_or_join(
-        self,
-        job: Job,
-        kind: str,
-        target: str,
-        ready_at: datetime,
-        now: datetime,
-        pace_key: str | None = None,
-        critical: bool = False,
-    ) -> Postpone | None:
-        """A new alert refused its turn in ``target``: it waits for the next one, or, when more
-        than a few wait there, it joins the roll-up of ``target`` (done: the roll-up shows it).
-        Critical alerts are counted apart: one is never buried in a flood of milder ones."""
-        assert job.alert_id is not None
-        waiting = self._waiting.setdefault(_waiting_key(pace_key or target, critical), {})
-        waiting[job.alert_id] = now
+    def wait_or_join(self, new: Newcomer, ready_at: datetime, now: datetime) -> Postpone | None:
+        """A new alert refused its turn: it waits for the next one, or, when more than a few
+        wait there, it joins the roll-up of its target (done: the roll-up shows it)."""
+        waiting = self._waiting.setdefault(new.key, {})
+        waiting[_alert_id(new)] = now
         for alert_id, at in list(waiting.items()):
             if at < now - FLOOD_WINDOW:
                 del waiting[alert_id]
         if len(waiting) < self.backlog:
             return Postpone(ready_at)
-        job.joins.append(Join(kind, target, job.alert_id))
-        self._joined[_waiting_key(pace_key or target, critical)] = now
+        self._join(new, now)
         return None
 
-    def flooded(
-        self,
-        job: Job,
-        kind: str,
-        target: str,
-        now: datetime,
-        pace_key: str | None = None,
-        critical: bool = False,
-    ) -> bool:
-        """While a flood goes on (an alert joined the roll-up of ``target`` less than
+    def flooded(self, new: Newcomer, now: datetime) -> bool:
+        """While a flood goes on (an alert joined the roll-up of its target less than
         FLOOD_WINDOW ago), a new alert joins it too, even in a free turn: the turns are the
         roll-up's, and the conversation stays readable."""
-        key = _waiting_key(pace_key or target, critical)
-        joined = self._joined.get(key)
+        joined = self._joined.get(new.key)
         if joined is None or joined < now - FLOOD_WINDOW:
-            self._joined.pop(key, None)
+            self._joined.pop(new.key, None)
             return False
-        assert job.alert_id is not None
-        job.joins.append(Join(kind, target, job.alert_id))
-        self._joined[key] = now
+        self._join(new, now)
         return True
 
+    def _join(self, new: Newcomer, now: datetime) -> None:
+        """The alert joins the roll-up of its target, which was joined at ``now``."""
+        new.job.joins.append(Join(new.kind, new.target, _alert_id(new)))
+        self._joined[new.key] = now
 
-def _waiting_key(target: str, critical: bool) -> str:
-    return f"{target} critical" if critical else target
+
+def _alert_id(new: Newcomer) -> int:
+    assert new.job.alert_id is not None
+    return new.job.alert_id

@@ -38,7 +38,7 @@ from bot.slack.delivery.content import (
     load_cover,
     load_rollup,
 )
-from bot.slack.delivery.flood import FloodWatch
+from bot.slack.delivery.flood import FloodWatch, Newcomer
 from bot.slack.delivery.jobs import Job, Outcome, Postpone, Refusal, RetryLater, merged
 from bot.slack.delivery.posting import Posting, post_metadata
 from bot.slack.errors import Kind, Problem
@@ -248,16 +248,14 @@ class Kinds:
     ) -> Postpone | None:
         """Post a new alert's first message to ``target`` (in ``channel``) in its turn; one that
         waits among many, or comes during a flood, joins the roll-up of ``target`` instead."""
-        critical = loaded.card.severity == Severity.critical
-        if self.flood.flooded(job, kind, target, now, pace_key=channel, critical=critical):
+        new = Newcomer(job, kind, target, channel, loaded.card.severity == Severity.critical)
+        if self.flood.flooded(new, now):
             return None
         ready_at = await self.posting.turn(channel, now)
         if ready_at is not None:
-            return self.flood.wait_or_join(
-                job, kind, target, ready_at, now, pace_key=channel, critical=critical
-            )
+            return self.flood.wait_or_join(new, ready_at, now)
         await self.posting.post_once(job, loaded.team, role, target, channel, content)
-        self.flood.served(channel, critical, loaded.card.id)
+        self.flood.served(new)
         return None
 
     async def _leadership(self, job: Job) -> Outcome:
