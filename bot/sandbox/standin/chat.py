@@ -3,7 +3,7 @@ bot's answers to a response_url do to the conversation they came from."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.sandbox.standin.base import ApiError, StandInBase
 from bot.sandbox.standin.limits import checked_blocks
@@ -20,15 +20,21 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_TEXT = 40_000
 
 
+class Content(NamedTuple):
+    """What a message shows: its text, blocks and attachments."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]
+
+
 class ChatMethods(StandInBase):
     """Messages: chat.*, reactions.add and response_url answers."""
 
     def _post(
         self,
         channel: Channel,
-        text: str,
-        blocks: list[dict[str, Any]],
-        attachments: list[dict[str, Any]],
+        content: Content,
         *,
         thread_ts: Any = None,
         metadata: dict[str, Any] | None = None,
@@ -37,9 +43,9 @@ class ChatMethods(StandInBase):
         msg = Message(
             channel=channel.id,
             ts=self._next_ts(),
-            text=text,
-            blocks=blocks,
-            attachments=attachments,
+            text=content.text,
+            blocks=content.blocks,
+            attachments=content.attachments,
             user=self.bot_user_id,
             bot_id=self.bot_id,
             thread_ts=str(thread_ts) if thread_ts else None,
@@ -49,17 +55,11 @@ class ChatMethods(StandInBase):
         self._messages.setdefault(channel.id, []).append(msg)
         return msg
 
-    def _edit(
-        self,
-        msg: Message,
-        text: str,
-        blocks: list[dict[str, Any]],
-        attachments: list[dict[str, Any]],
-    ) -> None:
+    def _edit(self, msg: Message, content: Content) -> None:
         msg.edits.append(Edit(msg.text, msg.blocks, msg.attachments, self._monotonic()))
-        msg.text, msg.blocks, msg.attachments = text, blocks, attachments
+        msg.text, msg.blocks, msg.attachments = content
 
-    def _content(self, args: dict[str, Any]) -> tuple[str, list[Any], list[Any]]:
+    def _content(self, args: dict[str, Any]) -> Content:
         """A message's text, blocks and attachments from a call's arguments, checked like Slack."""
         text = args.get("text") or ""
         blocks = args.get("blocks") or []
@@ -83,17 +83,17 @@ class ChatMethods(StandInBase):
                 ],
             )
         blocks = checked_blocks(blocks, "/blocks", "invalid_blocks", validate=self.validate_blocks)
-        return text, blocks, attachments
+        return Content(text, blocks, attachments)
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel"))
         if channel.archived:
             raise ApiError("is_archived")
         channel = self._member_channel(channel.id)
-        text, blocks, attachments = self._content(args)
+        content = self._content(args)
         thread_ts = args.get("thread_ts") or None
         metadata = args.get("metadata") if isinstance(args.get("metadata"), dict) else None
-        msg = self._post(channel, text, blocks, attachments, thread_ts=thread_ts, metadata=metadata)
+        msg = self._post(channel, content, thread_ts=thread_ts, metadata=metadata)
         self._changed()
         return {"ok": True, "channel": channel.id, "ts": msg.ts, "message": self._message_json(msg)}
 
@@ -112,8 +112,7 @@ class ChatMethods(StandInBase):
             raise ApiError("cant_update_message")
         if channel.archived:
             raise ApiError("is_inactive")
-        text, blocks, attachments = self._content(args)
-        self._edit(msg, text, blocks, attachments)
+        self._edit(msg, self._content(args))
         self._changed()
         return {
             "ok": True,
@@ -126,8 +125,8 @@ class ChatMethods(StandInBase):
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel"))
         user = self._user(args.get("user"), "user_not_in_channel")
-        text, blocks, _ = self._content(args)
-        eph = Ephemeral(channel.id, user.id, self._next_ts(), text, blocks)
+        content = self._content(args)
+        eph = Ephemeral(channel.id, user.id, self._next_ts(), content.text, content.blocks)
         self._ephemerals.append(eph)
         self._changed()
         return {"ok": True, "message_ts": eph.ts}
@@ -179,6 +178,7 @@ class ChatMethods(StandInBase):
             return "recorded"
         blocks = list(body.get("blocks") or [])
         text = str(body.get("text") or "")
+        content = Content(text, blocks, list(body.get("attachments") or []))
         if body.get("delete_original") or body.get("replace_original"):
             if context.message_ts is None:
                 return "recorded"
@@ -198,17 +198,10 @@ class ChatMethods(StandInBase):
                 self._messages[channel.id].remove(msg)
                 self._deleted.append(msg)
                 return "deleted"
-            self._edit(msg, text, blocks, list(body.get("attachments") or []))
+            self._edit(msg, content)
             return "replaced"
         if body.get("response_type") == "in_channel":
-            self._post(
-                channel,
-                text,
-                blocks,
-                list(body.get("attachments") or []),
-                thread_ts=body.get("thread_ts"),
-                source="response_url",
-            )
+            self._post(channel, content, thread_ts=body.get("thread_ts"), source="response_url")
             return "in_channel"
         if context.user is None:
             return "recorded"
