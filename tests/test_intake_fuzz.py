@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import fixture_bytes
 from tests.support.fuzz import JSON_VALUES, TEXT
-from tests.support.intake import TOKENS, Intake, running_intake
+from tests.support.intake import TOKENS, Intake, intake_fixtures, running_intake
 
 # Each intake route with the real payload its senders send.
 ROUTES = {
@@ -119,10 +118,7 @@ async def send(intake: Intake, route: str, body: bytes) -> tuple[int, Any]:
     return answer.status_code, answer.json()
 
 
-@pytest.fixture
-async def intake(database_url: str) -> AsyncIterator[Intake]:
-    async with running_intake(database_url) as running:
-        yield running
+intake, _ = intake_fixtures(running_intake)
 
 
 FUZZ = settings(

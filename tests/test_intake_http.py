@@ -17,22 +17,13 @@ from sqlalchemy.exc import OperationalError
 from bot.runtime.metrics import metrics_of
 from storage.db import make_engine
 from tests.conftest import fixture_bytes
-from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake
+from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, intake_fixtures, running_intake
 from tests.support.sqlite_lock import another_writer
 
 ONE_MIB = 1024 * 1024
 
 
-@pytest.fixture
-async def intake(database_url: str) -> AsyncIterator[Intake]:
-    async with running_intake(database_url) as running:
-        yield running
-
-
-@pytest.fixture
-async def sqlite_intake(sqlite_url: str) -> AsyncIterator[Intake]:
-    async with running_intake(sqlite_url) as running:
-        yield running
+intake, sqlite_intake = intake_fixtures(running_intake)
 
 
 # --- the real payloads -------------------------------------------------------------------------

@@ -26,7 +26,14 @@ from bot.plan.reading import parse_plan
 from handlers.intake import PARSERS
 from tests.conftest import ROOT, fixture_bytes
 from tests.support.fuzz import JSON_VALUES
-from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, running_intake, support_plan
+from tests.support.intake import (
+    FRIDAY_NIGHT,
+    TOKENS,
+    Intake,
+    intake_fixtures,
+    running_intake,
+    support_plan,
+)
 
 SAMPLE = "opsgenie/create_alert_request.json"
 SAMPLE_ALIAS = "Life is too short for no alias"
@@ -82,16 +89,7 @@ async def running_opsgenie(
         yield Opsgenie(intake.client, intake.services, intake.clock)
 
 
-@pytest.fixture
-async def intake(database_url: str) -> AsyncIterator[Opsgenie]:
-    async with running_opsgenie(database_url) as running:
-        yield running
-
-
-@pytest.fixture
-async def sqlite_intake(sqlite_url: str) -> AsyncIterator[Opsgenie]:
-    async with running_opsgenie(sqlite_url) as running:
-        yield running
+intake, sqlite_intake = intake_fixtures(running_opsgenie)
 
 
 def assert_opsgenie_accepted(answer: httpx.Response) -> None:

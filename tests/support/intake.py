@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -191,3 +192,25 @@ async def running_intake(
             yield Intake(client, services, clock)
     finally:
         services.engine.dispose()
+
+
+Running = TypeVar("Running", bound=Intake)
+
+
+def intake_fixtures(
+    start: Callable[[str], AbstractAsyncContextManager[Running]],
+) -> tuple[Any, Any]:
+    """A test module's two fixtures: ``intake``, the app ``start`` runs on each database kind in
+    turn, and ``sqlite_intake``, the same on SQLite alone."""
+
+    @pytest.fixture
+    async def intake(database_url: str) -> AsyncIterator[Running]:
+        async with start(database_url) as running:
+            yield running
+
+    @pytest.fixture
+    async def sqlite_intake(sqlite_url: str) -> AsyncIterator[Running]:
+        async with start(sqlite_url) as running:
+            yield running
+
+    return intake, sqlite_intake
