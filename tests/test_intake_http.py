@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 
 from bot.runtime.metrics import metrics_of
 from storage.db import make_engine
 from tests.conftest import fixture_bytes
+from tests.support.failing_db import failing_commits
 from tests.support.intake import FRIDAY_NIGHT, TOKENS, Intake, intake_fixtures, running_intake
 from tests.support.sqlite_lock import another_writer
 
@@ -350,16 +350,8 @@ async def test_oversized_bodies_are_refused(sqlite_intake: Intake) -> None:
 
 
 async def test_a_failing_commit_answers_503_and_writes_nothing(intake: Intake) -> None:
-    engine = intake.services.engine
-
-    def refuse_commit(_conn: Any) -> None:
-        raise OperationalError("COMMIT", {}, Exception("database is locked"))
-
-    event.listen(engine, "commit", refuse_commit)
-    try:
+    with failing_commits(intake.services.engine):
         answer = await intake.post("prometheus", fixture_bytes("alertmanager/v0.25-firing.json"))
-    finally:
-        event.remove(engine, "commit", refuse_commit)
     assert answer.status_code == 503
     assert int(answer.headers["retry-after"]) > 0
     assert intake.counts() == (0, 0, 0)

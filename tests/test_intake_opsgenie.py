@@ -17,14 +17,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 
 from bot.alerts.model import TITLE_LIMIT, Severity
 from bot.plan.model import Integration
 from bot.plan.reading import parse_plan
 from handlers.intake import PARSERS
 from tests.conftest import ROOT, fixture_bytes
+from tests.support.failing_db import failing_commits
 from tests.support.fuzz import JSON_VALUES
 from tests.support.intake import (
     FRIDAY_NIGHT,
@@ -547,16 +546,8 @@ def test_the_setup_file_accepts_the_opsgenie_kind() -> None:
 
 
 async def test_a_failing_commit_answers_503_and_writes_nothing(intake: Opsgenie) -> None:
-    engine = intake.services.engine
-
-    def refuse_commit(_conn: Any) -> None:
-        raise OperationalError("COMMIT", {}, Exception("database is locked"))
-
-    event.listen(engine, "commit", refuse_commit)
-    try:
+    with failing_commits(intake.services.engine):
         answer = await intake.create(fixture_bytes(SAMPLE))
-    finally:
-        event.remove(engine, "commit", refuse_commit)
 
     assert answer.status_code == 503
     assert int(answer.headers["retry-after"]) > 0
