@@ -85,21 +85,20 @@ def hours(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 3600
 
 
+def weekend(members: tuple[str, ...], start: str, zone: ZoneInfo = PARIS) -> Layer:
+    """DESIGN.md's weekend rotation: Friday 18:00 to Monday 09:00, a week each."""
+    return layer("weekend", members, start, "1w", zone, only=(window(FRI, 18, 0, MON, 9, 0),))
+
+
+def weekdays(start: str, zone: ZoneInfo = PARIS) -> Layer:
+    """DESIGN.md's weekday rotation: Dan and Erin, Monday to Friday 09:00 to 18:00, a day each."""
+    days = tuple(window(d, 9, 0, d, 18, 0) for d in (MON, TUE, WED, THU, FRI))
+    return layer("weekdays", ("U0DAN", "U0ERIN"), start, "1d", zone, only=days)
+
+
 # The setup of DESIGN.md: a weekend rotation and a weekday one, in Paris.
-WEEKEND = layer(
-    "weekend",
-    ("U0ALICE", "U0BOB", "U0CAROL", "U0CEO"),
-    "2026-11-06T18:00",
-    "1w",
-    only=(window(FRI, 18, 0, MON, 9, 0),),
-)
-WEEKDAYS = layer(
-    "weekdays",
-    ("U0DAN", "U0ERIN"),
-    "2026-11-09T09:00",
-    "1d",
-    only=tuple(window(d, 9, 0, d, 18, 0) for d in (MON, TUE, WED, THU, FRI)),
-)
+WEEKEND = weekend(("U0ALICE", "U0BOB", "U0CAROL", "U0CEO"), "2026-11-06T18:00")
+WEEKDAYS = weekdays("2026-11-09T09:00")
 LEADS = layer("leads", ("U0LEAD1", "U0LEAD2"), "2026-11-02T09:00", "1w")
 SUPPORT = team(WEEKEND, WEEKDAYS, backup=(LEADS,))
 
@@ -218,23 +217,10 @@ WE, WD = "rotation:weekend", "rotation:weekdays"
 def design_layers_from(zone: ZoneInfo) -> Team:
     """The DESIGN team's two layers, started on the first Friday and Monday of 2026 in ``zone``
     so that they run across that year's DST changes."""
-    weekend = layer(
-        "weekend",
-        ("U0ALICE", "U0BOB", "U0CAROL", "U0CEO"),
-        "2026-01-02T18:00",
-        "1w",
-        zone,
-        only=(window(FRI, 18, 0, MON, 9, 0),),
+    return team(
+        weekend(("U0ALICE", "U0BOB", "U0CAROL", "U0CEO"), "2026-01-02T18:00", zone),
+        weekdays("2026-01-05T09:00", zone),
     )
-    weekdays = layer(
-        "weekdays",
-        ("U0DAN", "U0ERIN"),
-        "2026-01-05T09:00",
-        "1d",
-        zone,
-        only=tuple(window(d, 9, 0, d, 18, 0) for d in (MON, TUE, WED, THU, FRI)),
-    )
-    return team(weekend, weekdays)
 
 
 @pytest.mark.parametrize(
@@ -317,20 +303,8 @@ def test_backup_role_uses_the_backup_layers() -> None:
 # Lead 1 holds every third weekend, and is the backup every third week: the two meet on the
 # weekends of 27-30 March (spring forward: 62 hours) and 23-26 October 2026 (fall back: 64 hours),
 # among others, and Lead 2, next in the backup's order, backs up instead.
-WEEKENDS_WITH_A_LEAD = layer(
-    "weekend",
-    ("U0ALICE", "U0BOB", "U0LEAD1"),
-    "2026-03-13T18:00",
-    "1w",
-    only=(window(FRI, 18, 0, MON, 9, 0),),
-)
-SPRING_WEEKDAYS = layer(
-    "weekdays",
-    ("U0DAN", "U0ERIN"),
-    "2026-03-09T09:00",
-    "1d",
-    only=tuple(window(d, 9, 0, d, 18, 0) for d in (MON, TUE, WED, THU, FRI)),
-)
+WEEKENDS_WITH_A_LEAD = weekend(("U0ALICE", "U0BOB", "U0LEAD1"), "2026-03-13T18:00")
+SPRING_WEEKDAYS = weekdays("2026-03-09T09:00")
 THREE_LEADS = layer("leads", ("U0LEAD2", "U0LEAD3", "U0LEAD1"), "2026-03-09T09:00", "1w")
 LEADS_MEET = team(WEEKENDS_WITH_A_LEAD, SPRING_WEEKDAYS, backup=(THREE_LEADS,))
 
