@@ -18,10 +18,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from datetime import time as dtime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
+
+if TYPE_CHECKING:
+    from bot.sandbox.standin.app import SlackStandIn
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -77,28 +80,6 @@ class SlackRequest:
             inner: dict[str, Any] = json.loads(fields["payload"])
             return inner
         return fields
-
-
-class Workspace(Protocol):
-    """What SlackSide asks of the Slack stand-in: names, DMs, triggers and response URLs."""
-
-    def user_name(self, user: str) -> str: ...
-
-    def channel_name(self, channel: str) -> str: ...
-
-    def dm_channel(self, user: str) -> str: ...
-
-    def issue_trigger(self, user: str) -> str: ...
-
-    def response_url_for(
-        self,
-        key: str,
-        *,
-        channel: str | None = None,
-        user: str | None = None,
-        message_ts: str | None = None,
-        is_ephemeral: bool = False,
-    ) -> str: ...
 
 
 # --------------------------------------------------------------------------- signing, encoding
@@ -305,7 +286,7 @@ class SlackSide:
         verification_token: str = "sandbox-verification-token",
         enterprise_id: str | None = None,
         enterprise_name: str | None = None,
-        workspace: Workspace | None = None,
+        workspace: SlackStandIn | None = None,
         bot_url: str = "http://bot",
         app: Any = None,
         events_path: str = EVENTS_PATH,
@@ -330,7 +311,7 @@ class SlackSide:
         self._counter = itertools.count(1)
 
     @classmethod
-    def for_standin(cls, standin: Any, signing_secret: str, **kwargs: Any) -> SlackSide:
+    def for_standin(cls, standin: SlackStandIn, signing_secret: str, **kwargs: Any) -> SlackSide:
         """A SlackSide speaking for the stand-in's workspace (same team, app and bot ids)."""
         return cls(
             signing_secret,
