@@ -1,12 +1,11 @@
-"""The columns and table changes the migrations repeat, written once (each builds what the
-revisions wrote out by hand before, to the same schema)."""
+"""The columns the migrations repeat, written once (each builds what the revisions wrote out by
+hand before, to the same schema)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
 import storage.types
@@ -29,6 +28,11 @@ def integer(
     return sa.Column(name, sa.Integer(), nullable=nullable, server_default=server_default)
 
 
+def json(name: str) -> sa.Column[Any]:
+    """A JSON document, or null."""
+    return sa.Column(name, sa.JSON(), nullable=True)
+
+
 def lease(*, error_length: int) -> list[sa.Column[Any]]:
     """A queued row's turn: when it is due, who holds it until when, its last error, and when it
     was queued and done."""
@@ -39,17 +43,3 @@ def lease(*, error_length: int) -> list[sa.Column[Any]]:
         instant("created_at"),
         instant("done_at", nullable=True),
     ]
-
-
-def add_columns(table: str, *columns: sa.Column[Any]) -> None:
-    """Add the columns to a table (SQLite copies the table, hence the batch)."""
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        for column in columns:
-            batch_op.add_column(column)
-
-
-def drop_columns(table: str, *names: str) -> None:
-    """Drop the named columns of a table, in that order."""
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        for name in names:
-            batch_op.drop_column(name)

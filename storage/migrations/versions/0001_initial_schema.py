@@ -5,21 +5,16 @@ Revises:
 Create Date: 2026-11-23 05:55:02.819664
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from alembic import op
 
-from storage.migrations.columns import instant, integer, lease, string
+from storage.migrations.changes import index, new_table, reversible
+from storage.migrations.columns import instant, integer, json, lease, string
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    op.create_table(
+upgrade, downgrade = reversible(
+    new_table(
         "alert",
         integer("id"),
         string("team", 64),
@@ -33,8 +28,8 @@ def upgrade() -> None:
         string("customer", 200, nullable=True),
         string("source", 300, nullable=True),
         string("runbook_url", 2000, nullable=True),
-        sa.Column("links", sa.JSON(), nullable=True),
-        sa.Column("labels", sa.JSON(), nullable=True),
+        json("links"),
+        json("labels"),
         integer("count"),
         instant("first_seen"),
         instant("last_seen"),
@@ -48,21 +43,19 @@ def upgrade() -> None:
         instant("leadership_escalated_at", nullable=True),
         string("leadership_escalated_by", 32, nullable=True),
         sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_alert_next_escalation_at"), ["next_escalation_at"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_alert_team"), ["team"], unique=False)
-        batch_op.create_index(
-            "uq_alert_open_dedup",
-            ["team", "dedup_key"],
-            unique=True,
-            sqlite_where=sa.text("resolved_at IS NULL"),
-            postgresql_where=sa.text("resolved_at IS NULL"),
-        )
-
-    op.create_table(
+        indexes=[
+            index("ix_alert_next_escalation_at", "next_escalation_at"),
+            index("ix_alert_team", "team"),
+            index(
+                "uq_alert_open_dedup",
+                "team",
+                "dedup_key",
+                unique=True,
+                where="resolved_at IS NULL",
+            ),
+        ],
+    ),
+    new_table(
         "claim",
         integer("id"),
         string("team", 64),
@@ -73,8 +66,8 @@ def upgrade() -> None:
         string("outcome", 32, nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("team", "kind", "instant", name="uq_claim"),
-    )
-    op.create_table(
+    ),
+    new_table(
         "cover_request",
         integer("id"),
         string("team", 64),
@@ -88,34 +81,30 @@ def upgrade() -> None:
         string("ts", 32, nullable=True),
         instant("created_at"),
         sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("cover_request", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_cover_request_team"), ["team"], unique=False)
-
-    op.create_table(
+        indexes=[index("ix_cover_request_team", "team")],
+    ),
+    new_table(
         "outbox",
         integer("id"),
         string("kind", 32),
         string("subject", 64, nullable=True),
-        sa.Column("payload", sa.JSON(), nullable=True),
+        json("payload"),
         string("status", 16),
         integer("attempts"),
         *lease(error_length=2000),
         sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_outbox_next_attempt_at"), ["next_attempt_at"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_outbox_subject"), ["subject"], unique=False)
-
-    op.create_table(
+        indexes=[
+            index("ix_outbox_next_attempt_at", "next_attempt_at"),
+            index("ix_outbox_subject", "subject"),
+        ],
+    ),
+    new_table(
         "slack_event_seen",
         string("event_id", 64),
         instant("seen_at"),
         sa.PrimaryKeyConstraint("event_id"),
-    )
-    op.create_table(
+    ),
+    new_table(
         "slack_message",
         integer("id"),
         string("subject", 64),
@@ -127,8 +116,8 @@ def upgrade() -> None:
         instant("updated_at", nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("subject", "role", "recipient", name="uq_slack_message"),
-    )
-    op.create_table(
+    ),
+    new_table(
         "swap_request",
         integer("id"),
         string("team", 64),
@@ -144,12 +133,12 @@ def upgrade() -> None:
         string("dm_channel", 32, nullable=True),
         string("dm_ts", 32, nullable=True),
         sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("swap_request", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_swap_request_target"), ["target"], unique=False)
-        batch_op.create_index(batch_op.f("ix_swap_request_team"), ["team"], unique=False)
-
-    op.create_table(
+        indexes=[
+            index("ix_swap_request_target", "target"),
+            index("ix_swap_request_team", "team"),
+        ],
+    ),
+    new_table(
         "alert_event",
         integer("id"),
         integer("alert_id"),
@@ -157,16 +146,11 @@ def upgrade() -> None:
         string("kind", 32),
         string("actor", 64, nullable=True),
         string("detail", 2000),
-        sa.ForeignKeyConstraint(
-            ["alert_id"],
-            ["alert.id"],
-        ),
+        sa.ForeignKeyConstraint(["alert_id"], ["alert.id"]),
         sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("alert_event", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_alert_event_alert_id"), ["alert_id"], unique=False)
-
-    op.create_table(
+        indexes=[index("ix_alert_event_alert_id", "alert_id")],
+    ),
+    new_table(
         "override",
         string("team", 64),
         string("user_id", 32),
@@ -182,57 +166,13 @@ def upgrade() -> None:
         instant("end"),
         instant("created_at"),
         instant("cancelled_at", nullable=True),
-        sa.ForeignKeyConstraint(
-            ["cover_id"],
-            ["cover_request.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["swap_id"],
-            ["swap_request.id"],
-        ),
+        sa.ForeignKeyConstraint(["cover_id"], ["cover_request.id"]),
+        sa.ForeignKeyConstraint(["swap_id"], ["swap_request.id"]),
         sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("override", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_override_end"), ["end"], unique=False)
-        batch_op.create_index(batch_op.f("ix_override_start"), ["start"], unique=False)
-        batch_op.create_index(batch_op.f("ix_override_team"), ["team"], unique=False)
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("override", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_override_team"))
-        batch_op.drop_index(batch_op.f("ix_override_start"))
-        batch_op.drop_index(batch_op.f("ix_override_end"))
-
-    op.drop_table("override")
-    with op.batch_alter_table("alert_event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_alert_event_alert_id"))
-
-    op.drop_table("alert_event")
-    with op.batch_alter_table("swap_request", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_swap_request_team"))
-        batch_op.drop_index(batch_op.f("ix_swap_request_target"))
-
-    op.drop_table("swap_request")
-    op.drop_table("slack_message")
-    op.drop_table("slack_event_seen")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_subject"))
-        batch_op.drop_index(batch_op.f("ix_outbox_next_attempt_at"))
-
-    op.drop_table("outbox")
-    with op.batch_alter_table("cover_request", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_cover_request_team"))
-
-    op.drop_table("cover_request")
-    op.drop_table("claim")
-    with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_alert_open_dedup",
-            sqlite_where=sa.text("resolved_at IS NULL"),
-            postgresql_where=sa.text("resolved_at IS NULL"),
-        )
-        batch_op.drop_index(batch_op.f("ix_alert_team"))
-        batch_op.drop_index(batch_op.f("ix_alert_next_escalation_at"))
-
-    op.drop_table("alert")
+        indexes=[
+            index("ix_override_end", "end"),
+            index("ix_override_start", "start"),
+            index("ix_override_team", "team"),
+        ],
+    ),
+)

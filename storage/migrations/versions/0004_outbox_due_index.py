@@ -5,21 +5,11 @@ Revises: 0003
 Create Date: 2026-12-02 01:00:00
 """
 
-from collections.abc import Sequence
-
-from alembic import op
+from storage.migrations.changes import index, new_index, reversible
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_status_due", ["status", "next_attempt_at"], unique=False)
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_status_due")
+upgrade, downgrade = reversible(
+    new_index("outbox", index("ix_outbox_status_due", "status", "next_attempt_at"))
+)

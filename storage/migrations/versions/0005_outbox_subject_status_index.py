@@ -10,23 +10,12 @@ Revises: 0004
 Create Date: 2026-12-02 14:10:00
 """
 
-from collections.abc import Sequence
-
-from alembic import op
+from storage.migrations.changes import index, new_index, reversible, undone
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_subject_status", ["subject", "status"], unique=False)
-        batch_op.drop_index("ix_outbox_subject")
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_subject", ["subject"], unique=False)
-        batch_op.drop_index("ix_outbox_subject_status")
+upgrade, downgrade = reversible(
+    new_index("outbox", index("ix_outbox_subject_status", "subject", "status")),
+    undone(new_index("outbox", index("ix_outbox_subject", "subject"))),
+)

@@ -9,21 +9,11 @@ Revises: 0005
 Create Date: 2026-12-02 16:40:00
 """
 
-from collections.abc import Sequence
-
-from alembic import op
+from storage.migrations.changes import index, new_index, reversible, undone
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_next_attempt_at")
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_next_attempt_at", ["next_attempt_at"], unique=False)
+upgrade, downgrade = reversible(
+    undone(new_index("outbox", index("ix_outbox_next_attempt_at", "next_attempt_at")))
+)

@@ -12,29 +12,20 @@ Revises: 0006
 Create Date: 2026-12-05 12:10:00
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from alembic import op
 
+from storage.migrations.changes import new_table, reversible
 from storage.migrations.columns import instant, string
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    unlogged = ["UNLOGGED"] if op.get_bind().dialect.name == "postgresql" else []
-    op.create_table(
+upgrade, downgrade = reversible(
+    new_table(
         "channel_pace",
         string("channel", 64),
         instant("booked_until"),
         sa.PrimaryKeyConstraint("channel"),
-        prefixes=unlogged,
+        unlogged=True,
     )
-
-
-def downgrade() -> None:
-    op.drop_table("channel_pace")
+)

@@ -5,19 +5,10 @@ Revises: 0007
 Create Date: 2026-12-06 09:00:00
 """
 
-from collections.abc import Sequence
-
-from storage.migrations.columns import add_columns, drop_columns, string
+from storage.migrations.changes import new_columns, reversible
+from storage.migrations.columns import string
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    add_columns("cover_request", string("note", 500, nullable=True))
-
-
-def downgrade() -> None:
-    drop_columns("cover_request", "note")
+upgrade, downgrade = reversible(new_columns("cover_request", string("note", 500, nullable=True)))

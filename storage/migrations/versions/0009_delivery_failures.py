@@ -12,23 +12,18 @@ Revises: 0008
 Create Date: 2026-12-06 10:00:00
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from alembic import op
 
-from storage.migrations.columns import add_columns, drop_columns, instant, integer, string
+from storage.migrations.changes import new_columns, new_table, reversible, statement
+from storage.migrations.columns import instant, integer, string
 
 revision: str = "0009"
 down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    add_columns("outbox", integer("unknown_errors", server_default="0"))
-    op.execute("UPDATE outbox SET status = 'failed' WHERE status = 'dead'")
-    op.create_table(
+upgrade, downgrade = reversible(
+    new_columns("outbox", integer("unknown_errors", server_default="0")),
+    statement("UPDATE outbox SET status = 'failed' WHERE status = 'dead'"),
+    new_table(
         "delivery_problem",
         integer("id"),
         string("target", 64),
@@ -38,9 +33,5 @@ def upgrade() -> None:
         instant("at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("target", "problem", name="uq_delivery_problem"),
-    )
-
-
-def downgrade() -> None:
-    op.drop_table("delivery_problem")
-    drop_columns("outbox", "unknown_errors")
+    ),
+)

@@ -10,19 +10,10 @@ Revises: 0009
 Create Date: 2026-12-07 09:00:00
 """
 
-from collections.abc import Sequence
-
-from storage.migrations.columns import add_columns, drop_columns, integer
+from storage.migrations.changes import new_columns, reversible
+from storage.migrations.columns import integer
 
 revision: str = "0010"
 down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    add_columns("outbox", integer("priority", server_default="1"))
-
-
-def downgrade() -> None:
-    drop_columns("outbox", "priority")
+upgrade, downgrade = reversible(new_columns("outbox", integer("priority", server_default="1")))

@@ -9,19 +9,9 @@ Revises: 0011
 Create Date: 2026-12-07 10:00:00
 """
 
-from collections.abc import Sequence
-
-from alembic import op
+from storage.migrations.changes import index, new_index, reversible
 
 revision: str = "0012"
 down_revision: str | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    op.create_index("ix_override_team_end", "override", ["team", "end"], unique=False)
-
-
-def downgrade() -> None:
-    op.drop_index("ix_override_team_end", table_name="override")
+upgrade, downgrade = reversible(new_index("override", index("ix_override_team_end", "team", "end")))

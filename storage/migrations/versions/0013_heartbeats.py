@@ -5,21 +5,16 @@ Revises: 0012
 Create Date: 2026-12-07 10:00:00
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from alembic import op
 
+from storage.migrations.changes import new_table, reversible
 from storage.migrations.columns import instant, string
 
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    op.create_table(
+upgrade, downgrade = reversible(
+    new_table(
         "heartbeat",
         string("name", 64),
         instant("watched_since"),
@@ -27,7 +22,4 @@ def upgrade() -> None:
         instant("missed_at", nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
-
-
-def downgrade() -> None:
-    op.drop_table("heartbeat")
+)

@@ -10,21 +10,16 @@ Revises: 0014
 Create Date: 2026-12-07 11:00:00
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from alembic import op
 
+from storage.migrations.changes import index, new_table, reversible
 from storage.migrations.columns import instant, integer, string
 
 revision: str = "0015"
 down_revision: str | None = "0014"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
-    op.create_table(
+upgrade, downgrade = reversible(
+    new_table(
         "rollup",
         integer("id"),
         string("kind", 16),
@@ -32,9 +27,9 @@ def upgrade() -> None:
         instant("started_at"),
         instant("last_joined_at"),
         sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index("ix_rollup_target", "rollup", ["kind", "target", "last_joined_at"])
-    op.create_table(
+        indexes=[index("ix_rollup_target", "kind", "target", "last_joined_at")],
+    ),
+    new_table(
         "rollup_alert",
         integer("rollup_id"),
         integer("alert_id"),
@@ -42,12 +37,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["rollup_id"], ["rollup.id"]),
         sa.ForeignKeyConstraint(["alert_id"], ["alert.id"]),
         sa.PrimaryKeyConstraint("rollup_id", "alert_id"),
-    )
-    op.create_index("ix_rollup_alert_alert_id", "rollup_alert", ["alert_id"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_rollup_alert_alert_id", table_name="rollup_alert")
-    op.drop_table("rollup_alert")
-    op.drop_index("ix_rollup_target", table_name="rollup")
-    op.drop_table("rollup")
+        indexes=[index("ix_rollup_alert_alert_id", "alert_id")],
+    ),
+)
