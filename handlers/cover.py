@@ -30,15 +30,14 @@ from bot.slack.blocks.cover_form import (
     cover_unavailable_modal,
     read_cover_form,
 )
-from bot.slack.blocks.oncall import help_message
 from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
 from bot.slack.metadata import CoverRef
 from bot.slack.users import directory
-from bot.text.escaping import escape, typed
+from bot.text.escaping import escape
 from handlers.events import answer_click, fill_view, safely, send_dm, tell
+from handlers.forms import form_command
 from handlers.home import refresh_homes
-from handlers.swap import HELP
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -88,7 +87,7 @@ async def _claim(
     result = await services.in_database(
         take, services.engine, services.roster, ref.cover_id, user, services.clock.now()
     )
-    cover = result.cover
+    cover = result.request
     if result.outcome is Outcome.not_found or cover is None:
         await tell(services, body, respond, user, _("That cover request no longer exists."))
         return
@@ -144,10 +143,7 @@ async def _ask_for(
 
 
 async def _cover_in_one_line(services: Services, user: str, text: str, respond: Any) -> None:
-    """`/cover help` or `/cover <a day, days or a span>`."""
-    if text.lower() in HELP:
-        await respond(response_type="ephemeral", **help_message(sorted(services.roster.plan.teams)))
-        return
+    """`/cover <a day, days or a span>`."""
     try:
         shifts = await services.in_database(
             shifts_in_span, services.roster, user, text, services.clock.now()
@@ -183,24 +179,16 @@ async def _cover_submitted(services: Services, ack: Any, user: str, view: dict[s
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.command(Command.cover.value)
-    async def cover_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        await ack()
-        user = command["user_id"]
-        text = typed(command).strip()
-        if not text:
-            await _open_form(services, user, command["trigger_id"])
-            return
-        with speaking(await person_language(services, user)):
-            await _cover_in_one_line(services, user, text, respond)
-
-    @bolt.view(View.cover_request.value)
-    async def cover_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        # Checked before the ack: a refusal travels in the ack, next to the input at fault.
-        # The person's language was cached when the form opened: no users.info call before it.
-        user = body["user"]["id"]
-        with speaking(await person_language(services, user, look_up=False)):
-            await _cover_submitted(services, ack, user, view)
+    form_command(
+        bolt,
+        services,
+        Command.cover,
+        View.cover_request,
+        # The form itself says when there is nothing to cover: no reply is needed.
+        open_form=lambda user, trigger_id, _respond: _open_form(services, user, trigger_id),
+        one_line=partial(_cover_in_one_line, services),
+        submitted=partial(_cover_submitted, services),
+    )
 
     @bolt.action(Action.cover_take.value)
     async def cover_take(

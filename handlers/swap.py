@@ -23,7 +23,6 @@ from bot.schedule.swaps import (
 )
 from bot.schedule.timefmt import UnreadableTime, parse_day
 from bot.slack.blocks import text_message
-from bot.slack.blocks.oncall import help_message
 from bot.slack.blocks.swap import (
     MY_SHIFT_BLOCK,
     TEAMMATE_BLOCK,
@@ -41,8 +40,9 @@ from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language, team_language
 from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
 from bot.slack.users import MENTION, directory
-from bot.text.escaping import quoted, typed
+from bot.text.escaping import quoted
 from handlers.events import answer_click, fill_view, safely, send_dm, tell
+from handlers.forms import form_command
 from handlers.home import refresh_homes
 from storage.db import session_scope
 from storage.models import SwapRequest
@@ -59,8 +59,6 @@ ONE_LINE_HINT = N_(
     "write it as `/swap @teammate &lt;a day of your shift&gt; &lt;a day of theirs&gt;`, e.g. "
     "`/swap @bob 2026-11-28 2026-12-05`"
 )
-# The word for help after /swap and /cover, in English, French and Portuguese.
-HELP = frozenset({"help", "?", "aide", "ajuda"})
 
 
 def parse_one_line(text: str) -> tuple[str, date, date]:
@@ -170,7 +168,7 @@ def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
 
 async def _announce(services: Services, decision: Decision, team: Team) -> None:
     """Tell both people (and, for an accepted swap, the team channel) how it ended."""
-    swap = decision.swap
+    swap = decision.request
     assert swap is not None
     outcome, reason = decision.outcome.value, decision.reason
     users = directory(services)
@@ -212,7 +210,7 @@ async def _decide(
     decision = await services.in_database(
         decide, services.engine, services.roster, ref.swap_id, user, accept, services.clock.now()
     )
-    swap = decision.swap
+    swap = decision.request
     if decision.outcome is Outcome.not_found or swap is None:
         await tell(services, body, respond, user, _("That swap request no longer exists."))
         return
@@ -259,10 +257,7 @@ async def _decide(
 
 
 async def _swap_in_one_line(services: Services, user: str, text: str, respond: Any) -> None:
-    """`/swap help` or `/swap @bob <my day> <their day>`."""
-    if text.lower() in HELP:
-        await respond(response_type="ephemeral", **help_message(sorted(services.roster.plan.teams)))
-        return
+    """`/swap @bob <my day> <their day>`."""
     now = services.clock.now()
     try:
         target, my_day, their_day = parse_one_line(text)
@@ -304,35 +299,23 @@ async def _swap_submitted(services: Services, ack: Any, user: str, view: dict[st
 
 
 def register(bolt: AsyncApp, services: Services) -> None:
-    @bolt.command(Command.swap.value)
-    async def swap_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        await ack()
-        user = command["user_id"]
-        text = typed(command).strip()
-        if not text:
-            await _open_modal(services, user, command["trigger_id"], respond)
-            return
-        with speaking(await person_language(services, user)):
-            await _swap_in_one_line(services, user, text, respond)
+    form_command(
+        bolt,
+        services,
+        Command.swap,
+        View.swap_request,
+        open_form=partial(_open_modal, services),
+        one_line=partial(_swap_in_one_line, services),
+        submitted=partial(_swap_submitted, services),
+    )
 
-    @bolt.view(View.swap_request.value)
-    async def swap_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        # Checked before the ack: a refusal has to travel in the ack, next to the input at fault.
-        # The person's language was cached when the form opened: no users.info call before it.
-        user = body["user"]["id"]
-        with speaking(await person_language(services, user, look_up=False)):
-            await _swap_submitted(services, ack, user, view)
-
-    @bolt.action(Action.swap_accept.value)
-    async def swap_accept(
+    async def swap_answered(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
         await ack()
-        await _answer(services, body, action, respond, accept=True)
+        accept = action["action_id"] == Action.swap_accept.value
+        await _answer(services, body, action, respond, accept=accept)
 
-    @bolt.action(Action.swap_decline.value)
-    async def swap_decline(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
-    ) -> None:
-        await ack()
-        await _answer(services, body, action, respond, accept=False)
+    # Accept and Decline are one listener: the button clicked says which.
+    for button in (Action.swap_accept, Action.swap_decline):
+        bolt.action(button.value)(swap_answered)

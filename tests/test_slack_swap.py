@@ -187,6 +187,16 @@ async def test_bad_input_gets_a_plain_answer_and_changes_nothing(tmp_path: Path)
         assert h.standin.calls_to("chat.postMessage") == []
 
 
+async def test_swap_help_answers_with_the_help_and_asks_nobody(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        for word in ("help", "?", "aide", "AJUDA"):
+            helped = await h.command("/swap", word, user="U0ALICE")
+            assert "• `/swap` opens a form; in one line: `/swap @bob" in helped.reply_text()
+            assert helped.replies()[-1]["response_type"] == "ephemeral"
+        assert h.standin.views("U0ALICE") == []
+        assert swaps(h) == [] and h.standin.dms("U0BOB") == []
+
+
 async def test_the_swap_modal_opens_within_the_triggers_life_however_slow_users_info_is(
     tmp_path: Path,
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -13,7 +12,7 @@ from sqlmodel import Session
 from bot.i18n import _
 from bot.plan.model import Team
 from bot.schedule.roster import Roster
-from bot.schedule.swaps import TeamShift
+from bot.schedule.swaps import Answer, TeamShift
 from bot.schedule.timefmt import UnreadableTime, parse_moment, parse_span, span
 from bot.text.escaping import escape
 from storage import outbox
@@ -198,13 +197,8 @@ class Outcome(StrEnum):
     not_found = "not_found"
 
 
-@dataclass(frozen=True)
-class Take:
-    """What came of a click on "I'll cover", and the request as it now stands."""
-
-    outcome: Outcome
-    cover: CoverRequest | None
-    reason: str = ""
+# What came of a click on "I'll cover", and the request as it now stands.
+Take = Answer[Outcome, CoverRequest]
 
 
 def take(engine: Engine, roster: Roster, cover_id: int, by: str, now: datetime) -> Take:

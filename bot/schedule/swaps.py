@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -29,6 +30,9 @@ from storage.swaps import (
 # How far ahead "my upcoming shifts" look: the engine's own horizon.
 UPCOMING = schedule.HORIZON
 
+OutcomeT = TypeVar("OutcomeT", bound=StrEnum)
+RequestT = TypeVar("RequestT")
+
 
 class SwapProblem(ValueError):
     """A swap that cannot be made, in plain words; ``field`` names the modal input at fault."""
@@ -46,6 +50,16 @@ class TeamShift:
     user: str
     start: datetime
     end: datetime
+
+
+@dataclass(frozen=True)
+class Answer(Generic[OutcomeT, RequestT]):
+    """What came of a click on a request's buttons (a swap's, a cover's), and the request as it
+    now stands (None when it no longer exists); ``reason`` says why it could not be applied."""
+
+    outcome: OutcomeT
+    request: RequestT | None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,13 +249,8 @@ class Outcome(StrEnum):
     not_found = "not_found"
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What came of a click on Accept or Decline, and the request as it now stands."""
-
-    outcome: Outcome
-    swap: SwapRequest | None
-    reason: str = ""
+# What came of a click on Accept or Decline, and the request as it now stands.
+Decision = Answer[Outcome, SwapRequest]
 
 
 def _still_valid(
