@@ -338,19 +338,18 @@ class HandoverPlanner:
         no longer changes hands then)."""
         instant = _aware(instant)
         now = self.services.clock.now()
-        loaded = await self._load(
+        loaded = await self._load_linked(
             "hand-off", {"team": team_id}, self._prepare_handover, team_id, instant, now, late
         )
         if isinstance(loaded, str):
             return loaded
-        team = loaded.summary.team
-        carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
-        summary = replace(loaded.summary, carried=carried)
+        claim_id, summary = loaded
+        team = summary.team
         outcome = claims.LATE if late else claims.SENT
         try:
             with speaking(team_language(team)):
                 content = handover_message(summary)
-            await self._post(team.channel, content, claim_id=loaded.claim_id)
+            await self._post(team.channel, content, claim_id=claim_id)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -358,18 +357,9 @@ class HandoverPlanner:
                 extra={"team": team.id, "at": instant.isoformat(), "error": str(error)},
             )
         await self._update_usergroup(team, summary.incoming)
-        await self.services.in_database(self._finish, loaded.claim_id, outcome)
-        logger.info(
-            "handover done",
-            extra={
-                "team": team.id,
-                "at": instant.isoformat(),
-                "outcome": outcome,
-                "outgoing": summary.outgoing or "-",
-                "incoming": summary.incoming or "-",
-            },
-        )
-        return outcome
+        log = {"team": team.id, "at": instant.isoformat()}
+        people = {"outgoing": summary.outgoing or "-", "incoming": summary.incoming or "-"}
+        return await self._done("handover", claim_id, outcome, log | people)
 
     def _prepare_handover(
         self, team_id: str, instant: datetime, now: datetime, late: bool
@@ -415,6 +405,12 @@ class HandoverPlanner:
             late=late,
         )
         return _Prepared(claim_id, summary, cards)
+
+    async def _done(self, what: str, claim_id: int, outcome: str, log: dict[str, str]) -> str:
+        """Record on its claim how the send of ``what`` ended, and say so; that outcome."""
+        await self.services.in_database(self._finish, claim_id, outcome)
+        logger.info(f"{what} done", extra=log | {"outcome": outcome})
+        return outcome
 
     def _finish(self, claim_id: int, outcome: str) -> None:
         with session_scope(self.services.engine) as session:
@@ -479,31 +475,26 @@ class HandoverPlanner:
         returns what happened (as run_handover)."""
         start = _aware(start)
         now = self.services.clock.now()
-        loaded = await self._load(
+        loaded = await self._load_linked(
             "reminder", {"team": team_id}, self._prepare_reminder, team_id, user, start, now
         )
         if isinstance(loaded, str):
             return loaded
-        carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
-        viewer = await directory(self.services).tz(user)
-        summary = replace(loaded.summary, carried=carried, viewer=viewer)
+        claim_id, summary = loaded
+        summary = replace(summary, viewer=await directory(self.services).tz(user))
         outcome = claims.LATE if summary.late_from is not None else claims.SENT
         try:
             channel = await self._dm_channel(user)
             with speaking(await person_language(self.services, user, summary.team)):
                 content = reminder_message(summary)
-            await self._post(channel, content, claim_id=loaded.claim_id)
+            await self._post(channel, content, claim_id=claim_id)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
                 "reminder failed", extra={"team": team_id, "user": user, "error": str(error)}
             )
-        await self.services.in_database(self._finish, loaded.claim_id, outcome)
-        logger.info(
-            "reminder done",
-            extra={"team": team_id, "user": user, "at": start.isoformat(), "outcome": outcome},
-        )
-        return outcome
+        log = {"team": team_id, "user": user, "at": start.isoformat()}
+        return await self._done("reminder", claim_id, outcome, log)
 
     def _prepare_reminder(
         self, team_id: str, user: str, start: datetime, now: datetime
@@ -566,9 +557,7 @@ class HandoverPlanner:
                 logger.error("digest DM failed", extra={"user": user, "error": str(error)})
         if failures == len(leadership):
             outcome = claims.FAILED
-        await self.services.in_database(self._finish, claim_id, outcome)
-        logger.info("digest done", extra={"at": instant.isoformat(), "outcome": outcome})
-        return outcome
+        return await self._done("digest", claim_id, outcome, {"at": instant.isoformat()})
 
     def _prepare_digest(
         self, instant: datetime, now: datetime, late: bool
@@ -606,6 +595,21 @@ class HandoverPlanner:
         except Exception:
             logger.exception(f"loading the {what} failed", extra=log)
             return claims.FAILED
+
+    async def _load_linked(
+        self,
+        what: str,
+        log: dict[str, str],
+        prepare: Callable[..., _Prepared[S] | str],
+        *args: Any,
+    ) -> tuple[int, S] | str:
+        """A claimed hand-off or reminder loaded (as ``_load``), its open alerts linked to their
+        cards: the claim's id and the summary; else why not."""
+        loaded = await self._load(what, log, prepare, *args)
+        if isinstance(loaded, str):
+            return loaded
+        carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
+        return loaded.claim_id, replace(loaded.summary, carried=carried)
 
     def _claim(
         self,
