@@ -3,6 +3,7 @@ teammate's request DM, /cover and its clicks with their posts delivered, and a m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,16 @@ async def cover(h: Harness, text: str = "", **kwargs: Any) -> Sent:
     sent = await h.command("/cover", text, **kwargs)
     await drain(h)
     return sent
+
+
+async def refused(h: Harness, command: str, cases: Mapping[str, str], *, user: str) -> None:
+    """Each text of ``cases`` typed after ``command`` by ``user`` (and whatever it queued
+    delivered) is answered with the case's words, where only they see it."""
+    for text, says in cases.items():
+        sent = await h.command(command, text, user=user)
+        await drain(h)
+        assert says in sent.reply_text(), (text, sent.reply_text())
+        assert sent.replies()[-1]["response_type"] == "ephemeral"
 
 
 async def submit(h: Harness, view: ViewRecord, **kwargs: Any) -> Sent:
