@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -18,23 +18,13 @@ from bot.app.factory import build_services, create_app
 from bot.app.services import Services
 from bot.app.settings import load_settings
 from bot.plan.holder import PlanHolder
-from bot.plan.model import (
-    EscalationStep,
-    Every,
-    Integration,
-    Layer,
-    NotifyTarget,
-    Plan,
-    Window,
-)
+from bot.plan.model import Plan
+from bot.plan.reading import parse_plan
 from bot.runtime.clock import FixedClock
 from storage.models import Alert, AlertEvent, Outbox
-from tests.support.teams import support_team
+from tests.support.setup_files import integration, setup_yaml, support_team, weekdays, weekend
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-DAY = 1440
 
 
 # Friday 27 November 2026, 20:00 in Paris: the weekend rotation's third week (Bob's).
@@ -42,58 +32,25 @@ FRIDAY_NIGHT = datetime(2026, 11, 27, 20, 0, tzinfo=PARIS).astimezone(UTC)
 
 
 # Who may send alerts to the team; the secrets are in the environment under token_env.
-INTEGRATIONS = (
-    Integration("prometheus", "alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
-    Integration("grafana", "grafana", "support", "GRAFANA_ALERT_TOKEN"),
-    Integration("pagerduty", "pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
-    Integration("datapipe", "pagerduty", "support", "DATAPIPE_ROUTING_KEY"),
-    Integration("helpdesk", "generic", "support", "HELPDESK_ALERT_TOKEN"),
-    Integration("forgotten", "generic", "support", "FORGOTTEN_ALERT_TOKEN"),  # never set
-)
+INTEGRATIONS = {
+    "prometheus": integration("alertmanager", "support", "PROMETHEUS_ALERT_TOKEN"),
+    "grafana": integration("grafana", "support", "GRAFANA_ALERT_TOKEN"),
+    "pagerduty": integration("pagerduty", "support", "PAGERDUTY_ROUTING_KEY"),
+    "datapipe": integration("pagerduty", "support", "DATAPIPE_ROUTING_KEY"),
+    "helpdesk": integration("generic", "support", "HELPDESK_ALERT_TOKEN"),
+    "forgotten": integration("generic", "support", "FORGOTTEN_ALERT_TOKEN"),  # never set
+}
 
 
 def support_plan(*, leadership_now: frozenset[str] = frozenset({"critical"})) -> Plan:
     """The DESIGN.md team: weekends and weekdays rotations, weekly backup, three-step policy."""
-    weekend = Layer(
-        name="weekend",
-        members=("U0ALICE", "U0BOB"),
-        start=datetime(2026, 11, 6, 18, 0),
-        every=Every(1, "w"),
-        timezone=PARIS,
-        only=(Window(4 * DAY + 18 * 60, 9 * 60),),  # fri 18:00 - mon 09:00
-    )
-    weekdays = Layer(
-        name="weekdays",
-        members=("U0DAN", "U0ERIN"),
-        start=datetime(2026, 11, 9, 9, 0),
-        every=Every(1, "d"),
-        timezone=PARIS,
-        only=tuple(Window(d * DAY + 9 * 60, d * DAY + 18 * 60) for d in range(5)),
-    )
-    leads = Layer(
-        name="leads",
-        members=("U0LEAD1", "U0LEAD2"),
-        start=datetime(2026, 11, 2, 9, 0),
-        every=Every(1, "w"),
-        timezone=PARIS,
-    )
     team = support_team(
-        weekend,
-        weekdays,
-        backup=(leads,),
-        escalation=(
-            EscalationStep(NotifyTarget.oncall, wait=timedelta(minutes=10)),
-            EscalationStep(NotifyTarget.backup, wait=timedelta(minutes=20)),
-            EscalationStep(NotifyTarget.leadership),
-        ),
-        leadership_now=leadership_now,
+        rotations=[weekend(["U0ALICE", "U0BOB"]), weekdays()],
+        # None leaves the key out: no severity goes to leadership at once.
+        leadership_now=sorted(leadership_now) or None,
     )
-    return Plan(
-        timezone=PARIS,
-        teams={"support": team},
-        leadership=("U0CEO",),
-        integrations={i.id: i for i in INTEGRATIONS},
-    )
+    text = setup_yaml({"support": team}, integrations=INTEGRATIONS)
+    return parse_plan(text, "oncall.yaml")
 
 
 TOKENS = {
