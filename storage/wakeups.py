@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from storage.models import Alert, WakeMethod, WakeNotice, WakeTest, WakeUp
 from storage.prepared import Prepared, Tx
 
 PENDING, DONE, STOPPED, FAILED = "pending", "done", "stopped", "failed"
+_Leased = TypeVar("_Leased", WakeUp, WakeTest)
 DEFAULT_LEASE = timedelta(seconds=60)
 
 _TABLE = WakeUp.__table__  # type: ignore[attr-defined]
@@ -140,7 +141,7 @@ def claim_due(
 def settle_sent(*, session: Session, wake_id: int, claims: int, now: datetime) -> WakeUp | None:
     """Record a wake-up made: the next one is due ``every`` later, or none is left. None when
     the row was taken over meanwhile (the lease ran out) or stopped."""
-    wake = _held(session, wake_id, claims)
+    wake = _held(WakeUp, session, wake_id, claims)
     if wake is None:
         return None
     wake.sent += 1
@@ -166,7 +167,7 @@ def settle_retry(
     reached: Collection[str],
 ) -> WakeUp | None:
     """Put a wake-up back for another try at ``at``, remembering the methods it reached."""
-    wake = _held(session, wake_id, claims)
+    wake = _held(WakeUp, session, wake_id, claims)
     if wake is None:
         return None
     wake.attempts += 1
@@ -182,7 +183,7 @@ def settle_failed(
     *, session: Session, wake_id: int, claims: int, error: str, now: datetime
 ) -> WakeUp | None:
     """Give up on a person's wake-ups for an alert: no method of theirs can be used."""
-    wake = _held(session, wake_id, claims)
+    wake = _held(WakeUp, session, wake_id, claims)
     if wake is None:
         return None
     wake.status, wake.done_at, wake.locked_until = FAILED, now, None
@@ -191,11 +192,12 @@ def settle_failed(
     return wake
 
 
-def _held(session: Session, wake_id: int, claims: int) -> WakeUp | None:
-    wake = session.get(WakeUp, wake_id, with_for_update=True)
-    if wake is None or wake.status != PENDING or wake.claims != claims:
+def _held(model: type[_Leased], session: Session, row_id: int, claims: int) -> _Leased | None:
+    """The row, locked, while still pending and held by the claim that counted ``claims``."""
+    row = session.get(model, row_id, with_for_update=True)
+    if row is None or row.status != PENDING or row.claims != claims:
         return None
-    return wake
+    return row
 
 
 def release_leases(*, session: Session) -> int:
@@ -325,8 +327,8 @@ def settle_test(
 ) -> WakeTest | None:
     """Record a test wake-up's end (``status`` done or failed), or put it back for another try
     at ``retry_at``. None when the row was taken over meanwhile (its lease ran out)."""
-    test = session.get(WakeTest, test_id, with_for_update=True)
-    if test is None or test.status != PENDING or test.claims != claims:
+    test = _held(WakeTest, session, test_id, claims)
+    if test is None:
         return None
     test.locked_until = None
     test.last_error = error[:500] if error else None
