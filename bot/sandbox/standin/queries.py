@@ -186,10 +186,7 @@ class Queries(StandInBase):
                 value = predicate(self)
                 if value:
                     return value
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(self._timeout_message(predicate, timeout))
-                self._lock.wait(remaining)
+                self._lock.wait(self._time_left(predicate, deadline, timeout))
 
     async def wait_for_async(
         self,
@@ -203,21 +200,27 @@ class Queries(StandInBase):
         with self._lock:
             self._async_waiters.add(waiter)
         try:
-            deadline = loop.time() + timeout
+            deadline = time.monotonic() + timeout
             while True:
                 changed.clear()
                 with self._lock:
                     value = predicate(self)
                 if value:
                     return value
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise TimeoutError(self._timeout_message(predicate, timeout))
+                remaining = self._time_left(predicate, deadline, timeout)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), remaining)
         finally:
             with self._lock:
                 self._async_waiters.discard(waiter)
+
+    def _time_left(self, predicate: Callable[..., Any], deadline: float, timeout: float) -> float:
+        """The seconds left to wait for ``predicate`` until ``deadline`` (``time.monotonic``);
+        TimeoutError, with the calls seen so far, when none are."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(self._timeout_message(predicate, timeout))
+        return remaining
 
     def _timeout_message(self, predicate: Callable[..., Any], timeout: float) -> str:
         counts: dict[str, int] = {}
