@@ -23,6 +23,7 @@ from bot.schedule.swaps import (
 )
 from bot.schedule.timefmt import UnreadableTime, parse_day
 from bot.slack.blocks import text_message
+from bot.slack.blocks.shift_select import PICK_A_SHIFT, picked_shift
 from bot.slack.blocks.swap import (
     MY_SHIFT_BLOCK,
     TEAMMATE_BLOCK,
@@ -38,7 +39,7 @@ from bot.slack.blocks.swap import (
 )
 from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language, team_language
-from bot.slack.metadata import MetadataError, ShiftRef, SwapRef, load
+from bot.slack.metadata import ShiftRef, SwapRef
 from bot.slack.users import MENTION, directory
 from bot.text.escaping import quoted
 from handlers.events import answer_click, fill_view, safely, send_dm, tell
@@ -152,11 +153,9 @@ def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
             raise SwapProblem(_("Please fill this in."), block)
         return found
 
-    option = answer(MY_SHIFT_BLOCK, Action.swap_my_shift.value, "selected_option")
-    try:
-        mine = load(ShiftRef, option.get("value") if isinstance(option, dict) else None)
-    except MetadataError:
-        raise SwapProblem(_("Pick one of your shifts from the list."), MY_SHIFT_BLOCK) from None
+    mine = picked_shift(answer(MY_SHIFT_BLOCK, Action.swap_my_shift.value, "selected_option"))
+    if mine is None:
+        raise SwapProblem(_(PICK_A_SHIFT), MY_SHIFT_BLOCK)
     target = answer(TEAMMATE_BLOCK, Action.swap_teammate.value, "selected_user")
     raw_day = answer(THEIR_SHIFT_BLOCK, Action.swap_their_shift.value, "selected_date")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,21 @@ async def test_the_form_refuses_a_shift_that_is_no_longer_yours(tmp_path: Path) 
             "shift": "That shift is no longer yours as it was: pick it again."
         }
         assert covers(h) == []
+
+
+async def test_the_form_refuses_a_pick_it_cannot_read(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        await h.command("/cover", user="U0ALICE")
+        # A form opened by an older version of the bot, whose options named shifts otherwise.
+        older = copy.deepcopy(form(h, "U0ALICE").view)
+        (block,) = [b for b in older["blocks"] if b.get("block_id") == "shift"]
+        block["element"]["options"][0]["value"] = "weekend-1"
+        refused = await submit(h, older, user="U0ALICE", answers={Action.cover_shift: "weekend-1"})
+        assert refused.response.json() == {
+            "response_action": "errors",
+            "errors": {"shift": "Pick one of your shifts from the list."},
+        }
+        assert covers(h) == [] and h.standin.messages("C0SUPPORT") == []
 
 
 async def test_someone_with_nothing_to_cover_is_told_in_the_form(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -267,6 +268,28 @@ async def test_the_swap_modal_checks_each_answer_then_asks_the_teammate(tmp_path
         assert request_dm(h).text.startswith("alice asks to swap shifts with you")
         assert h.standin.dms("U0ALICE")[-1].text == "Swap request sent to bob"
         h.assert_all_valid()
+
+
+async def test_the_swap_modal_refuses_a_pick_it_cannot_read(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        await h.command("/swap", user="U0ALICE")
+        modal = h.standin.last_view("U0ALICE")
+        assert modal is not None
+        # A modal opened by an older version of the bot, whose options named shifts otherwise.
+        older = copy.deepcopy(modal.view)
+        (block,) = [b for b in older["blocks"] if b.get("block_id") == "my_shift"]
+        block["element"]["options"][0]["value"] = "weekend-1"
+        answers = {
+            Action.swap_my_shift: "weekend-1",
+            Action.swap_teammate: "U0BOB",
+            Action.swap_their_shift: "2026-12-12",
+        }
+        refused = await h.submit(older, user="U0ALICE", answers=answers)
+        assert refused.response.json() == {
+            "response_action": "errors",
+            "errors": {"my_shift": "Pick one of your shifts from the list."},
+        }
+        assert swaps(h) == [] and h.standin.dms("U0BOB") == []
 
 
 async def test_a_swap_can_be_accepted_from_app_home(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from bot.enums import Action, View
 from bot.i18n import N_, _
 from bot.schedule import timefmt
 from bot.slack.blocks import input_block, modal, plain, section
-from bot.slack.blocks.shift_select import shift_select
-from bot.slack.metadata import MetadataError, ShiftRef, load
+from bot.slack.blocks.shift_select import PICK_A_SHIFT, picked_shift, shift_select
+from bot.slack.metadata import ShiftRef
 
 if TYPE_CHECKING:
     from bot.schedule.swaps import TeamShift
@@ -151,11 +151,9 @@ def _text(values: Mapping[str, Any], block: str, action: Action) -> str:
 def read_cover_form(view: Mapping[str, Any]) -> CoverForm:
     """The submitted form: a shift of ours picked from the list, and the words typed."""
     values = view.get("state", {}).get("values", {})
-    option = _state(values, SHIFT_BLOCK, Action.cover_shift).get("selected_option")
-    try:
-        shift = load(ShiftRef, option.get("value") if isinstance(option, Mapping) else None)
-    except MetadataError:
-        return CoverForm(errors={SHIFT_BLOCK: _("Pick one of your shifts from the list.")})
+    shift = picked_shift(_state(values, SHIFT_BLOCK, Action.cover_shift).get("selected_option"))
+    if shift is None:
+        return CoverForm(errors={SHIFT_BLOCK: _(PICK_A_SHIFT)})
     return CoverForm(
         shift=shift,
         start=_text(values, FROM_BLOCK, Action.cover_from),

@@ -1,18 +1,23 @@
-"""The input that picks one of my shifts, which the /swap and /cover forms open with."""
+"""The input that picks one of my shifts, which the /swap and /cover forms open with, and reading
+the shift picked back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.enums import Action
+from bot.i18n import N_
 from bot.schedule import timefmt
 from bot.slack.blocks import OPTION_TEXT_MAX, OPTIONS_MAX, Block, input_block, plain
-from bot.slack.metadata import ShiftRef, dump
+from bot.slack.metadata import MetadataError, ShiftRef, dump, load
 
 if TYPE_CHECKING:
     from bot.schedule.swaps import TeamShift
+
+# Said against the input when what was picked names no shift (a form older than the bot's words).
+PICK_A_SHIFT = N_("Pick one of your shifts from the list.")
 
 
 def shift_select(
@@ -43,3 +48,11 @@ def shift_select(
     if first_picked:
         element["initial_option"] = options[0]
     return input_block(block_id, label, element, hint=timefmt.shown_in(viewer))
+
+
+def picked_shift(option: object) -> ShiftRef | None:
+    """The shift that the option picked in a shift_select names; None when it names none."""
+    try:
+        return load(ShiftRef, option.get("value") if isinstance(option, Mapping) else None)
+    except MetadataError:
+        return None
