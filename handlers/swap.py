@@ -22,7 +22,7 @@ from bot.schedule.swaps import (
     upcoming_shifts,
 )
 from bot.schedule.timefmt import UnreadableTime, parse_day
-from bot.slack.blocks import text_message
+from bot.slack.blocks import input_state, text_message
 from bot.slack.blocks.shift_select import PICK_A_SHIFT, picked_shift
 from bot.slack.blocks.swap import (
     MY_SHIFT_BLOCK,
@@ -144,11 +144,11 @@ async def _open_modal(services: Services, user: str, trigger_id: str, respond: A
     await fill_view(services, opened, form, user=user, what="swap")
 
 
-def _submitted(values: dict[str, Any]) -> tuple[ShiftRef, str, date]:
+def _submitted(view: dict[str, Any]) -> tuple[ShiftRef, str, date]:
     """The three answers of the swap modal, refused in plain words against their input."""
 
     def answer(block: str, action: str, key: str) -> Any:
-        found = values.get(block, {}).get(action, {}).get(key)
+        found = input_state(view, block, action).get(key)
         if not found:
             raise SwapProblem(_("Please fill this in."), block)
         return found
@@ -274,7 +274,7 @@ async def _swap_in_one_line(services: Services, user: str, text: str, respond: A
 async def _swap_submitted(services: Services, ack: Any, user: str, view: dict[str, Any]) -> None:
     """The swap form's answers: refused next to the input at fault, or the teammate asked."""
     try:
-        mine, target, their_day = _submitted(view["state"]["values"])
+        mine, target, their_day = _submitted(view)
         plan = await services.in_database(
             plan_by_choice,
             services.roster,

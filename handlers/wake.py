@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.enums import Action, View
 from bot.i18n import _, speaking
+from bot.slack.blocks import answer_text
 from bot.slack.blocks.wake import URL_BLOCK, WAKE_OFF_TEXT, add_method_modal, wake_off_modal
 from bot.slack.gateway import PROMPT, gateway
 from bot.slack.language import person_language
@@ -88,8 +89,7 @@ def register(bolt: AsyncApp, services: Services) -> None:
     async def wake_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         # Checked before the ack: a refusal travels in the ack, next to the URL's input.
         user = body["user"]["id"]
-        answer = view["state"]["values"].get(URL_BLOCK, {}).get(Action.wake_url.value, {})
-        url = (answer.get("value") or "").strip()
+        url = answer_text(view, URL_BLOCK, Action.wake_url.value).strip()
         # Answered in the ack: the language cached when the form opened, no users.info call.
         with speaking(await person_language(services, user, look_up=False)):
             problem = check_url(services, url)

@@ -6,7 +6,7 @@ The pieces here keep every text within Slack's limits, so a long schedule is cut
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
 # The one escape of what others typed, also reached as bot.slack.blocks.escape.
@@ -165,6 +165,23 @@ def input_block(
         block["hint"] = plain(hint)
     block["element"] = element
     return block
+
+
+def input_state(view: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any]:
+    """What a submitted ``view`` holds for one of its inputs (the words typed, the option
+    picked…); empty when nothing is there."""
+    found = view.get("state", {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    return found if isinstance(found, Mapping) else {}
+
+
+def answer_text(view: Mapping[str, Any], block_id: str, action_id: str) -> str:
+    """The answer to one input of a submitted ``view``: the value of the option picked, or the
+    words typed ("" for none)."""
+    state = input_state(view, block_id, action_id)
+    option = state.get("selected_option")
+    if isinstance(option, Mapping):
+        return str(option.get("value") or "")
+    return str(state.get("value") or "")
 
 
 def sections_of_lines(lines: Iterable[str], limit: int = SECTION_TEXT_MAX) -> list[Block]:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.enums import Action, View
 from bot.i18n import N_, _
 from bot.schedule import timefmt
-from bot.slack.blocks import input_block, modal, plain, section
+from bot.slack.blocks import answer_text, input_block, input_state, modal, plain, section
 from bot.slack.blocks.shift_select import PICK_A_SHIFT, picked_shift, shift_select
 from bot.slack.metadata import ShiftRef
 
@@ -139,24 +139,15 @@ class CoverForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _state(values: Mapping[str, Any], block: str, action: Action) -> Mapping[str, Any]:
-    found = values.get(block, {}).get(action.value, {})
-    return found if isinstance(found, Mapping) else {}
-
-
-def _text(values: Mapping[str, Any], block: str, action: Action) -> str:
-    return str(_state(values, block, action).get("value") or "").strip()
-
-
 def read_cover_form(view: Mapping[str, Any]) -> CoverForm:
     """The submitted form: a shift of ours picked from the list, and the words typed."""
-    values = view.get("state", {}).get("values", {})
-    shift = picked_shift(_state(values, SHIFT_BLOCK, Action.cover_shift).get("selected_option"))
+    option = input_state(view, SHIFT_BLOCK, Action.cover_shift).get("selected_option")
+    shift = picked_shift(option)
     if shift is None:
         return CoverForm(errors={SHIFT_BLOCK: _(PICK_A_SHIFT)})
     return CoverForm(
         shift=shift,
-        start=_text(values, FROM_BLOCK, Action.cover_from),
-        end=_text(values, TO_BLOCK, Action.cover_to),
-        note=_text(values, NOTE_BLOCK, Action.cover_note)[:NOTE_MAX],
+        start=answer_text(view, FROM_BLOCK, Action.cover_from).strip(),
+        end=answer_text(view, TO_BLOCK, Action.cover_to).strip(),
+        note=answer_text(view, NOTE_BLOCK, Action.cover_note).strip()[:NOTE_MAX],
     )

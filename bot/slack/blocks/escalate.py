@@ -14,6 +14,7 @@ from bot.slack.blocks import (
     OPTION_GROUPS_MAX,
     OPTION_TEXT_MAX,
     OPTIONS_MAX,
+    answer_text,
     input_block,
     modal,
     plain,
@@ -133,21 +134,12 @@ class EscalateForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _value(values: Mapping[str, Any], block: str, action: str) -> str:
-    state = values.get(block, {}).get(action, {})
-    option = state.get("selected_option")
-    if isinstance(option, Mapping):
-        return str(option.get("value") or "")
-    return str(state.get("value") or "")
-
-
 def read_escalate_form(view: Mapping[str, Any], team_ids: Sequence[str]) -> EscalateForm:
     """The submitted form, checked: a known team, some words, a known severity."""
-    values = view.get("state", {}).get("values", {})
-    team = _value(values, TEAM_BLOCK, Action.escalate_team)
-    what = _value(values, WHAT_BLOCK, Action.escalate_what).strip()
-    severity_word = _value(values, SEVERITY_BLOCK, Action.escalate_severity) or "error"
-    customer = _value(values, CUSTOMER_BLOCK, Action.escalate_customer).strip() or None
+    team = answer_text(view, TEAM_BLOCK, Action.escalate_team)
+    what = answer_text(view, WHAT_BLOCK, Action.escalate_what).strip()
+    severity_word = answer_text(view, SEVERITY_BLOCK, Action.escalate_severity) or "error"
+    customer = answer_text(view, CUSTOMER_BLOCK, Action.escalate_customer).strip() or None
     errors = {}
     if team not in team_ids:
         errors[TEAM_BLOCK] = _("Pick one of the teams.")
