@@ -328,6 +328,15 @@ def settle_and_check(standin: SlackStandIn, database_url: str, accepted: list[in
 # --- the tests ---------------------------------------------------------------------------------
 
 
+def settle_after_kill(standin: SlackStandIn, database_url: str, burst: Burst) -> None:
+    """After a server was killed mid-burst and started again: the kill cost some requests their
+    answer, every accepted alert is posted once (``settle_and_check``), and the restarted server
+    took over deliveries the killed one had under way."""
+    assert burst.refused, "the kill should have cost some requests their answer"
+    retaken = settle_and_check(standin, database_url, list(burst.accepted))
+    assert retaken > 0
+
+
 @pytest.mark.postgres
 def test_replicas_started_together_on_an_empty_postgresql_database_all_come_up(
     tmp_path: Path, postgres_url: str
@@ -361,11 +370,7 @@ def test_a_server_killed_mid_burst_and_restarted_posts_every_accepted_alert_once
             standin.clear_faults()
             server.start()
             burst.wait_for_accepted(killed_at + 16)
-        accepted = list(burst.accepted)
-        assert burst.refused, "the kill should have cost some requests their answer"
-        retaken = settle_and_check(standin, database_url, accepted)
-        # The restarted server took over deliveries the killed one had under way.
-        assert retaken > 0
+        settle_after_kill(standin, database_url, burst)
 
 
 @pytest.mark.postgres
@@ -391,10 +396,7 @@ def test_two_replicas_on_postgresql_one_killed_mid_burst_post_every_accepted_ale
             a.start()
             up.append(a)
             burst.wait_for_accepted(burst.count() + 16)
-        accepted = list(burst.accepted)
-        assert burst.refused, "the kill should have cost some requests their answer"
-        retaken = settle_and_check(standin, postgres_url, accepted)
-        assert retaken > 0
+        settle_after_kill(standin, postgres_url, burst)
 
 
 @pytest.mark.postgres
