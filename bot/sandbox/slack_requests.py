@@ -121,47 +121,6 @@ def json_body(payload: Mapping[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- payload shapes
 
 
-def slash_command_fields(
-    *,
-    command: str,
-    text: str,
-    user_id: str,
-    user_name: str,
-    channel_id: str,
-    channel_name: str,
-    team_id: str,
-    team_domain: str,
-    response_url: str,
-    trigger_id: str,
-    token: str,
-    enterprise_id: str | None = None,
-    enterprise_name: str | None = None,
-) -> list[tuple[str, str]]:
-    """A slash command's form fields, in the order Slack posts them."""
-    if not command.startswith("/") or len(command) < 2 or " " in command:
-        raise ValueError(f"slash command {command!r} must be one word starting with '/'")
-    _check_user(user_id)
-    _check_channel(channel_id)
-    fields = [
-        ("token", token),
-        ("team_id", team_id),
-        ("team_domain", team_domain),
-        ("channel_id", channel_id),
-        ("channel_name", channel_name),
-        ("user_id", user_id),
-        ("user_name", user_name),
-        ("command", command),
-        ("text", text),
-    ]
-    # Only workspaces in an Enterprise Grid organisation carry these.
-    if enterprise_id is not None:
-        fields.append(("enterprise_id", enterprise_id))
-        fields.append(("enterprise_name", enterprise_name or ""))
-    fields.append(("response_url", response_url))
-    fields.append(("trigger_id", trigger_id))
-    return fields
-
-
 def find_element(
     blocks: Sequence[Mapping[str, Any]], action_id: str, block_id: str | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -339,7 +298,10 @@ class SlackSide:
         trigger_id: str | None = None,
         timestamp: int | None = None,
     ) -> SlackRequest:
-        """A slash command typed by `user_id` in `channel_id`."""
+        """A slash command typed by `user_id` in `channel_id`: its form fields, in the order
+        Slack posts them."""
+        if not command.startswith("/") or len(command) < 2 or " " in command:
+            raise ValueError(f"slash command {command!r} must be one word starting with '/'")
         _check_user(user_id)
         _check_channel(channel_id)
         n = next(self._counter)
@@ -347,21 +309,25 @@ class SlackSide:
             f"cmd-{n}", "commands", channel=channel_id, user=user_id
         )
         trigger_id = trigger_id or self._trigger(user_id, n)
-        fields = slash_command_fields(
-            command=command,
-            text=text,
-            user_id=user_id,
-            user_name=user_name or self._user_name(user_id),
-            channel_id=channel_id,
-            channel_name=channel_name or self._channel_name(channel_id),
-            team_id=self.team_id,
-            team_domain=self.team_domain,
-            response_url=response_url,
-            trigger_id=trigger_id,
-            token=self.verification_token,
-            enterprise_id=self.enterprise_id,
-            enterprise_name=self.enterprise_name,
-        )
+        user_name = user_name or self._user_name(user_id)
+        channel_name = channel_name or self._channel_name(channel_id)
+        fields = [
+            ("token", self.verification_token),
+            ("team_id", self.team_id),
+            ("team_domain", self.team_domain),
+            ("channel_id", channel_id),
+            ("channel_name", channel_name),
+            ("user_id", user_id),
+            ("user_name", user_name),
+            ("command", command),
+            ("text", text),
+        ]
+        # Only workspaces in an Enterprise Grid organisation carry these.
+        if self.enterprise_id is not None:
+            fields.append(("enterprise_id", self.enterprise_id))
+            fields.append(("enterprise_name", self.enterprise_name or ""))
+        fields.append(("response_url", response_url))
+        fields.append(("trigger_id", trigger_id))
         body = form_body(fields)
         return self._form(body, timestamp, response_url=response_url, trigger_id=trigger_id)
 
