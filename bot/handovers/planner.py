@@ -382,8 +382,8 @@ class HandoverPlanner:
             team=team_id,
             kind=HANDOVER,
             instant=instant,
+            due=instant,
             now=now,
-            too_old=now - instant > LATE_LIMIT,
             log={"team": team_id, "at": instant.isoformat()},
         )
         if isinstance(claim_id, str):
@@ -513,8 +513,8 @@ class HandoverPlanner:
             team=team_id,
             kind=reminder_kind(user),
             instant=start,
+            due=due,
             now=now,
-            too_old=now - due > LATE_LIMIT,
             log={"team": team_id, "user": user, "at": start.isoformat()},
         )
         if isinstance(claim_id, str):
@@ -570,8 +570,8 @@ class HandoverPlanner:
             team=EVERY_TEAM,
             kind=DIGEST,
             instant=instant,
+            due=instant,
             now=now,
-            too_old=now - instant > LATE_LIMIT,
             log={"at": instant.isoformat()},
         )
         if isinstance(claim_id, str):
@@ -618,12 +618,14 @@ class HandoverPlanner:
         team: str,
         kind: str,
         instant: datetime,
+        due: datetime,
         now: datetime,
-        too_old: bool,
         log: dict[str, str],
     ) -> int | str:
-        """Claim the send of ``what`` (blocking): the claim's id, else why not: "taken" (someone
-        else has it) or skipped (more than an hour late, recorded so that nobody sends it)."""
+        """Claim the send of ``what``, due at ``due`` (blocking): the claim's id, else why not:
+        "taken" (someone else has it) or skipped (more than an hour late, recorded so that nobody
+        sends it)."""
+        too_old = now - due > LATE_LIMIT
         with session_scope(self.services.engine) as session:
             taken = claims.claim(
                 session=session,
