@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.alerts.actions import wake_delivery
-from bot.alerts.ingest import ingest_batch
+from bot.alerts.ingest import IngestOutcome, ingest_batch
 from bot.alerts.model import AlertStatus, NormalizedAlert, Severity
 from bot.i18n import _, speaking
 from bot.plan.model import Heartbeat, Plan
@@ -167,15 +167,7 @@ def raise_if_missed(
             watched_since=state.watched_since,
             due=due,
         )
-    result = ingest_batch(
-        session=session,
-        services_or_plan=services_or_plan,
-        integration=INTEGRATION,
-        team=heartbeat.team,
-        batch=[alert],
-        now=now,
-    )
-    return result.ids[0] if result.ids else None
+    return _take_in(session, services_or_plan, heartbeat, alert, now).alert_id
 
 
 @dataclass(frozen=True)
@@ -192,16 +184,27 @@ def record_ping(
     """Record a ping of the heartbeat at ``now``, resolving the alert of its silence if raised."""
     if not store.ping(session=session, name=heartbeat.name, now=now):
         return Ping(now, None)
-    result = ingest_batch(
+    outcome = _take_in(session, services_or_plan, heartbeat, _resolved_alert(heartbeat), now)
+    return Ping(now, outcome.alert_id if outcome.action == "resolved" else None)
+
+
+def _take_in(
+    session: Session,
+    services_or_plan: Services | Plan,
+    heartbeat: Heartbeat,
+    alert: NormalizedAlert,
+    now: datetime,
+) -> IngestOutcome:
+    """Take in one alert of the heartbeat's, for its team, as the intake takes in any other."""
+    (outcome,) = ingest_batch(
         session=session,
         services_or_plan=services_or_plan,
         integration=INTEGRATION,
         team=heartbeat.team,
-        batch=[_resolved_alert(heartbeat)],
+        batch=[alert],
         now=now,
-    )
-    resolved = [o.alert_id for o in result.outcomes if o.action == "resolved"]
-    return Ping(now, resolved[0] if resolved else None)
+    ).outcomes
+    return outcome
 
 
 # --- the worker -------------------------------------------------------------------------------
