@@ -172,7 +172,7 @@ async def test_the_handover_post_names_both_people_and_what_the_shift_saw(h: Har
     assert outcome == "sent"
     (post,) = [m for m in h.standin.messages("C0SUPPORT") if m.text.startswith("Handover")]
     assert post.text == "Handover in Customer support: <@U0DAN> → <@U0ALICE>"
-    permalink = f"{h.standin.workspace_url}archives/C0SUPPORT/p{card_ts.replace('.', '')}"
+    permalink = f"{h.standin.identity.url}archives/C0SUPPORT/p{card_ts.replace('.', '')}"
     (text,) = handover_posts(h)
     assert text.split("\n")[1:] == [
         "Handover — Customer support",

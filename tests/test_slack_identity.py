@@ -34,7 +34,9 @@ async def test_the_first_request_asks_slack_who_the_bot_is_and_later_ones_do_not
         # taken for a person's.
         before = len(h.standin.calls_to("chat.postMessage"))
         own = h.slack.direct_message(
-            h.standin.bot_user_id, "who is on call?", channel_id=h.standin.dm_channel("U0BOB")
+            h.standin.identity.bot_user_id,
+            "who is on call?",
+            channel_id=h.standin.dm_channel("U0BOB"),
         )
         assert (await h.send(own)).status == 200
         assert len(h.standin.calls_to("chat.postMessage")) == before

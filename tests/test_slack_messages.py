@@ -55,7 +55,7 @@ async def test_oncall_words_without_the_slash_read_like_the_command(tmp_path: Pa
 
 async def test_the_bot_answers_no_bot_no_edit_and_no_other_conversation(tmp_path: Path) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=SATURDAY_NIGHT) as h:
-        bot_user, bot_id = h.standin.bot_user_id, h.standin.bot_id
+        bot_user, bot_id = h.standin.identity.bot_user_id, h.standin.identity.bot_id
         ignored = [
             # The bot's own answer, as Slack echoes it to the app.
             h.slack.direct_message(bot_user, "I only read slash commands", bot_id=bot_id),

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.sandbox.identity import WorkspaceIdentity
 from bot.sandbox.slack_requests import (
     FORM,
     JSON,
@@ -46,10 +47,9 @@ def fixture_side() -> SlackSide:
     """A SlackSide for the workspace of the bolt-python fixtures (team T111 in org E111)."""
     return SlackSide(
         SECRET,
-        team_id="T111",
-        team_domain="workspace-domain",
-        api_app_id="A111",
-        bot_id="B111",
+        identity=WorkspaceIdentity(
+            team_id="T111", team_domain="workspace-domain", app_id="A111", bot_id="B111"
+        ),
         verification_token="verification_token",
         enterprise_id="E111",
         enterprise_name="Sandbox Org",
@@ -70,8 +70,7 @@ def verifies(request: SlackRequest, secret: str = SECRET) -> bool:
 def test_slash_command_reproduces_slacks_documented_example_and_signature() -> None:
     side = SlackSide(
         SECRET,
-        team_id="T1DC2JH3J",
-        team_domain="testteamnow",
+        identity=WorkspaceIdentity(team_id="T1DC2JH3J", team_domain="testteamnow"),
         verification_token="xyzz0WbapA4vBCDEFasx0q6G",
     )
     request = side.slash_command(
@@ -95,8 +94,7 @@ def test_slash_command_reproduces_slacks_documented_example_and_signature() -> N
 def test_slash_command_in_an_enterprise_workspace_is_the_fixture_byte_for_byte() -> None:
     side = SlackSide(
         SECRET,
-        team_id="T111",
-        team_domain="test-domain",
+        identity=WorkspaceIdentity(team_id="T111", team_domain="test-domain"),
         verification_token="verification_token",
         enterprise_id="E111",
         enterprise_name="Org Name",

@@ -79,9 +79,9 @@ def sync_client_for(standin: SlackStandIn) -> WebClient:
 
 async def test_auth_test_answers_with_the_bot_identity(standin: SlackStandIn) -> None:
     answer = await client_for(standin).auth_test()
-    assert answer["user_id"] == standin.bot_user_id
+    assert answer["user_id"] == standin.identity.bot_user_id
     assert answer["team_id"] == "T0SANDBOX"
-    assert answer["bot_id"] == standin.bot_id
+    assert answer["bot_id"] == standin.identity.bot_id
     assert "chat:write" in answer.headers["x-oauth-scopes"]
 
 
@@ -153,15 +153,15 @@ async def test_post_message_answers_like_slack_and_records_the_message(
     assert answer["channel"] == "C0SUPPORT"
     message = answer["message"]
     assert message["ts"] == answer["ts"]
-    assert message["bot_id"] == standin.bot_id
-    assert message["user"] == standin.bot_user_id
+    assert message["bot_id"] == standin.identity.bot_id
+    assert message["user"] == standin.identity.bot_user_id
     assert message["text"] == "Checkout errors"
     # Slack gives blocks without a block_id one of its own.
     assert message["blocks"][0]["block_id"]
     (recorded,) = standin.messages("C0SUPPORT")
     assert recorded.ts == answer["ts"]
     assert recorded.blocks == message["blocks"]
-    assert recorded.user == standin.bot_user_id
+    assert recorded.user == standin.identity.bot_user_id
 
 
 async def test_blocks_sent_as_a_json_string_in_a_form_body_are_parsed(
@@ -260,7 +260,7 @@ async def test_threads_ephemerals_deletes_permalinks_and_reactions(standin: Slac
     with pytest.raises(SlackApiError) as twice:
         await client.reactions_add(channel="C0SUPPORT", name="eyes", timestamp=parent["ts"])
     assert twice.value.response["error"] == "already_reacted"
-    assert standin.messages("C0SUPPORT")[0].reactions == {"eyes": [standin.bot_user_id]}
+    assert standin.messages("C0SUPPORT")[0].reactions == {"eyes": [standin.identity.bot_user_id]}
 
     shown = await client.chat_postEphemeral(channel="C0SUPPORT", user="U0BOB", text="only bob")
     assert shown["message_ts"]
@@ -345,7 +345,7 @@ async def test_users_info_and_list(standin: SlackStandIn) -> None:
         pages += 1
         seen.extend(member["id"] for member in page["members"])
     assert pages >= 2
-    assert {"U0ALICE", "U0BOB", standin.bot_user_id, "USLACKBOT"} == set(seen)
+    assert {"U0ALICE", "U0BOB", standin.identity.bot_user_id, "USLACKBOT"} == set(seen)
     assert len(seen) == len(set(seen))
 
 

@@ -208,7 +208,7 @@ class SandboxPage:
                 {
                     "id": channel.id,
                     "kind": "dm" if channel.is_im else "channel",
-                    "name": self.standin.bot_name.capitalize() if channel.is_im else channel.name,
+                    "name": self._bot_name if channel.is_im else channel.name,
                     "messages": shown,
                 }
             )
@@ -225,18 +225,23 @@ class SandboxPage:
             "phone": self.phone(user),
         }
 
+    @property
+    def _bot_name(self) -> str:
+        """The bot's name as the page shows it (Watchkeeper)."""
+        return self.standin.identity.bot_name.capitalize()
+
     def directory(self) -> dict[str, dict[str, str]]:
         """What mentions name: every user (the bot too), channel and user group, by id."""
         users = {u.id: u.real_name or u.name for u in self.standin.users()}
-        users[self.standin.bot_user_id] = self.standin.bot_name.capitalize()
+        users[self.standin.identity.bot_user_id] = self._bot_name
         channels = {c.id: c.name for c in self.standin.channels() if not c.is_im}
         return {"users": users, "channels": channels, "usergroups": dict(self.usergroups)}
 
     def _message(self, m: Message, names: dict[str, str], zone: ZoneInfo) -> dict[str, Any]:
-        from_bot = m.bot_id is not None or m.user in (None, self.standin.bot_user_id)
+        from_bot = m.bot_id is not None or m.user in (None, self.standin.identity.bot_user_id)
         return {
             "ts": m.ts,
-            "author": self.standin.bot_name.capitalize() if from_bot else names.get(m.user or ""),
+            "author": self._bot_name if from_bot else names.get(m.user or ""),
             "time": _clock_time(m.ts, zone),
             "text": m.text,
             "blocks": m.blocks,
@@ -247,7 +252,7 @@ class SandboxPage:
     def _ephemeral(self, e: Ephemeral, zone: ZoneInfo) -> dict[str, Any]:
         return {
             "ts": e.ts,
-            "author": self.standin.bot_name.capitalize(),
+            "author": self._bot_name,
             "time": _clock_time(e.ts, zone),
             "text": e.text,
             "blocks": e.blocks,

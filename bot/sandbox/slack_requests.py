@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
+from bot.sandbox.identity import SANDBOX_WORKSPACE, WorkspaceIdentity
+
 if TYPE_CHECKING:
     from bot.sandbox.standin.app import SlackStandIn
 
@@ -237,11 +239,7 @@ class SlackSide:
         self,
         signing_secret: str,
         *,
-        team_id: str = "T0SANDBOX",
-        team_domain: str = "watchkeeper-sandbox",
-        api_app_id: str = "A0WKAPP",
-        bot_user_id: str = "U0WKBOT",
-        bot_id: str = "B0WKBOT",
+        identity: WorkspaceIdentity = SANDBOX_WORKSPACE,
         verification_token: str = "sandbox-verification-token",
         enterprise_id: str | None = None,
         enterprise_name: str | None = None,
@@ -254,11 +252,7 @@ class SlackSide:
         if not signing_secret:
             raise ValueError("SlackSide needs the bot's signing secret")
         self.signing_secret = signing_secret
-        self.team_id = team_id
-        self.team_domain = team_domain
-        self.api_app_id = api_app_id
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
+        self.identity = identity
         self.verification_token = verification_token
         self.enterprise_id = enterprise_id
         self.enterprise_name = enterprise_name
@@ -272,16 +266,7 @@ class SlackSide:
     @classmethod
     def for_standin(cls, standin: SlackStandIn, signing_secret: str, **kwargs: Any) -> SlackSide:
         """A SlackSide speaking for the stand-in's workspace (same team, app and bot ids)."""
-        return cls(
-            signing_secret,
-            team_id=standin.team_id,
-            team_domain=standin.team_domain,
-            api_app_id=standin.app_id,
-            bot_user_id=standin.bot_user_id,
-            bot_id=standin.bot_id,
-            workspace=standin,
-            **kwargs,
-        )
+        return cls(signing_secret, identity=standin.identity, workspace=standin, **kwargs)
 
     # ---------------------------------------------------------------- building
 
@@ -313,8 +298,8 @@ class SlackSide:
         channel_name = channel_name or self._channel_name(channel_id)
         fields = [
             ("token", self.verification_token),
-            ("team_id", self.team_id),
-            ("team_domain", self.team_domain),
+            ("team_id", self.identity.team_id),
+            ("team_domain", self.identity.team_domain),
             ("channel_id", channel_id),
             ("channel_name", channel_name),
             ("user_id", user_id),
@@ -388,7 +373,7 @@ class SlackSide:
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user_object(user_id, user_name),
-            "api_app_id": self.api_app_id,
+            "api_app_id": self.identity.app_id,
             "token": self.verification_token,
         }
         if view is not None:
@@ -418,12 +403,12 @@ class SlackSide:
             # Slack shows the app the message clicked on, except for ephemeral ones.
             if not is_ephemeral and message_blocks is not None:
                 payload["message"] = {
-                    "bot_id": self.bot_id,
+                    "bot_id": self.identity.bot_id,
                     "type": "message",
                     "text": message_text,
-                    "user": self.bot_user_id,
+                    "user": self.identity.bot_user_id,
                     "ts": message_ts,
-                    "team": self.team_id,
+                    "team": self.identity.team_id,
                     "blocks": list(message_blocks),
                 }
                 payload["state"] = {"values": {}}
@@ -477,7 +462,7 @@ class SlackSide:
             title_object = {"type": "plain_text", "text": title}
         submitted = {
             "id": the_id,
-            "team_id": self.team_id,
+            "team_id": self.identity.team_id,
             "type": "modal",
             "blocks": the_blocks,
             "private_metadata": (
@@ -495,17 +480,17 @@ class SlackSide:
             "submit": base.get("submit", {"type": "plain_text", "text": "Submit"}),
             "previous_view_id": base.get("previous_view_id"),
             "root_view_id": base.get("root_view_id", the_id),
-            "app_id": self.api_app_id,
+            "app_id": self.identity.app_id,
             "external_id": base.get("external_id", ""),
-            "app_installed_team_id": self.team_id,
-            "bot_id": base.get("bot_id", self.bot_id),
+            "app_installed_team_id": self.identity.team_id,
+            "bot_id": base.get("bot_id", self.identity.bot_id),
         }
         trigger_id = trigger_id or self._trigger(user_id, n)
         payload = {
             "type": "view_submission",
             "team": self._team_object(),
             "user": self._user_object(user_id, user_name),
-            "api_app_id": self.api_app_id,
+            "api_app_id": self.identity.app_id,
             "token": self.verification_token,
             "trigger_id": trigger_id,
             "view": submitted,
@@ -528,7 +513,7 @@ class SlackSide:
             "type": "view_closed",
             "team": self._team_object(),
             "user": self._user_object(user_id, None),
-            "api_app_id": self.api_app_id,
+            "api_app_id": self.identity.app_id,
             "token": self.verification_token,
             "view": dict(view),
             "is_cleared": is_cleared,
@@ -550,12 +535,12 @@ class SlackSide:
         if not event.get("type"):
             raise ValueError("event_callback: the event needs a type (e.g. app_home_opened)")
         n = next(self._counter)
-        event_id = event_id or f"Ev{self.team_id[1:]}{n:06d}"
+        event_id = event_id or f"Ev{self.identity.team_id[1:]}{n:06d}"
         now = int(self._clock())
         payload = {
             "token": self.verification_token,
-            "team_id": self.team_id,
-            "api_app_id": self.api_app_id,
+            "team_id": self.identity.team_id,
+            "api_app_id": self.identity.app_id,
             "event": dict(event),
             "type": "event_callback",
             "event_id": event_id,
@@ -563,14 +548,14 @@ class SlackSide:
             "authorizations": [
                 {
                     "enterprise_id": self.enterprise_id,
-                    "team_id": self.team_id,
-                    "user_id": self.bot_user_id,
+                    "team_id": self.identity.team_id,
+                    "user_id": self.identity.bot_user_id,
                     "is_bot": True,
                     "is_enterprise_install": False,
                 }
             ],
             "is_ext_shared_channel": False,
-            "event_context": f"4-{event['type']}-{self.team_id}-{n}",
+            "event_context": f"4-{event['type']}-{self.identity.team_id}-{n}",
         }
         body = json_body(payload)
         request = SlackRequest(body, self._sign(body, timestamp, JSON), event_id=event_id)
@@ -659,7 +644,7 @@ class SlackSide:
             "ts": ts,
             "event_ts": ts,
             "channel_type": "im",
-            "team": self.team_id,
+            "team": self.identity.team_id,
             "client_msg_id": str(uuid.UUID(hashlib.md5(f"{ts}:{n}".encode()).hexdigest())),
             "blocks": [
                 {
@@ -723,14 +708,14 @@ class SlackSide:
     def _trigger(self, user_id: str, n: int) -> str:
         if self.workspace is not None:
             return self.workspace.issue_trigger(user_id)
-        digest = hashlib.sha256(f"{self.team_id}:{user_id}:{n}".encode()).hexdigest()[:20]
+        digest = hashlib.sha256(f"{self.identity.team_id}:{user_id}:{n}".encode()).hexdigest()[:20]
         return f"{int(self._clock())}.{n}.{digest}"
 
     def _response_url(self, key: str, kind: str, **context: Any) -> str:
         if self.workspace is not None:
             return self.workspace.response_url_for(key, **context)
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        return f"https://hooks.slack.com/{kind}/{self.team_id}/{key}/{digest}"
+        return f"https://hooks.slack.com/{kind}/{self.identity.team_id}/{key}/{digest}"
 
     def _user_name(self, user_id: str) -> str:
         if self.workspace is not None:
@@ -744,10 +729,10 @@ class SlackSide:
 
     def _user_object(self, user_id: str, user_name: str | None) -> dict[str, str]:
         name = user_name or self._user_name(user_id)
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+        return {"id": user_id, "username": name, "name": name, "team_id": self.identity.team_id}
 
     def _team_object(self) -> dict[str, str]:
-        team = {"id": self.team_id, "domain": self.team_domain}
+        team = {"id": self.identity.team_id, "domain": self.identity.team_domain}
         if self.enterprise_id is not None:
             team["enterprise_id"] = self.enterprise_id
             team["enterprise_name"] = self.enterprise_name or ""

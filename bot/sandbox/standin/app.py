@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.runtime.clock import Clock, SystemClock
+from bot.sandbox.identity import SANDBOX_WORKSPACE, WorkspaceIdentity
 from bot.sandbox.server import RunningServer, serve_in_thread
 from bot.sandbox.standin.base import ApiError
 from bot.sandbox.standin.chat import ChatMethods
@@ -99,13 +100,7 @@ class SlackStandIn(
         self,
         *,
         token: str | None = None,
-        team_id: str = "T0SANDBOX",
-        team_name: str = "Watchkeeper Sandbox",
-        team_domain: str = "watchkeeper-sandbox",
-        bot_user_id: str = "U0WKBOT",
-        bot_id: str = "B0WKBOT",
-        app_id: str = "A0WKAPP",
-        bot_name: str = "watchkeeper",
+        identity: WorkspaceIdentity = SANDBOX_WORKSPACE,
         seed: int = 0,
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -131,14 +126,7 @@ class SlackStandIn(
         # usergroups.users.update answers `permission_denied`.
         self.usergroups_admins_only = usergroups_admins_only
         self.token = token
-        self.team_id = team_id
-        self.team_name = team_name
-        self.team_domain = team_domain
-        self.workspace_url = f"https://{team_domain}.slack.com/"
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
-        self.app_id = app_id
-        self.bot_name = bot_name
+        self.identity = identity
         self.validate_blocks = validate_blocks
         self.strict_triggers = strict_triggers
         self.trigger_ttl = trigger_ttl
@@ -399,12 +387,12 @@ class SlackStandIn(
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
-            "url": self.workspace_url,
-            "team": self.team_name,
-            "user": self.bot_name,
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "url": self.identity.url,
+            "team": self.identity.team_name,
+            "user": self.identity.bot_name,
+            "team_id": self.identity.team_id,
+            "user_id": self.identity.bot_user_id,
+            "bot_id": self.identity.bot_id,
             "is_enterprise_install": False,
         }
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.runtime.clock import Clock
+from bot.sandbox.identity import WorkspaceIdentity
 from bot.sandbox.standin.records import (
     Bucket,
     Call,
@@ -58,14 +59,7 @@ class StandInBase:
 
     # Set by SlackStandIn.__init__.
     token: str | None
-    team_id: str
-    team_name: str
-    team_domain: str
-    workspace_url: str
-    bot_user_id: str
-    bot_id: str
-    app_id: str
-    bot_name: str
+    identity: WorkspaceIdentity
     scopes: frozenset[str]
     usergroups_admins_only: bool
     validate_blocks: bool
@@ -179,7 +173,7 @@ class StandInBase:
         """The conversation ``ref`` names, refused as Slack refuses a bot outside it: a private
         channel it is not in does not exist for it; a public one is `not_in_channel`."""
         channel = self._channel(ref)
-        if channel.is_im or self.bot_user_id in channel.members:
+        if channel.is_im or self.identity.bot_user_id in channel.members:
             return channel
         if channel.is_private:
             raise ApiError("channel_not_found")
@@ -217,17 +211,17 @@ class StandInBase:
             "type": "message",
             "ts": msg.ts,
             "bot_id": msg.bot_id,
-            "app_id": self.app_id,
+            "app_id": self.identity.app_id,
             "text": msg.text,
-            "team": self.team_id,
+            "team": self.identity.team_id,
             "bot_profile": {
-                "id": self.bot_id,
-                "app_id": self.app_id,
-                "name": self.bot_name,
+                "id": self.identity.bot_id,
+                "app_id": self.identity.app_id,
+                "name": self.identity.bot_name,
                 "icons": {},
                 "deleted": False,
                 "updated": self._now_int(),
-                "team_id": self.team_id,
+                "team_id": self.identity.team_id,
             },
         }
         if msg.blocks:
@@ -236,7 +230,7 @@ class StandInBase:
             body["attachments"] = msg.attachments
         if msg.thread_ts and msg.thread_ts != msg.ts:
             body["thread_ts"] = msg.thread_ts
-            body["parent_user_id"] = self.bot_user_id
+            body["parent_user_id"] = self.identity.bot_user_id
         if msg.metadata:
             body["metadata"] = msg.metadata
         return body

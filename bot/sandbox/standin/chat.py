@@ -46,8 +46,8 @@ class ChatMethods(StandInBase):
             text=content.text,
             blocks=content.blocks,
             attachments=content.attachments,
-            user=self.bot_user_id,
-            bot_id=self.bot_id,
+            user=self.identity.bot_user_id,
+            bot_id=self.identity.bot_id,
             thread_ts=str(thread_ts) if thread_ts else None,
             metadata=metadata,
             source=source,
@@ -108,7 +108,7 @@ class ChatMethods(StandInBase):
         msg = self._find_message(channel.id, str(args["ts"]))
         if msg is None:
             raise ApiError("message_not_found")
-        if msg.user != self.bot_user_id:
+        if msg.user != self.identity.bot_user_id:
             raise ApiError("cant_update_message")
         if channel.archived:
             raise ApiError("is_inactive")
@@ -136,7 +136,7 @@ class ChatMethods(StandInBase):
         msg = self._find_message(channel.id, str(args.get("ts") or ""))
         if msg is None:
             raise ApiError("message_not_found")
-        if msg.user != self.bot_user_id:
+        if msg.user != self.identity.bot_user_id:
             raise ApiError("cant_delete_message")
         self._messages[channel.id].remove(msg)
         self._deleted.append(msg)
@@ -148,7 +148,7 @@ class ChatMethods(StandInBase):
         msg = self._find_message(channel.id, str(args.get("message_ts") or ""))
         if msg is None:
             raise ApiError("message_not_found")
-        link = f"{self.workspace_url}archives/{channel.id}/p{msg.ts.replace('.', '')}"
+        link = f"{self.identity.url}archives/{channel.id}/p{msg.ts.replace('.', '')}"
         if msg.thread_ts and msg.thread_ts != msg.ts:
             link += f"?thread_ts={msg.thread_ts}&cid={channel.id}"
         return {"ok": True, "channel": channel.id, "permalink": link}
@@ -162,9 +162,9 @@ class ChatMethods(StandInBase):
         if msg is None:
             raise ApiError("message_not_found")
         who = msg.reactions.setdefault(name, [])
-        if self.bot_user_id in who:
+        if self.identity.bot_user_id in who:
             raise ApiError("already_reacted")
-        who.append(self.bot_user_id)
+        who.append(self.identity.bot_user_id)
         self._changed()
         return {"ok": True}
 

@@ -95,7 +95,7 @@ class ConversationsMethods(StandInBase):
         channel = self._channels.get(ref)
         if channel is None:
             raise ApiError("channel_not_found")
-        member = channel.is_im or self.bot_user_id in channel.members
+        member = channel.is_im or self.identity.bot_user_id in channel.members
         if channel.is_private and not member:
             raise ApiError("channel_not_found")
         if channel.is_im:
@@ -124,7 +124,7 @@ class ConversationsMethods(StandInBase):
                 "is_shared": False,
                 "is_org_shared": False,
                 "is_member": member,
-                "creator": self.bot_user_id,
+                "creator": self.identity.bot_user_id,
                 "topic": {"value": "", "creator": "", "last_set": 0},
                 "purpose": {"value": "", "creator": "", "last_set": 0},
             }

@@ -74,15 +74,17 @@ class UsersMethods(StandInBase):
             "status_text": "",
             "status_emoji": "",
             "avatar_hash": hashlib.md5(user.id.encode()).hexdigest()[:12],
-            "team": self.team_id,
+            "team": self.identity.team_id,
         }
         if user.email:
             profile["email"] = user.email
         if user.is_bot:
-            profile["bot_id"] = self.bot_id if user.id == self.bot_user_id else None
+            profile["bot_id"] = (
+                self.identity.bot_id if user.id == self.identity.bot_user_id else None
+            )
         return {
             "id": user.id,
-            "team_id": self.team_id,
+            "team_id": self.identity.team_id,
             "name": user.name,
             "deleted": user.deleted,
             "color": hashlib.md5(user.name.encode()).hexdigest()[:6],

@@ -83,7 +83,7 @@ class ViewsMethods(StandInBase):
             self._external_ids[external_id] = view_id
         stored: dict[str, Any] = {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": self.identity.team_id,
             "type": kind,
             "blocks": blocks,
             "private_metadata": str(view.get("private_metadata") or ""),
@@ -97,10 +97,10 @@ class ViewsMethods(StandInBase):
             "submit": view.get("submit"),
             "previous_view_id": None,
             "root_view_id": view_id,
-            "app_id": self.app_id,
+            "app_id": self.identity.app_id,
             "external_id": external_id,
-            "app_installed_team_id": self.team_id,
-            "bot_id": self.bot_id,
+            "app_installed_team_id": self.identity.team_id,
+            "bot_id": self.identity.bot_id,
         }
         if kind == "home":
             for name in ("title", "close", "submit", "root_view_id", "previous_view_id"):

@@ -74,9 +74,9 @@ class Workspace(StandInBase):
         name = name.lstrip("#")
         if not name:
             raise ValueError(f"channel {id}: name must not be empty")
-        people = [m for m in dict.fromkeys(members) if m != self.bot_user_id]
+        people = [m for m in dict.fromkeys(members) if m != self.identity.bot_user_id]
         if bot_member:
-            people.append(self.bot_user_id)
+            people.append(self.identity.bot_user_id)
         with self._lock:
             channel = Channel(
                 id=id, name=name, created=self._now_int(), members=people, archived=archived
@@ -89,15 +89,15 @@ class Workspace(StandInBase):
         """Someone typed `/invite @bot` in ``channel``."""
         with self._lock:
             found = self._known_channel(channel)
-            if self.bot_user_id not in found.members:
-                found.members.append(self.bot_user_id)
+            if self.identity.bot_user_id not in found.members:
+                found.members.append(self.identity.bot_user_id)
             self._changed()
 
     def remove_bot(self, channel: str) -> None:
         """Someone removed the bot from ``channel`` (or it was never invited)."""
         with self._lock:
             found = self._known_channel(channel)
-            found.members = [m for m in found.members if m != self.bot_user_id]
+            found.members = [m for m in found.members if m != self.identity.bot_user_id]
             self._changed()
 
     def archive_channel(self, channel: str) -> None:
@@ -119,7 +119,7 @@ class Workspace(StandInBase):
         """Whether the bot is in ``channel`` (always, for its DMs)."""
         with self._lock:
             found = self._known_channel(channel)
-            return found.is_im or self.bot_user_id in found.members
+            return found.is_im or self.identity.bot_user_id in found.members
 
     def _known_channel(self, ref: str) -> Channel:
         found = self._channel_or_none(ref)
@@ -138,7 +138,7 @@ class Workspace(StandInBase):
         with self._lock:
             self._usergroups[id] = {
                 "id": id,
-                "team_id": self.team_id,
+                "team_id": self.identity.team_id,
                 "is_usergroup": True,
                 "is_subteam": True,
                 "name": name or handle,
@@ -151,8 +151,8 @@ class Workspace(StandInBase):
                 "auto_type": None,
                 "auto_provision": False,
                 "enterprise_subteam_id": "",
-                "created_by": self.bot_user_id,
-                "updated_by": self.bot_user_id,
+                "created_by": self.identity.bot_user_id,
+                "updated_by": self.identity.bot_user_id,
                 "deleted_by": None,
                 "prefs": {"channels": [], "groups": []},
                 "users": members,
@@ -197,11 +197,11 @@ class Workspace(StandInBase):
             return dm.id
 
     def _add_builtin_users(self) -> None:
-        self._users[self.bot_user_id] = SlackUser(
-            id=self.bot_user_id,
-            name=self.bot_name,
+        self._users[self.identity.bot_user_id] = SlackUser(
+            id=self.identity.bot_user_id,
+            name=self.identity.bot_name,
             tz="America/Los_Angeles",
-            real_name=self.bot_name.capitalize(),
+            real_name=self.identity.bot_name.capitalize(),
             display_name="",
             is_bot=True,
         )
