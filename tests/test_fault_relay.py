@@ -185,6 +185,19 @@ def servers(
             server.stop()
 
 
+Replicas = tuple[SlackStandIn, Server, Server]
+
+
+@pytest.fixture
+def two_replicas(tmp_path: Path, postgres_url: str) -> Iterator[Replicas]:
+    """The stand-in, and replicas a and b sharing PostgreSQL and posting to it, a started first."""
+    with (
+        slack_standin() as standin,
+        servers(tmp_path, standin, postgres_url, ("a", "b")) as (a, b),
+    ):
+        yield standin, a, b
+
+
 # --- the burst ---------------------------------------------------------------------------------
 
 
@@ -375,52 +388,46 @@ def test_a_server_killed_mid_burst_and_restarted_posts_every_accepted_alert_once
 
 @pytest.mark.postgres
 def test_two_replicas_on_postgresql_one_killed_mid_burst_post_every_accepted_alert_once(
-    tmp_path: Path, postgres_url: str
+    two_replicas: Replicas, postgres_url: str
 ) -> None:
-    with (
-        slack_standin() as standin,
-        servers(tmp_path, standin, postgres_url, ("a", "b")) as (a, b),
-    ):
-        standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=SLOW_POST_S)
-        up = [a, b]
-        with Burst(lambda: list(up)) as burst:
-            burst.wait_for_accepted(16)
-            a.kill()
-            killed_at = burst.count()
-            # The balancer notices from the requests the dead replica fails (whether one was in
-            # flight at the kill is chance), then sends everything to b, which keeps delivering.
-            wait_until(lambda: bool(burst.refused), "a request to the killed replica failed", 60)
-            up.remove(a)
-            burst.wait_for_accepted(killed_at + 16)
-            standin.clear_faults()
-            a.start()
-            up.append(a)
-            burst.wait_for_accepted(burst.count() + 16)
-        settle_after_kill(standin, postgres_url, burst)
+    standin, a, b = two_replicas
+    standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=SLOW_POST_S)
+    up = [a, b]
+    with Burst(lambda: list(up)) as burst:
+        burst.wait_for_accepted(16)
+        a.kill()
+        killed_at = burst.count()
+        # The balancer notices from the requests the dead replica fails (whether one was in
+        # flight at the kill is chance), then sends everything to b, which keeps delivering.
+        wait_until(lambda: bool(burst.refused), "a request to the killed replica failed", 60)
+        up.remove(a)
+        burst.wait_for_accepted(killed_at + 16)
+        standin.clear_faults()
+        a.start()
+        up.append(a)
+        burst.wait_for_accepted(burst.count() + 16)
+    settle_after_kill(standin, postgres_url, burst)
 
 
 @pytest.mark.postgres
 def test_two_replicas_through_a_slack_failing_30_percent_of_calls_post_every_alert_once(
-    tmp_path: Path, postgres_url: str
+    two_replicas: Replicas, postgres_url: str
 ) -> None:
-    with (
-        slack_standin() as standin,
-        servers(tmp_path, standin, postgres_url, ("a", "b")) as (a, b),
-    ):
-        # Failures of every kind: refused (HTTP 500 or ok: false, nothing done), and done but
-        # the answer lost on the way back (the server cannot tell it from a refusal).
-        standin.fail_rate(
-            0.3,
-            ["chat.postMessage", "chat.update", "conversations.open", "conversations.history"],
-            kinds=("http_500", "error", "drop"),
-        )
-        with Burst(lambda: [a, b]) as burst:
-            burst.wait_for_accepted(24)
-        accepted = list(burst.accepted)
-        assert burst.refused == {}
-        settle_and_check(standin, postgres_url, accepted)
-        # Slack did fail along the way (about 30 % of some sixty calls).
-        assert len([call for call in standin.calls if call.fault is not None]) >= 5
+    standin, a, b = two_replicas
+    # Failures of every kind: refused (HTTP 500 or ok: false, nothing done), and done but
+    # the answer lost on the way back (the server cannot tell it from a refusal).
+    standin.fail_rate(
+        0.3,
+        ["chat.postMessage", "chat.update", "conversations.open", "conversations.history"],
+        kinds=("http_500", "error", "drop"),
+    )
+    with Burst(lambda: [a, b]) as burst:
+        burst.wait_for_accepted(24)
+    accepted = list(burst.accepted)
+    assert burst.refused == {}
+    settle_and_check(standin, postgres_url, accepted)
+    # Slack did fail along the way (about 30 % of some sixty calls).
+    assert len([call for call in standin.calls if call.fault is not None]) >= 5
 
 
 # Forty teams, a channel and a pager holder each.
