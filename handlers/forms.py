@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
     from bot.app.services import Services
 
-# The word for help after the command, in English, French and Portuguese.
+# The words for help after any command (/oncall, /swap, /cover), in English, French and
+# Portuguese, whatever the reader's language.
 HELP = frozenset({"help", "?", "aide", "ajuda"})
 
 

@@ -17,6 +17,7 @@ from bot.slack.blocks.oncall import help_message, my_shifts_message, status_mess
 from bot.slack.language import person_language
 from bot.slack.users import directory
 from bot.text.escaping import escape, quoted, typed
+from handlers.forms import HELP
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -27,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 MY_SHIFTS = 10
-# The words after /oncall, in English, French and Portuguese, whatever the reader's language.
-HELP = frozenset({"help", "?", "aide", "ajuda"})
+# The words after /oncall, in English, French and Portuguese, whatever the reader's language
+# (and HELP, as every command takes it).
 ME = frozenset({"me", "moi", "eu"})
 WEEK_WORDS = frozenset({"week", "semaine", "semana"})
 
