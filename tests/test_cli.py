@@ -108,6 +108,26 @@ def test_check_knows_the_email_kind_and_says_where_mail_goes(
     assert "(port 2525)" in out
 
 
+def test_check_counts_the_runbooks_and_heartbeats_it_read(
+    setup_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_file.write_text(
+        PLAN + "runbooks:\n"
+        "  - match: {alertname: RefundQueueStuck}\n"
+        "    url: https://wiki.example.com/runbooks/refunds\n"
+        '  - match: {customer: "/^Acme/"}\n'
+        "    text: Acme has a 1-hour SLA.\n"
+        "heartbeats:\n"
+        "  nightly-backup:\n    team: support\n    every: 1h\n    grace: 10m\n"
+        "    token_env: HEARTBEAT_TOKEN\n"
+    )
+    code, out, _ = run(capsys, "check", str(setup_file))
+    assert code == 0
+    assert out.splitlines()[0] == (
+        f"{setup_file}: OK — 1 team(s), 0 integration(s), 2 runbook(s), 1 heartbeat(s)"
+    )
+
+
 def test_check_rejects_a_broken_file_naming_line_and_field(
     setup_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -193,7 +213,9 @@ def test_check_lists_the_gap_before_a_rotation_starts(
     code, out, _ = run(capsys, "check", str(setup_file))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == f"{setup_file}: OK — 1 team(s), 0 integration(s)"
+    assert lines[0] == (
+        f"{setup_file}: OK — 1 team(s), 0 integration(s), 0 runbook(s), 0 heartbeat(s)"
+    )
     assert lines[1] == "  ops: ops, Europe/Paris, layers: weekly (every 1w)"
     assert lines[2] == "    1 gap(s) in the next four weeks (nobody holds the pager):"
     assert lines[3].startswith("    - ") and lines[3].endswith(f" → {_human(starts)}")

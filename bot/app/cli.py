@@ -53,7 +53,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     smtp_port = settings.smtp_port
     plan = _load(args.file)
     now = SystemClock().now()
-    print(f"{args.file}: OK — {len(plan.teams)} team(s), {len(plan.integrations)} integration(s)")
+    print(
+        f"{args.file}: OK — {len(plan.teams)} team(s), {len(plan.integrations)} integration(s), "
+        f"{len(plan.runbooks)} runbook(s), {len(plan.heartbeats)} heartbeat(s)"
+    )
     for team in plan.teams.values():
         zone = team.timezone
         layers = ", ".join(f"{layer.name} (every {layer.every})" for layer in team.rotations)
