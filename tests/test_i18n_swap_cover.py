@@ -4,6 +4,7 @@ after the commands."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,9 @@ async def test_the_cover_form_its_errors_and_its_words_in_portuguese(tmp_path: P
     async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, locales={"U0ALICE": "pt-BR"}) as h:
         helped = await h.command("/cover", "ajuda", user="U0ALICE")
         assert "• `/cover` abre um formulário" in helped.reply_text()
+        assert "ou, com um dia da semana para o próximo, `/cover sáb 22:00-06:00`" in (
+            helped.reply_text()
+        )
 
         await h.command("/cover", user="U0ALICE")
         view = form(h, "U0ALICE")
@@ -244,3 +248,53 @@ async def test_someone_with_nothing_to_cover_is_told_so_in_french(tmp_path: Path
         assert "Vous ne faites partie d'aucune équipe d'astreinte" in str(view.blocks)
         typed = await h.command("/cover", "2026-12-05", user="U0ZOE")
         assert "Vous ne faites partie d'aucune équipe d'astreinte" in typed.reply_text()
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "says"),
+    [
+        # A French reader types French weekdays, a Portuguese reader English ones.
+        (
+            "fr-FR",
+            "samedi 22:00-06:00",
+            "sam. 5 déc. 22:00 – dim. 6 déc. 06:00 (heure de Paris) dans <#C0SUPPORT>",
+        ),
+        ("pt-BR", "sat 10:00-14:00", "sáb., 5 de dez. 10:00 – 14:00 (horário de Paris) em"),
+        ("pt-BR", "sáb 08:00 - dom 08:00", "sáb., 5 de dez. 08:00 – dom., 6 de dez. 08:00"),
+    ],
+)
+async def test_a_weekday_after_cover_in_any_language_is_answered_in_the_readers(
+    tmp_path: Path, language: str, text: str, says: str
+) -> None:
+    wednesday = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # before Alice's weekend
+    async with slack_harness(
+        PLAN, tmp_path=tmp_path, now=wednesday, locales={"U0ALICE": language}
+    ) as h:
+        asked = await cover(h, text, user="U0ALICE")
+        assert says in asked.reply_text()
+        assert len(h.standin.messages("C0SUPPORT")) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        (
+            "fr-FR",
+            "Je n'ai pas compris “demain” comme une date ou une période : écrivez un jour "
+            "(2026-11-28), une suite de jours (2026-11-28..2026-11-30) ou une période avec les "
+            "heures (2026-11-28 18:00 - 2026-11-29 09:00) ; un jour de la semaine à la place d'une "
+            "date désigne le prochain (sam, sam 22:00-06:00).",
+        ),
+        (
+            "pt-BR",
+            "um dia da semana no lugar de uma data quer dizer o próximo (sáb, sáb 22:00-06:00).",
+        ),
+    ],
+)
+async def test_the_cover_hint_names_weekdays_in_the_readers_language(
+    tmp_path: Path, language: str, says: str
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW, locales={"U0ALICE": language}) as h:
+        sent = await h.command("/cover", "demain", user="U0ALICE")
+        assert says in sent.reply_text()
+        assert h.standin.messages("C0SUPPORT") == []

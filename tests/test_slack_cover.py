@@ -18,6 +18,7 @@ from storage.models import CoverRequest, Override
 from tests.harness import Harness, message_text, slack_harness
 from tests.support.forms import form, shift_options
 from tests.support.setup_files import SUPPORT_AND_INFRA as PLAN
+from tests.support.setup_files import rotation, setup_yaml
 from tests.support.shifts import NOW, click, cover, drain, post, refused, submit
 
 SATURDAY_NOON = datetime(2026, 12, 5, 11, 0, tzinfo=UTC)  # in Alice's weekend of 4-7 December
@@ -262,6 +263,110 @@ async def test_a_span_typed_after_cover_is_clipped_to_my_shifts(tmp_path: Path) 
         await cover(h, "2026-12-06 18:00 - 2026-12-07 12:00", user="U0ALICE")
         (offer,) = h.standin.messages("C0SUPPORT")
         assert "*Sun 6 Dec 18:00 – Mon 7 Dec 09:00 (Paris time)*" in message_text(offer)
+        h.assert_all_valid()
+
+
+DECEMBER_WEDNESDAY = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # before Alice's weekend
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "shown"),
+    [
+        (DECEMBER_WEDNESDAY, "sat 10:00-14:00", "Sat 5 Dec 10:00 – 14:00"),
+        (DECEMBER_WEDNESDAY, "samedi 22:00-06:00", "Sat 5 Dec 22:00 – Sun 6 Dec 06:00"),
+        (DECEMBER_WEDNESDAY, "sáb 08:00 - dom 08:00", "Sat 5 Dec 08:00 – Sun 6 Dec 08:00"),
+        (DECEMBER_WEDNESDAY, "SAT", "Sat 5 Dec 00:00 – Sun 6 Dec 00:00"),
+        (DECEMBER_WEDNESDAY, "fri..mon", "Fri 4 Dec 18:00 – Mon 7 Dec 09:00"),
+        # On the Saturday itself, what is left of today's span.
+        (SATURDAY_NOON, "sat 10:00-14:00", "Sat 5 Dec 12:00 – 14:00"),
+        (datetime(2026, 12, 5, 22, 59, tzinfo=UTC), "sat 22:00-06:00",
+         "Sat 5 Dec 23:59 – Sun 6 Dec 06:00"),
+    ],
+)  # fmt: skip
+async def test_a_weekday_typed_after_cover_names_the_next_such_day(
+    tmp_path: Path, now: datetime, text: str, shown: str
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=now) as h:
+        asked = await cover(h, text, user="U0ALICE")
+        assert f"I asked your team to cover:\n• {shown} (Paris time) in <#C0SUPPORT>" in (
+            asked.reply_text()
+        )
+        (offer,) = h.standin.messages("C0SUPPORT")
+        assert f"<@U0ALICE> needs someone to cover *{shown} (Paris time)*" in message_text(offer)
+        h.assert_all_valid()
+
+
+async def test_a_weekday_that_names_none_of_my_shifts_is_refused(tmp_path: Path) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=NOW) as h:
+        # The Saturday of this week is the CEO's weekend, not Alice's.
+        no_shift = "You have no shift in Sat 28 Nov 10:00 – 14:00 (team time, Paris)."
+        await refused(h, "/cover", {"sat 10:00-14:00": no_shift}, user="U0ALICE")
+        await refused(
+            h,
+            "/cover",
+            {"caturday": "I could not read “caturday” as a date or a span: write a day "},
+            user="U0ALICE",
+        )
+        # Her Saturday at 15:00: 10:00-14:00 is over, and the next Saturday is Bob's.
+        h.clock.set(datetime(2026, 12, 5, 14, 0, tzinfo=UTC))
+        no_shift = "You have no shift in Sat 12 Dec 10:00 – 14:00 (team time, Paris)."
+        await refused(h, "/cover", {"sat 10:00-14:00": no_shift}, user="U0ALICE")
+        assert covers(h) == []
+        assert h.standin.messages("C0SUPPORT") == []
+
+
+# Alice alone holds the pager in Paris, Bob alone in São Paulo.
+NIGHTS = setup_yaml(
+    {
+        "paris": {
+            "name": "Paris",
+            "channel": "C0PARIS",
+            "timezone": "Europe/Paris",
+            "rotations": [rotation("always", ["U0ALICE"], "2026-10-05 09:00", "1w")],
+        },
+        "saopaulo": {
+            "name": "São Paulo",
+            "channel": "C0SAOPAULO",
+            "timezone": "America/Sao_Paulo",
+            "rotations": [rotation("always", ["U0BOB"], "2026-10-05 09:00", "1w")],
+        },
+    }
+)
+BEFORE_SPRING_FORWARD = datetime(2027, 3, 24, 12, 0, tzinfo=UTC)  # Paris: Sun 28 March 2027
+BEFORE_FALL_BACK = datetime(2026, 10, 21, 12, 0, tzinfo=UTC)  # Paris: Sun 25 October 2026
+
+
+@pytest.mark.parametrize(
+    ("user", "now", "text", "shown", "hours"),
+    [
+        # Clocks go forward: a 7-hour night; 02:30 does not exist and means the change, 03:00.
+        ("U0ALICE", BEFORE_SPRING_FORWARD, "sat 22:00-06:00",
+         "Sat 27 Mar 22:00 – Sun 28 Mar 06:00 (Paris time)", 7),
+        ("U0ALICE", BEFORE_SPRING_FORWARD, "dim 02:30 - 12:00",
+         "Sun 28 Mar 03:00 – 12:00 (Paris time)", 9),
+        # Clocks go back: a 9-hour night; 02:30 happens twice and means the first.
+        ("U0ALICE", BEFORE_FALL_BACK, "samedi 22:00-06:00",
+         "Sat 24 Oct 22:00 – Sun 25 Oct 06:00 (Paris time)", 9),
+        ("U0ALICE", BEFORE_FALL_BACK, "sun 02:30 - 03:30",
+         "Sun 25 Oct 02:30 – 03:30 (Paris time)", 2),
+        # São Paulo keeps one offset: 8 hours both nights.
+        ("U0BOB", BEFORE_SPRING_FORWARD, "sáb 22:00-06:00",
+         "Sat 27 Mar 22:00 – Sun 28 Mar 06:00 (Sao Paulo time)", 8),
+        ("U0BOB", BEFORE_FALL_BACK, "sabado 22:00-06:00",
+         "Sat 24 Oct 22:00 – Sun 25 Oct 06:00 (Sao Paulo time)", 8),
+    ],
+)  # fmt: skip
+async def test_a_weekday_night_across_a_clock_change_is_covered_in_team_time(
+    tmp_path: Path, user: str, now: datetime, text: str, shown: str, hours: int
+) -> None:
+    zones = {"U0ALICE": "Europe/Paris", "U0BOB": "America/Sao_Paulo"}
+    async with slack_harness(NIGHTS, tmp_path=tmp_path, now=now, zones=zones) as h:
+        await cover(h, text, user=user)
+        channel = "C0PARIS" if user == "U0ALICE" else "C0SAOPAULO"
+        (offer,) = h.standin.messages(channel)
+        assert f"<@{user}> needs someone to cover *{shown}*" in message_text(offer)
+        (asked,) = covers(h)
+        assert asked.end - asked.start == timedelta(hours=hours)
         h.assert_all_valid()
 
 

@@ -134,6 +134,7 @@ async def test_help_and_an_unknown_team(tmp_path: Path) -> None:
         for command in ("/swap", "/cover", "/escalate"):
             assert f"*{command}* — " in helped and f"`{command}` opens a form" in helped
         assert "`/escalate [team] what happened`" in helped
+        assert "or with a weekday for the next one, `/cover sat 22:00-06:00`" in helped
         unknown = await h.command("/oncall", "billing", user="U0BOB")
         (reply,) = unknown.replies()
         assert reply["text"] == "I don't know a team called “billing”. Teams: `infra`, `support`."

@@ -15,6 +15,9 @@ PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 BERLIN = ZoneInfo("Europe/Berlin")
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+# When the dated spans below are typed: a date names its day whenever it is typed.
+TYPED_ON = datetime(2026, 1, 7, 12, 0, tzinfo=UTC)
 
 # The CEO's weekend in the DESIGN example: Fri 27 Nov 18:00 → Mon 30 Nov 09:00, Paris time.
 WEEKEND = (
@@ -92,10 +95,90 @@ def test_zone_names_read_like_cities() -> None:
         ("2026-11-28 09:00 - 18:00", "2026-11-28T09:00+01:00", "2026-11-28T18:00+01:00"),
         # 02:30 does not exist on the spring-forward night: it means the change, 03:00.
         ("2026-03-29 02:30 - 12:00", "2026-03-29T03:00+02:00", "2026-03-29T12:00+02:00"),
+        # It happens twice on the fall-back night: it means the first.
+        ("2026-10-25 02:30 - 12:00", "2026-10-25T02:30+02:00", "2026-10-25T12:00+01:00"),
+        # An end time without its day is the first such time after the start: the next morning.
+        ("2026-11-28 22:00 - 06:00", "2026-11-28T22:00+01:00", "2026-11-29T06:00+01:00"),
     ],
 )
 def test_typed_spans_read_in_team_time(text: str, start: str, end: str) -> None:
-    typed = timefmt.parse_span(text, PARIS)
+    typed = timefmt.parse_span(text, PARIS, TYPED_ON)
+    assert typed.start == datetime.fromisoformat(start)
+    assert typed.end == datetime.fromisoformat(end)
+
+
+WEDNESDAY = "2026-11-25T13:00+01:00"
+SATURDAY_NOON = "2026-11-28T12:00+01:00"
+SATURDAY_3PM = "2026-11-28T15:00+01:00"
+SATURDAY_2359 = "2026-11-28T23:59+01:00"
+BEFORE_SPRING_FORWARD = "2027-03-24T13:00+01:00"  # Paris goes to summer time on Sun 28 March
+BEFORE_FALL_BACK = "2026-10-21T14:00+02:00"  # and back to winter time on Sun 25 October 2026
+
+
+@pytest.mark.parametrize(
+    ("tz", "now", "text", "start", "end"),
+    [
+        # Typed on a Wednesday: the Saturday of that week, in any of the bot's languages.
+        (PARIS, WEDNESDAY, "sat", "2026-11-28T00:00+01:00", "2026-11-29T00:00+01:00"),
+        (PARIS, WEDNESDAY, "SAB", "2026-11-28T00:00+01:00", "2026-11-29T00:00+01:00"),
+        (PARIS, WEDNESDAY, "sat 10:00-14:00", "2026-11-28T10:00+01:00", "2026-11-28T14:00+01:00"),
+        (PARIS, WEDNESDAY, "Samedi 10:00 to 14:00", "2026-11-28T10:00+01:00",
+         "2026-11-28T14:00+01:00"),
+        # The end past midnight is the Sunday's.
+        (PARIS, WEDNESDAY, "samedi 22:00-06:00", "2026-11-28T22:00+01:00",
+         "2026-11-29T06:00+01:00"),
+        (PARIS, WEDNESDAY, "sáb 08:00 - dom 08:00", "2026-11-28T08:00+01:00",
+         "2026-11-29T08:00+01:00"),
+        (PARIS, WEDNESDAY, "sabado 08:00 - Sunday 08:00", "2026-11-28T08:00+01:00",
+         "2026-11-29T08:00+01:00"),
+        (PARIS, WEDNESDAY, "sat 22:00 - 2026-11-29 06:00", "2026-11-28T22:00+01:00",
+         "2026-11-29T06:00+01:00"),
+        # A range of weekdays: the end is the first such day from the start on.
+        (PARIS, WEDNESDAY, "fri..mon", "2026-11-27T00:00+01:00", "2026-12-01T00:00+01:00"),
+        (PARIS, WEDNESDAY, "ven..ven", "2026-11-27T00:00+01:00", "2026-11-28T00:00+01:00"),
+        (PARIS, WEDNESDAY, "wed", "2026-11-25T00:00+01:00", "2026-11-26T00:00+01:00"),
+        # On the Saturday itself: today's span while it has not ended, else next Saturday's.
+        (PARIS, SATURDAY_NOON, "sat", "2026-11-28T00:00+01:00", "2026-11-29T00:00+01:00"),
+        (PARIS, SATURDAY_NOON, "sat 10:00-14:00", "2026-11-28T10:00+01:00",
+         "2026-11-28T14:00+01:00"),
+        (PARIS, SATURDAY_3PM, "sat", "2026-11-28T00:00+01:00", "2026-11-29T00:00+01:00"),
+        (PARIS, SATURDAY_3PM, "sat 10:00-14:00", "2026-12-05T10:00+01:00",
+         "2026-12-05T14:00+01:00"),
+        (PARIS, SATURDAY_2359, "sat 22:00-06:00", "2026-11-28T22:00+01:00",
+         "2026-11-29T06:00+01:00"),
+        (PARIS, SATURDAY_2359, "sat 08:00 - 23:59", "2026-12-05T08:00+01:00",
+         "2026-12-05T23:59+01:00"),
+        # Today is the team's: at 00:30 on Sunday in Paris it is still Saturday in São Paulo.
+        (PARIS, "2026-11-29T00:30+01:00", "sat", "2026-12-05T00:00+01:00",
+         "2026-12-06T00:00+01:00"),
+        (SAO_PAULO, "2026-11-29T00:30+01:00", "sat", "2026-11-28T00:00-03:00",
+         "2026-11-29T00:00-03:00"),
+        # The night clocks go forward is 7 hours long, the night they go back 9.
+        (PARIS, BEFORE_SPRING_FORWARD, "sat 22:00-06:00", "2027-03-27T22:00+01:00",
+         "2027-03-28T06:00+02:00"),
+        (PARIS, BEFORE_FALL_BACK, "sat 22:00-06:00", "2026-10-24T22:00+02:00",
+         "2026-10-25T06:00+01:00"),
+        # 02:30 does not exist the first night (it means the change, 03:00), and happens twice
+        # the second (it means the first), as with a date.
+        (PARIS, BEFORE_SPRING_FORWARD, "dim 02:30 - 12:00", "2027-03-28T03:00+02:00",
+         "2027-03-28T12:00+02:00"),
+        (PARIS, BEFORE_SPRING_FORWARD, "sat 22:00 - 02:30", "2027-03-27T22:00+01:00",
+         "2027-03-28T03:00+02:00"),
+        (PARIS, BEFORE_FALL_BACK, "dom 02:30 - 12:00", "2026-10-25T02:30+02:00",
+         "2026-10-25T12:00+01:00"),
+        (PARIS, BEFORE_FALL_BACK, "sat 22:00 - 02:30", "2026-10-24T22:00+02:00",
+         "2026-10-25T02:30+02:00"),
+        # São Paulo keeps one offset the year round: both nights are 8 hours long.
+        (SAO_PAULO, BEFORE_SPRING_FORWARD, "sáb 22:00-06:00", "2027-03-27T22:00-03:00",
+         "2027-03-28T06:00-03:00"),
+        (SAO_PAULO, BEFORE_FALL_BACK, "sábado 22:00-06:00", "2026-10-24T22:00-03:00",
+         "2026-10-25T06:00-03:00"),
+    ],
+)  # fmt: skip
+def test_a_weekday_is_the_next_such_day_in_team_time(
+    tz: ZoneInfo, now: str, text: str, start: str, end: str
+) -> None:
+    typed = timefmt.parse_span(text, tz, datetime.fromisoformat(now))
     assert typed.start == datetime.fromisoformat(start)
     assert typed.end == datetime.fromisoformat(end)
 
@@ -138,7 +221,7 @@ def test_a_typed_moment_is_the_first_one_from_the_reference_on(
 
 
 def read_span(text: str) -> object:
-    return timefmt.parse_span(text, PARIS)
+    return timefmt.parse_span(text, PARIS, TYPED_ON)
 
 
 def read_moment(text: str) -> object:
@@ -172,6 +255,15 @@ MOMENT_ADVICE = "write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)"
             "is not a time of day",
             "HH:MM (24h)",
         ),
+        (read_span, "caturday", "could not read “caturday”", "(sat, sat 22:00-06:00)"),
+        (read_span, "sat 10:00 - caturday 14:00", "could not read “sat 10:00", "sat 22:00-06:00"),
+        (
+            read_span,
+            "sat 10:00 - 2026-01-09 09:00",
+            "ends before it starts",
+            "earlier time first",
+        ),
+        (read_span, "sat 24:00-06:00", "is not a time of day", "HH:MM (24h)"),
         (read_moment, "noon", "I could not read “noon” as a moment", MOMENT_ADVICE),
         (read_moment, "sat", "I could not read “sat” as a moment", MOMENT_ADVICE),
         (read_moment, "25:00", "“25:00” is not a time of day", MOMENT_ADVICE),

@@ -54,7 +54,7 @@ def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[
     """The user's shifts in a typed span (read in each team's time), clipped to it and to now."""
     found: list[TeamShift] = []
     for team in _my_teams(roster, user):
-        typed = parse_span(text, team.timezone)
+        typed = parse_span(text, team.timezone, now)
         if typed.end <= now:
             raise CoverProblem(
                 _("{span} is in the past: only shifts still to come can be covered.").format(
@@ -66,7 +66,7 @@ def shifts_in_span(roster: Roster, user: str, text: str, now: datetime) -> list[
             found.append(TeamShift(team, user, piece.start, piece.end))
     if not found:
         team = _my_teams(roster, user)[0]
-        typed = parse_span(text, team.timezone)
+        typed = parse_span(text, team.timezone, now)
         raise CoverProblem(
             _("You have no shift in {span}.").format(
                 span=span(max(typed.start, now), typed.end, None, team.timezone)

@@ -4,8 +4,10 @@ zone where it differs), and the dates and spans typed after /swap and /cover rea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, get_timezone_location
@@ -19,7 +21,8 @@ DATE_HINT = N_("write dates as YYYY-MM-DD, e.g. 2026-11-28")
 MOMENT_HINT = N_("write 2026-11-28 10:00, sat 10:00 or 10:00 (24h, team time)")
 SPAN_HINT = N_(
     "write a day (2026-11-28), a range of days (2026-11-28..2026-11-30) "
-    "or a span with times (2026-11-28 18:00 - 2026-11-29 09:00)"
+    "or a span with times (2026-11-28 18:00 - 2026-11-29 09:00); "
+    "a weekday for a date means the next one (sat, sat 22:00-06:00)"
 )
 
 
@@ -185,37 +188,32 @@ def _clock(text: str, where: str) -> time:
     return time(hours, minutes)
 
 
-def parse_span(text: str, tz: ZoneInfo) -> TypedSpan:
-    """A day, a range of days or a span with times, read as wall time in ``tz``."""
+def parse_span(text: str, tz: ZoneInfo, now: datetime) -> TypedSpan:
+    """A day, a range of days or a span with times, read as wall time in ``tz``.
+
+    A day is a date or a weekday ("sat", "samedi", "sáb"). A weekday that starts the text names
+    the first such day from today on whose span has not ended at ``now``: on a Saturday, "sat"
+    alone is today and "sat 10:00-14:00" today's until 14:00, the next Saturday's from then on.
+    A weekday after the start names the first such day from the start on ("fri..mon"), and with a
+    time the first such time after the start ("sat 08:00 - sun 08:00"), as does an end time typed
+    without its day: "sat 22:00-06:00" ends on Sunday.
+    """
     cleaned = " ".join(text.split())
-    if match := re.fullmatch(rf"({_DAY})", cleaned):
-        return TypedSpan(*day_span(parse_day(match[1]), tz))
-    if match := re.fullmatch(rf"({_DAY})\s*\.\.\s*({_DAY})", cleaned):
-        first, last = parse_day(match[1]), parse_day(match[2])
-        if last < first:
-            raise UnreadableTime(
-                _("{text} ends before it starts: put the earlier day first.").format(
-                    text=quoted(cleaned)
-                )
+    span_from = _span_form(cleaned, tz)
+    if span_from is None:
+        raise UnreadableTime(
+            _("I could not read {text} as a date or a span: {hint}.").format(
+                text=quoted(cleaned), hint=_(SPAN_HINT)
             )
-        return TypedSpan(day_span(first, tz)[0], day_span(last, tz)[1])
-    if match := re.fullmatch(rf"({_DAY}) ({_CLOCK}){_DASH}(?:({_DAY}) )?({_CLOCK})", cleaned):
-        start_day = parse_day(match[1])
-        end_day = parse_day(match[3]) if match[3] else start_day
-        start = resolve_wall(datetime.combine(start_day, _clock(match[2], cleaned)), tz)
-        end = resolve_wall(datetime.combine(end_day, _clock(match[4], cleaned)), tz)
-        if end <= start:
-            raise UnreadableTime(
-                _("{text} ends before it starts: put the earlier time first.").format(
-                    text=quoted(cleaned)
-                )
-            )
-        return TypedSpan(start, end)
-    raise UnreadableTime(
-        _("I could not read {text} as a date or a span: {hint}.").format(
-            text=quoted(cleaned), hint=_(SPAN_HINT)
         )
-    )
+    first, build = span_from
+    if isinstance(first, date):
+        return build(first)
+    for day in _days_from(now.astimezone(tz).date(), first):
+        typed = build(day)
+        if typed.end > now:
+            return typed
+    raise AssertionError("a span that starts a week from today ends after now")  # pragma: no cover
 
 
 # A weekday is typed as any start of its name from three letters on, in any language the bot
@@ -229,6 +227,106 @@ _WEEKDAYS = (
     ("saturday", "samedi", "sábado", "sabado"),
     ("sunday", "dimanche", "domingo"),
 )
+_WORD = r"[^\W\d_]{3,9}"
+_DATE_OR_WORD = rf"({_DAY}|{_WORD})"
+
+
+def _weekday_of(word: str) -> int | None:
+    """The weekday (Monday 0) whose name ``word`` starts, in any case; None for another word."""
+    lowered = word.lower()
+    return next(
+        (i for i, names in enumerate(_WEEKDAYS) if any(n.startswith(lowered) for n in names)),
+        None,
+    )
+
+
+def _days_from(first: date, weekday: int | None) -> Iterator[date]:
+    """The eight days from ``first`` on, those that fall on ``weekday`` where one is given:
+    enough to reach every weekday and time of day after any instant of ``first``."""
+    for offset in range(8):
+        day = first + timedelta(days=offset)
+        if weekday is None or day.weekday() == weekday:
+            yield day
+
+
+def _first_at(
+    clock: time, weekday: int | None, tz: ZoneInfo, after: datetime, *, strictly: bool
+) -> datetime:
+    """The first wall time ``clock`` in ``tz`` (on ``weekday``, where one is given) from
+    ``after`` on, or after it when ``strictly``."""
+    for day in _days_from(after.astimezone(tz).date(), weekday):
+        at = resolve_wall(datetime.combine(day, clock), tz)
+        if at > after or (at == after and not strictly):
+            return at
+    raise AssertionError("eight days hold every weekday and time of day")  # pragma: no cover
+
+
+def _typed_day(token: str) -> date | int | None:
+    """A day typed in a span: a date, or a weekday (Monday 0); None for another word."""
+    if re.fullmatch(_DAY, token):
+        return parse_day(token)
+    return _weekday_of(token)
+
+
+def _span_form(cleaned: str, tz: ZoneInfo) -> tuple[date | int, Callable[[date], TypedSpan]] | None:
+    """The day a typed span starts on (a date or a weekday), and how the span reads from a
+    calendar day it names; None for a text in none of the forms."""
+    if found := re.fullmatch(_DATE_OR_WORD, cleaned):
+        first = _typed_day(found[1])
+        if first is None:
+            return None
+        return first, lambda day: TypedSpan(*day_span(day, tz))
+    if found := re.fullmatch(rf"{_DATE_OR_WORD}\s*\.\.\s*{_DATE_OR_WORD}", cleaned):
+        first, last = _typed_day(found[1]), _typed_day(found[2])
+        if first is None or last is None:
+            return None
+        return first, partial(_days_span, cleaned, last, tz)
+    timed = rf"{_DATE_OR_WORD} ({_CLOCK}){_DASH}(?:{_DATE_OR_WORD} )?({_CLOCK})"
+    if found := re.fullmatch(timed, cleaned):
+        first = _typed_day(found[1])
+        end_day = _typed_day(found[3]) if found[3] else None
+        if first is None or (found[3] and end_day is None):
+            return None
+        return first, partial(_timed_span, cleaned, found[2], end_day, found[4], tz)
+    return None
+
+
+def _days_span(cleaned: str, last: date | int, tz: ZoneInfo, first: date) -> TypedSpan:
+    """From the start of ``first`` to the end of ``last`` (a weekday: the first such day from
+    ``first`` on)."""
+    end_day = last if isinstance(last, date) else next(_days_from(first, last))
+    if end_day < first:
+        raise UnreadableTime(
+            _("{text} ends before it starts: put the earlier day first.").format(
+                text=quoted(cleaned)
+            )
+        )
+    return TypedSpan(day_span(first, tz)[0], day_span(end_day, tz)[1])
+
+
+def _timed_span(
+    cleaned: str,
+    start_clock: str,
+    end_day: date | int | None,
+    end_clock: str,
+    tz: ZoneInfo,
+    first: date,
+) -> TypedSpan:
+    """From ``start_clock`` on ``first`` to ``end_clock`` on ``end_day``: a date names its day,
+    a weekday or none the first such time after the start."""
+    start = resolve_wall(datetime.combine(first, _clock(start_clock, cleaned)), tz)
+    clock = _clock(end_clock, cleaned)
+    if isinstance(end_day, date):
+        end = resolve_wall(datetime.combine(end_day, clock), tz)
+    else:
+        end = _first_at(clock, end_day, tz, start, strictly=True)
+    if end <= start:
+        raise UnreadableTime(
+            _("{text} ends before it starts: put the earlier time first.").format(
+                text=quoted(cleaned)
+            )
+        )
+    return TypedSpan(start, end)
 
 
 def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = False) -> datetime:
@@ -236,7 +334,7 @@ def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = F
     ``tz``: a date names its day; a weekday or a time alone means the first such moment from
     ``after`` on (after it, when ``strictly``)."""
     cleaned = " ".join(text.split())
-    found = re.fullmatch(rf"(?:({_DAY})|([^\W\d_]{{3,9}}))?\s*(\d{{1,2}}):(\d{{2}})", cleaned)
+    found = re.fullmatch(rf"(?:({_DAY})|({_WORD}))?\s*(\d{{1,2}}):(\d{{2}})", cleaned)
     if not found:
         raise UnreadableTime(
             _("I could not read “{text}” as a moment: {hint}.").format(
@@ -255,26 +353,14 @@ def parse_moment(text: str, tz: ZoneInfo, after: datetime, *, strictly: bool = F
         return resolve_wall(datetime.combine(parse_day(found[1]), clock), tz)
     weekday = None
     if found[2]:
-        word = found[2].lower()
-        weekday = next(
-            (i for i, names in enumerate(_WEEKDAYS) if any(n.startswith(word) for n in names)),
-            None,
-        )
+        weekday = _weekday_of(found[2])
         if weekday is None:
             raise UnreadableTime(
                 _("“{text}” is not a day of the week: {hint}.").format(
                     text=found[2], hint=_(MOMENT_HINT)
                 )
             )
-    first_day = after.astimezone(tz).date()
-    for offset in range(8):
-        day = first_day + timedelta(days=offset)
-        if weekday is not None and day.weekday() != weekday:
-            continue
-        at = resolve_wall(datetime.combine(day, clock), tz)
-        if at > after or (at == after and not strictly):
-            return at
-    raise AssertionError("eight days hold every weekday and time of day")  # pragma: no cover
+    return _first_at(clock, weekday, tz, after, strictly=strictly)
 
 
 def duration_text(delta: timedelta) -> str:

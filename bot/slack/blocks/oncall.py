@@ -157,8 +157,9 @@ def help_message(team_ids: Sequence[str]) -> Message:
             said[Command.cover],
             _(
                 "• `/cover` opens a form; in one line: `/cover 2026-11-28`, "
-                "`/cover 2026-11-28..2026-11-30` or `/cover 2026-11-28 18:00 - 2026-11-29 09:00` "
-                "(days and times in team time)."
+                "`/cover 2026-11-28..2026-11-30`, `/cover 2026-11-28 18:00 - 2026-11-29 09:00` "
+                "or with a weekday for the next one, `/cover sat 22:00-06:00` (days and times in "
+                "team time)."
             ),
             said[Command.escalate],
             _(
