@@ -402,6 +402,34 @@ async def test_views_open_push_update_and_the_modal_stack(standin: SlackStandIn)
     assert [v["id"] for v in standin.open_views("U0ALICE")] == [view["id"]]
 
 
+async def test_views_update_refuses_a_stale_hash_and_a_view_slack_no_longer_has(
+    standin: SlackStandIn,
+) -> None:
+    client = client_for(standin)
+    opened = await client.views_open(trigger_id=standin.issue_trigger("U0ALICE"), view=MODAL)
+    root = opened["view"]
+    on_top = await client.views_push(trigger_id=standin.issue_trigger("U0ALICE"), view=MODAL)
+    pushed = on_top["view"]
+    updated = (await client.views_update(view_id=root["id"], hash=root["hash"], view=MODAL))["view"]
+    # Each update gives the view a new hash; the one read before it is stale.
+    assert updated["hash"] != root["hash"]
+    with pytest.raises(SlackApiError) as stale:
+        await client.views_update(view_id=root["id"], hash=root["hash"], view=MODAL)
+    assert stale.value.response["error"] == "hash_conflict"
+    await client.views_update(view_id=root["id"], hash=updated["hash"], view=MODAL)
+    for unknown in ({"view_id": "V0NOWHERE"}, {"external_id": "never-given"}):
+        with pytest.raises(SlackApiError) as missing:
+            await client.views_update(view=MODAL, **unknown)
+        assert missing.value.response["error"] == "not_found"
+    # A modal its user closed is gone for Slack, and so are the views pushed on top of it.
+    standin.close_view("U0ALICE", root["id"])
+    for view in (root, pushed):
+        with pytest.raises(SlackApiError) as closed:
+            await client.views_update(view_id=view["id"], view=MODAL)
+        assert closed.value.response["error"] == "not_found"
+    assert standin.open_views("U0ALICE") == []
+
+
 async def test_views_refuse_expired_or_unknown_triggers_and_bad_views() -> None:
     tick = FakeMonotonic()
     with populate(SlackStandIn(monotonic=tick, strict_triggers=True)) as standin:

@@ -106,6 +106,7 @@ class StandInBase:
         self._views: dict[str, dict[str, Any]] = {}
         self._view_log: list[ViewRecord] = []
         self._stacks: dict[str, list[str]] = {}
+        self._closed: set[str] = set()  # modals their user closed: Slack no longer knows them
         self._homes: dict[str, str] = {}
         self._external_ids: dict[str, str] = {}
         self._view_counter = 0

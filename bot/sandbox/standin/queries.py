@@ -97,9 +97,11 @@ class Queries(StandInBase):
         with self._lock:
             stack = self._stacks.get(user, [])
             if view_id is None:
-                del stack[-1:]
-            elif view_id in stack:
-                del stack[stack.index(view_id) :]
+                closed = stack[-1:]
+            else:
+                closed = stack[stack.index(view_id) :] if view_id in stack else []
+            del stack[len(stack) - len(closed) :]
+            self._closed.update(closed)
             self._changed()
 
     def home(self, user: str) -> ViewRecord | None:

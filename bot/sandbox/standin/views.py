@@ -172,7 +172,8 @@ class ViewsMethods(StandInBase):
                 "invalid_arguments", messages=["[ERROR] view_id or external_id is required"]
             )
         current = self._views.get(str(view_id or ""))
-        if current is None:
+        if current is None or current["id"] in self._closed:
+            # Slack answers the same for a modal its user closed: it is gone.
             raise ApiError("not_found")
         if args.get("hash") and args["hash"] != current["hash"]:
             raise ApiError("hash_conflict")
