@@ -29,12 +29,12 @@ from bot.schedule.roster import Roster, UnknownTeam
 from bot.slack.blocks.escalate import escalate_modal, read_escalate_form
 from bot.slack.blocks.rollup import alert_modal
 from bot.slack.delivery.content import card_of
-from bot.slack.gateway import PROMPT, gateway
+from bot.slack.gateway import PROMPT, SlackCallError, gateway
 from bot.slack.language import person_language
 from bot.slack.metadata import AlertRef, EscalateContext, MetadataError, dump, load
 from bot.slack.users import directory
 from bot.text.escaping import escape, quoted, typed
-from handlers.events import answer_click, tell
+from handlers.events import answer_click, safely, tell
 from handlers.oncall import find_team, unknown_team_text
 from storage.alerts import pages
 from storage.db import session_scope
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SLACK_INTEGRATION = "slack"
+# Writes of an alert's modal after a click: one with the click's hash, and, when another write
+# got there first, one over it with the newest state and one more should that state change.
+MODAL_WRITES = 3
 
 
 class EscalateProblem(ValueError):
@@ -120,7 +123,43 @@ async def _pressed(
         if services.escalator is not None:
             services.escalator.wake()
         wake_delivery(services)
+    view = body.get("view") or {}
+    if view.get("callback_id") == View.alert_card:
+        # The modal shows what the click did; a failure there must not keep the answer back.
+        await safely("alert modal", _show_in_modal(services, view, ref.alert_id))
     await tell(services, body, respond, user, outcome.message)
+
+
+async def _show_in_modal(services: Services, view: dict[str, Any], alert_id: int) -> None:
+    """Show the alert as it is now in the modal ``view`` (a roll-up's) that a button was clicked
+    in, updated in place with the view's hash. A hash_conflict means the modal was updated since
+    the click (another click in it): the alert is read again and the modal written over on its
+    newest state, then read once more in case that write missed a later change. A modal closed
+    meanwhile is left alone."""
+    view_hash: str | None = view.get("hash")
+    written: dict[str, Any] | None = None
+    for _write in range(MODAL_WRITES):
+        card = await services.in_database(card_of, services, alert_id)
+        if card is None:
+            return
+        modal = alert_modal(card)
+        if modal == written:
+            return
+        try:
+            answer = await gateway(services).call(
+                "views.update", policy=PROMPT, view_id=view["id"], hash=view_hash, view=modal
+            )
+        except SlackCallError as error:
+            if error.code == "not_found":
+                logger.info("alert modal closed before it was updated", extra={"alert": alert_id})
+                return
+            if error.code != "hash_conflict":
+                raise
+            view_hash, written = None, None
+            continue
+        if view_hash is not None:
+            return  # written over the view the click saw, after the click's change
+        view_hash, written = answer["view"]["hash"], modal
 
 
 async def _open_card(

@@ -81,6 +81,16 @@ def block_texts(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
     return text_objects(list(blocks), ("mrkdwn", "plain_text"))
 
 
+def buttons(shown: Message | ViewRecord) -> list[str]:
+    """The action ids of the buttons and menus of a message or a view, in order."""
+    return [
+        element["action_id"]
+        for block in shown.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
 def text_objects(node: Any, kinds: Sequence[str]) -> list[str]:
     """The text of every text object of the given kinds ("mrkdwn", "plain_text") in ``node``."""
     if isinstance(node, Mapping):

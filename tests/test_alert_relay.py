@@ -17,7 +17,6 @@ from sqlmodel import Session, col, select
 from bot.alerts.escalation_worker import Escalator
 from bot.enums import Action, View
 from bot.runtime.clock import FixedClock
-from bot.sandbox.standin.records import Message
 from bot.slack.delivery.queue import MAX_UNKNOWN_ERRORS
 from bot.slack.delivery.worker import Delivery
 from bot.slack.gateway import CHANNEL_BURST
@@ -25,7 +24,7 @@ from storage import outbox
 from storage.db import session_scope
 from storage.models import Alert, Outbox
 from tests.conftest import fixture_bytes
-from tests.harness import Harness, message_text, slack_harness
+from tests.harness import Harness, buttons, message_text, slack_harness
 from tests.support.relay import (
     FRIDAY_NIGHT,
     PLAN,
@@ -71,15 +70,6 @@ def alerts(h: Harness) -> list[Alert]:
 def pending_deliveries(h: Harness) -> list[Outbox]:
     with Session(h.services.engine) as session:
         return list(session.exec(select(Outbox).where(Outbox.status == "pending")))
-
-
-def buttons(message: Message) -> list[str]:
-    return [
-        element["action_id"]
-        for block in message.blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
 
 
 async def test_alertmanager_firing_posts_a_card_and_dms_the_pager_holder(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """A flood of alerts into one channel, which Slack takes at about a post a second: what someone
 waits on (a critical alert, a change to a card already shown) goes before the cards still
 waiting their turn; more than a few seconds of cards make one roll-up message instead, updated in
-place, whose menus open each alert's card with its buttons, and one DM to the pager holder, also
-when the flood comes from many teams they hold the pager of."""
+place, whose menus open each alert's card with its buttons (the card then shows, in place, what
+a click on them did), and one DM to the pager holder, also when the flood comes from many teams
+they hold the pager of."""
 
 from __future__ import annotations
 
@@ -12,17 +13,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.enums import Action
-from bot.sandbox.standin.records import Message
+from bot.sandbox.standin.records import Message, ViewRecord
 from bot.slack.metadata import AlertRef, load
 from storage import rollups
 from storage.db import session_scope
 from storage.models import Alert, Rollup
 from tests.conftest import fixture_bytes
-from tests.harness import Harness, message_text
+from tests.harness import Harness, buttons, message_text
 from tests.support.relay import (
     FRIDAY_NIGHT,
     TOKENS,
@@ -300,3 +302,113 @@ def test_two_replicas_joining_one_channel_at_once_share_one_rollup(pg_engine: En
         assert [r.id for r in session.exec(select(Rollup))] == [started[0]]
         members = rollups.members(session=session, rollup_id=started[0], limit=10)
         assert members is not None and sorted(a.id or 0 for a in members[1]) == sorted(ids)
+
+
+# --- an alert's card opened from a roll-up ------------------------------------------------------
+
+
+async def rollup_of_twenty(h: Harness) -> Message:
+    """Twenty alerts at once: two cards, then the channel's roll-up of the eighteen others."""
+    await post_flood(h, 20)
+    await delivery_of(h).drain()
+    await tick(h, 3)
+    (rollup,) = rollups_in(cards(h))
+    return rollup
+
+
+async def open_from(h: Harness, rollup: Message, user: str) -> tuple[ViewRecord, int]:
+    """``user`` picks the roll-up's newest alert in its menu: the modal of its card, and its id."""
+    picked = menu_options(rollup)[0]
+    await h.click(
+        rollup,
+        Action.rollup_open,
+        user=user,
+        block_id="rollup-menu-0",
+        selected={"selected_option": picked},
+    )
+    modal = h.standin.last_view(user)
+    assert modal is not None and modal.method == "views.open"
+    return modal, load(AlertRef, picked["value"]).alert_id
+
+
+def shown_in(h: Harness, modal: ViewRecord) -> ViewRecord:
+    """What the modal shows now: its latest update."""
+    (*_, last) = [v for v in h.standin.views("U0BOB") if v.id == modal.id]
+    return last
+
+
+EVERY_BUTTON = [
+    Action.alert_ack,
+    Action.alert_resolve,
+    Action.alert_escalate,
+    Action.alert_escalate_ceo,
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "says", "left", "counted"),
+    [
+        (Action.alert_ack, "Acknowledged by <@U0BOB>", EVERY_BUTTON[1:], " (1 acknowledged)"),
+        (Action.alert_resolve, "Resolved by <@U0BOB>", [], " (1 resolved)"),
+        (Action.alert_escalate, "escalated by hand", EVERY_BUTTON, ""),
+    ],
+)
+async def test_a_button_in_a_rollups_modal_shows_what_it_did_there_and_in_the_rollup(
+    tmp_path: Path, action: Action, says: str, left: list[Action], counted: str
+) -> None:
+    async with relay(tmp_path) as h:
+        rollup = await rollup_of_twenty(h)
+        modal, _alert = await open_from(h, rollup, "U0BOB")
+        assert says not in message_text(modal.view)
+        assert buttons(modal) == EVERY_BUTTON
+
+        await h.click(modal, action, user="U0BOB")
+        shown = shown_in(h, modal)
+        assert shown.method == "views.update"
+        assert says in message_text(shown.view)
+        assert buttons(shown) == left
+        (update,) = h.standin.calls_to("views.update")
+        assert update.args["hash"] == modal.view["hash"] and update.ok
+        # The roll-up counts what was handled at its next refresh (at most every two seconds).
+        await tick(h, 2)
+        updated = h.standin.message("C0SUPPORT", rollup.ts)
+        assert updated is not None and f"— 18 warning{counted}\n" in message_text(updated)
+        h.assert_all_valid()
+
+
+async def test_a_modal_updated_since_the_click_is_written_over_with_the_newest_state(
+    tmp_path: Path,
+) -> None:
+    async with relay(tmp_path) as h:
+        rollup = await rollup_of_twenty(h)
+        modal, alert_id = await open_from(h, rollup, "U0BOB")
+        await h.click(modal, Action.alert_ack, user="U0BOB")
+        # A second click made in the modal as it was before the first one's update: its hash
+        # is stale by the time it is handled.
+        await h.click(modal, Action.alert_resolve, user="U0BOB")
+
+        first, stale, over = h.standin.calls_to("views.update")
+        assert first.ok and stale.error == "hash_conflict" and over.ok
+        assert over.args["view_id"] == modal.id
+        shown = shown_in(h, modal)
+        assert "Resolved by <@U0BOB>" in message_text(shown.view)
+        assert buttons(shown) == []
+        with Session(h.services.engine) as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None and alert.status == "resolved"
+        # The click was answered as any other: the conflict was mended, not said.
+        assert h.dm_texts("U0BOB")[-1].startswith("Resolved.")
+
+
+async def test_a_modal_closed_before_its_update_is_left_alone(tmp_path: Path) -> None:
+    async with relay(tmp_path) as h:
+        rollup = await rollup_of_twenty(h)
+        modal, alert_id = await open_from(h, rollup, "U0BOB")
+        h.standin.close_view("U0BOB", modal.id)
+
+        await h.click(modal, Action.alert_ack, user="U0BOB")
+        (gone,) = h.standin.calls_to("views.update")
+        assert gone.error == "not_found"
+        with Session(h.services.engine) as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None and alert.acknowledged_by == "U0BOB"

@@ -51,6 +51,8 @@ async def failure_of(standin: SlackStandIn, error: str, status: int = 200) -> Sl
         ("msg_too_long", 200, Kind.permanent, Problem.refused, False),
         ("invalid_auth", 200, Kind.permanent, Problem.token, False),
         ("account_inactive", 200, Kind.permanent, Problem.token, False),
+        ("hash_conflict", 200, Kind.permanent, Problem.view_changed, False),
+        ("not_found", 200, Kind.permanent, Problem.view_changed, False),
         # Passing troubles. Slack says internal_error and fatal_error may have done the work.
         ("internal_error", 200, Kind.transient, None, True),
         ("fatal_error", 200, Kind.transient, None, True),
@@ -129,8 +131,9 @@ def test_slack_holds_one_channel_for_posts_and_the_method_otherwise() -> None:
 @pytest.mark.parametrize("problem", list(Problem))
 def test_each_problem_someone_can_mend_is_said_in_valid_blocks(problem: Problem) -> None:
     notice = problem_notice(problem, "C0SUPPORT", "Customer support", "some_error")
-    if problem in (Problem.message_gone, Problem.token):
-        # A card deleted by hand needs nothing; a refused token cannot carry any message.
+    if problem in (Problem.message_gone, Problem.token, Problem.view_changed):
+        # A card deleted by hand or a modal closed needs nothing; a refused token cannot carry
+        # any message.
         assert notice is None
         return
     assert notice is not None

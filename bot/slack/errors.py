@@ -1,6 +1,6 @@
 """What a failed Slack Web API call means for trying it again, from Slack's own documentation of
-its errors (the pages of chat.postMessage, chat.update, conversations.open, conversations.history
-and of rate limits).
+its errors (the pages of chat.postMessage, chat.update, conversations.open, conversations.history,
+views.update and of rate limits).
 
 Every failure is sorted into one of four kinds: *transient* (Slack or the network had a passing
 trouble: try again after a growing wait), *rate limited* (HTTP 429: try again after Retry-After,
@@ -40,6 +40,7 @@ class Problem(StrEnum):
     refused = "refused"  # Slack refused what the bot sent (blocks, length, arguments): a bug
     message_gone = "message_gone"  # the message to update was deleted, or may not be edited
     user_unreachable = "user_unreachable"  # no DM with this user: deactivated, unknown, hidden
+    view_changed = "view_changed"  # the view to update was closed, or changed since it was read
     token = "token"  # the bot's token or its scopes: nothing the bot sends will get through
 
 
@@ -97,6 +98,9 @@ PERMANENT: dict[str, Problem] = {
     "cant_update_message": Problem.message_gone,
     "edit_window_closed": Problem.message_gone,
     "user_not_found": Problem.user_unreachable,
+    # views.update: the view's hash is not the one it has now; no view of that id (closed).
+    "hash_conflict": Problem.view_changed,
+    "not_found": Problem.view_changed,
     "user_not_visible": Problem.user_unreachable,
     "user_disabled": Problem.user_unreachable,
     "cannot_dm_bot": Problem.user_unreachable,
