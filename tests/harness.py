@@ -358,6 +358,9 @@ class LaggingClock:
     def now(self) -> datetime:
         return self.base.now() - self.behind
 
+    async def sleep(self, seconds: float) -> None:
+        await self.base.sleep(seconds)
+
 
 def _user_name(user_id: str) -> str:
     """A readable username for a Slack id: U0ALICE → alice."""
@@ -378,6 +381,7 @@ async def slack_harness(
     start_background: bool = False,
     env: Mapping[str, str] | None = None,
     slack_behind: timedelta = timedelta(0),
+    waits_move_clock: bool = False,
 ) -> AsyncIterator[Harness]:
     """The bot running on ``plan_yaml`` at the instant ``now``, with Slack stood in.
 
@@ -387,10 +391,13 @@ async def slack_harness(
     ``start_background`` runs the app's startup hooks and workers (schedulers, delivery) as
     `watchkeeper serve` would.
     ``slack_behind`` sets Slack's clock (its messages' ts) that far behind the bot's.
+    ``waits_move_clock``: the bot's waits (Slack's Retry-After) move the clock on at once, and
+    Slack counts its rate limits by that clock: minutes of waiting pass in no time.
     """
-    clock = FixedClock(now)
+    clock = FixedClock(now, waits_move_it=waits_move_clock)
     slack_clock = clock if not slack_behind else LaggingClock(clock, slack_behind)
-    standin = SlackStandIn(token=BOT_TOKEN, clock=slack_clock).start()
+    limits_clock = {"monotonic": lambda: clock.now().timestamp()} if waits_move_clock else {}
+    standin = SlackStandIn(token=BOT_TOKEN, clock=slack_clock, **limits_clock).start()
     try:
         setup = tmp_path / "oncall.yaml"
         setup.write_text(plan_yaml)

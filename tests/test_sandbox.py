@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import re
 import socket
@@ -38,6 +39,9 @@ class MiddayClock:
 
     def now(self) -> datetime:
         return (self._noon + timedelta(seconds=time.monotonic() - self._started)).astimezone(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from bot.slack.gateway import (
     PATIENT,
     PROMPT,
     UNHURRIED,
+    Policy,
     SlackCallError,
     SlackGateway,
     gateway,
@@ -210,6 +211,18 @@ async def test_a_check_run_by_hand_waits_out_429s_and_says_any_other_failure_at_
         await slack.call("users.info", policy=UNHURRIED, user="U0BOB")
     assert (raised.value.failure.kind, raised.value.code) == (Kind.transient, "service_unavailable")
     assert len(h.standin.calls_to("users.info")) == 4
+
+
+@pytest.mark.parametrize("policy", [UNHURRIED, PATIENT], ids=["check-by-hand", "patient"])
+async def test_a_caller_naming_no_limit_waits_a_minute_at_most(h: Harness, policy: Policy) -> None:
+    # `watchkeeper doctor` reports; it does not wait minutes. Only a caller that says until when
+    # its answer is of use (the hand-offs) waits longer.
+    h.standin.rate_limit("users.info", retry_after=90)
+    with pytest.raises(SlackCallError) as raised:
+        await gateway(h.services).call("users.info", policy=policy, user="U0BOB")
+    assert raised.value.until is not None
+    assert raised.value.until >= h.clock.now() + timedelta(seconds=90)
+    assert len(h.standin.calls_to("users.info")) == 1
 
 
 async def test_a_listener_answering_a_person_does_not_wait_out_a_long_retry_after(

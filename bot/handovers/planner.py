@@ -7,6 +7,10 @@ Every send is claimed first under (team, kind, instant), so a restart or a secon
 sends one twice. At startup, a hand-off missed while the bot was down is posted late (saying so)
 if it is less than an hour old; older ones are logged and skipped. One from before the bot's first
 start on the database was not missed: nothing is posted for it.
+
+A send is worth making until an hour after it was due (LATE_LIMIT): each waits out Slack's
+Retry-After up to then, minutes if need be, and the sends run side by side, so that one channel
+held back by Slack holds up no other team's hand-off.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ REMINDER = "reminder"  # claimed as "reminder:<user>": a shift handed to someone
 DIGEST = "digest"
 EVERY_TEAM = "*"  # the digest's claim covers every team
 
-# A send missed while the bot was down goes out late up to this age, and is skipped after it.
+# A send missed while the bot was down goes out late up to this age, and is skipped after it; a
+# send Slack holds back (Retry-After) waits up to this long after it was due, and fails after it.
 LATE_LIMIT = timedelta(hours=1)
 # How far back the startup looks for missed sends (to post them late or log them as skipped).
 CATCH_UP_LOOKBACK = timedelta(days=1)
@@ -94,6 +99,7 @@ class _Prepared(Generic[S]):
     claim_id: int
     summary: S
     cards: dict[int, tuple[str, str]]
+    due: datetime
 
 
 def _aware(value: datetime) -> datetime:
@@ -113,6 +119,21 @@ def _still_open(
 def reminder_kind(user: str) -> str:
     """The claim kind of a reminder to ``user``."""
     return f"{REMINDER}:{user}"
+
+
+def _failure(error: Exception, policy: Policy) -> dict[str, str]:
+    """What the log says of a send that failed: the error, and why it was not waited for when
+    Slack's Retry-After ran past the send's late limit."""
+    said = {"error": str(error)}
+    held = error.until if isinstance(error, SlackCallError) else None
+    limit = policy.wait_until
+    if held is not None and limit is not None and held > limit:
+        said |= {
+            "reason": "Slack asked to wait past the late limit: not sent",
+            "retry_after_until": held.isoformat(),
+            "late_limit": limit.isoformat(),
+        }
+    return said
 
 
 class HandoverPlanner:
@@ -343,20 +364,21 @@ class HandoverPlanner:
         )
         if isinstance(loaded, str):
             return loaded
-        claim_id, summary = loaded
+        claim_id, summary, due = loaded
         team = summary.team
+        policy = self._until_late(due)
         outcome = claims.LATE if late else claims.SENT
         try:
             with speaking(team_language(team)):
                 content = handover_message(summary)
-            await self._post(team.channel, content, claim_id=claim_id)
+            await self._post(team.channel, content, claim_id=claim_id, policy=policy)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
                 "handover post failed",
-                extra={"team": team.id, "at": instant.isoformat(), "error": str(error)},
+                extra={"team": team.id, "at": instant.isoformat()} | _failure(error, policy),
             )
-        await self._update_usergroup(team, summary.incoming)
+        await self._update_usergroup(team, summary.incoming, policy)
         log = {"team": team.id, "at": instant.isoformat()}
         people = {"outgoing": summary.outgoing or "-", "incoming": summary.incoming or "-"}
         return await self._done("handover", claim_id, outcome, log | people)
@@ -404,7 +426,7 @@ class HandoverPlanner:
             last_shift=digest.shift_report(seen),
             late=late,
         )
-        return _Prepared(claim_id, summary, cards)
+        return _Prepared(claim_id, summary, cards, due=instant)
 
     async def _done(self, what: str, claim_id: int, outcome: str, log: dict[str, str]) -> str:
         """Record on its claim how the send of ``what`` ended, and say so; that outcome."""
@@ -429,22 +451,32 @@ class HandoverPlanner:
         except Exception:
             logger.exception("reading the bot's first start failed: no catching up")
             return
-        for team_id in list(self.services.plans.current.teams):
-            try:
-                missed = await self.services.in_database(
-                    self._missed_handovers, team_id, now, watching_since
-                )
-            except Exception:
-                logger.exception("looking for missed hand-offs failed", extra={"team": team_id})
-                continue
-            for instant in missed:
-                await self.run_handover(team_id, instant, late=instant < started)
+        # Side by side: a team whose channel Slack holds back holds up no other.
+        sends: list[Awaitable[object]] = [
+            self._catch_up_team(team_id, now, started, watching_since)
+            for team_id in self.services.plans.current.teams
+        ]
         plan = self.services.plans.current
         if plan.leadership:
             zone = digest.digest_zone(plan.digest, plan.timezone)
             last = digest.next_digest(plan.digest, zone, now - timedelta(days=7))
             if watching_since < last <= now and now - last <= CATCH_UP_LOOKBACK:
-                await self.run_digest(last, late=last < started)
+                sends.append(self.run_digest(last, late=last < started))
+        await asyncio.gather(*sends)
+
+    async def _catch_up_team(
+        self, team_id: str, now: datetime, started: datetime, watching_since: datetime
+    ) -> None:
+        """Post the team's missed hand-offs, in their order."""
+        try:
+            missed = await self.services.in_database(
+                self._missed_handovers, team_id, now, watching_since
+            )
+        except Exception:
+            logger.exception("looking for missed hand-offs failed", extra={"team": team_id})
+            return
+        for instant in missed:
+            await self.run_handover(team_id, instant, late=instant < started)
 
     def _first_start(self, now: datetime) -> datetime:
         with session_scope(self.services.engine) as session:
@@ -480,18 +512,19 @@ class HandoverPlanner:
         )
         if isinstance(loaded, str):
             return loaded
-        claim_id, summary = loaded
+        claim_id, summary, due = loaded
+        policy = self._until_late(due)
         summary = replace(summary, viewer=await directory(self.services).tz(user))
         outcome = claims.LATE if summary.late_from is not None else claims.SENT
         try:
-            channel = await self._dm_channel(user)
+            channel = await self._dm_channel(user, policy)
             with speaking(await person_language(self.services, user, summary.team)):
                 content = reminder_message(summary)
-            await self._post(channel, content, claim_id=claim_id)
+            await self._post(channel, content, claim_id=claim_id, policy=policy)
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
-                "reminder failed", extra={"team": team_id, "user": user, "error": str(error)}
+                "reminder failed", extra={"team": team_id, "user": user} | _failure(error, policy)
             )
         log = {"team": team_id, "user": user, "at": start.isoformat()}
         return await self._done("reminder", claim_id, outcome, log)
@@ -532,7 +565,7 @@ class HandoverPlanner:
             viewer=None,
             late_from=due if now - due > REMINDER_ON_TIME else None,
         )
-        return _Prepared(claim_id, summary, cards)
+        return _Prepared(claim_id, summary, cards, due=due)
 
     # ------------------------------------------------------------------ the digest
 
@@ -545,19 +578,30 @@ class HandoverPlanner:
         if isinstance(loaded, str):
             return loaded
         claim_id, summary, leadership = loaded
+        policy = self._until_late(instant)
         outcome = claims.LATE if late else claims.SENT
-        failures = 0
-        for user in leadership:
-            try:
-                with speaking(await person_language(self.services, user)):
-                    content = digest_message(summary)
-                await self._post(await self._dm_channel(user), content, claim_id=claim_id)
-            except Exception as error:
-                failures += 1
-                logger.error("digest DM failed", extra={"user": user, "error": str(error)})
-        if failures == len(leadership):
+        # Side by side: a DM Slack holds back holds up no other.
+        sent = await asyncio.gather(
+            *(self._digest_dm(user, summary, claim_id, policy) for user in leadership)
+        )
+        if not any(sent):
             outcome = claims.FAILED
         return await self._done("digest", claim_id, outcome, {"at": instant.isoformat()})
+
+    async def _digest_dm(
+        self, user: str, summary: DigestSummary, claim_id: int, policy: Policy
+    ) -> bool:
+        """DM ``user`` the digest; whether it went out."""
+        try:
+            with speaking(await person_language(self.services, user)):
+                content = digest_message(summary)
+            await self._post(
+                await self._dm_channel(user, policy), content, claim_id=claim_id, policy=policy
+            )
+        except Exception as error:
+            logger.error("digest DM failed", extra={"user": user} | _failure(error, policy))
+            return False
+        return True
 
     def _prepare_digest(
         self, instant: datetime, now: datetime, late: bool
@@ -602,14 +646,14 @@ class HandoverPlanner:
         log: dict[str, str],
         prepare: Callable[..., _Prepared[S] | str],
         *args: Any,
-    ) -> tuple[int, S] | str:
+    ) -> tuple[int, S, datetime] | str:
         """A claimed hand-off or reminder loaded (as ``_load``), its open alerts linked to their
-        cards: the claim's id and the summary; else why not."""
+        cards: the claim's id, the summary and when the send was due; else why not."""
         loaded = await self._load(what, log, prepare, *args)
         if isinstance(loaded, str):
             return loaded
         carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
-        return loaded.claim_id, replace(loaded.summary, carried=carried)
+        return loaded.claim_id, replace(loaded.summary, carried=carried), loaded.due
 
     def _claim(
         self,
@@ -667,19 +711,24 @@ class HandoverPlanner:
             linked.append(CarriedAlert(item.alert, link))
         return tuple(linked)
 
-    async def _dm_channel(self, user: str) -> str:
-        return await directory(self.services).dm_channel(user, policy=self.policy)
+    def _until_late(self, due: datetime) -> Policy:
+        """How the calls of a send due at ``due`` may wait: Slack's Retry-After waited out up to
+        the send's late limit."""
+        return replace(self.policy, wait_until=due + LATE_LIMIT)
 
-    async def _post(self, channel: str, message: Message, *, claim_id: int) -> None:
+    async def _dm_channel(self, user: str, policy: Policy) -> str:
+        return await directory(self.services).dm_channel(user, policy=policy)
+
+    async def _post(self, channel: str, message: Message, *, claim_id: int, policy: Policy) -> None:
         """Post ``message`` once. A post whose answer was lost (a timeout, a dropped connection,
         Slack's 5xx) may have gone through: it is looked for in the conversation, by the claim
         its metadata names, before it is posted again; at most the policy's tries in all."""
         payload = {"claim": claim_id}
         await self.slack.call(
             "chat.postMessage",
-            policy=self.policy,
+            policy=policy,
             found=look_for_post(
-                functools.partial(self.slack.call, policy=self.policy),
+                functools.partial(self.slack.call, policy=policy),
                 channel,
                 since=self.services.clock.now(),
                 event_type=METADATA_EVENT,
@@ -691,7 +740,7 @@ class HandoverPlanner:
             metadata={"event_type": METADATA_EVENT, "event_payload": payload},
         )
 
-    async def _update_usergroup(self, team: Team, holder: str | None) -> None:
+    async def _update_usergroup(self, team: Team, holder: str | None, policy: Policy) -> None:
         """Make the team's user group the pager holder (Slack refuses an empty group: a gap
         leaves it as it is)."""
         if team.usergroup is None:
@@ -708,14 +757,14 @@ class HandoverPlanner:
             return
         try:
             await self.slack.call(
-                "usergroups.users.update", policy=self.policy, usergroup=usergroup, users=[holder]
+                "usergroups.users.update", policy=policy, usergroup=usergroup, users=[holder]
             )
         except Exception as error:
             fix = refusal_fix(error.code) if isinstance(error, SlackCallError) else None
             if fix is None:
                 logger.error(
                     "user group update failed",
-                    extra={"team": team.id, "usergroup": usergroup, "error": str(error)},
+                    extra={"team": team.id, "usergroup": usergroup} | _failure(error, policy),
                 )
                 return
             # Said once: the next handovers leave the group alone (bot.slack.usergroups).

@@ -18,7 +18,9 @@ closed would be lost on the way.
 
 How long a caller may wait is its ``Policy``: a worker with time (PATIENT), the outbox, whose
 rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT), a
-check run by hand that waits out Slack's rate limits and says any other failure (UNHURRIED).
+check run by hand that waits out Slack's rate limits and says any other failure (UNHURRIED). A
+caller whose answer is of use until a known instant says so (``wait_until``): Slack's Retry-After
+is waited out up to then, minutes if need be. Waits take the services' clock's time.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class Policy:
     from ``backoff`` seconds and none longer than ``max_wait``, each try at most ``timeout``
     seconds, and (with ``deadline``) no try or wait that would end later than that many seconds
     after the call. With ``rate_limited_attempts``, a call Slack rate-limits gets that many tries
-    instead of ``attempts``."""
+    instead of ``attempts``. With ``wait_until``, Slack's Retry-After is waited out however long
+    it runs, as long as it ends by that instant, instead of up to ``max_wait``."""
 
     attempts: int
     backoff: float = 1.0
@@ -76,6 +79,14 @@ class Policy:
     timeout: float | None = None
     deadline: float | None = None
     rate_limited_attempts: int | None = None
+    wait_until: datetime | None = None
+
+    def waits_out(self, until: datetime, seconds: float) -> bool:
+        """Whether Slack's Retry-After, ending at ``until`` (``seconds`` from now), is waited
+        out."""
+        if self.wait_until is not None:
+            return until <= self.wait_until
+        return seconds <= self.max_wait
 
     def tries(self, kind: Kind) -> int:
         """The most tries of a call that fails with failures of ``kind``."""
@@ -84,7 +95,8 @@ class Policy:
         return self.attempts
 
 
-# A worker with time to wait (the handover planner): a few tries, honouring Retry-After.
+# A worker with time to wait (the handover planner, which gives each send its ``wait_until``): a
+# few tries, honouring Retry-After.
 PATIENT = Policy(attempts=5, backoff=1.0, max_wait=60.0)
 # The outbox: one try, answered within 10 s; its row is tried again later, in its turn.
 ONCE = Policy(attempts=1, timeout=10.0)
@@ -190,16 +202,17 @@ class SlackGateway:
                     continue
                 if failure.kind is Kind.rate_limited:
                     until = self._hold(method, channel, failure)
-                    wait = (until - self.services.clock.now()).total_seconds()
+                    wait = pause = (until - self.services.clock.now()).total_seconds()
                 else:
                     until = None
                     wait = policy.backoff * 2 ** (attempt - 1)
+                    pause = min(wait, policy.max_wait)
                 if (
                     failure.kind is Kind.permanent
                     or attempt >= policy.tries(failure.kind)
                     or (unsure and found is None)
-                    or (until is not None and wait > policy.max_wait)
-                    or not _fits(min(wait, policy.max_wait), policy, started)
+                    or (until is not None and not policy.waits_out(until, wait))
+                    or not _fits(pause, policy, started)
                 ):
                     raise SlackCallError(failure, until) from error
             logger.warning(
@@ -208,7 +221,7 @@ class SlackGateway:
                 else "slack call failed, retrying",
                 extra={"method": method, "error": failure.code, "attempt": attempt, "wait_s": wait},
             )
-            await asyncio.sleep(min(wait, policy.max_wait))
+            await self.services.clock.sleep(pause)
             waited = True
             attempt += 1
 
@@ -254,9 +267,9 @@ class SlackGateway:
             return
         wait = (until - self.services.clock.now()).total_seconds()
         waits = policy.tries(Kind.rate_limited) > 1
-        if not waits or wait > policy.max_wait or not _fits(wait, policy, started):
+        if not waits or not policy.waits_out(until, wait) or not _fits(wait, policy, started):
             raise SlackCallError(SlackFailure(method, HELD, Kind.rate_limited), until)
-        await asyncio.sleep(wait)
+        await self.services.clock.sleep(wait)
 
     def _hold(self, method: str, channel: str | None, failure: SlackFailure) -> datetime:
         """Hold back what a 429 applies to until its Retry-After; the instant it ends."""
