@@ -4,7 +4,6 @@ bot's real Slack client against the Slack stand-in, the schedule and alerts from
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,12 +11,12 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from bot.handovers.planner import HandoverPlanner
 from storage import claims
 from storage.db import session_scope
 from storage.models import AlertEvent, SlackMessage
 from tests.harness import Harness, slack_harness
 from tests.support.overrides import store_override
+from tests.support.planner import planner_of
 from tests.support.rows import added_alert
 from tests.support.setup_files import setup_yaml, support_team, weekdays, weekend
 
@@ -56,13 +55,6 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     ) as harness:
         harness.standin.add_usergroup("S0ONCALL", "oncall-support", users=["U0CAROL"])
         yield harness
-
-
-def planner_of(h: Harness) -> HandoverPlanner:
-    planner = h.services.handovers
-    assert isinstance(planner, HandoverPlanner)
-    planner.policy = replace(planner.policy, backoff=0.05)
-    return planner
 
 
 def add_alert(

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
-from bot.handovers.planner import HandoverPlanner
 from storage import claims
 from storage.db import session_scope
 from tests.harness import Harness, slack_harness
+from tests.support.planner import planner_of
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
 # Both teams hand over every evening at 18:00, Paris time.
@@ -49,13 +48,6 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     ) as harness:
         harness.standin.add_usergroup("S0ONCALL", "oncall-support", users=["U0BOB"])
         yield harness
-
-
-def planner_of(h: Harness) -> HandoverPlanner:
-    planner = h.services.handovers
-    assert isinstance(planner, HandoverPlanner)
-    planner.policy = replace(planner.policy, backoff=0.05)
-    return planner
 
 
 def handover_posts(h: Harness, channel: str) -> list[str]:
