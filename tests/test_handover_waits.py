@@ -1,7 +1,8 @@
 """A hand-off Slack holds back (429, Retry-After) is posted once the wait is over, as long as it is
-still worth posting (up to an hour after it was due), and holds up no other team's; past that hour
-it is recorded failed, saying why. Waits longer than a minute pass on the harness's clock, at once:
-Slack's stand-in counts its rate limits by the same clock."""
+still worth posting (up to an hour after it was due), and holds up no other team's hand-off nor
+another leader's digest; past that hour it is recorded failed, saying why. Waits longer than a
+minute pass on the harness's clock, at once: Slack's stand-in counts its rate limits by the same
+clock."""
 
 from __future__ import annotations
 
@@ -20,25 +21,24 @@ from tests.support.planner import planner_of
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
 # Both teams hand over every evening at 18:00, Paris time.
-PLAN = setup_yaml(
-    {
-        "support": support_team(
-            usergroup="S0ONCALL",
-            rotations=[rotation("evenings", ["U0ALICE", "U0BOB"], "2026-10-05 18:00", "1d")],
-            backup=None,
-            escalation=None,
-        ),
-        "ops": {
-            "name": "Operations",
-            "channel": "C0OPS",
-            "timezone": "Europe/Paris",
-            "rotations": [rotation("evenings", ["U0DAN", "U0ERIN"], "2026-10-05 18:00", "1d")],
-        },
+TEAMS = {
+    "support": support_team(
+        usergroup="S0ONCALL",
+        rotations=[rotation("evenings", ["U0ALICE", "U0BOB"], "2026-10-05 18:00", "1d")],
+        backup=None,
+        escalation=None,
+    ),
+    "ops": {
+        "name": "Operations",
+        "channel": "C0OPS",
+        "timezone": "Europe/Paris",
+        "rotations": [rotation("evenings", ["U0DAN", "U0ERIN"], "2026-10-05 18:00", "1d")],
     },
-    leadership=None,
-)
+}
+PLAN = setup_yaml(TEAMS, leadership=None)
 # Fri 23 Oct 18:00 CEST: U0BOB hands over to U0ALICE in support, U0ERIN to U0DAN in ops.
 FRIDAY_EVENING = datetime(2026, 10, 23, 16, 0, tzinfo=UTC)
+MONDAY_DIGEST = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # Mon 26 Oct 09:00 CET
 
 
 @pytest.fixture
@@ -126,3 +126,15 @@ async def test_catching_up_a_team_slack_holds_back_holds_up_no_other_team(
             ("ops", FRIDAY_EVENING, "late"),
             ("support", FRIDAY_EVENING, "late"),
         ]
+
+
+async def test_a_digest_dm_slack_holds_back_holds_up_no_other_leader(tmp_path: Path) -> None:
+    # Waits here take real time: the second leader's DM is sent while the first one's waits.
+    leaders = setup_yaml(TEAMS, leadership=("U0CEO", "U0LEAD1"))
+    async with slack_harness(leaders, tmp_path=tmp_path, now=MONDAY_DIGEST) as h:
+        ceo, lead = h.standin.dm_channel("U0CEO"), h.standin.dm_channel("U0LEAD1")
+        h.standin.fail_next("chat.postMessage", error="ratelimited", status=429, channel=ceo)
+        assert await planner_of(h).run_digest(MONDAY_DIGEST) == "sent"
+        posted = [c.args["channel"] for c in h.standin.calls_to("chat.postMessage") if c.ok]
+        assert posted == [lead, ceo]
+        assert len(h.dm_texts("U0CEO")) == len(h.dm_texts("U0LEAD1")) == 1
