@@ -4,20 +4,27 @@ A send is claimed before it is made, by inserting its row under the unique const
 ``uq_claim``: whoever inserts first owns it, every other process or restart gets an
 IntegrityError and leaves it alone. That holds on SQLite (one writer at a time) and on
 PostgreSQL (a second insert waits for the first transaction, then fails).
+
+A claim is held under a lease (``locked_until``) that its sender renews while it works. One left
+with no outcome once its lease has run out was cut short (its sender stopped or died while
+sending): ``retake`` hands it to one process only, by a conditional update whose row count says
+who won (on PostgreSQL a second update waits for the first, then finds the lease running).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Claim, Outbox
 
-# What became of a claimed send. A claim with no outcome yet is being sent (or its sender died
-# while sending; it is not sent again: a missed post is better than a doubled one).
+# What became of a claimed send. A claim with no outcome yet is being sent while its lease runs;
+# once the lease has run out, its sender stopped or died while sending, and it is taken again
+# (the send looks for its post before posting: a missed post is better than a doubled one).
 SENT = "sent"  # sent on time
 LATE = "late"  # sent late, saying so: the bot was down at the instant
 SKIPPED = "skipped"  # not sent: missed by too much to still be useful
@@ -52,15 +59,17 @@ def claim(
     instant: datetime,
     now: datetime,
     outcome: str | None = None,
+    locked_until: datetime | None = None,
 ) -> Claim | None:
-    """Take (team, kind, instant) for this process; None when someone already holds it.
+    """Take (team, kind, instant) for this process, held until ``locked_until`` (None: for
+    good): a new claim, or one its sender left unfinished taken again (as ``retake``; its
+    ``takes`` then above one); None when someone holds it, or it is done.
 
     The insert runs in a savepoint so that losing the race leaves the caller's transaction
     usable. The caller commits to make the claim visible to others before sending.
     """
     _check_key(team, kind, instant)
-    if outcome is not None and outcome not in OUTCOMES:
-        raise ValueError(f"claim outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    _check_outcome(outcome)
     row = Claim(
         team=team,
         kind=kind,
@@ -68,6 +77,8 @@ def claim(
         claimed_at=now,
         outcome=outcome,
         sent_at=now if outcome in (SENT, LATE) else None,
+        locked_until=None if outcome is not None else locked_until,
+        takes=1,
     )
     try:
         with session.begin_nested():
@@ -75,18 +86,120 @@ def claim(
             session.flush()
     except IntegrityError:
         # The savepoint's rollback also drops the row from the session.
-        return None
+        held = get_claim(session=session, team=team, kind=kind, instant=instant)
+        if held is None or held.id is None:
+            return None
+        return retake(
+            session=session, claim_id=held.id, now=now, locked_until=locked_until, outcome=outcome
+        )
     return row
 
 
-def finish(*, session: Session, claim_id: int, outcome: str, now: datetime) -> Claim:
-    """Record what became of a claimed send (sent, late, skipped or failed)."""
-    if outcome not in OUTCOMES:
+def _check_outcome(outcome: str | None) -> None:
+    if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"claim outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+
+
+def retake(
+    *,
+    session: Session,
+    claim_id: int,
+    now: datetime,
+    locked_until: datetime | None,
+    outcome: str | None = None,
+) -> Claim | None:
+    """Take again a claim its sender left with no outcome, its lease run out before ``now``:
+    held until ``locked_until``, or settled at once with ``outcome``. None when it is not to be
+    taken: settled, its lease still running, or held for good (no lease). One process only wins
+    a race for it. The caller commits."""
+    _check_outcome(outcome)
+    until = None if outcome is not None else locked_until
+    values = {"claim_id": claim_id, "now": now, "until": until, "settled": outcome}
+    if getattr(session.execute(_RETAKE, values), "rowcount", 0) != 1:
+        return None
+    row = session.get(Claim, claim_id)
+    assert row is not None
+    session.refresh(row)
+    return row
+
+
+def renew(*, session: Session, held: Mapping[int, int], until: datetime) -> set[int]:
+    """Extend to ``until`` the leases of the claims a sender still holds (by id, with the take
+    its claim left them at); the ids renewed. One settled, or taken again since, is not."""
+    if not held:
+        return set()
+    rows = session.execute(_RENEW, {"held": list(held.items()), "until": until})
+    return {int(claim_id) for (claim_id,) in rows}
+
+
+def release(*, session: Session, claim_id: int, takes: int, now: datetime) -> bool:
+    """End now the lease of a claim whose sender stopped before it was done, so that the next
+    start takes it again at once; whether the sender still held it."""
+    released = session.execute(
+        update(Claim)
+        .where(
+            col(Claim.id) == claim_id,
+            col(Claim.takes) == takes,
+            col(Claim.outcome).is_(None),
+            col(Claim.locked_until).is_not(None),
+        )
+        .values(locked_until=now)
+    )
+    return bool(getattr(released, "rowcount", 0))
+
+
+def unfinished(*, session: Session, now: datetime, since: datetime) -> list[Claim]:
+    """Claims of sends due from ``since`` on that their senders left with no outcome, their
+    leases run out before ``now``: to be taken again. Oldest instant first."""
+    return list(
+        session.exec(
+            select(Claim)
+            .where(
+                col(Claim.outcome).is_(None),
+                col(Claim.locked_until).is_not(None),
+                col(Claim.locked_until) < now,
+                col(Claim.instant) >= since.astimezone(UTC),
+            )
+            .order_by(col(Claim.instant), col(Claim.id))
+        )
+    )
+
+
+_TABLE = Claim.__table__  # type: ignore[attr-defined]
+_RETAKE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("claim_id"),
+        _TABLE.c.outcome.is_(None),
+        _TABLE.c.locked_until.is_not(None),
+        _TABLE.c.locked_until < bindparam("now"),
+    )
+    .values(
+        locked_until=bindparam("until"),
+        outcome=bindparam("settled"),
+        takes=_TABLE.c.takes + 1,
+    )
+)
+_RENEW = (
+    update(_TABLE)
+    .where(
+        tuple_(_TABLE.c.id, _TABLE.c.takes).in_(bindparam("held", expanding=True)),
+        _TABLE.c.outcome.is_(None),
+        _TABLE.c.locked_until.is_not(None),
+    )
+    .values(locked_until=bindparam("until"))
+    .returning(_TABLE.c.id)
+)
+
+
+def finish(*, session: Session, claim_id: int, outcome: str, now: datetime) -> Claim:
+    """Record what became of a claimed send (sent, late, skipped or failed); its lease ends."""
+    _check_outcome(outcome)
     row = session.get(Claim, claim_id)
     if row is None:
         raise LookupError(f"no claim with id {claim_id}")
     row.outcome = outcome
+    row.locked_until = None
     if outcome in (SENT, LATE):
         row.sent_at = now
     session.add(row)

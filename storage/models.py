@@ -240,7 +240,11 @@ class Claim(SQLModel, table=True):
     instant: datetime = _instant()
     claimed_at: datetime = _instant()
     sent_at: datetime | None = _instant(nullable=True)
-    outcome: str | None = Field(default=None, max_length=32)  # sent|late|skipped
+    outcome: str | None = Field(default=None, max_length=32)  # sent|late|skipped|failed
+    # While there is no outcome: until when its sender holds it (None: held for good, as claims
+    # made before leases), and how many senders took it (one renews it only while the last).
+    locked_until: datetime | None = _instant(nullable=True)
+    takes: int = 0
 
 
 class SlackEventSeen(SQLModel, table=True):

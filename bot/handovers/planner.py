@@ -11,6 +11,13 @@ start on the database was not missed: nothing is posted for it.
 A send is worth making until an hour after it was due (LATE_LIMIT): each waits out Slack's
 Retry-After up to then, minutes if need be, and the sends run side by side, so that one channel
 held back by Slack holds up no other team's hand-off.
+
+A claim is held under a lease (LEASE) that this process renews while the send is under way,
+waiting out a Retry-After included; a send cut short by a stop ends its lease at once. A claim
+left with no outcome once its lease has run out (its sender stopped, or died, while sending) is
+taken again by one process, at the next start or by a replica at its next planning round, while
+it is still worth making: the send first looks for the post its sender may have made (its
+metadata names the claim), and posts only when it is not there.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from sqlmodel import Session
 from bot.handovers import digest
 from bot.i18n import speaking
 from bot.plan.model import Team
+from bot.runtime.rounds import run_rounds
 from bot.schedule import engine as schedule
 from bot.slack.blocks import Message
 from bot.slack.blocks.handover import (
@@ -50,6 +58,7 @@ from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
 from storage import alert_stats, claims
 from storage.db import session_scope
+from storage.models import Claim
 
 if TYPE_CHECKING:
     from bot.app.services import Services
@@ -88,15 +97,34 @@ PERMALINK = Policy(attempts=1, timeout=3.0)
 # What the planner's posts carry in their metadata (with their claim's id): by it a post whose
 # answer was lost is found rather than posted twice.
 METADATA_EVENT = "watchkeeper_handover"
-# How long stopping waits for sends under way.
+# What became of one digest DM, besides claims.FAILED.
+_POSTED = "posted"
+_FOUND = "found"  # posted already, by a sender cut short
+# How long stopping waits for sends under way (cut short after it, their claims released).
 STOP_GRACE_S = 10.0
+# A send's claim is held this long, and renewed every RENEW_EVERY while the send is under way: a
+# sender that dies leaves it to be taken again soon after.
+LEASE = timedelta(seconds=60)
+RENEW_EVERY = LEASE / 3
+# How often (seconds) the renewing looks whether RENEW_EVERY has passed on the clock.
+RENEW_LOOK_S = 1.0
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A claim this process holds: its id, the take it holds it by, and (taken again after its
+    sender stopped halfway) since when that sender may have posted it."""
+
+    claim_id: int
+    takes: int
+    retaken_since: datetime | None = None
 
 
 @dataclass(frozen=True)
 class _Prepared(Generic[S]):
     """A claimed hand-off or reminder with its data loaded, before the links are resolved."""
 
-    claim_id: int
+    hold: _Hold
     summary: S
     cards: dict[int, tuple[str, str]]
     due: datetime
@@ -146,9 +174,11 @@ class HandoverPlanner:
         scheduler: AsyncIOScheduler | None = None,
         slack_backoff: float = PATIENT.backoff,
         resync_every: timedelta = RESYNC_EVERY,
+        stop_grace: float = STOP_GRACE_S,
     ) -> None:
         self.services = services
         self.resync_every = resync_every
+        self.stop_grace = stop_grace
         self.scheduler = scheduler or AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -161,6 +191,11 @@ class HandoverPlanner:
         self.policy = replace(PATIENT, backoff=slack_backoff)
         self.started_at: datetime | None = None
         self.catch_up_task: asyncio.Task[None] | None = None
+        self.retake_task: asyncio.Task[None] | None = None
+        self._leases_task: asyncio.Task[None] | None = None
+        # The claims of the sends under way: id -> the take this process holds it by.
+        self._held: dict[int, int] = {}
+        self._renewed_at: datetime | None = None
         # What is planned, by job id: the instant each job is about (for logs and tests).
         self.planned: dict[str, datetime] = {}
         self._lock = asyncio.Lock()
@@ -172,34 +207,51 @@ class HandoverPlanner:
     async def start(self) -> None:
         """Start the scheduler, plan every team, and catch up on what was missed (in the
         background, so that a slow Slack does not hold up the app's start)."""
-        self.started_at = self.services.clock.now()
+        self.started_at = self._renewed_at = self.services.clock.now()
         if not self.scheduler.running:
             self.scheduler.start()
         self.scheduler.add_job(
-            self.replan,
+            self._resync,
             trigger=IntervalTrigger(seconds=self.resync_every.total_seconds(), timezone=UTC),
             id=RESYNC_JOB,
             name=RESYNC_JOB,
             replace_existing=True,
         )
+        if self._leases_task is None or self._leases_task.done():
+            self._leases_task = asyncio.create_task(
+                run_rounds(
+                    self._renew,
+                    interval=RENEW_LOOK_S,
+                    failed="renewing the leases of sends under way failed",
+                    log=logger,
+                ),
+                name="handover-leases",
+            )
         await self.replan(None)
         self.catch_up_task = asyncio.create_task(self.catch_up(), name="handover-catch-up")
 
     async def stop(self) -> None:
-        """Stop the scheduler once the sends under way are over (a send cut halfway would be
-        claimed and never made); jobs not yet run are planned again at the next start."""
+        """Stop the scheduler once the sends under way are over, or cut them short after
+        ``stop_grace`` seconds (their claims released, to be taken again at the next start);
+        jobs not yet run are planned again at the next start."""
         if self.scheduler.running:
             self.scheduler.pause()
         busy = {t for t in self._running if not t.done()}
-        if self.catch_up_task is not None and not self.catch_up_task.done():
-            busy.add(self.catch_up_task)
+        for task in (self.catch_up_task, self.retake_task):
+            if task is not None and not task.done():
+                busy.add(task)
         if busy:
-            _, late = await asyncio.wait(busy, timeout=STOP_GRACE_S)
+            _, late = await asyncio.wait(busy, timeout=self.stop_grace)
             for task in late:
                 task.cancel()
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self._leases_task is not None:
+            self._leases_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._leases_task
+            self._leases_task = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             # AsyncIOScheduler shuts down from the event loop: let it run that call.
@@ -316,6 +368,13 @@ class HandoverPlanner:
     async def _recheck(self, team_id: str) -> None:
         await self.replan(team_id)
 
+    async def _resync(self) -> None:
+        """Plan every team again, and take again in the background what senders left
+        unfinished (a replica that died while sending)."""
+        await self.replan(None)
+        if self.scheduler.running and (self.retake_task is None or self.retake_task.done()):
+            self.retake_task = asyncio.create_task(self.retake_unfinished(), name="handover-retake")
+
     # ------------------------------------------------------------------ jobs
 
     def _track(self) -> None:
@@ -359,19 +418,24 @@ class HandoverPlanner:
         no longer changes hands then)."""
         instant = _aware(instant)
         now = self.services.clock.now()
-        loaded = await self._load_linked(
+        loaded = await self._load(
             "hand-off", {"team": team_id}, self._prepare_handover, team_id, instant, now, late
         )
         if isinstance(loaded, str):
             return loaded
-        claim_id, summary, due = loaded
-        team = summary.team
-        policy = self._until_late(due)
-        outcome = claims.LATE if late else claims.SENT
+        return await self._holding(loaded.hold, self._send_handover(loaded))
+
+    async def _send_handover(self, loaded: _Prepared[HandoverSummary]) -> str:
+        """Post the claimed hand-off and follow it with the user group; what happened."""
+        summary = await self._linked(loaded)
+        team, instant = summary.team, summary.instant
+        policy = self._until_late(loaded.due)
+        outcome = claims.LATE if summary.late else claims.SENT
         try:
             with speaking(team_language(team)):
                 content = handover_message(summary)
-            await self._post(team.channel, content, claim_id=claim_id, policy=policy)
+            if await self._post(team.channel, content, hold=loaded.hold, policy=policy):
+                outcome = claims.SENT
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -381,7 +445,7 @@ class HandoverPlanner:
         await self._update_usergroup(team, summary.incoming, policy)
         log = {"team": team.id, "at": instant.isoformat()}
         people = {"outgoing": summary.outgoing or "-", "incoming": summary.incoming or "-"}
-        return await self._done("handover", claim_id, outcome, log | people)
+        return await self._done("handover", loaded.hold.claim_id, outcome, log | people)
 
     def _prepare_handover(
         self, team_id: str, instant: datetime, now: datetime, late: bool
@@ -399,7 +463,7 @@ class HandoverPlanner:
                 extra={"team": team_id, "at": instant.isoformat()},
             )
             return "stale"
-        claim_id = self._claim(
+        hold = self._claim(
             "handover",
             team=team_id,
             kind=HANDOVER,
@@ -408,8 +472,8 @@ class HandoverPlanner:
             now=now,
             log={"team": team_id, "at": instant.isoformat()},
         )
-        if isinstance(claim_id, str):
-            return claim_id
+        if isinstance(hold, str):
+            return hold
         since = before.oncall.since or instant - REPORT_FALLBACK
         with Session(self.services.engine) as session:
             seen = alert_stats.activity(session=session, team=team_id, start=since, end=instant)
@@ -426,7 +490,7 @@ class HandoverPlanner:
             last_shift=digest.shift_report(seen),
             late=late,
         )
-        return _Prepared(claim_id, summary, cards, due=instant)
+        return _Prepared(hold, summary, cards, due=instant)
 
     async def _done(self, what: str, claim_id: int, outcome: str, log: dict[str, str]) -> str:
         """Record on its claim how the send of ``what`` ended, and say so; that outcome."""
@@ -443,19 +507,28 @@ class HandoverPlanner:
     async def catch_up(self) -> None:
         """Send what was missed while the bot was down: hand-offs and the digest less than an
         hour old go out late, saying so; older ones are logged and skipped. What came before
-        the bot's first start on this database was not missed, and is left alone."""
+        the bot's first start on this database was not missed, and is left alone. What senders
+        left unfinished is taken again (as ``retake_unfinished``)."""
         now = self.services.clock.now()
         started = self.started_at or now
         try:
             watching_since = await self.services.in_database(self._first_start, now)
+            unfinished = await self.services.in_database(self._unfinished, now)
         except Exception:
             logger.exception("reading the bot's first start failed: no catching up")
             return
         # Side by side: a team whose channel Slack holds back holds up no other.
         sends: list[Awaitable[object]] = [
-            self._catch_up_team(team_id, now, started, watching_since)
+            self._catch_up_team(
+                team_id,
+                now,
+                started,
+                watching_since,
+                [c for c in unfinished if (c.team, c.kind) == (team_id, HANDOVER)],
+            )
             for team_id in self.services.plans.current.teams
         ]
+        sends += [self._retake(c) for c in unfinished if c.kind != HANDOVER]
         plan = self.services.plans.current
         if plan.leadership:
             zone = digest.digest_zone(plan.digest, plan.timezone)
@@ -465,9 +538,14 @@ class HandoverPlanner:
         await asyncio.gather(*sends)
 
     async def _catch_up_team(
-        self, team_id: str, now: datetime, started: datetime, watching_since: datetime
+        self,
+        team_id: str,
+        now: datetime,
+        started: datetime,
+        watching_since: datetime,
+        unfinished: Sequence[Claim],
     ) -> None:
-        """Post the team's missed hand-offs, in their order."""
+        """Post the team's missed hand-offs and those left unfinished, in their order."""
         try:
             missed = await self.services.in_database(
                 self._missed_handovers, team_id, now, watching_since
@@ -475,8 +553,74 @@ class HandoverPlanner:
         except Exception:
             logger.exception("looking for missed hand-offs failed", extra={"team": team_id})
             return
-        for instant in missed:
-            await self.run_handover(team_id, instant, late=instant < started)
+        left = {claim.instant: claim for claim in unfinished}
+        for instant in sorted({*missed, *left}):
+            outcome = await self.run_handover(team_id, instant, late=instant < started)
+            if instant in left:
+                await self._settled(left[instant], outcome)
+
+    async def retake_unfinished(self) -> None:
+        """Send again what senders left unfinished (stopped or died while sending, their leases
+        run out), if still worth sending: each send looks for its post first. A team's
+        hand-offs go in their order, side by side with other teams' and with the DMs."""
+        try:
+            unfinished = await self.services.in_database(
+                self._unfinished, self.services.clock.now()
+            )
+        except Exception:
+            logger.exception("looking for sends left unfinished failed")
+            return
+        handoffs: dict[str, list[Claim]] = {}
+        for left in unfinished:
+            if left.kind == HANDOVER:
+                handoffs.setdefault(left.team, []).append(left)
+        await asyncio.gather(
+            *(self._retake_handovers(team_handoffs) for team_handoffs in handoffs.values()),
+            *(self._retake(left) for left in unfinished if left.kind != HANDOVER),
+        )
+
+    async def _retake_handovers(self, unfinished: Sequence[Claim]) -> None:
+        for left in unfinished:
+            await self._settled(left, await self.run_handover(left.team, left.instant, late=True))
+
+    async def _retake(self, left: Claim) -> None:
+        """Send again a reminder or the digest its sender left unfinished."""
+        if left.kind == DIGEST:
+            outcome = await self.run_digest(left.instant, late=True)
+        else:
+            user = left.kind.removeprefix(f"{REMINDER}:")
+            outcome = await self.run_reminder(left.team, user, left.instant)
+        await self._settled(left, outcome)
+
+    async def _settled(self, left: Claim, outcome: str) -> None:
+        """A send left unfinished that is no longer to be made ("stale": the plan changed, or a
+        reminder's shift began) is recorded skipped, so that nobody looks at it again."""
+        if outcome != "stale" or left.id is None:
+            return
+        try:
+            await self.services.in_database(self._skip_unfinished, left.id)
+        except Exception:
+            logger.exception("recording a stale send skipped failed", extra={"claim": left.id})
+
+    def _skip_unfinished(self, claim_id: int) -> None:
+        with session_scope(self.services.engine) as session:
+            now = self.services.clock.now()
+            skipped = claims.retake(
+                session=session,
+                claim_id=claim_id,
+                now=now,
+                locked_until=None,
+                outcome=claims.SKIPPED,
+            )
+        if skipped is not None:
+            logger.info(
+                "send left unfinished no longer in the schedule: skipped", extra={"claim": claim_id}
+            )
+
+    def _unfinished(self, now: datetime) -> list[Claim]:
+        """The sends of the look-back that senders left unfinished, their leases run out."""
+        with Session(self.services.engine) as session:
+            return claims.unfinished(session=session, now=now, since=now - CATCH_UP_LOOKBACK)
 
     def _first_start(self, now: datetime) -> datetime:
         with session_scope(self.services.engine) as session:
@@ -507,27 +651,33 @@ class HandoverPlanner:
         returns what happened (as run_handover)."""
         start = _aware(start)
         now = self.services.clock.now()
-        loaded = await self._load_linked(
+        loaded = await self._load(
             "reminder", {"team": team_id}, self._prepare_reminder, team_id, user, start, now
         )
         if isinstance(loaded, str):
             return loaded
-        claim_id, summary, due = loaded
-        policy = self._until_late(due)
+        return await self._holding(loaded.hold, self._send_reminder(loaded))
+
+    async def _send_reminder(self, loaded: _Prepared[ReminderSummary]) -> str:
+        """DM the claimed reminder; what happened."""
+        summary = await self._linked(loaded)
+        team_id, user, start = summary.team.id, summary.user, summary.start
+        policy = self._until_late(loaded.due)
         summary = replace(summary, viewer=await directory(self.services).tz(user))
         outcome = claims.LATE if summary.late_from is not None else claims.SENT
         try:
             channel = await self._dm_channel(user, policy)
             with speaking(await person_language(self.services, user, summary.team)):
                 content = reminder_message(summary)
-            await self._post(channel, content, claim_id=claim_id, policy=policy)
+            if await self._post(channel, content, hold=loaded.hold, policy=policy):
+                outcome = claims.SENT
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
                 "reminder failed", extra={"team": team_id, "user": user} | _failure(error, policy)
             )
         log = {"team": team_id, "user": user, "at": start.isoformat()}
-        return await self._done("reminder", claim_id, outcome, log)
+        return await self._done("reminder", loaded.hold.claim_id, outcome, log)
 
     def _prepare_reminder(
         self, team_id: str, user: str, start: datetime, now: datetime
@@ -541,7 +691,7 @@ class HandoverPlanner:
         if holding.user != user or before.user == user:
             return "stale"
         due = start - team.reminder
-        claim_id = self._claim(
+        hold = self._claim(
             "reminder",
             team=team_id,
             kind=reminder_kind(user),
@@ -550,8 +700,8 @@ class HandoverPlanner:
             now=now,
             log={"team": team_id, "user": user, "at": start.isoformat()},
         )
-        if isinstance(claim_id, str):
-            return claim_id
+        if isinstance(hold, str):
+            return hold
         with Session(self.services.engine) as session:
             carried, cards = _still_open(session, team_id, now)
         summary = ReminderSummary(
@@ -565,7 +715,7 @@ class HandoverPlanner:
             viewer=None,
             late_from=due if now - due > REMINDER_ON_TIME else None,
         )
-        return _Prepared(claim_id, summary, cards, due=due)
+        return _Prepared(hold, summary, cards, due=due)
 
     # ------------------------------------------------------------------ the digest
 
@@ -577,39 +727,47 @@ class HandoverPlanner:
         loaded = await self._load("digest", None, self._prepare_digest, instant, now, late)
         if isinstance(loaded, str):
             return loaded
-        claim_id, summary, leadership = loaded
-        policy = self._until_late(instant)
-        outcome = claims.LATE if late else claims.SENT
+        hold, summary, leadership = loaded
+        return await self._holding(hold, self._send_digest(hold, summary, leadership))
+
+    async def _send_digest(
+        self, hold: _Hold, summary: DigestSummary, leadership: Sequence[str]
+    ) -> str:
+        """DM every leadership member the claimed digest; what happened."""
+        policy = self._until_late(summary.end)
+        outcome = claims.LATE if summary.late else claims.SENT
         # Side by side: a DM Slack holds back holds up no other.
-        sent = await asyncio.gather(
-            *(self._digest_dm(user, summary, claim_id, policy) for user in leadership)
+        dms = await asyncio.gather(
+            *(self._digest_dm(user, summary, hold, policy) for user in leadership)
         )
-        if not any(sent):
+        if all(dm == _FOUND for dm in dms):
+            outcome = claims.SENT
+        elif all(dm == claims.FAILED for dm in dms):
             outcome = claims.FAILED
-        return await self._done("digest", claim_id, outcome, {"at": instant.isoformat()})
+        return await self._done("digest", hold.claim_id, outcome, {"at": summary.end.isoformat()})
 
     async def _digest_dm(
-        self, user: str, summary: DigestSummary, claim_id: int, policy: Policy
-    ) -> bool:
-        """DM ``user`` the digest; whether it went out."""
+        self, user: str, summary: DigestSummary, hold: _Hold, policy: Policy
+    ) -> str:
+        """DM ``user`` the digest: _POSTED, _FOUND (its sender cut short had sent it) or
+        claims.FAILED."""
         try:
             with speaking(await person_language(self.services, user)):
                 content = digest_message(summary)
-            await self._post(
-                await self._dm_channel(user, policy), content, claim_id=claim_id, policy=policy
-            )
+            channel = await self._dm_channel(user, policy)
+            found = await self._post(channel, content, hold=hold, policy=policy)
         except Exception as error:
             logger.error("digest DM failed", extra={"user": user} | _failure(error, policy))
-            return False
-        return True
+            return claims.FAILED
+        return _FOUND if found else _POSTED
 
     def _prepare_digest(
         self, instant: datetime, now: datetime, late: bool
-    ) -> tuple[int, DigestSummary, Sequence[str]] | str:
+    ) -> tuple[_Hold, DigestSummary, Sequence[str]] | str:
         plan = self.services.plans.current
         if not plan.leadership:
             return "stale"
-        claim_id = self._claim(
+        hold = self._claim(
             "digest",
             team=EVERY_TEAM,
             kind=DIGEST,
@@ -618,8 +776,8 @@ class HandoverPlanner:
             now=now,
             log={"at": instant.isoformat()},
         )
-        if isinstance(claim_id, str):
-            return claim_id
+        if isinstance(hold, str):
+            return hold
         zone = digest.digest_zone(plan.digest, plan.timezone)
         start = digest.week_before(instant, zone)
         weeks = []
@@ -628,7 +786,7 @@ class HandoverPlanner:
                 seen = alert_stats.activity(session=session, team=team.id, start=start, end=instant)
                 weeks.append(digest.team_week(team.id, team.name, seen))
         summary = DigestSummary(start=start, end=instant, zone=zone, teams=tuple(weeks), late=late)
-        return claim_id, summary, plan.leadership
+        return hold, summary, plan.leadership
 
     async def _load(
         self, what: str, log: dict[str, str] | None, prepare: Callable[..., T], *args: Any
@@ -640,20 +798,59 @@ class HandoverPlanner:
             logger.exception(f"loading the {what} failed", extra=log)
             return claims.FAILED
 
-    async def _load_linked(
-        self,
-        what: str,
-        log: dict[str, str],
-        prepare: Callable[..., _Prepared[S] | str],
-        *args: Any,
-    ) -> tuple[int, S, datetime] | str:
-        """A claimed hand-off or reminder loaded (as ``_load``), its open alerts linked to their
-        cards: the claim's id, the summary and when the send was due; else why not."""
-        loaded = await self._load(what, log, prepare, *args)
-        if isinstance(loaded, str):
-            return loaded
+    async def _linked(self, loaded: _Prepared[S]) -> S:
+        """The summary of a claimed hand-off or reminder, its open alerts linked to their cards."""
         carried = await self._with_card_links(loaded.summary.carried, loaded.cards)
-        return loaded.claim_id, replace(loaded.summary, carried=carried), loaded.due
+        return replace(loaded.summary, carried=carried)
+
+    async def _holding(self, hold: _Hold, send: Awaitable[str]) -> str:
+        """What ``send`` made of the claim held by ``hold``, its lease renewed meanwhile. A send
+        cut short (the planner stopping) ends its lease at once: the next start takes it again."""
+        self._held[hold.claim_id] = hold.takes
+        try:
+            return await send
+        except asyncio.CancelledError:
+            try:
+                await self.services.in_database(self._release, hold)
+            except Exception:
+                logger.exception(
+                    "releasing a send cut short failed: taken again once its lease runs out",
+                    extra={"claim": hold.claim_id},
+                )
+            raise
+        finally:
+            self._held.pop(hold.claim_id, None)
+
+    def _release(self, hold: _Hold) -> None:
+        with session_scope(self.services.engine) as session:
+            claims.release(
+                session=session,
+                claim_id=hold.claim_id,
+                takes=hold.takes,
+                now=self.services.clock.now(),
+            )
+
+    async def _renew(self) -> None:
+        """Renew the leases of the sends under way when RENEW_EVERY has passed on the clock."""
+        now = self.services.clock.now()
+        if self._renewed_at is not None and now - self._renewed_at < RENEW_EVERY:
+            return
+        self._renewed_at = now
+        held = dict(self._held)
+        if not held:
+            return
+        renewed = await self.services.in_database(self._renew_leases, held, now + LEASE)
+        # Done meanwhile, or (the database away longer than a lease) taken by another process.
+        lost = sorted(claim_id for claim_id in set(held) - renewed if claim_id in self._held)
+        if lost:
+            logger.warning(
+                "sends under way were taken again after their lease ran out",
+                extra={"claims": lost},
+            )
+
+    def _renew_leases(self, held: dict[int, int], until: datetime) -> set[int]:
+        with session_scope(self.services.engine) as session:
+            return claims.renew(session=session, held=held, until=until)
 
     def _claim(
         self,
@@ -665,29 +862,39 @@ class HandoverPlanner:
         due: datetime,
         now: datetime,
         log: dict[str, str],
-    ) -> int | str:
-        """Claim the send of ``what``, due at ``due`` (blocking): the claim's id, else why not:
-        "taken" (someone else has it) or skipped (more than an hour late, recorded so that nobody
-        sends it)."""
-        too_old = now - due > LATE_LIMIT
+    ) -> _Hold | str:
+        """Claim the send of ``what``, due at ``due`` (blocking), under a lease, or take it again
+        if its sender left it unfinished and its lease ran out: the hold, else why not: "taken"
+        (someone else has it) or skipped (more than an hour late, recorded so that nobody sends
+        it)."""
+        settled = claims.SKIPPED if now - due > LATE_LIMIT else None
         with session_scope(self.services.engine) as session:
-            taken = claims.claim(
+            row = claims.claim(
                 session=session,
                 team=team,
                 kind=kind,
                 instant=instant,
                 now=now,
-                outcome=claims.SKIPPED if too_old else None,
+                outcome=settled,
+                locked_until=now + LEASE,
             )
-            claim_id = taken.id if taken is not None else None
-        if claim_id is None:
+            hold = None
+            if row is not None and row.id is not None:
+                hold = _Hold(row.id, row.takes, row.claimed_at if row.takes > 1 else None)
+        if hold is None:
             return "taken"
-        if too_old:
-            logger.warning(
-                f"{what} missed while the bot was down, skipped: more than an hour old", extra=log
-            )
-            return claims.SKIPPED
-        return claim_id
+        retaken = hold.retaken_since is not None
+        why = (
+            "left unfinished by a sender that stopped"
+            if retaken
+            else "missed while the bot was down"
+        )
+        if settled is not None:
+            logger.warning(f"{what} {why}, skipped: more than an hour old", extra=log)
+            return settled
+        if retaken:
+            logger.info(f"{what} {why}: taken again", extra=log)
+        return hold
 
     # ------------------------------------------------------------------ Slack
 
@@ -719,16 +926,34 @@ class HandoverPlanner:
     async def _dm_channel(self, user: str, policy: Policy) -> str:
         return await directory(self.services).dm_channel(user, policy=policy)
 
-    async def _post(self, channel: str, message: Message, *, claim_id: int, policy: Policy) -> None:
-        """Post ``message`` once. A post whose answer was lost (a timeout, a dropped connection,
-        Slack's 5xx) may have gone through: it is looked for in the conversation, by the claim
-        its metadata names, before it is posted again; at most the policy's tries in all."""
-        payload = {"claim": claim_id}
+    async def _post(self, channel: str, message: Message, *, hold: _Hold, policy: Policy) -> bool:
+        """Post ``message`` once; whether it was found posted already, by a sender cut short.
+
+        A post whose answer was lost (a timeout, a dropped connection, Slack's 5xx) may have
+        gone through: it is looked for in the conversation, by the claim its metadata names,
+        before it is posted again; at most the policy's tries in all. A claim taken again is
+        looked for so before the first try: its sender may have posted it."""
+        payload = {"claim": hold.claim_id}
+        call = functools.partial(self.slack.call, policy=policy)
+        if hold.retaken_since is not None:
+            earlier = look_for_post(
+                call,
+                channel,
+                since=hold.retaken_since,
+                event_type=METADATA_EVENT,
+                payload=payload,
+            )
+            if await earlier() is not None:
+                logger.info(
+                    "the post of a send taken again is there already: not posting it again",
+                    extra={"channel": channel, "claim": hold.claim_id},
+                )
+                return True
         await self.slack.call(
             "chat.postMessage",
             policy=policy,
             found=look_for_post(
-                functools.partial(self.slack.call, policy=policy),
+                call,
                 channel,
                 since=self.services.clock.now(),
                 event_type=METADATA_EVENT,
@@ -739,6 +964,7 @@ class HandoverPlanner:
             blocks=message["blocks"],
             metadata={"event_type": METADATA_EVENT, "event_payload": payload},
         )
+        return False
 
     async def _update_usergroup(self, team: Team, holder: str | None, policy: Policy) -> None:
         """Make the team's user group the pager holder (Slack refuses an empty group: a gap

@@ -1,0 +1,327 @@
+"""A hand-off whose sender stopped or died while sending is sent after the restart, once.
+
+A claimed send is held under a lease its sender renews; one cut short by a stop ends its lease at
+once. A claim left with no outcome once its lease has run out is taken again by one process
+(the next start, or a replica's next planning round), which looks for the post first: found, it
+is recorded sent and not posted again. A lease still running, or a claim from before leases, is
+left alone; a send more than an hour late is recorded skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.handovers.planner import LEASE, HandoverPlanner
+from storage import claims
+from storage.db import session_scope
+from tests.harness import Harness, slack_harness
+from tests.support.planner import planner_of
+from tests.support.setup_files import rotation, setup_yaml, support_team
+
+# The team hands over every evening at 18:00, Paris time.
+TEAMS = {
+    "support": support_team(
+        rotations=[rotation("evenings", ["U0ALICE", "U0BOB"], "2026-10-05 18:00", "1d")],
+        backup=None,
+        escalation=None,
+    )
+}
+PLAN = setup_yaml(TEAMS, leadership=None)
+# Fri 23 Oct 18:00 CEST: U0BOB hands over to U0ALICE.
+FRIDAY_EVENING = datetime(2026, 10, 23, 16, 0, tzinfo=UTC)
+# The bot comes back five minutes later.
+BACK = FRIDAY_EVENING + timedelta(minutes=5)
+HANDED_OVER = "Handover in Customer support: <@U0BOB> → <@U0ALICE>"
+
+
+def handover_posts(h: Harness) -> list[str]:
+    return [t for t in h.channel_texts("C0SUPPORT") if t.startswith("Handover in ")]
+
+
+def claim_rows(h: Harness) -> list[tuple[datetime, str | None, datetime | None]]:
+    with Session(h.services.engine) as session:
+        return [
+            (c.instant, c.outcome, c.locked_until)
+            for c in claims.list_claims(session=session, kind="handover")
+        ]
+
+
+def watching_since_days_before(h: Harness) -> None:
+    """The bot has been watching since two days before the hand-off."""
+    with session_scope(h.services.engine) as session:
+        claims.first_start(session=session, now=FRIDAY_EVENING - timedelta(days=2))
+
+
+def left_unfinished(
+    engine: Engine,
+    *,
+    instant: datetime = FRIDAY_EVENING,
+    locked_until: datetime | None = FRIDAY_EVENING + LEASE,
+) -> None:
+    """The hand-off at ``instant`` claimed at FRIDAY_EVENING by a sender that died before
+    recording an outcome, its lease held until ``locked_until`` (None: a claim from before
+    leases)."""
+    with session_scope(engine) as session:
+        claims.claim(
+            session=session,
+            team="support",
+            kind="handover",
+            instant=instant,
+            now=FRIDAY_EVENING,
+            locked_until=locked_until,
+        )
+
+
+@asynccontextmanager
+async def catching_up_held_back(tmp_path: Path, *, retry_after: int) -> AsyncIterator[Harness]:
+    """The bot started at BACK, catching up the hand-off while Slack holds its post back for
+    ``retry_after`` seconds (the 429 given); stopped on leaving, cutting short what is left."""
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
+        watching_since_days_before(h)
+        h.standin.rate_limit("chat.postMessage", retry_after=retry_after)
+        planner = planner_of(h)
+        planner.stop_grace = 0.2
+        await planner.start()
+        try:
+            await h.standin.wait_for_async(lambda s: s.rate_limit_events)
+            yield h
+        finally:
+            await planner.stop()
+
+
+async def renewed_until(h: Harness, lease: datetime) -> None:
+    """Wait (a few seconds at most) for the hand-off's lease to run until ``lease``."""
+    deadline = time.monotonic() + 5
+    while claim_rows(h)[0][2] != lease:
+        assert time.monotonic() < deadline, f"the lease was not renewed until {lease}"
+        await asyncio.sleep(0.05)
+
+
+def methods(h: Harness, *names: str) -> list[str]:
+    return [c.method for c in h.standin.calls if c.method in names]
+
+
+async def test_a_handoff_cut_short_while_slack_holds_it_back_is_posted_once_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    # Slack holds the post back for half an hour: the deploy's stop comes during the wait.
+    async with catching_up_held_back(tmp_path, retry_after=1800) as first:
+        await planner_of(first).stop()
+        assert handover_posts(first) == []
+        # Cut short: no outcome, and its lease ended at the stop.
+        assert claim_rows(first) == [(FRIDAY_EVENING, None, BACK)]
+
+    restarted = BACK + timedelta(minutes=1)
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=restarted) as second:
+        planner = planner_of(second)
+        await planner.start()
+        try:
+            assert planner.catch_up_task is not None
+            await planner.catch_up_task
+        finally:
+            await planner.stop()
+        (text,) = handover_posts(second)
+        assert text.startswith(f"{HANDED_OVER} (posted late)")
+        # Looked for first: its sender might have posted it.
+        assert methods(second, "conversations.history", "chat.postMessage") == [
+            "conversations.history",
+            "chat.postMessage",
+        ]
+        assert claim_rows(second) == [(FRIDAY_EVENING, "late", None)]
+
+
+async def test_a_handoff_posted_by_a_sender_cut_short_before_recording_it_is_not_posted_twice(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=FRIDAY_EVENING) as h:
+        watching_since_days_before(h)
+        # Slack takes the post but its answer is slow: the stop comes before it arrives.
+        h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=2)
+        sending = asyncio.create_task(planner_of(h).run_handover("support", FRIDAY_EVENING))
+        await h.standin.wait_for_async(lambda s: handover_posts(h))
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        assert claim_rows(h) == [(FRIDAY_EVENING, None, FRIDAY_EVENING)]
+        h.standin.clear_faults()
+
+        # The bot starts again a minute later, Slack as it was.
+        h.clock.advance(timedelta(minutes=1))
+        restarted = HandoverPlanner(h.services)
+        restarted.started_at = h.now()
+        await restarted.catch_up()
+        (text,) = handover_posts(h)
+        assert text.startswith(HANDED_OVER)
+        assert claim_rows(h) == [(FRIDAY_EVENING, "sent", None)]
+        # The one post made is the first sender's, its answer arriving late.
+        (cut_short,) = await h.standin.wait_for_async(lambda s: s.calls_to("chat.postMessage"))
+        assert cut_short.fault == "slow"
+
+
+async def test_a_lease_is_renewed_while_its_send_waits_out_slack_so_nobody_takes_it(
+    tmp_path: Path,
+) -> None:
+    async with catching_up_held_back(tmp_path, retry_after=3) as h:
+        # Well past the first lease while the send still waits: it has been renewed.
+        for _ in range(2):
+            h.clock.advance(LEASE * 3 / 4)
+            await renewed_until(h, h.now() + LEASE)
+        await HandoverPlanner(h.services).retake_unfinished()
+        catch_up = planner_of(h).catch_up_task
+        assert catch_up is not None
+        await catch_up
+        (text,) = handover_posts(h)
+        assert text.startswith(f"{HANDED_OVER} (posted late)")
+        assert len([c for c in h.standin.calls_to("chat.postMessage") if c.ok]) == 1
+        assert claim_rows(h) == [(FRIDAY_EVENING, "late", None)]
+
+
+@pytest.mark.parametrize(
+    "locked_until",
+    [FRIDAY_EVENING + timedelta(minutes=5, seconds=30), None],
+    ids=["lease-running", "from-before-leases"],
+)
+async def test_a_claim_whose_lease_runs_or_from_before_leases_is_left_alone(
+    tmp_path: Path, locked_until: datetime | None
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
+        watching_since_days_before(h)
+        left_unfinished(h.services.engine, locked_until=locked_until)
+        planner = planner_of(h)
+        planner.started_at = BACK
+        await planner.catch_up()
+        await planner.retake_unfinished()
+        assert handover_posts(h) == []
+        assert methods(h, "conversations.history", "chat.postMessage") == []
+        assert claim_rows(h) == [(FRIDAY_EVENING, None, locked_until)]
+
+
+async def test_a_claim_left_unfinished_more_than_an_hour_ago_is_recorded_skipped(
+    tmp_path: Path,
+) -> None:
+    now = FRIDAY_EVENING + timedelta(hours=1, minutes=1)
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=now) as h:
+        left_unfinished(h.services.engine)
+        await planner_of(h).retake_unfinished()
+        assert handover_posts(h) == []
+        assert methods(h, "conversations.history", "chat.postMessage") == []
+        assert claim_rows(h) == [(FRIDAY_EVENING, "skipped", None)]
+
+
+async def test_a_replica_takes_what_another_left_unfinished_at_its_next_planning_round(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
+        planner = planner_of(h)
+        planner.resync_every = timedelta(seconds=0.2)
+        await planner.start()
+        try:
+            assert planner.catch_up_task is not None
+            await planner.catch_up_task
+            # Another replica dies while sending, after this one started.
+            left_unfinished(h.services.engine)
+            await h.standin.wait_for_async(lambda s: handover_posts(h))
+            await h.standin.wait_for_async(lambda s: claim_rows(h)[0][1] is not None)
+        finally:
+            await planner.stop()
+        (text,) = handover_posts(h)
+        assert text.startswith(f"{HANDED_OVER} (posted late)")
+        assert claim_rows(h) == [(FRIDAY_EVENING, "late", None)]
+
+
+async def test_two_replicas_on_postgresql_racing_for_a_claim_left_unfinished_post_it_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with (
+        slack_harness(PLAN, tmp_path=tmp_path / "a", now=BACK, database_url=postgres_url) as a,
+        slack_harness(PLAN, tmp_path=tmp_path / "b", now=BACK, database_url=postgres_url) as b,
+    ):
+        left_unfinished(a.services.engine)
+        await asyncio.gather(planner_of(a).retake_unfinished(), planner_of(b).retake_unfinished())
+        texts = handover_posts(a) + handover_posts(b)
+        assert len(texts) == 1
+        assert texts[0].startswith(f"{HANDED_OVER} (posted late)")
+        assert claim_rows(a) == [(FRIDAY_EVENING, "late", None)]
+
+
+def test_processes_racing_to_take_a_claim_again_leave_it_to_one(engine: Engine) -> None:
+    left_unfinished(engine)
+    later = FRIDAY_EVENING + timedelta(minutes=5)
+    ready = threading.Barrier(4)
+    won: list[int] = []
+
+    def take() -> None:
+        ready.wait()
+        with session_scope(engine) as session:
+            row = claims.claim(
+                session=session,
+                team="support",
+                kind="handover",
+                instant=FRIDAY_EVENING,
+                now=later,
+                locked_until=later + LEASE,
+            )
+            if row is not None:
+                won.append(row.takes)
+
+    racers = [threading.Thread(target=take) for _ in range(4)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert won == [2]
+    with Session(engine) as session:
+        (row,) = claims.list_claims(session=session)
+        assert (row.outcome, row.locked_until, row.takes) == (None, later + LEASE, 2)
+
+
+async def test_a_handoff_left_unfinished_that_the_schedule_no_longer_has_is_recorded_skipped(
+    tmp_path: Path,
+) -> None:
+    # Claimed for 17:00 in Paris, where nobody hands over (an override since taken away).
+    gone = FRIDAY_EVENING - timedelta(hours=1)
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
+        left_unfinished(h.services.engine, instant=gone)
+        await planner_of(h).retake_unfinished()
+        assert handover_posts(h) == []
+        assert claim_rows(h) == [(gone, "skipped", None)]
+
+
+async def test_digest_dms_sent_by_a_sender_cut_short_are_found_and_not_sent_twice(
+    tmp_path: Path,
+) -> None:
+    leaders = setup_yaml(TEAMS, leadership=("U0CEO", "U0LEAD1"))
+    monday = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # Mon 26 Oct 09:00 CET: the digest
+    async with slack_harness(leaders, tmp_path=tmp_path, now=monday) as h:
+        # Slack takes both DMs but answers slowly: the stop comes before the answers arrive.
+        h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=2)
+        sending = asyncio.create_task(planner_of(h).run_digest(monday))
+        await h.standin.wait_for_async(lambda s: s.dms("U0CEO") and s.dms("U0LEAD1"))
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        h.standin.clear_faults()
+
+        h.clock.advance(timedelta(minutes=1))
+        await HandoverPlanner(h.services).retake_unfinished()
+        assert len(h.dm_texts("U0CEO")) == len(h.dm_texts("U0LEAD1")) == 1
+        with Session(h.services.engine) as session:
+            (digest,) = claims.list_claims(session=session, kind="digest")
+            assert (digest.outcome, digest.takes) == ("sent", 2)
+        # The two DMs made are the first sender's, their answers arriving late.
+        made = await h.standin.wait_for_async(
+            lambda s: len(s.calls_to("chat.postMessage")) == 2 and s.calls_to("chat.postMessage")
+        )
+        assert [call.fault for call in made] == ["slow", "slow"]
