@@ -459,3 +459,22 @@ async def slack_harness(
                     services.engine.dispose()
     finally:
         standin.stop()
+
+
+@contextlib.asynccontextmanager
+async def two_replicas(
+    plan_yaml: str, *, tmp_path: Path, database_url: str, **options: Any
+) -> AsyncIterator[tuple[Harness, Harness]]:
+    """Two bots on ``plan_yaml`` sharing the database at ``database_url`` (replicas), each with
+    its own Slack stand-in; ``options`` as ``slack_harness`` takes them."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with (
+        slack_harness(
+            plan_yaml, tmp_path=tmp_path / "a", database_url=database_url, **options
+        ) as a,
+        slack_harness(
+            plan_yaml, tmp_path=tmp_path / "b", database_url=database_url, **options
+        ) as b,
+    ):
+        yield a, b

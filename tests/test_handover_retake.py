@@ -24,7 +24,7 @@ from sqlmodel import Session
 from bot.handovers.planner import LEASE, HandoverPlanner
 from storage import claims
 from storage.db import session_scope
-from tests.harness import Harness, slack_harness
+from tests.harness import Harness, slack_harness, two_replicas
 from tests.support.planner import planner_of
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
@@ -242,12 +242,7 @@ async def test_a_replica_takes_what_another_left_unfinished_at_its_next_planning
 async def test_two_replicas_on_postgresql_racing_for_a_claim_left_unfinished_post_it_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    async with (
-        slack_harness(PLAN, tmp_path=tmp_path / "a", now=BACK, database_url=postgres_url) as a,
-        slack_harness(PLAN, tmp_path=tmp_path / "b", now=BACK, database_url=postgres_url) as b,
-    ):
+    async with two_replicas(PLAN, tmp_path=tmp_path, database_url=postgres_url, now=BACK) as (a, b):
         left_unfinished(a.services.engine)
         await asyncio.gather(planner_of(a).retake_unfinished(), planner_of(b).retake_unfinished())
         texts = handover_posts(a) + handover_posts(b)

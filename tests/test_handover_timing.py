@@ -19,7 +19,7 @@ from bot.sandbox.standin.app import SlackStandIn
 from storage import claims
 from storage.db import session_scope
 from storage.overrides import cancel_override, list_overrides
-from tests.harness import Harness, message_text, slack_harness
+from tests.harness import Harness, message_text, slack_harness, two_replicas
 from tests.support.overrides import store_override
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
@@ -244,12 +244,14 @@ async def test_a_handoff_missed_by_more_than_an_hour_is_skipped(tmp_path: Path) 
 async def test_two_instances_on_one_postgresql_database_post_each_handoff_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    async with (
-        running(tmp_path / "a", database_url=postgres_url) as a,
-        running(tmp_path / "b", database_url=postgres_url) as b,
-    ):
+    async with two_replicas(
+        PLAN,
+        tmp_path=tmp_path,
+        database_url=postgres_url,
+        now=real_now(),
+        extra_users=EXTRA,
+        start_background=True,
+    ) as (a, b):
         first = soon(3)
         second = first + timedelta(seconds=2)
         override(a, "U0BOB", first, second)

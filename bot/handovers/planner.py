@@ -513,10 +513,14 @@ class HandoverPlanner:
         started = self.started_at or now
         try:
             watching_since = await self.services.in_database(self._first_start, now)
-            unfinished = await self.services.in_database(self._unfinished, now)
         except Exception:
             logger.exception("reading the bot's first start failed: no catching up")
             return
+        try:
+            unfinished = await self.services.in_database(self._unfinished, now)
+        except Exception:  # what was missed is caught up all the same
+            logger.exception("looking for sends left unfinished failed")
+            unfinished = []
         # Side by side: a team whose channel Slack holds back holds up no other.
         sends: list[Awaitable[object]] = [
             self._catch_up_team(
