@@ -65,19 +65,21 @@ def watching_since_days_before(h: Harness) -> None:
 def left_unfinished(
     engine: Engine,
     *,
+    kind: str = "handover",
     instant: datetime = FRIDAY_EVENING,
+    claimed_at: datetime = FRIDAY_EVENING,
     locked_until: datetime | None = FRIDAY_EVENING + LEASE,
 ) -> None:
-    """The hand-off at ``instant`` claimed at FRIDAY_EVENING by a sender that died before
-    recording an outcome, its lease held until ``locked_until`` (None: a claim from before
-    leases)."""
+    """The send of ``kind`` at ``instant`` claimed at ``claimed_at`` by a sender that died
+    before recording an outcome, its lease held until ``locked_until`` (None: a claim from
+    before leases)."""
     with session_scope(engine) as session:
         claims.claim(
             session=session,
             team="support",
-            kind="handover",
+            kind=kind,
             instant=instant,
-            now=FRIDAY_EVENING,
+            now=claimed_at,
             locked_until=locked_until,
         )
 
@@ -320,3 +322,31 @@ async def test_digest_dms_sent_by_a_sender_cut_short_are_found_and_not_sent_twic
             lambda s: len(s.calls_to("chat.postMessage")) == 2 and s.calls_to("chat.postMessage")
         )
         assert [call.fault for call in made] == ["slow", "slow"]
+
+
+@pytest.mark.parametrize(
+    ("minutes_after", "headlines", "outcome"),
+    [
+        (5, ["Your on-call shift for Customer support starts in 55 min"], "late"),
+        (65, [], "skipped"),
+    ],
+    ids=["before-the-shift", "once-the-shift-began"],
+)
+async def test_a_reminder_left_unfinished_is_sent_before_the_shift_and_skipped_after(
+    tmp_path: Path, minutes_after: int, headlines: list[str], outcome: str
+) -> None:
+    # U0ALICE's shift starts at 18:00 in Paris: her reminder is due an hour before.
+    due = FRIDAY_EVENING - timedelta(hours=1)
+    now = due + timedelta(minutes=minutes_after)
+    with_reminder = setup_yaml({"support": {**TEAMS["support"], "reminder": "1h"}}, leadership=None)
+    async with slack_harness(with_reminder, tmp_path=tmp_path, now=now) as h:
+        left_unfinished(
+            h.services.engine, kind="reminder:U0ALICE", claimed_at=due, locked_until=due + LEASE
+        )
+        await planner_of(h).retake_unfinished()
+        texts = h.dm_texts("U0ALICE")
+        assert [text.split("\n")[0] for text in texts] == headlines
+        assert all("Sent late: this reminder was due Fri 23 Oct 17:00" in text for text in texts)
+        with Session(h.services.engine) as session:
+            (reminder,) = claims.list_claims(session=session, kind="reminder:U0ALICE")
+            assert (reminder.instant, reminder.outcome) == (FRIDAY_EVENING, outcome)
