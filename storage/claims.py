@@ -24,10 +24,10 @@ from storage.models import Alert, Claim, Outbox
 
 # What became of a claimed send. A claim with no outcome yet is being sent while its lease runs;
 # once the lease has run out, its sender stopped or died while sending, and it is taken again
-# (the send looks for its post before posting: a missed post is better than a doubled one).
+# (the send looks for the post its sender may have made before posting, so as not to double it).
 SENT = "sent"  # sent on time
 LATE = "late"  # sent late, saying so: the bot was down at the instant
-SKIPPED = "skipped"  # not sent: missed by too much to still be useful
+SKIPPED = "skipped"  # not sent: missed by too much to still be useful, or no longer due
 FAILED = "failed"  # Slack refused it, or kept failing after the retries
 OUTCOMES = (SENT, LATE, SKIPPED, FAILED)
 
