@@ -189,23 +189,45 @@ async def test_a_lease_is_renewed_while_its_send_waits_out_slack_so_nobody_takes
 
 
 @pytest.mark.parametrize(
-    "locked_until",
-    [FRIDAY_EVENING + timedelta(minutes=5, seconds=30), None],
-    ids=["lease-running", "from-before-leases"],
+    ("locked_until", "at_start"),
+    [(BACK + timedelta(seconds=30), False), (None, False), (None, True)],
+    ids=[
+        "lease-running-at-a-round",
+        "from-before-leases-at-a-round",
+        "from-before-leases-at-start",
+    ],
 )
 async def test_a_claim_whose_lease_runs_or_from_before_leases_is_left_alone(
-    tmp_path: Path, locked_until: datetime | None
+    tmp_path: Path, locked_until: datetime | None, at_start: bool
 ) -> None:
     async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
         watching_since_days_before(h)
         left_unfinished(h.services.engine, locked_until=locked_until)
         planner = planner_of(h)
         planner.started_at = BACK
-        await planner.catch_up()
-        await planner.retake_unfinished()
+        await (planner.catch_up() if at_start else planner.retake_unfinished())
         assert handover_posts(h) == []
         assert methods(h, "conversations.history", "chat.postMessage") == []
         assert claim_rows(h) == [(FRIDAY_EVENING, None, locked_until)]
+
+
+async def test_on_sqlite_the_start_takes_at_once_what_a_process_killed_seconds_ago_was_sending(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
+        watching_since_days_before(h)
+        # Killed ten seconds ago while sending: its lease runs twenty seconds more.
+        left_unfinished(
+            h.services.engine,
+            claimed_at=BACK - timedelta(seconds=40),
+            locked_until=BACK + LEASE / 3,
+        )
+        planner = planner_of(h)
+        planner.started_at = BACK
+        await planner.catch_up()
+        (text,) = handover_posts(h)
+        assert text.startswith(f"{HANDED_OVER} (posted late)")
+        assert claim_rows(h) == [(FRIDAY_EVENING, "late", None)]
 
 
 async def test_a_claim_left_unfinished_more_than_an_hour_ago_is_recorded_skipped(

@@ -57,7 +57,7 @@ from bot.slack.language import person_language, team_language
 from bot.slack.usergroups import UsergroupRefusals, refusal_fix
 from bot.slack.users import directory
 from storage import alert_stats, claims
-from storage.db import session_scope
+from storage.db import is_sqlite, session_scope
 from storage.models import Claim
 
 if TYPE_CHECKING:
@@ -508,7 +508,8 @@ class HandoverPlanner:
         """Send what was missed while the bot was down: hand-offs and the digest less than an
         hour old go out late, saying so; older ones are logged and skipped. What came before
         the bot's first start on this database was not missed, and is left alone. What senders
-        left unfinished is taken again (as ``retake_unfinished``)."""
+        left unfinished is taken again (as ``retake_unfinished``); on SQLite, where this is the
+        only process, even what a lease still holds."""
         now = self.services.clock.now()
         started = self.started_at or now
         try:
@@ -517,6 +518,9 @@ class HandoverPlanner:
             logger.exception("reading the bot's first start failed: no catching up")
             return
         try:
+            if is_sqlite(self.services.engine):
+                # One process: what a running lease holds, a process now dead left unfinished.
+                await self.services.in_database(self._release_leases, now)
             unfinished = await self.services.in_database(self._unfinished, now)
         except Exception:  # what was missed is caught up all the same
             logger.exception("looking for sends left unfinished failed")
@@ -619,6 +623,14 @@ class HandoverPlanner:
         if skipped is not None:
             logger.info(
                 "send left unfinished no longer in the schedule: skipped", extra={"claim": claim_id}
+            )
+
+    def _release_leases(self, now: datetime) -> None:
+        with session_scope(self.services.engine) as session:
+            released = claims.release_leases(session=session, now=now)
+        if released:
+            logger.info(
+                "sends a stopped process left under way taken again", extra={"count": released}
             )
 
     def _unfinished(self, now: datetime) -> list[Claim]:
