@@ -204,18 +204,23 @@ _RENEW = (
 )
 
 
-def finish(*, session: Session, claim_id: int, outcome: str, now: datetime) -> Claim:
-    """Record what became of a claimed send (sent, late, skipped or failed); its lease ends."""
+def finish(*, session: Session, claim_id: int, takes: int, outcome: str, now: datetime) -> bool:
+    """Record what became of a claimed send (sent, late, skipped or failed), by the sender that
+    holds it with the take ``takes``; its lease ends. Whether it was recorded: not when the claim
+    was taken again since (its new taker records its own) or settled already."""
     _check_outcome(outcome)
-    row = session.get(Claim, claim_id)
-    if row is None:
+    if session.get(Claim, claim_id) is None:
         raise LookupError(f"no claim with id {claim_id}")
-    row.outcome = outcome
-    row.locked_until = None
-    if outcome in (SENT, LATE):
-        row.sent_at = now
-    session.add(row)
-    return row
+    finished = session.execute(
+        update(Claim)
+        .where(col(Claim.id) == claim_id, col(Claim.takes) == takes, col(Claim.outcome).is_(None))
+        .values(
+            outcome=outcome,
+            locked_until=None,
+            sent_at=now if outcome in (SENT, LATE) else None,
+        )
+    )
+    return bool(getattr(finished, "rowcount", 0))
 
 
 def get_claim(*, session: Session, team: str, kind: str, instant: datetime) -> Claim | None:

@@ -4,12 +4,15 @@ A claimed send is held under a lease its sender renews; one cut short by a stop 
 once. A claim left with no outcome once its lease has run out is taken again by one process
 (the next start, or a replica's next planning round), which looks for the post first: found, it
 is recorded sent and not posted again. A lease still running, or a claim from before leases, is
-left alone; a send more than an hour late is recorded skipped.
+left alone; a send more than an hour late is recorded skipped. A sender whose claim is no longer
+its own (its lease ran out unrenewed, and another process took it) posts nothing more and records
+no outcome over the new taker's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +28,7 @@ from bot.handovers.planner import LEASE, HandoverPlanner
 from storage import claims
 from storage.db import session_scope
 from tests.harness import Harness, slack_harness, two_replicas
+from tests.support.failing_db import failing_commits
 from tests.support.planner import planner_of
 from tests.support.setup_files import rotation, setup_yaml, support_team
 
@@ -109,6 +113,18 @@ async def renewed_until(h: Harness, lease: datetime) -> None:
         await asyncio.sleep(0.05)
 
 
+async def another_round_while_catching_up(h: Harness) -> None:
+    """Another process takes again what senders left unfinished while the catch-up still sends:
+    once both are over, the hand-off has been posted once, late, by one of them."""
+    await HandoverPlanner(h.services).retake_unfinished()
+    catch_up = planner_of(h).catch_up_task
+    assert catch_up is not None
+    await catch_up
+    (text,) = handover_posts(h)
+    assert text.startswith(f"{HANDED_OVER} (posted late)")
+    assert len([c for c in h.standin.calls_to("chat.postMessage") if c.ok]) == 1
+
+
 def methods(h: Harness, *names: str) -> list[str]:
     return [c.method for c in h.standin.calls if c.method in names]
 
@@ -178,14 +194,70 @@ async def test_a_lease_is_renewed_while_its_send_waits_out_slack_so_nobody_takes
         for _ in range(2):
             h.clock.advance(LEASE * 3 / 4)
             await renewed_until(h, h.now() + LEASE)
+        await another_round_while_catching_up(h)
+        assert claim_rows(h) == [(FRIDAY_EVENING, "late", None)]
+
+
+async def test_a_sender_whose_lease_ran_out_while_the_database_refused_renewals_posts_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with catching_up_held_back(tmp_path, retry_after=3) as h:
+        with Session(h.services.engine) as session:
+            (held,) = claims.list_claims(session=session, kind="handover")
+        claim_id = held.id
+        with (
+            caplog.at_level(logging.WARNING, logger="bot.handovers.planner"),
+            failing_commits(h.services.engine),
+        ):
+            # The database refuses the renewals until the lease has run out: lost.
+            h.clock.advance(LEASE * 3 / 2)
+            deadline = time.monotonic() + 5
+            while not [r for r in caplog.records if r.__dict__.get("claim") == claim_id]:
+                assert time.monotonic() < deadline, "the sender did not find its claim lost"
+                await asyncio.sleep(0.05)
+        (record,) = [r for r in caplog.records if r.__dict__.get("claim") == claim_id]
+        assert record.levelno == logging.WARNING
+        assert record.getMessage().startswith("send stopped: its claim is no longer")
+        assert (
+            record.__dict__["reason"] == "its lease ran out while the database could not renew it"
+        )
+
+        # The database back, another process takes the claim and posts it while the first
+        # sender still waits out Slack's Retry-After.
+        await another_round_while_catching_up(h)
+        with Session(h.services.engine) as session:
+            (row,) = claims.list_claims(session=session, kind="handover")
+            assert (row.outcome, row.locked_until, row.takes) == ("late", None, 2)
+
+
+async def test_a_stale_senders_outcome_does_not_overwrite_the_new_takers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=BACK) as h:
+        watching_since_days_before(h)
+        # Caught up late; Slack takes the post but its answer is slow, and the sender's lease
+        # runs out unrenewed meanwhile (its event loop stalled).
+        h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=2)
+        sending = asyncio.create_task(
+            planner_of(h).run_handover("support", FRIDAY_EVENING, late=True)
+        )
+        await h.standin.wait_for_async(lambda s: handover_posts(h))
+        h.standin.clear_faults()
+        h.clock.advance(LEASE * 3 / 2)
+        # Another process takes the claim, finds the post, and records it sent.
         await HandoverPlanner(h.services).retake_unfinished()
-        catch_up = planner_of(h).catch_up_task
-        assert catch_up is not None
-        await catch_up
+        assert claim_rows(h) == [(FRIDAY_EVENING, "sent", None)]
+
+        with caplog.at_level(logging.WARNING, logger="bot.handovers.planner"):
+            assert await sending == "taken"
         (text,) = handover_posts(h)
         assert text.startswith(f"{HANDED_OVER} (posted late)")
-        assert len([c for c in h.standin.calls_to("chat.postMessage") if c.ok]) == 1
-        assert claim_rows(h) == [(FRIDAY_EVENING, "late", None)]
+        with Session(h.services.engine) as session:
+            (row,) = claims.list_claims(session=session, kind="handover")
+            assert (row.outcome, row.takes) == ("sent", 2)
+        (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert record.getMessage() == "handover not recorded: its claim is no longer this process's"
+        assert (record.__dict__["claim"], record.__dict__["outcome"]) == (row.id, "late")
 
 
 @pytest.mark.parametrize(

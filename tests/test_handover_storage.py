@@ -55,7 +55,7 @@ def test_finishing_a_claim_records_the_outcome(engine: Engine) -> None:
         claim_id = row.id
     later = NOW + timedelta(seconds=2)
     with session_scope(engine) as session:
-        claims.finish(session=session, claim_id=claim_id, outcome=claims.LATE, now=later)
+        claims.finish(session=session, claim_id=claim_id, takes=1, outcome=claims.LATE, now=later)
     with Session(engine) as session:
         found = claims.get_claim(session=session, team="support", kind="handover", instant=T)
         assert found is not None
@@ -108,9 +108,41 @@ def test_a_bad_claim_key_is_refused_saying_what_is_wrong(
         )
 
 
+def test_a_claim_taken_again_is_finished_only_by_its_new_taker(engine: Engine) -> None:
+    lease_end = NOW + timedelta(seconds=60)
+    with session_scope(engine) as session:
+        row = claims.claim(
+            session=session, team="support", kind="handover", instant=T, now=NOW, locked_until=NOW
+        )
+        assert row is not None and row.id is not None
+        claim_id = row.id
+    with session_scope(engine) as session:
+        again = claims.retake(session=session, claim_id=claim_id, now=NOW, locked_until=lease_end)
+        assert again is not None and again.takes == 2
+    later = NOW + timedelta(seconds=2)
+    with session_scope(engine) as session:
+        assert not claims.finish(
+            session=session, claim_id=claim_id, takes=1, outcome=claims.FAILED, now=later
+        )
+    with Session(engine) as session:
+        (found,) = claims.list_claims(session=session)
+        assert (found.outcome, found.locked_until, found.takes) == (None, lease_end, 2)
+    with session_scope(engine) as session:
+        assert claims.finish(
+            session=session, claim_id=claim_id, takes=2, outcome=claims.SENT, now=later
+        )
+        # Settled: the stale take cannot record over it either.
+        assert not claims.finish(
+            session=session, claim_id=claim_id, takes=1, outcome=claims.FAILED, now=later
+        )
+    with Session(engine) as session:
+        (found,) = claims.list_claims(session=session)
+        assert (found.outcome, found.sent_at, found.locked_until) == ("sent", later, None)
+
+
 def test_finishing_an_unknown_claim_says_so(engine: Engine) -> None:
     with session_scope(engine) as session, pytest.raises(LookupError, match="no claim with id 9"):
-        claims.finish(session=session, claim_id=9, outcome="sent", now=NOW)
+        claims.finish(session=session, claim_id=9, takes=1, outcome="sent", now=NOW)
 
 
 def test_racing_claimants_leave_exactly_one_winner(engine: Engine) -> None:

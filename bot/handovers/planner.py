@@ -17,7 +17,10 @@ waiting out a Retry-After included; a send cut short by a stop ends its lease at
 left with no outcome once its lease has run out (its sender stopped, or died, while sending) is
 taken again by one process, at the next start or by a replica at its next planning round, while
 it is still worth making: the send first looks for the post its sender may have made (its
-metadata names the claim), and posts only when it is not there.
+metadata names the claim), and posts only when it is not there. A sender that finds its claim is
+no longer its own (taken again or settled by another process, or its lease run out while the
+database could not renew it) makes no Slack call after that, and records no outcome: the claim's
+new taker posts and records its own.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ METADATA_EVENT = "watchkeeper_handover"
 # What became of one digest DM, besides claims.FAILED.
 _POSTED = "posted"
 _FOUND = "found"  # posted already, by a sender cut short
+_LOST = "lost"  # not sent: the claim is no longer this process's
 # How long stopping waits for sends under way (cut short after it, their claims released).
 STOP_GRACE_S = 10.0
 # A send's claim is held this long, and renewed every RENEW_EVERY while the send is under way: a
@@ -112,12 +116,33 @@ RENEW_LOOK_S = 1.0
 
 @dataclass(frozen=True)
 class _Hold:
-    """A claim this process holds: its id, the take it holds it by, and (taken again after its
-    sender stopped halfway) since when that sender may have posted it."""
+    """A claim this process holds: its id, the take it holds it by, until when its lease was
+    taken, and (taken again after its sender stopped halfway) since when that sender may have
+    posted it."""
 
     claim_id: int
     takes: int
+    leased_until: datetime
     retaken_since: datetime | None = None
+
+
+@dataclass
+class _Lease:
+    """The lease of a send under way: until when it is known to run, and why the claim is no
+    longer this process's once it is not (None while it is)."""
+
+    takes: int
+    until: datetime
+    lost: str | None = None
+
+
+class ClaimLost(Exception):
+    """A send's claim is no longer this process's: the send makes no Slack call after it."""
+
+    def __init__(self, claim_id: int, reason: str) -> None:
+        super().__init__(f"claim {claim_id}: {reason}")
+        self.claim_id = claim_id
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -193,8 +218,8 @@ class HandoverPlanner:
         self.catch_up_task: asyncio.Task[None] | None = None
         self.retake_task: asyncio.Task[None] | None = None
         self._leases_task: asyncio.Task[None] | None = None
-        # The claims of the sends under way: id -> the take this process holds it by.
-        self._held: dict[int, int] = {}
+        # The leases of the sends under way, by claim id.
+        self._held: dict[int, _Lease] = {}
         self._renewed_at: datetime | None = None
         # What is planned, by job id: the instant each job is about (for logs and tests).
         self.planned: dict[str, datetime] = {}
@@ -429,13 +454,15 @@ class HandoverPlanner:
         """Post the claimed hand-off and follow it with the user group; what happened."""
         summary = await self._linked(loaded)
         team, instant = summary.team, summary.instant
-        policy = self._until_late(loaded.due)
+        policy = self._for_send(loaded.hold, loaded.due)
         outcome = claims.LATE if summary.late else claims.SENT
         try:
             with speaking(team_language(team)):
                 content = handover_message(summary)
             if await self._post(team.channel, content, hold=loaded.hold, policy=policy):
                 outcome = claims.SENT
+        except ClaimLost:
+            raise
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
@@ -445,7 +472,7 @@ class HandoverPlanner:
         await self._update_usergroup(team, summary.incoming, policy)
         log = {"team": team.id, "at": instant.isoformat()}
         people = {"outgoing": summary.outgoing or "-", "incoming": summary.incoming or "-"}
-        return await self._done("handover", loaded.hold.claim_id, outcome, log | people)
+        return await self._done("handover", loaded.hold, outcome, log | people)
 
     def _prepare_handover(
         self, team_id: str, instant: datetime, now: datetime, late: bool
@@ -492,16 +519,28 @@ class HandoverPlanner:
         )
         return _Prepared(hold, summary, cards, due=instant)
 
-    async def _done(self, what: str, claim_id: int, outcome: str, log: dict[str, str]) -> str:
-        """Record on its claim how the send of ``what`` ended, and say so; that outcome."""
-        await self.services.in_database(self._finish, claim_id, outcome)
+    async def _done(self, what: str, hold: _Hold, outcome: str, log: dict[str, str]) -> str:
+        """Record on its claim how the send of ``what`` ended, and say so; that outcome, or
+        "taken" when the claim is no longer this process's (its new taker records its own)."""
+        lease = self._held.get(hold.claim_id)
+        lost = lease is not None and lease.lost is not None
+        if lost or not await self.services.in_database(self._finish, hold, outcome):
+            logger.warning(
+                f"{what} not recorded: its claim is no longer this process's",
+                extra=log | {"claim": hold.claim_id, "outcome": outcome},
+            )
+            return "taken"
         logger.info(f"{what} done", extra=log | {"outcome": outcome})
         return outcome
 
-    def _finish(self, claim_id: int, outcome: str) -> None:
+    def _finish(self, hold: _Hold, outcome: str) -> bool:
         with session_scope(self.services.engine) as session:
-            claims.finish(
-                session=session, claim_id=claim_id, outcome=outcome, now=self.services.clock.now()
+            return claims.finish(
+                session=session,
+                claim_id=hold.claim_id,
+                takes=hold.takes,
+                outcome=outcome,
+                now=self.services.clock.now(),
             )
 
     async def catch_up(self) -> None:
@@ -678,7 +717,7 @@ class HandoverPlanner:
         """DM the claimed reminder; what happened."""
         summary = await self._linked(loaded)
         team_id, user, start = summary.team.id, summary.user, summary.start
-        policy = self._until_late(loaded.due)
+        policy = self._for_send(loaded.hold, loaded.due)
         summary = replace(summary, viewer=await directory(self.services).tz(user))
         outcome = claims.LATE if summary.late_from is not None else claims.SENT
         try:
@@ -687,13 +726,15 @@ class HandoverPlanner:
                 content = reminder_message(summary)
             if await self._post(channel, content, hold=loaded.hold, policy=policy):
                 outcome = claims.SENT
+        except ClaimLost:
+            raise
         except Exception as error:
             outcome = claims.FAILED
             logger.error(
                 "reminder failed", extra={"team": team_id, "user": user} | _failure(error, policy)
             )
         log = {"team": team_id, "user": user, "at": start.isoformat()}
-        return await self._done("reminder", loaded.hold.claim_id, outcome, log)
+        return await self._done("reminder", loaded.hold, outcome, log)
 
     def _prepare_reminder(
         self, team_id: str, user: str, start: datetime, now: datetime
@@ -750,7 +791,7 @@ class HandoverPlanner:
         self, hold: _Hold, summary: DigestSummary, leadership: Sequence[str]
     ) -> str:
         """DM every leadership member the claimed digest; what happened."""
-        policy = self._until_late(summary.end)
+        policy = self._for_send(hold, summary.end)
         outcome = claims.LATE if summary.late else claims.SENT
         # Side by side: a DM Slack holds back holds up no other.
         dms = await asyncio.gather(
@@ -760,18 +801,20 @@ class HandoverPlanner:
             outcome = claims.SENT
         elif all(dm == claims.FAILED for dm in dms):
             outcome = claims.FAILED
-        return await self._done("digest", hold.claim_id, outcome, {"at": summary.end.isoformat()})
+        return await self._done("digest", hold, outcome, {"at": summary.end.isoformat()})
 
     async def _digest_dm(
         self, user: str, summary: DigestSummary, hold: _Hold, policy: Policy
     ) -> str:
-        """DM ``user`` the digest: _POSTED, _FOUND (its sender cut short had sent it) or
-        claims.FAILED."""
+        """DM ``user`` the digest: _POSTED, _FOUND (its sender cut short had sent it),
+        claims.FAILED, or _LOST (the claim no longer this process's: not sent)."""
         try:
             with speaking(await person_language(self.services, user)):
                 content = digest_message(summary)
             channel = await self._dm_channel(user, policy)
             found = await self._post(channel, content, hold=hold, policy=policy)
+        except ClaimLost:
+            return _LOST
         except Exception as error:
             logger.error("digest DM failed", extra={"user": user} | _failure(error, policy))
             return claims.FAILED
@@ -820,11 +863,14 @@ class HandoverPlanner:
         return replace(loaded.summary, carried=carried)
 
     async def _holding(self, hold: _Hold, send: Awaitable[str]) -> str:
-        """What ``send`` made of the claim held by ``hold``, its lease renewed meanwhile. A send
-        cut short (the planner stopping) ends its lease at once: the next start takes it again."""
-        self._held[hold.claim_id] = hold.takes
+        """What ``send`` made of the claim held by ``hold``, its lease renewed meanwhile; "taken"
+        when the claim stopped being this process's before the send was over. A send cut short
+        (the planner stopping) ends its lease at once: the next start takes it again."""
+        self._held[hold.claim_id] = _Lease(hold.takes, hold.leased_until)
         try:
             return await send
+        except ClaimLost:
+            return "taken"
         except asyncio.CancelledError:
             try:
                 await self.services.in_database(self._release, hold)
@@ -847,22 +893,60 @@ class HandoverPlanner:
             )
 
     async def _renew(self) -> None:
-        """Renew the leases of the sends under way when RENEW_EVERY has passed on the clock."""
+        """Renew the leases of the sends under way when RENEW_EVERY has passed on the clock;
+        those that are not renewed are lost, and so are those whose lease runs out while the
+        database cannot be reached."""
         now = self.services.clock.now()
         if self._renewed_at is not None and now - self._renewed_at < RENEW_EVERY:
             return
         self._renewed_at = now
-        held = dict(self._held)
-        if not held:
-            return
-        renewed = await self.services.in_database(self._renew_leases, held, now + LEASE)
-        # Done meanwhile, or (the database away longer than a lease) taken by another process.
-        lost = sorted(claim_id for claim_id in set(held) - renewed if claim_id in self._held)
-        if lost:
+        held = {claim_id: lease.takes for claim_id, lease in self._held.items() if not lease.lost}
+        if held:
+            await self._renew_held(held, now)
+
+    async def _renew_held(self, held: dict[int, int], now: datetime) -> None:
+        """Renew the leases of ``held`` (claim id -> take) from ``now`` on."""
+        until = now + LEASE
+        try:
+            renewed = await self.services.in_database(self._renew_leases, held, until)
+        except Exception:
+            for claim_id in held:
+                lease = self._held.get(claim_id)
+                if lease is not None and now >= lease.until:
+                    self._lose(
+                        claim_id, lease, "its lease ran out while the database could not renew it"
+                    )
+            raise
+        for claim_id in held:
+            lease = self._held.get(claim_id)
+            if lease is None:
+                continue  # done meanwhile
+            if claim_id in renewed:
+                lease.until = max(lease.until, until)
+            else:
+                self._lose(claim_id, lease, "taken again or settled by another process")
+
+    def _lose(self, claim_id: int, lease: _Lease, reason: str) -> None:
+        if lease.lost is None:
+            lease.lost = reason
             logger.warning(
-                "sends under way were taken again after their lease ran out",
-                extra={"claims": lost},
+                "send stopped: its claim is no longer this process's, nothing more is sent",
+                extra={"claim": claim_id, "reason": reason},
             )
+
+    async def _still_held(self, claim_id: int) -> None:
+        """Raise ClaimLost when the send's claim is no longer this process's. A lease with less
+        than RENEW_EVERY left (not renewed in time: the event loop stalled, the database away)
+        is renewed first, so that a post has time to land before another process may take it."""
+        lease = self._held.get(claim_id)
+        if lease is None:
+            return
+        now = self.services.clock.now()
+        if lease.lost is None and lease.until - now < RENEW_EVERY:
+            with contextlib.suppress(Exception):  # the lease as it stands says
+                await self._renew_held({claim_id: lease.takes}, now)
+        if lease.lost is not None:
+            raise ClaimLost(claim_id, lease.lost)
 
     def _renew_leases(self, held: dict[int, int], until: datetime) -> set[int]:
         with session_scope(self.services.engine) as session:
@@ -896,7 +980,8 @@ class HandoverPlanner:
             )
             hold = None
             if row is not None and row.id is not None:
-                hold = _Hold(row.id, row.takes, row.claimed_at if row.takes > 1 else None)
+                retaken_since = row.claimed_at if row.takes > 1 else None
+                hold = _Hold(row.id, row.takes, now + LEASE, retaken_since)
         if hold is None:
             return "taken"
         retaken = hold.retaken_since is not None
@@ -934,10 +1019,14 @@ class HandoverPlanner:
             linked.append(CarriedAlert(item.alert, link))
         return tuple(linked)
 
-    def _until_late(self, due: datetime) -> Policy:
+    def _for_send(self, hold: _Hold, due: datetime) -> Policy:
         """How the calls of a send due at ``due`` may wait: Slack's Retry-After waited out up to
-        the send's late limit."""
-        return replace(self.policy, wait_until=due + LATE_LIMIT)
+        the send's late limit, each try made only while ``hold``'s claim is this process's."""
+        return replace(
+            self.policy,
+            wait_until=due + LATE_LIMIT,
+            before_try=functools.partial(self._still_held, hold.claim_id),
+        )
 
     async def _dm_channel(self, user: str, policy: Policy) -> str:
         return await directory(self.services).dm_channel(user, policy=policy)
@@ -1001,6 +1090,8 @@ class HandoverPlanner:
             await self.slack.call(
                 "usergroups.users.update", policy=policy, usergroup=usergroup, users=[holder]
             )
+        except ClaimLost:
+            raise
         except Exception as error:
             fix = refusal_fix(error.code) if isinstance(error, SlackCallError) else None
             if fix is None:

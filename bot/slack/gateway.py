@@ -20,7 +20,10 @@ How long a caller may wait is its ``Policy``: a worker with time (PATIENT), the 
 rows are tried again later (ONCE), a listener answering a person within Slack's 3 s (PROMPT), a
 check run by hand that waits out Slack's rate limits and says any other failure (UNHURRIED). A
 caller whose answer is of use until a known instant says so (``wait_until``): Slack's Retry-After
-is waited out up to then, minutes if need be. Waits take the services' clock's time.
+is waited out up to then, minutes if need be. A caller whose right to make a call may end while
+it waits (a send whose claim another process may take) says how to check it (``before_try``):
+it is asked right before each try, after every wait, and stops the call by raising. Waits take
+the services' clock's time.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ class Policy:
     seconds, and (with ``deadline``) no try or wait that would end later than that many seconds
     after the call. With ``rate_limited_attempts``, a call Slack rate-limits gets that many tries
     instead of ``attempts``. With ``wait_until``, Slack's Retry-After is waited out however long
-    it runs, as long as it ends by that instant, instead of up to ``max_wait``."""
+    it runs, as long as it ends by that instant, instead of up to ``max_wait``. With
+    ``before_try``, awaited right before each try: it raises to stop a call no longer to be made."""
 
     attempts: int
     backoff: float = 1.0
@@ -80,6 +84,7 @@ class Policy:
     deadline: float | None = None
     rate_limited_attempts: int | None = None
     wait_until: datetime | None = None
+    before_try: Callable[[], Awaitable[None]] | None = None
 
     def waits_out(self, until: datetime, seconds: float) -> bool:
         """Whether Slack's Retry-After, ending at ``until`` (``seconds`` from now), is waited
@@ -187,6 +192,8 @@ class SlackGateway:
             if not waited:
                 await self._wait_out_hold(method, channel, policy, started)
             waited = False
+            if policy.before_try is not None:
+                await policy.before_try()
             try:
                 if policy.timeout is None:
                     return await send(**args)
