@@ -230,6 +230,34 @@ async def test_a_sender_whose_lease_ran_out_while_the_database_refused_renewals_
             assert (row.outcome, row.locked_until, row.takes) == ("late", None, 2)
 
 
+async def test_a_sender_whose_lease_ran_out_unrenewed_and_was_taken_again_posts_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with slack_harness(PLAN, tmp_path=tmp_path, now=FRIDAY_EVENING) as h:
+        watching_since_days_before(h)
+        # Slack holds the post back 3 s; meanwhile the sender renews nothing (its event loop
+        # stalled) and its lease runs out.
+        h.standin.rate_limit("chat.postMessage", retry_after=3)
+        sending = asyncio.create_task(planner_of(h).run_handover("support", FRIDAY_EVENING))
+        await h.standin.wait_for_async(lambda s: s.rate_limit_events)
+        h.clock.advance(LEASE * 3 / 2)
+        # Another process takes the claim and posts it, once the wait is over.
+        await HandoverPlanner(h.services).retake_unfinished()
+        with caplog.at_level(logging.WARNING, logger="bot.handovers.planner"):
+            assert await sending == "taken"
+        (text,) = handover_posts(h)
+        assert text.startswith(f"{HANDED_OVER} (posted late)")
+        assert len([c for c in h.standin.calls_to("chat.postMessage") if c.ok]) == 1
+        with Session(h.services.engine) as session:
+            (row,) = claims.list_claims(session=session, kind="handover")
+            assert (row.outcome, row.locked_until, row.takes) == ("late", None, 2)
+        (record,) = [r for r in caplog.records if r.name == "bot.handovers.planner"]
+        assert record.levelno == logging.WARNING
+        assert record.getMessage().startswith("send stopped: its claim is no longer")
+        assert record.__dict__["claim"] == row.id
+        assert record.__dict__["reason"] == "taken again or settled by another process"
+
+
 async def test_a_stale_senders_outcome_does_not_overwrite_the_new_takers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -255,7 +283,8 @@ async def test_a_stale_senders_outcome_does_not_overwrite_the_new_takers(
         with Session(h.services.engine) as session:
             (row,) = claims.list_claims(session=session, kind="handover")
             assert (row.outcome, row.takes) == ("sent", 2)
-        (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+        (record,) = [r for r in caplog.records if r.name == "bot.handovers.planner"]
+        assert record.levelno == logging.WARNING
         assert record.getMessage() == "handover not recorded: its claim is no longer this process's"
         assert (record.__dict__["claim"], record.__dict__["outcome"]) == (row.id, "late")
 

@@ -522,7 +522,8 @@ class HandoverPlanner:
     async def _done(self, what: str, hold: _Hold, outcome: str, log: dict[str, str]) -> str:
         """Record on its claim how the send of ``what`` ended, and say so; that outcome, or
         "taken" when the claim is no longer this process's (its new taker records its own)."""
-        lease = self._held.get(hold.claim_id)
+        # No longer renewed: what is recorded ends the lease, or is refused if the claim was lost.
+        lease = self._held.pop(hold.claim_id, None)
         lost = lease is not None and lease.lost is not None
         if lost or not await self.services.in_database(self._finish, hold, outcome):
             logger.warning(
@@ -943,7 +944,8 @@ class HandoverPlanner:
             return
         now = self.services.clock.now()
         if lease.lost is None and lease.until - now < RENEW_EVERY:
-            with contextlib.suppress(Exception):  # the lease as it stands says
+            # With the database out of reach, the lease as last renewed says (lost once run out).
+            with contextlib.suppress(Exception):
                 await self._renew_held({claim_id: lease.takes}, now)
         if lease.lost is not None:
             raise ClaimLost(claim_id, lease.lost)
