@@ -237,3 +237,24 @@ async def test_a_listener_answering_a_person_does_not_wait_out_a_long_retry_afte
     with pytest.raises(SlackCallError):
         await slack.call("views.publish", policy=PROMPT, user_id="U0BOB", view={"type": "home"})
     assert len(h.standin.calls_to("views.publish")) == 1
+
+
+async def test_a_caller_whose_right_to_call_may_end_is_asked_before_each_try(h: Harness) -> None:
+    # A send whose claim another process may take: asked before the first try, then again once
+    # Slack's Retry-After was waited out, where it says no: the post is not made.
+    h.standin.fail_next("chat.postMessage", error="ratelimited", status=429, channel=CHANNEL)
+    asked: list[int] = []
+
+    async def before_try() -> None:
+        asked.append(len(h.standin.calls_to("chat.postMessage")))
+        if len(asked) == 2:
+            raise LookupError("no longer this caller's to make")
+
+    policy = dataclasses.replace(PATIENT, backoff=0.01, before_try=before_try)
+    with pytest.raises(LookupError):
+        await SlackGateway(h.services).call(
+            "chat.postMessage", policy=policy, channel=CHANNEL, text="x"
+        )
+    assert asked == [0, 1]
+    assert len(h.standin.calls_to("chat.postMessage")) == 1
+    assert h.standin.messages(CHANNEL) == []
