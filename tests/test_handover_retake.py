@@ -46,6 +46,9 @@ FRIDAY_EVENING = datetime(2026, 10, 23, 16, 0, tzinfo=UTC)
 # The bot comes back five minutes later.
 BACK = FRIDAY_EVENING + timedelta(minutes=5)
 HANDED_OVER = "Handover in Customer support: <@U0BOB> → <@U0ALICE>"
+# The same team with two leaders, who get the weekly digest on Mondays at 09:00.
+LEADERS = setup_yaml(TEAMS, leadership=("U0CEO", "U0LEAD1"))
+MONDAY_DIGEST = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # Mon 26 Oct 09:00 CET
 
 
 def handover_posts(h: Harness) -> list[str]:
@@ -58,6 +61,13 @@ def claim_rows(h: Harness) -> list[tuple[datetime, str | None, datetime | None]]
             (c.instant, c.outcome, c.locked_until)
             for c in claims.list_claims(session=session, kind="handover")
         ]
+
+
+def digest_claim(h: Harness) -> tuple[str | None, int]:
+    """The outcome of the digest's claim, and how many times it was taken."""
+    with Session(h.services.engine) as session:
+        (digest,) = claims.list_claims(session=session, kind="digest")
+        return digest.outcome, digest.takes
 
 
 def watching_since_days_before(h: Harness) -> None:
@@ -422,12 +432,10 @@ async def test_a_handoff_left_unfinished_that_the_schedule_no_longer_has_is_reco
 async def test_digest_dms_sent_by_a_sender_cut_short_are_found_and_not_sent_twice(
     tmp_path: Path,
 ) -> None:
-    leaders = setup_yaml(TEAMS, leadership=("U0CEO", "U0LEAD1"))
-    monday = datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # Mon 26 Oct 09:00 CET: the digest
-    async with slack_harness(leaders, tmp_path=tmp_path, now=monday) as h:
+    async with slack_harness(LEADERS, tmp_path=tmp_path, now=MONDAY_DIGEST) as h:
         # Slack takes both DMs but answers slowly: the stop comes before the answers arrive.
         h.standin.fail_rate(1.0, ["chat.postMessage"], kinds=("slow",), slow_seconds=2)
-        sending = asyncio.create_task(planner_of(h).run_digest(monday))
+        sending = asyncio.create_task(planner_of(h).run_digest(MONDAY_DIGEST))
         await h.standin.wait_for_async(lambda s: s.dms("U0CEO") and s.dms("U0LEAD1"))
         sending.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -437,14 +445,30 @@ async def test_digest_dms_sent_by_a_sender_cut_short_are_found_and_not_sent_twic
         h.clock.advance(timedelta(minutes=1))
         await HandoverPlanner(h.services).retake_unfinished()
         assert len(h.dm_texts("U0CEO")) == len(h.dm_texts("U0LEAD1")) == 1
-        with Session(h.services.engine) as session:
-            (digest,) = claims.list_claims(session=session, kind="digest")
-            assert (digest.outcome, digest.takes) == ("sent", 2)
+        assert digest_claim(h) == ("sent", 2)
         # The two DMs made are the first sender's, their answers arriving late.
         made = await h.standin.wait_for_async(
             lambda s: len(s.calls_to("chat.postMessage")) == 2 and s.calls_to("chat.postMessage")
         )
         assert [call.fault for call in made] == ["slow", "slow"]
+
+
+async def test_a_digest_dm_held_back_while_its_claim_was_taken_again_is_sent_once(
+    tmp_path: Path,
+) -> None:
+    async with slack_harness(LEADERS, tmp_path=tmp_path, now=MONDAY_DIGEST) as h:
+        # Slack holds one leader's DM back 3 s; the other goes out. The sender renews nothing
+        # meanwhile (its event loop stalled) and its lease runs out.
+        h.standin.rate_limit("chat.postMessage", retry_after=3)
+        sending = asyncio.create_task(planner_of(h).run_digest(MONDAY_DIGEST))
+        await h.standin.wait_for_async(lambda s: s.rate_limit_events)
+        h.clock.advance(LEASE * 3 / 2)
+        # Another process takes the claim: it finds the DM made, and sends the one held back.
+        await HandoverPlanner(h.services).retake_unfinished()
+        assert await sending == "taken"
+        assert len(h.dm_texts("U0CEO")) == len(h.dm_texts("U0LEAD1")) == 1
+        assert len([c for c in h.standin.calls_to("chat.postMessage") if c.ok]) == 2
+        assert digest_claim(h) == ("late", 2)
 
 
 @pytest.mark.parametrize(
