@@ -453,17 +453,17 @@ async def test_digest_dms_sent_by_a_sender_cut_short_are_found_and_not_sent_twic
         assert [call.fault for call in made] == ["slow", "slow"]
 
 
-async def test_a_digest_dm_held_back_while_its_claim_was_taken_again_is_sent_once(
+async def test_digest_dms_held_back_while_their_claim_was_taken_again_are_sent_once(
     tmp_path: Path,
 ) -> None:
     async with slack_harness(LEADERS, tmp_path=tmp_path, now=MONDAY_DIGEST) as h:
-        # Slack holds one leader's DM back 3 s; the other goes out. The sender renews nothing
-        # meanwhile (its event loop stalled) and its lease runs out.
-        h.standin.rate_limit("chat.postMessage", retry_after=3)
+        # Slack holds both leaders' DMs back 3 s. The sender renews nothing meanwhile (its event
+        # loop stalled) and its lease runs out.
+        h.standin.rate_limit("chat.postMessage", retry_after=3, times=2)
         sending = asyncio.create_task(planner_of(h).run_digest(MONDAY_DIGEST))
-        await h.standin.wait_for_async(lambda s: s.rate_limit_events)
+        await h.standin.wait_for_async(lambda s: len(s.rate_limit_events) == 2)
         h.clock.advance(LEASE * 3 / 2)
-        # Another process takes the claim: it finds the DM made, and sends the one held back.
+        # Another process takes the claim and sends both, once the wait is over.
         await HandoverPlanner(h.services).retake_unfinished()
         assert await sending == "taken"
         assert len(h.dm_texts("U0CEO")) == len(h.dm_texts("U0LEAD1")) == 1
