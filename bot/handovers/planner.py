@@ -169,6 +169,19 @@ def _still_open(
     return tuple(CarriedAlert(a, a.link) for a in still_open), cards
 
 
+def _by_kind(unfinished: Sequence[Claim]) -> tuple[dict[str, list[Claim]], list[Claim]]:
+    """Sends left unfinished: the hand-offs by team (in their order), and the reminders and
+    digests."""
+    handoffs: dict[str, list[Claim]] = {}
+    others = []
+    for left in unfinished:
+        if left.kind == HANDOVER:
+            handoffs.setdefault(left.team, []).append(left)
+        else:
+            others.append(left)
+    return handoffs, others
+
+
 def reminder_kind(user: str) -> str:
     """The claim kind of a reminder to ``user``."""
     return f"{REMINDER}:{user}"
@@ -565,23 +578,21 @@ class HandoverPlanner:
         except Exception:  # what was missed is caught up all the same
             logger.exception("looking for sends left unfinished failed")
             unfinished = []
+        handoffs, others = _by_kind(unfinished)
         # Side by side: a team whose channel Slack holds back holds up no other.
         sends: list[Awaitable[object]] = [
-            self._catch_up_team(
-                team_id,
-                now,
-                started,
-                watching_since,
-                [c for c in unfinished if (c.team, c.kind) == (team_id, HANDOVER)],
-            )
+            self._catch_up_team(team_id, now, started, watching_since, handoffs.get(team_id, []))
             for team_id in self.services.plans.current.teams
         ]
-        sends += [self._retake(c) for c in unfinished if c.kind != HANDOVER]
+        sends += [self._retake(left) for left in others]
         plan = self.services.plans.current
         if plan.leadership:
             zone = digest.digest_zone(plan.digest, plan.timezone)
             last = digest.next_digest(plan.digest, zone, now - timedelta(days=7))
-            if watching_since < last <= now and now - last <= CATCH_UP_LOOKBACK:
+            # A digest left unfinished is taken again above, not run a second time here.
+            retaken = {left.instant for left in others if left.kind == DIGEST}
+            missed = watching_since < last <= now and now - last <= CATCH_UP_LOOKBACK
+            if missed and last not in retaken:
                 sends.append(self.run_digest(last, late=last < started))
         await asyncio.gather(*sends)
 
@@ -618,13 +629,10 @@ class HandoverPlanner:
         except Exception:
             logger.exception("looking for sends left unfinished failed")
             return
-        handoffs: dict[str, list[Claim]] = {}
-        for left in unfinished:
-            if left.kind == HANDOVER:
-                handoffs.setdefault(left.team, []).append(left)
+        handoffs, others = _by_kind(unfinished)
         await asyncio.gather(
             *(self._retake_handovers(team_handoffs) for team_handoffs in handoffs.values()),
-            *(self._retake(left) for left in unfinished if left.kind != HANDOVER),
+            *(self._retake(left) for left in others),
         )
 
     async def _retake_handovers(self, unfinished: Sequence[Claim]) -> None:
